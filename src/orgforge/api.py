@@ -1,0 +1,109 @@
+"""The library API: one function per CLI command, with the same names and options.
+
+    import orgforge
+    result = orgforge.generate(preset="prd", seed=7, world="demo.db", out="export/")
+    orgforge.export(world="demo.db", out="parquet/", format="parquet")
+    report = orgforge.stats(world="demo.db")
+
+Options not given fall back to the config lookup (``orgforge.yaml``, ``ORGFORGE_*``, defaults),
+exactly as on the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orgforge.config import Config, load_config
+from orgforge.errors import ConfigError
+from orgforge.generate.pipeline import GenerateResult
+
+
+def resolve(
+    config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
+) -> Config:
+    """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
+    mapping = {
+        "seed": "seed",
+        "as_of": "as_of",
+        "world": "world",
+        "runs_dir": "runs_dir",
+        "preset": "preset",
+        "accounts": "generate.accounts",
+        "workers": "generate.workers",
+        "text": "content.engine",
+        "out": "export.out",
+        "format": "export.format",
+    }
+    unknown = [k for k in flags if k not in mapping]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(mapping)}.")
+    dotted = {mapping[k]: v for k, v in flags.items() if v is not None}
+    if isinstance(dotted.get("as_of"), dt.date):
+        dotted["as_of"] = dotted["as_of"].isoformat()
+    if isinstance(config, Config):
+        data = config.model_dump()
+        for path, value in dotted.items():
+            target = data
+            *parents, leaf = path.split(".")
+            for part in parents:
+                target = target[part]
+            target[leaf] = value
+        if "preset" in dotted and "generate.accounts" not in dotted:
+            from orgforge.config import PRESETS
+
+            data["generate"]["accounts"] = PRESETS[dotted["preset"]]
+        return Config.model_validate(data)
+    return load_config(config, flags=dotted, cwd=cwd)
+
+
+def generate(
+    config: Config | str | Path | None = None,
+    *,
+    industries: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> GenerateResult:
+    """Generate (or bring up to date) a world; export it too when ``out`` is given."""
+    from orgforge.generate.pipeline import generate as run
+
+    resolved = resolve(config, **options)
+    engine = None
+    if resolved.content.engine == "llm":
+        from orgforge.content import engine_for  # provided by the LLM engine
+
+        engine = engine_for(resolved)
+    return run(resolved, industries=industries, engine=engine, progress=progress)
+
+
+def export(
+    world: str | Path,
+    out: str | Path,
+    format: str = "csv",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts."""
+    from orgforge.targets.files import export as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        return run(handle, out, format, progress)
+
+
+def stats(world: str | Path) -> dict[str, Any]:
+    """Counts, fill rates and distributions of a world, next to its recipe's targets."""
+    from orgforge.metrics.world_stats import stats as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        return run(handle)
+
+
+def reset_world(world: str | Path) -> dict[str, int]:
+    """Remove every record, run, change and cache entry of a world; returns what was removed."""
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        return handle.reset()

@@ -1,0 +1,146 @@
+"""`orgforge generate`, `export`, `stats`: build, write out and inspect a world."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+import orgforge
+from orgforge.cli import _console
+from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.errors import UsageError
+from orgforge.world import World
+
+
+def _industries(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise UsageError("--industries: empty list", "Give ids like insurance,high_tech.")
+    return names
+
+
+def generate(
+    config: ConfigOpt = None,
+    seed: int = typer.Option(None, "--seed", help="Seed for every random stream (default 42)."),
+    preset: str = typer.Option(None, "--preset", help="Size: tiny | prd | large | xl."),
+    accounts: int = typer.Option(None, "--accounts", help="Number of accounts; others scale."),
+    industries: str = typer.Option(None, "--industries", help="Comma list of industry ids."),
+    pack: list[str] = typer.Option(None, "--pack", help="Extra industry pack YAML (repeatable)."),
+    as_of: str = typer.Option(None, "--as-of", help="Dates are relative to this day (YYYY-MM-DD)."),
+    world: WorldOpt = None,
+    out: str = typer.Option(None, "--out", help="Also export the world to this folder."),
+    format: str = typer.Option(None, "--format", help="Export format: csv | json | parquet."),
+    text: str = typer.Option(None, "--text", help="Text engine: offline (default) | llm."),
+    runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
+    workers: int = typer.Option(None, "--workers", help="Processes (0 = automatic)."),
+) -> None:
+    """Generate a realistic CRM world (accounts and their subtrees), offline by default."""
+    flags = {
+        "seed": seed,
+        "preset": preset,
+        "generate.accounts": accounts,
+        "as_of": as_of,
+        "world": world,
+        "export.out": out,
+        "export.format": format,
+        "content.engine": text,
+        "runs_dir": runs_dir,
+        "generate.workers": workers,
+    }
+    cfg = load(config, flags)
+    if pack:
+        cfg.generate.packs = [*cfg.generate.packs, *pack]
+    only = _industries(industries)
+    with _console.progress("accounts", cfg.generate.accounts) as advance:
+        result = orgforge.generate(cfg, industries=only, progress=advance)
+    if _console.state.quiet:
+        return
+    table = Table(title=f"World {result.world}", show_edge=False)
+    for column in ("object", "records", "inserted", "updated", "deleted"):
+        table.add_column(column, justify="left" if column == "object" else "right")
+    for name, count in result.counts.items():
+        w = result.written.get(name, {})
+        table.add_row(
+            name,
+            f"{count:,}",
+            f"{w.get('inserted', 0):,}",
+            f"{w.get('updated', 0):,}",
+            f"{w.get('deleted', 0):,}",
+        )
+    _console.out.print(table)
+    rate = result.records / result.seconds if result.seconds else 0
+    _console.out.print(
+        f"{result.records:,} records in {result.seconds:.2f}s ({rate:,.0f}/s), "
+        f"seed {cfg.seed}, as of {cfg.today.isoformat()}, text: {result.text.get('engine')}"
+    )
+    if result.export_dir:
+        _console.out.print(f"export: {result.export_dir}/ ({cfg.export.format})")
+    if result.run_dir:
+        _console.out.print(f"run log: {result.run_dir}/")
+
+
+def export(
+    config: ConfigOpt = None,
+    world: WorldOpt = None,
+    out: str = typer.Option(None, "--out", help="Folder to write (created if missing)."),
+    format: str = typer.Option(None, "--format", help="csv (load-ready) | json | parquet."),
+) -> None:
+    """Write a world out as files: one per object, streaming (memory stays flat)."""
+    cfg = load(config, {"world": world, "export.out": out, "export.format": format})
+    if not cfg.export.out:
+        raise UsageError("export: --out is required", "Example: orgforge export --out export/")
+    with World(cfg.world, create=False) as handle:
+        total = sum(handle.counts().values())
+    with _console.progress("records", total) as advance:
+        counts = orgforge.export(cfg.world, cfg.export.out, cfg.export.format, progress=advance)
+    if not _console.state.quiet:
+        _console.out.print(
+            f"wrote {sum(counts.values()):,} records in {len(counts)} {cfg.export.format} files "
+            f"to {cfg.export.out}/"
+        )
+
+
+def stats(
+    config: ConfigOpt = None,
+    world: WorldOpt = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Counts, fill rates and distributions of a world, next to the configured targets."""
+    cfg = load(config, {"world": world})
+    report = orgforge.stats(cfg.world)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    out = _console.out
+    counts = Table(title="Records", show_edge=False)
+    for column in ("object", "count", "expected"):
+        counts.add_column(column, justify="left" if column == "object" else "right")
+    for row in report["counts"]:
+        counts.add_row(row["object"], f"{row['count']:,}", f"{row['expected']:,}")
+    out.print(counts)
+    fields = Table(title="Account field fill rate (%)", show_edge=False)
+    for column in ("field", "observed", "target"):
+        fields.add_column(column, justify="left" if column == "field" else "right")
+    for row in report["account_fields"]:
+        fields.add_row(row["field"], f"{row['observed_pct']:.1f}", f"{row['target_pct']:.0f}")
+    out.print(fields)
+    for name, rows in report["distributions"].items():
+        table = Table(title=name.replace("_", " "), show_edge=False)
+        for column in ("value", "count", "observed %", "target %"):
+            table.add_column(column, justify="left" if column == "value" else "right")
+        for row in rows:
+            target = "" if row["target_pct"] is None else f"{row['target_pct']:.1f}"
+            table.add_row(
+                str(row["value"]), f"{row['count']:,}", f"{row['observed_pct']:.1f}", target
+            )
+        out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(generate)
+    app.command()(export)
+    app.command()(stats)

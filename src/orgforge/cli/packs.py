@@ -1,0 +1,51 @@
+"""`orgforge packs list|show|validate`: the industry packs (data files) generation draws from."""
+
+from __future__ import annotations
+
+import typer
+import yaml
+from rich.table import Table
+
+from orgforge.cli import _console
+from orgforge.errors import PackError
+from orgforge.packs import builtin_packs, load_pack, load_packs
+
+app = typer.Typer(help="List, show and validate industry packs.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_packs(
+    pack: list[str] = typer.Option(None, "--pack", help="Also load this pack file."),
+) -> None:
+    """List the industry packs with their sizes."""
+    table = Table(show_edge=False)
+    for column in ("id", "label", "Industry", "titles", "products", "case subjects", "source"):
+        table.add_column(column)
+    for pid, p in load_packs(pack or []).items():
+        table.add_row(
+            pid,
+            p.label,
+            p.industry,
+            str(len(p.titles)),
+            str(len(p.products)),
+            str(len(p.case.subjects)),
+            p.source,
+        )
+    _console.out.print(table)
+
+
+@app.command()
+def show(pack_id: str = typer.Argument(..., help="A pack id, e.g. insurance.")) -> None:
+    """Print one built-in pack as YAML."""
+    packs = builtin_packs()
+    if pack_id not in packs:
+        raise PackError(f"no pack {pack_id!r}", f"Known packs: {', '.join(packs)}.")
+    typer.echo(yaml.safe_dump(packs[pack_id].model_dump(), sort_keys=False, allow_unicode=True))
+
+
+@app.command()
+def validate(files: list[str] = typer.Argument(..., help="Pack YAML files to check.")) -> None:
+    """Validate pack files; exit 2 naming the file, line and field of the first problem."""
+    for file in files:
+        p = load_pack(file)
+        _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")

@@ -1,0 +1,54 @@
+"""`orgforge world info|reset`: look after the local world file."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from orgforge.cli import _console
+from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.world.store import World
+
+app = typer.Typer(help="Inspect or reset the local world.", no_args_is_help=True)
+
+
+@app.command()
+def info(config: ConfigOpt = None, world: WorldOpt = None) -> None:
+    """Schema version, record counts and recent runs of a world."""
+    cfg = load(config, {"world": world})
+    with World(cfg.world, create=False) as handle:
+        _console.out.print(f"world {handle.location} (schema v{handle.schema_version})")
+        table = Table(show_edge=False)
+        table.add_column("object")
+        table.add_column("records", justify="right")
+        for name, count in handle.counts().items():
+            table.add_row(name, f"{count:,}")
+        _console.out.print(table)
+        runs = Table(title="recent runs", show_edge=False)
+        for column in ("run", "command", "status", "started"):
+            runs.add_column(column)
+        for run in handle.runs(limit=10):
+            runs.add_row(run["run_id"], run["command"], run["status"], run["started_at"])
+        _console.out.print(runs)
+
+
+@app.command()
+def reset(
+    config: ConfigOpt = None,
+    world: WorldOpt = None,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
+) -> None:
+    """Remove every record, run, change and cache entry from the world (keeps the file)."""
+    cfg = load(config, {"world": world})
+    with World(cfg.world, create=False) as handle:
+        counts = handle.counts()
+        total = sum(counts.values())
+        summary = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n) or "nothing"
+        if dry_run:
+            _console.out.print(f"would remove from {handle.location}: {summary}")
+            return
+        if not yes and not typer.confirm(f"Remove {total:,} records from {handle.location}?"):
+            raise typer.Exit(1)
+        handle.reset()
+        _console.out.print(f"removed from {handle.location}: {summary}")

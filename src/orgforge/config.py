@@ -1,0 +1,426 @@
+"""Every setting orgforge reads, as pydantic models, and the one place they are resolved.
+
+Lookup order (later wins), the same for every command:
+
+1. built-in defaults (the PRD's numbers, ``--preset prd`` sizes);
+2. the YAML file: ``--config FILE``, else ``./orgforge.yaml`` if present;
+3. ``.env`` in the working directory, then the process environment: ``ORGFORGE_<PATH>`` with
+   ``__`` between levels, e.g. ``ORGFORGE_SEED=7``, ``ORGFORGE_GENERATE__ACCOUNTS=500``,
+   ``ORGFORGE_WORLD=sqlite:////tmp/w.db``; values are parsed as YAML scalars/lists;
+4. command-line flags.
+
+Errors name the source (file and line, env var or flag) and the field path. Secrets (any field
+whose name contains key, token, password or secret) are masked by :func:`masked`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orgforge.errors import ConfigError
+
+ENV_PREFIX = "ORGFORGE_"
+DEFAULT_CONFIG_FILE = "orgforge.yaml"
+
+PRESETS: dict[str, int] = {"tiny": 10, "prd": 100, "large": 10_000, "xl": 100_000}
+"""Size presets by number of accounts; every other object scales by ``per_account``."""
+
+# The PRD's default counts at 100 accounts, expressed per account.
+PRD_PER_ACCOUNT: dict[str, float] = {
+    "Contact": 4,
+    "Opportunity": 2.5,
+    "OpportunityContactRole": 5,
+    "Case": 2,
+    "CaseComment": 4,
+    "Task": 4,
+    "Event": 1.5,
+}
+BLOCK_SIZE = 10
+"""Accounts are generated in blocks of this many; per-block totals are exact (see generate/)."""
+
+SECRET_WORDS = ("key", "token", "password", "secret")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_weights(value: dict[str, float], what: str) -> dict[str, float]:
+    if not value:
+        raise ValueError(f"{what} needs at least one entry")
+    for name, weight in value.items():
+        if weight < 0:
+            raise ValueError(f"{what} weight for {name!r} is negative ({weight})")
+    total = sum(value.values())
+    if abs(total - 100) > 1e-6:
+        raise ValueError(f"{what} weights must sum to 100, got {total:g}")
+    return value
+
+
+class DensityConfig(_Model):
+    """Share of records per density tier (percent, summing to 100)."""
+
+    rich: float = Field(25, ge=0, le=100)
+    moderate: float = Field(50, ge=0, le=100)
+    sparse: float = Field(25, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _sum(self) -> DensityConfig:
+        _check_weights(self.model_dump(), "density")
+        return self
+
+
+def _default_stages() -> dict[str, float]:
+    return {
+        "Prospecting": 15,
+        "Qualification": 15,
+        "Needs Analysis": 15,
+        "Value Proposition": 10,
+        "Proposal/Price Quote": 15,
+        "Negotiation/Review": 10,
+        "Closed Won": 12,
+        "Closed Lost": 8,
+    }
+
+
+def _default_case_status() -> dict[str, float]:
+    return {"New": 20, "Working": 35, "Escalated": 10, "On Hold": 10, "Closed": 25}
+
+
+class GenerateConfig(_Model):
+    accounts: int = Field(PRESETS["prd"], gt=0, le=5_000_000)
+    owners: int = Field(12, gt=0, le=500, description="Sales reps who own records")
+    industries: dict[str, float] | None = Field(
+        None, description="Industry pack id → weight (percent). Default: equal over all packs."
+    )
+    packs: list[str] = Field(default_factory=list, description="Extra pack YAML files")
+    per_account: dict[str, float] = Field(default_factory=lambda: dict(PRD_PER_ACCOUNT))
+    density: DensityConfig = Field(default_factory=DensityConfig)
+    stages: dict[str, float] = Field(default_factory=_default_stages)
+    case_status: dict[str, float] = Field(default_factory=_default_case_status)
+    task_mix: dict[str, int] = Field(
+        default_factory=lambda: {"Call": 150, "Email": 100, "Meeting Prep": 50, "Follow Up": 100}
+    )
+    event_mix: dict[str, int] = Field(default_factory=lambda: {"Meeting": 100, "Demo": 50})
+    skip_weekends: bool = True
+    business_hours: tuple[int, int] = (8, 18)
+    workers: int = Field(0, ge=0, le=64, description="Processes; 0 = automatic")
+
+    @field_validator("industries")
+    @classmethod
+    def _industries(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else _check_weights(value, "industries")
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, value: dict[str, float]) -> dict[str, float]:
+        from orgforge.schema.salesforce import STAGES
+
+        for name in value:
+            if name not in STAGES:
+                raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGES)}")
+        return _check_weights(value, "stages")
+
+    @field_validator("case_status")
+    @classmethod
+    def _case_status(cls, value: dict[str, float]) -> dict[str, float]:
+        from orgforge.schema.salesforce import CASE_STATUSES
+
+        for name in value:
+            if name not in CASE_STATUSES:
+                raise ValueError(f"unknown case status {name!r}; one of {', '.join(CASE_STATUSES)}")
+        return _check_weights(value, "case_status")
+
+    @field_validator("per_account")
+    @classmethod
+    def _per_account(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, ratio in value.items():
+            if name not in PRD_PER_ACCOUNT:
+                known = ", ".join(PRD_PER_ACCOUNT)
+                raise ValueError(f"unknown object {name!r}; per_account takes {known}")
+            if ratio < 0:
+                raise ValueError(f"per_account.{name} is negative ({ratio})")
+            if ratio > 1000:
+                raise ValueError(f"per_account.{name} = {ratio} is more than 1000 per account")
+        merged = dict(PRD_PER_ACCOUNT)
+        merged.update(value)
+        if merged["Opportunity"] and merged["Contact"] < 1:
+            raise ValueError("per_account.Contact must be ≥ 1 when there are opportunities")
+        if merged["OpportunityContactRole"] < merged["Opportunity"]:
+            raise ValueError(
+                "per_account.OpportunityContactRole must be ≥ Opportunity "
+                "(every opportunity has one primary contact role)"
+            )
+        if merged["CaseComment"] and not merged["Case"]:
+            raise ValueError("per_account.CaseComment needs Case > 0")
+        return merged
+
+    @field_validator("task_mix", "event_mix")
+    @classmethod
+    def _mix(cls, value: dict[str, int], info) -> dict[str, int]:
+        allowed = (
+            ("Call", "Email", "Meeting Prep", "Follow Up")
+            if info.field_name == "task_mix"
+            else ("Meeting", "Demo")
+        )
+        for name, count in value.items():
+            if name not in allowed:
+                raise ValueError(f"unknown activity type {name!r}; one of {', '.join(allowed)}")
+            if count < 0:
+                raise ValueError(f"{info.field_name}.{name} is negative ({count})")
+        if not any(value.values()):
+            raise ValueError(f"{info.field_name} needs at least one positive count")
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not (0 <= start < end <= 24) or end - start < 2:
+            raise ValueError(f"business_hours must be [start, end] within 0-24, got {list(value)}")
+        return value
+
+    def count(self, object_name: str) -> int:
+        """Expected total of an object for this many accounts (exact when accounts % 10 == 0)."""
+        if object_name == "Account":
+            return self.accounts
+        return round(self.per_account[object_name] * self.accounts)
+
+
+class ContentConfig(_Model):
+    engine: Literal["offline", "llm"] = "offline"
+
+
+class ExportConfig(_Model):
+    format: Literal["csv", "json", "parquet"] = "csv"
+    out: str | None = None
+
+
+class Config(_Model):
+    seed: int = Field(42, ge=0, lt=2**63)
+    as_of: dt.date | None = Field(None, description="Dates are relative to this day; default today")
+    world: str = "orgforge.db"
+    runs_dir: str = "runs"
+    preset: Literal["tiny", "prd", "large", "xl"] | None = None
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    content: ContentConfig = Field(default_factory=ContentConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed(cls, value: Any) -> Any:
+        if isinstance(value, bool | float):
+            raise ValueError("seed must be a whole number")
+        return value
+
+    @property
+    def today(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution: defaults < YAML < .env/env < flags
+
+
+def _deep_merge(base: dict, overlay: Mapping) -> dict:
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _set_path(target: dict, path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{'.'.join(path)}: {part} is not a section")
+    target[path[-1]] = value
+
+
+def _yaml_scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        return text
+
+
+class _Source:
+    """Where a value came from, so errors can point at it."""
+
+    def __init__(self) -> None:
+        self.file: Path | None = None
+        self.file_nodes: yaml.Node | None = None
+        self.env: dict[tuple[str, ...], str] = {}
+        self.flags: dict[tuple[str, ...], str] = {}
+
+    def describe(self, loc: tuple) -> str:
+        path = tuple(str(p) for p in loc)
+        for length in range(len(path), 0, -1):
+            prefix = path[:length]
+            if prefix in self.flags:
+                return f"flag {self.flags[prefix]}"
+            if prefix in self.env:
+                return f"environment variable {self.env[prefix]}"
+        if self.file is not None and self.file_nodes is not None:
+            line = _line_of(self.file_nodes, path)
+            if line is not None:
+                return f"{self.file}:{line}"
+            return str(self.file)
+        return "built-in defaults"
+
+
+def _line_of(node: yaml.Node, path: tuple[str, ...]) -> int | None:
+    line = None
+    for part in path:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if str(key_node.value) == part:
+                line = key_node.start_mark.line + 1
+                node = value_node
+                break
+        else:
+            break
+    return line
+
+
+def read_yaml_file(path: Path) -> tuple[dict, yaml.Node | None]:
+    """Read a YAML mapping; malformed YAML → ConfigError naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found", "Create it or drop --config to use the defaults."
+        ) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} can't be read: {exc.__class__.__name__}") from None
+    try:
+        data = yaml.safe_load(text)
+        nodes = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{where}: malformed YAML: {problem}",
+            "Check indentation and quoting on that line (YAML uses spaces, not tabs).",
+        ) from None
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}:1: the top level must be a mapping (key: value), got {type(data).__name__}"
+        )
+    return data, nodes
+
+
+def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
+    overlay: dict = {}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p for p in name[len(ENV_PREFIX) :].lower().split("__") if p]
+        if not path:
+            continue
+        _set_path(overlay, path, _yaml_scalar(environ[name]))
+        source.env[tuple(path)] = name
+    return overlay
+
+
+def load_config(
+    config_file: str | Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Resolve the config from defaults, YAML, .env and environment, and flags.
+
+    ``flags`` maps dotted paths (``"generate.accounts"``) to values; ``None`` values are
+    ignored so that unset CLI options don't override anything.
+    """
+    cwd = cwd or Path.cwd()
+    source = _Source()
+    data: dict = {}
+
+    path = Path(config_file) if config_file else cwd / DEFAULT_CONFIG_FILE
+    if config_file or path.exists():
+        file_data, nodes = read_yaml_file(path)
+        source.file, source.file_nodes = path, nodes
+        data = _deep_merge(data, file_data)
+
+    env: dict[str, str] = {}
+    dotenv_path = cwd / ".env"
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    data = _deep_merge(data, _env_overlay(env, source))
+
+    flag_overlay: dict = {}
+    for dotted, value in (flags or {}).items():
+        if value is None:
+            continue
+        path_parts = dotted.split(".")
+        _set_path(flag_overlay, path_parts, value)
+        source.flags[tuple(path_parts)] = "--" + path_parts[-1].replace("_", "-")
+    data = _deep_merge(data, flag_overlay)
+
+    # A preset sets the account count unless accounts was given at the same or a later level.
+    preset = data.get("preset")
+    if preset in PRESETS:
+        gen = data.setdefault("generate", {})
+        if isinstance(gen, dict):
+            accounts_from_flag = ("generate", "accounts") in source.flags
+            preset_from_flag = ("preset",) in source.flags
+            if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
+                gen["accounts"] = PRESETS[preset]
+
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, source) from None
+
+
+def _config_error(exc: ValidationError, source: _Source) -> ConfigError:
+    first = exc.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function")))
+    field_path = ".".join(str(p) for p in loc) or "(top level)"
+    where = source.describe(loc)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = f"unknown setting {loc[-1]!r}"
+        hint = "Check the spelling; `orgforge config show` lists every setting."
+    elif first["type"] == "literal_error":
+        hint = "Use one of the values listed above."
+    else:
+        hint = "Fix the value; `orgforge config show` prints the resolved settings."
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ConfigError(f"{where}: {field_path}: {message}{more}", hint)
+
+
+def masked(data: Any, _key: str = "") -> Any:
+    """A copy of a config dump with every secret-looking value replaced by '****'."""
+    if isinstance(data, dict):
+        return {k: masked(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [masked(v, _key) for v in data]
+    if data and any(word in _key.lower() for word in SECRET_WORDS):
+        return "****"
+    return data
+
+
+def dump(config: Config) -> dict:
+    """The resolved config as plain data (secrets masked), as saved with every run."""
+    data = config.model_dump(mode="json")
+    data["as_of"] = config.today.isoformat()
+    return masked(data)

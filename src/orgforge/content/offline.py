@@ -1,0 +1,177 @@
+"""The offline text engine: industry-flavoured text from templates and pack vocabulary.
+
+Deterministic and free: every pick is drawn from a hash of (seed, kind, record key), never from
+the structure's random streams, so text can be regenerated (or replaced by an LLM's) without
+touching a single non-text field. Templates are data (``offline_templates.yaml``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
+from orgforge.packs import Pack
+
+_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.]*)\}")
+
+# What a missing context value reads as, so a template never prints a raw {placeholder}.
+DEFAULTS = {
+    "account": "the customer",
+    "contact": "the customer contact",
+    "contact_first": "there",
+    "title": "main contact",
+    "product": "the platform",
+    "opportunity": "the current evaluation",
+    "city": "its home market",
+    "state": "its region",
+    "employees": "several hundred",
+    "size": "mid-sized",
+    "industry_label": "industry",
+    "amount": "mid-size",
+    "subject": "the reported issue",
+    "owner": "Your account team",
+    "next_step_hint": "share the requirements document and book a follow-up",
+    "answer": "Not enough evidence yet.",
+    "comment": "Update: making progress on this.",
+}
+
+
+class _Draw:
+    """A stream of choices from a hash; cheap enough to make one per request."""
+
+    __slots__ = ("_digest", "_value")
+
+    def __init__(self, seed_text: str) -> None:
+        self._digest = hashlib.blake2b(seed_text.encode(), digest_size=32).digest()
+        self._value = int.from_bytes(self._digest, "little")
+
+    def below(self, n: int) -> int:
+        if self._value < n * 1024:
+            self._digest = hashlib.blake2b(self._digest, digest_size=32).digest()
+            self._value = int.from_bytes(self._digest, "little")
+        self._value, index = divmod(self._value, n)
+        return index
+
+    def chance(self, p: float) -> bool:
+        return self.below(10_000) < p * 10_000
+
+
+Part = str | tuple[str, str]  # a literal, or (namespace, name): ("ctx"|"v"|"t"|"case", name)
+
+
+def _compile(template: str) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        if match.start() > position:
+            parts.append(template[position : match.start()])
+        name = match.group(1)
+        namespace, _, rest = name.partition(".")
+        if rest and namespace in ("v", "t", "case"):
+            parts.append((namespace, rest))
+        else:
+            parts.append(("ctx", name))
+        position = match.end()
+    if position < len(template):
+        parts.append(template[position:])
+    return tuple(parts)
+
+
+@cache
+def _load_templates() -> tuple[dict, dict]:
+    text = (resources.files("orgforge.content") / "offline_templates.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    tables_raw = data.pop("_tables", {})
+    kinds: dict[str, list[tuple[float, tuple[tuple[Part, ...], ...]]]] = {}
+    for kind, slots in data.items():
+        compiled = []
+        for slot in slots:
+            p, variants = (slot["p"], slot["variants"]) if isinstance(slot, dict) else (1.0, slot)
+            compiled.append((float(p), tuple(_compile(v) for v in variants)))
+        kinds[kind] = compiled
+    tables = {
+        name: (
+            spec["by"],
+            {
+                value: tuple(_compile(v) for v in variants)
+                for value, variants in spec["values"].items()
+            },
+        )
+        for name, spec in tables_raw.items()
+    }
+    return kinds, tables
+
+
+class OfflineEngine(ContentEngine):
+    name = "offline"
+
+    def __init__(self, packs: Mapping[str, Pack], seed: int = 0) -> None:
+        self.packs = packs
+        self.seed = seed
+        self.kinds, self.tables = _load_templates()
+        self._vocab = {pid: p.vocabulary.model_dump() for pid, p in packs.items()}
+        self._subjects = {pid: p.case.subjects for pid, p in packs.items()}
+        self.items = 0
+
+    def fill(self, requests: Sequence[ContentRequest]) -> list[str]:
+        self.items += len(requests)
+        return [self.text(r.kind, r.key, r.context) for r in requests]
+
+    def text(self, kind: str, key: str, context: Mapping[str, str]) -> str:
+        slots = self.kinds.get(kind)
+        if slots is None:
+            raise KeyError(f"no offline template for kind {kind!r}")
+        draw = _Draw(f"{self.seed}|{kind}|{key}")
+        pack_id = context.get("industry", "")
+        vocab = self._vocab.get(pack_id) or next(iter(self._vocab.values()))
+        sentences = []
+        for p, variants in slots:
+            if p < 1.0 and not draw.chance(p):
+                continue
+            sentences.append(
+                self._render(variants[draw.below(len(variants))], context, vocab, draw)
+            )
+        out = " ".join(s for s in sentences if s)
+        if kind == "email.body":
+            out = "\n\n".join(s for s in sentences if s)
+        limit = KINDS[kind].max_chars if kind in KINDS else 4000
+        return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
+
+    def _render(
+        self, parts: tuple[Part, ...], context: Mapping[str, str], vocab: dict, draw: _Draw
+    ) -> str:
+        out: list[str] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            namespace, name = part
+            if namespace == "ctx":
+                if name == "number":
+                    out.append(str(1000 + draw.below(899_000)))
+                else:
+                    value = context.get(name)
+                    out.append(str(value) if value not in (None, "") else DEFAULTS.get(name, ""))
+            elif namespace == "v":
+                words = vocab.get(name) or ("",)
+                out.append(words[draw.below(len(words))])
+            elif namespace == "case":
+                subjects = self._subjects.get(context.get("industry", "")) or next(
+                    iter(self._subjects.values())
+                )
+                out.append(
+                    self._render(
+                        _compile(subjects[draw.below(len(subjects))]), context, vocab, draw
+                    )
+                )
+            else:  # table
+                by, values = self.tables[name]
+                variants = values.get(str(context.get(by, ""))) or values.get("_default") or ((),)
+                out.append(self._render(variants[draw.below(len(variants))], context, vocab, draw))
+        return "".join(out)

@@ -1,0 +1,1 @@
+"""Deterministic structure: accounts and their subtrees, density tiers and distributions."""

@@ -1,0 +1,305 @@
+"""The generate job: naming pass → blocks of accounts (in parallel) → text → world → files.
+
+Work is cut into chunks of whole blocks. Each chunk is generated (in a worker process when the
+world is large enough for processes to pay off), its text filled, and written to the world in
+one transaction with its change-log rows, in account order. Rerunning with the same seed and
+config writes nothing; growing the world only inserts the new accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orgforge.config import BLOCK_SIZE, Config, dump
+from orgforge.content.contract import ContentEngine
+from orgforge.content.offline import OfflineEngine
+from orgforge.generate.accounts import BlockGenerator, BlockResult
+from orgforge.generate.names import AccountName, Namer
+from orgforge.generate.plan import Plan, make_plan
+from orgforge.schema import salesforce as sf
+from orgforge.world.runlog import RunLog, check_writable_dir
+from orgforge.world.store import World
+
+CHUNK_BLOCKS = 25  # 250 accounts per chunk: ~6k records, a few MB in flight per worker
+PARALLEL_FROM_ACCOUNTS = 3000
+
+Rows = dict[str, list[tuple]]
+
+
+@dataclass
+class GenerateResult:
+    run_id: str | None
+    world: str
+    counts: dict[str, int]
+    written: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+    run_dir: str | None = None
+    export_dir: str | None = None
+    text: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+
+def apply_text(result: BlockResult, engine: ContentEngine) -> None:
+    """Fill every text field of a block: case subjects first, since other text quotes them."""
+    first = [r for r in result.requests if r[2].kind == "case.subject"]
+    rest = [r for r in result.requests if r[2].kind != "case.subject"]
+    subjects: dict[str, str] = {}
+    for (record, name, _), text in zip(first, engine.fill([r[2] for r in first]), strict=True):
+        record[name] = text
+        subjects[record["key"]] = text
+    for _, _, request in rest:
+        source = request.context.get("subject_of")
+        if source is not None:
+            request.context["subject"] = subjects.get(source, "")  # type: ignore[index]
+    for (record, name, _), text in zip(rest, engine.fill([r[2] for r in rest]), strict=True):
+        record[name] = text
+    result.requests.clear()
+
+
+def to_rows(plan: Plan, result: BlockResult) -> Rows:
+    rows: Rows = {}
+    for name, records in result.rows.items():
+        columns = plan.columns[name]
+        rows[name] = [tuple(r.get(c) for c in columns) for r in records]
+    return rows
+
+
+# -- worker side -----------------------------------------------------------------------------
+
+_WORKER: tuple[Plan, BlockGenerator, OfflineEngine | None] | None = None
+
+
+def _init_worker(plan: Plan, offline_text: bool) -> None:
+    global _WORKER
+    engine = OfflineEngine(plan.packs, plan.seed) if offline_text else None
+    _WORKER = (plan, BlockGenerator(plan), engine)
+
+
+def _chunk(job: tuple[list[int], dict[int, AccountName], dict[int, list[str]]]):
+    assert _WORKER is not None
+    plan, generator, engine = _WORKER
+    blocks, names, industries = job
+    merged = BlockResult()
+    for block in blocks:
+        part = generator.block(block, names, industries[block])
+        for name, records in part.rows.items():
+            merged.rows.setdefault(name, []).extend(records)
+        merged.requests.extend(part.requests)
+    if engine is None:
+        return merged  # the parent fills text (LLM engine) and converts
+    apply_text(merged, engine)
+    return to_rows(plan, merged)
+
+
+# -- parent side -----------------------------------------------------------------------------
+
+
+def _account_range(plan: Plan, blocks: list[int]) -> tuple[int, int]:
+    return blocks[0] * BLOCK_SIZE, min((blocks[-1] + 1) * BLOCK_SIZE, plan.accounts)
+
+
+def _chunks(plan: Plan, skip_below: int) -> list[list[int]]:
+    """Block lists to generate; chunks wholly below ``skip_below`` are already in the world."""
+    chunks = []
+    for start in range(0, plan.blocks, CHUNK_BLOCKS):
+        blocks = list(range(start, min(start + CHUNK_BLOCKS, plan.blocks)))
+        if _account_range(plan, blocks)[1] > skip_below:
+            chunks.append(blocks)
+    return chunks
+
+
+def _jobs(
+    plan: Plan, chunks: list[list[int]], names: list[AccountName], namer: Namer
+) -> Iterator[tuple]:
+    for blocks in chunks:
+        lo, hi = _account_range(plan, blocks)
+        industries = {
+            b: [namer.industry(b * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)] for b in blocks
+        }
+        yield blocks, {n.index: n for n in names[lo:hi]}, industries
+
+
+def fingerprint(config: Config) -> str:
+    data = dump(config)
+    for volatile in ("world", "runs_dir", "export", "preset"):
+        data.pop(volatile, None)
+    data["generate"].pop("accounts", None)
+    data["generate"].pop("workers", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def generate(
+    config: Config,
+    *,
+    industries: list[str] | None = None,
+    engine: ContentEngine | None = None,
+    progress: Callable[[int], None] | None = None,
+    write_run: bool = True,
+    command: str = "generate",
+) -> GenerateResult:
+    """Generate (or bring up to date) the world for ``config``; optionally export it."""
+    started = time.perf_counter()
+    plan = make_plan(config, industries)
+    export_dir = Path(config.export.out) if config.export.out else None
+    if export_dir is not None:
+        check_writable_dir(export_dir, "--out")
+    if write_run:
+        check_writable_dir(Path(config.runs_dir), "runs directory")
+
+    with World(config.world) as world:
+        offline_inline = engine is None or isinstance(engine, OfflineEngine)
+        engine = engine or OfflineEngine(plan.packs, plan.seed)
+        print_config = {
+            **dump(config),
+            "industries_resolved": dict(
+                zip(
+                    plan.industries.values,
+                    [round(plan.industries.share(v) * 100, 3) for v in plan.industries.values],
+                    strict=True,
+                )
+            ),
+        }
+        log = RunLog(config.runs_dir, command, print_config, world) if write_run else None
+        if log is not None:
+            log.__enter__()
+        try:
+            result = _run(plan, config, world, engine, offline_inline, progress, log)
+        except BaseException as exc:
+            if log is not None:
+                log.__exit__(type(exc), exc, None)
+            raise
+        if export_dir is not None:
+            from orgforge.targets.files import export
+
+            export(world, export_dir, config.export.format)
+            result.export_dir = str(export_dir)
+            if log is not None:
+                log.event("export.finished", out=str(export_dir), format=config.export.format)
+        result.seconds = time.perf_counter() - started
+        result.text = {"engine": engine.name, **engine.stats()}  # type: ignore[dict-item]
+        if log is not None:
+            result.run_id, result.run_dir = log.run_id, str(log.dir)
+            log.finish(
+                "ok",
+                {
+                    "counts": result.counts,
+                    "written": result.written,
+                    "records": result.records,
+                    "seconds": round(result.seconds, 3),
+                    "text": result.text,
+                    "export": result.export_dir,
+                },
+            )
+            log.__exit__(None, None, None)
+        return result
+
+
+def _workers(config: Config, accounts: int) -> int:
+    if config.generate.workers:
+        return config.generate.workers
+    if accounts < PARALLEL_FROM_ACCOUNTS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _run(
+    plan: Plan,
+    config: Config,
+    world: World,
+    engine: ContentEngine,
+    offline_inline: bool,
+    progress: Callable[[int], None] | None,
+    log: RunLog | None,
+) -> GenerateResult:
+    run_id = log.run_id if log else None
+    stored_max = world.max_account_idx()
+    same_recipe = world.get_meta("fingerprint") == fingerprint(config)
+    fresh_from = stored_max + 1 if same_recipe else (0 if stored_max < 0 else None)
+    written: dict[str, dict[str, int]] = {name: {} for name in sf.GENERATED}
+    if not same_recipe:
+        world.set_meta("fingerprint", "")  # a crash mid-run must not look like the old recipe
+
+    if stored_max >= plan.accounts:
+        removed = world.delete_accounts_from(plan.accounts, run_id)
+        if log:
+            log.event("world.shrunk", first_removed=plan.accounts, records=removed)
+        written["Account"]["deleted"] = removed
+
+    namer = Namer(plan)
+    names = [namer.name(i) for i in range(plan.accounts)]
+    if log:
+        log.event("names.done", accounts=plan.accounts)
+
+    _write_users(world, plan, run_id, written)
+    skip_below = fresh_from if same_recipe and fresh_from is not None else 0
+    chunks = _chunks(plan, skip_below)
+    if progress and skip_below:
+        progress(min(skip_below, plan.accounts))
+    workers = _workers(config, sum(len(c) for c in chunks) * BLOCK_SIZE)
+    jobs = _jobs(plan, chunks, names, namer)
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, offline_inline))
+        results = pool.imap(_chunk, jobs)
+    else:
+        pool = None
+        _init_worker(plan, offline_inline)
+        results = map(_chunk, jobs)
+    try:
+        for blocks, chunk in zip(chunks, results, strict=True):
+            if isinstance(chunk, BlockResult):
+                apply_text(chunk, engine)
+                chunk = to_rows(plan, chunk)
+            lo, hi = _account_range(plan, blocks)
+            fresh = fresh_from is not None and lo >= fresh_from
+            stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
+            for name, counts in stats.items():
+                for op, n in counts.items():
+                    written[name][op] = written[name].get(op, 0) + n
+            if log:
+                log.event("chunk.written", accounts=[lo, hi], fresh=fresh)
+            if progress:
+                progress(hi - max(lo, skip_below))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    world.set_meta("fingerprint", fingerprint(config))
+    world.set_meta(
+        "generated",
+        json.dumps({"seed": plan.seed, "as_of": plan.as_of.isoformat(), "accounts": plan.accounts}),
+    )
+    return GenerateResult(
+        run_id=run_id, world=world.location, counts=world.counts(), written=written
+    )
+
+
+def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) -> None:
+    columns = plan.columns["User"]
+    rows = []
+    for n, owner in enumerate(plan.owners, start=1):
+        record = {
+            "key": owner.key,
+            "account_idx": -1,
+            "seq": n,
+            "tier": None,
+            "FirstName": owner.first,
+            "LastName": owner.last,
+            "Email": owner.email,
+            "Title": owner.title,
+            "Department": "Sales",
+            "TimeZoneSidKey": owner.tz,
+        }
+        rows.append(tuple(record.get(c) for c in columns))
+    stats = world.write_rows({"User": rows}, run_id, account_range=(-1, 0), fresh=False)
+    written["User"] = stats["User"]

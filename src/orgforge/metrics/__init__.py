@@ -1,0 +1,1 @@
+"""KPIs and reports computed from the world and the logs."""

@@ -1,0 +1,239 @@
+"""Industry packs: data files (names, titles, products, case subjects, vocabulary) per industry.
+
+Built-in packs live in ``packs/data/*.yaml``; users add their own with the same format
+(``FORMAT.md``). No code path knows any particular industry: everything industry-specific is here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orgforge.config import _line_of
+from orgforge.errors import PackError
+
+COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
+_SLOT = re.compile(r"\{([^{}]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _slots_ok(values: list[str], allowed: set[str], what: str) -> list[str]:
+    for value in values:
+        for slot in _SLOT.findall(value):
+            if slot not in allowed:
+                allowed_text = ", ".join("{" + s + "}" for s in sorted(allowed)) or "none"
+                raise ValueError(f"{what} {value!r} uses unknown slot {{{slot}}} ({allowed_text})")
+    return values
+
+
+def _non_empty_strings(values: list[str], minimum: int, what: str) -> list[str]:
+    if len(values) < minimum:
+        raise ValueError(f"{what} needs at least {minimum} entries, got {len(values)}")
+    for value in values:
+        if not value.strip():
+            raise ValueError(f"{what} has an empty entry")
+    return values
+
+
+class Company(_Model):
+    patterns: list[str]
+    words: list[str]
+    suffixes: list[str]
+    employees: tuple[int, int]
+    revenue_per_employee: tuple[int, int]
+    types: dict[Literal["Customer", "Prospect", "Partner", "Other"], float]
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        return _slots_ok(_non_empty_strings(v, 1, "company.patterns"), COMPANY_SLOTS, "pattern")
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        return _non_empty_strings(v, 30, "company.words")
+
+    @field_validator("suffixes")
+    @classmethod
+    def _suffixes(cls, v: list[str]) -> list[str]:
+        return _non_empty_strings(v, 5, "company.suffixes")
+
+    @field_validator("employees", "revenue_per_employee")
+    @classmethod
+    def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 0 < v[0] <= v[1]:
+            raise ValueError(f"range must be [low, high] with 0 < low ≤ high, got {list(v)}")
+        return v
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, v: dict[str, float]) -> dict[str, float]:
+        if abs(sum(v.values()) - 100) > 1e-6 or any(w < 0 for w in v.values()):
+            raise ValueError(f"types weights must be ≥ 0 and sum to 100, got {sum(v.values()):g}")
+        return v
+
+
+class Title(_Model):
+    title: str = Field(min_length=2)
+    department: str = Field(min_length=2)
+    seniority: Literal["executive", "vp", "director", "manager", "individual"]
+
+
+class Product(_Model):
+    name: str = Field(min_length=2)
+    min: int = Field(gt=0)
+    max: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Product:
+        if self.min > self.max:
+            raise ValueError(f"product {self.name!r}: min {self.min} is above max {self.max}")
+        return self
+
+
+class CaseData(_Model):
+    subjects: list[str]
+    types: list[Literal["Problem", "Question", "Feature Request", "Other"]]
+    reasons: list[str]
+
+    @field_validator("subjects")
+    @classmethod
+    def _subjects(cls, v: list[str]) -> list[str]:
+        return _slots_ok(_non_empty_strings(v, 15, "case.subjects"), {"number"}, "case subject")
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons(cls, v: list[str]) -> list[str]:
+        return _non_empty_strings(v, 5, "case.reasons")
+
+
+VOCABULARY_KEYS = (
+    "offerings",
+    "segments",
+    "initiatives",
+    "pains",
+    "outcomes",
+    "systems",
+    "regulations",
+    "issues",
+    "stakeholders",
+)
+
+
+class Vocabulary(_Model):
+    offerings: list[str]
+    segments: list[str]
+    initiatives: list[str]
+    pains: list[str]
+    outcomes: list[str]
+    systems: list[str]
+    regulations: list[str]
+    issues: list[str]
+    stakeholders: list[str]
+
+    @field_validator(*VOCABULARY_KEYS)
+    @classmethod
+    def _lists(cls, v: list[str], info) -> list[str]:
+        return _non_empty_strings(v, 10, f"vocabulary.{info.field_name}")
+
+
+class Pack(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=2)
+    industry: str = Field(min_length=2)
+    context: str = Field(min_length=20)
+    company: Company
+    titles: list[Title] = Field(min_length=20)
+    products: list[Product] = Field(min_length=8)
+    opportunity_types: list[str] = Field(min_length=8)
+    case: CaseData
+    vocabulary: Vocabulary
+    source: str = Field("", exclude=True)
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Load and validate one pack file; errors name the file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PackError(f"pack file {path} not found", "Check the path given to --pack.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"pack file {path} can't be read ({exc.__class__.__name__})") from None
+    return parse_pack(text, str(path))
+
+
+def parse_pack(text: str, source: str) -> Pack:
+    try:
+        data = yaml.safe_load(text)
+        nodes = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise PackError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise PackError(f"{source}:1: a pack must be a mapping of keys (id, label, company, …)")
+    try:
+        return Pack.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(str(p) for p in first["loc"])
+        line = _line_of(nodes, loc) if nodes is not None else None
+        where = f"{source}:{line}" if line else source
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise PackError(f"{where}: {'.'.join(loc)}: {message}{more}") from None
+
+
+@cache
+def builtin_packs() -> dict[str, Pack]:
+    folder = resources.files("orgforge.packs") / "data"
+    packs: dict[str, Pack] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
+            pack = parse_pack(entry.read_text(encoding="utf-8"), f"builtin:{entry.name}")
+            packs[pack.id] = pack
+    return packs
+
+
+def load_packs(extra_files: list[str] | tuple[str, ...] = ()) -> dict[str, Pack]:
+    """Built-in packs plus the user's; a user pack with a built-in id replaces it."""
+    packs = dict(builtin_packs())
+    for file in extra_files:
+        pack = load_pack(file)
+        packs[pack.id] = pack
+    return packs
+
+
+def resolve_industries(
+    packs: dict[str, Pack], weights: dict[str, float] | None, only: list[str] | None = None
+) -> dict[str, float]:
+    """Industry id → weight (percent). ``only`` (from --industries) picks equal weights."""
+    if only:
+        unknown = [name for name in only if name not in packs]
+        if unknown:
+            raise PackError(
+                f"--industries: unknown industry {unknown[0]!r}",
+                f"Known industries: {', '.join(packs)} (add your own with --pack FILE).",
+            )
+        return {name: 100 / len(only) for name in only}
+    if weights:
+        unknown = [name for name in weights if name not in packs]
+        if unknown:
+            raise PackError(
+                f"generate.industries: unknown industry {unknown[0]!r}",
+                f"Known industries: {', '.join(packs)} (add your own with generate.packs).",
+            )
+        return {name: w for name, w in weights.items() if w > 0}
+    return {name: 100 / len(packs) for name in packs}

@@ -1,0 +1,1 @@
+"""The objects, fields, picklists and relationships orgforge generates (Salesforce names)."""

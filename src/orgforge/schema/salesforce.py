@@ -1,0 +1,321 @@
+"""The Salesforce objects orgforge generates: fields (API names), types, picklists, lookups.
+
+This is orgforge's own view of the objects, used by the generator, the world's tables and the
+exporters. Order matters twice: OBJECTS is in load order (parents before children), and each
+object's fields are in column order for the world and for exports.
+
+Fields marked ``createable=False`` are kept in the world (the generator needs them to stay
+consistent: IsClosed, CreatedDate, …) but never sent to an org or written to a load file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KEY_FIELD = "Orgforge_Key__c"
+"""External-ID field orgforge writes to every record: the record's stable local key."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # string textarea picklist int currency percent double date datetime boolean
+    # email phone url reference
+    length: int | None = None
+    required: bool = False
+    createable: bool = True
+    text_kind: str | None = None  # the ContentRequest kind that fills it; None = structure
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    picklist: tuple[str, ...] = ()
+
+    @property
+    def is_reference(self) -> bool:
+        return self.type == "reference"
+
+    @property
+    def is_polymorphic(self) -> bool:
+        return len(self.reference_to) > 1
+
+
+@dataclass(frozen=True)
+class SObject:
+    name: str
+    key_prefix: str  # the record-ID prefix a real org uses (001 for Account, …)
+    fields: tuple[Field, ...]
+    label_plural: str = ""
+    _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({f.name: f for f in self.fields})
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def has_field(self, name: str) -> bool:
+        return name in self._by_name
+
+    @property
+    def text_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.text_kind)
+
+    @property
+    def references(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.is_reference and f.name != "OwnerId")
+
+
+def _s(name: str, length: int = 255, **kw) -> Field:
+    return Field(name, "string", length=length, **kw)
+
+
+def _pick(name: str, values: tuple[str, ...], **kw) -> Field:
+    return Field(name, "picklist", length=255, picklist=values, **kw)
+
+
+def _ref(name: str, *to: str, rel: str, **kw) -> Field:
+    return Field(name, "reference", length=18, reference_to=to, relationship_name=rel, **kw)
+
+
+def _text(name: str, kind: str, length: int = 32000, type_: str = "textarea", **kw) -> Field:
+    return Field(name, type_, length=length, text_kind=kind, **kw)
+
+
+OWNER = _ref("OwnerId", "User", rel="Owner")
+
+STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+# Salesforce's default stage → (probability %, forecast category).
+STAGE_FACTS: dict[str, tuple[int, str]] = {
+    "Prospecting": (10, "Pipeline"),
+    "Qualification": (10, "Pipeline"),
+    "Needs Analysis": (20, "Pipeline"),
+    "Value Proposition": (50, "Pipeline"),
+    "Proposal/Price Quote": (75, "Best Case"),
+    "Negotiation/Review": (90, "Commit"),
+    "Closed Won": (100, "Closed"),
+    "Closed Lost": (0, "Omitted"),
+}
+CASE_STATUSES = ("New", "Working", "Escalated", "On Hold", "Closed")
+CASE_PRIORITIES = ("High", "Medium", "Low")
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+CONTACT_ROLES = (
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+)
+LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Channel Partner / Reseller", "Other")
+
+ACCOUNT = SObject(
+    "Account",
+    "001",
+    (
+        _s("Name", required=True),
+        _pick("Industry", ("Insurance", "Finance", "Technology", "Manufacturing")),
+        _pick("Type", ACCOUNT_TYPES),
+        Field("Phone", "phone", length=40),
+        Field("Website", "url", length=255),
+        Field("AnnualRevenue", "currency"),
+        Field("NumberOfEmployees", "int"),
+        _text("Description", "account.description"),
+        _s("BillingStreet"),
+        _s("BillingCity", 40),
+        _s("BillingState", 80),
+        _s("BillingPostalCode", 20),
+        _s("BillingCountry", 80),
+        _pick("Rating", ("Hot", "Warm", "Cold")),
+        _pick("AccountSource", LEAD_SOURCES),
+        OWNER,
+    ),
+    "Accounts",
+)
+
+CONTACT = SObject(
+    "Contact",
+    "003",
+    (
+        _ref("AccountId", "Account", rel="Account"),
+        _pick("Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
+        _s("FirstName", 40),
+        _s("LastName", 80, required=True),
+        _s("Title", 128),
+        _s("Department", 80),
+        Field("Email", "email", length=80),
+        Field("Phone", "phone", length=40),
+        Field("MobilePhone", "phone", length=40),
+        _pick("LeadSource", LEAD_SOURCES),
+        _s("MailingStreet"),
+        _s("MailingCity", 40),
+        _s("MailingState", 80),
+        _s("MailingPostalCode", 20),
+        _s("MailingCountry", 80),
+        OWNER,
+    ),
+    "Contacts",
+)
+
+OPPORTUNITY = SObject(
+    "Opportunity",
+    "006",
+    (
+        _ref("AccountId", "Account", rel="Account"),
+        _s("Name", 120, required=True),
+        _pick("StageName", STAGES, required=True),
+        Field("CloseDate", "date", required=True),
+        Field("Amount", "currency"),
+        Field("Probability", "percent"),
+        _pick("ForecastCategoryName", ("Pipeline", "Best Case", "Commit", "Closed", "Omitted")),
+        _pick(
+            "Type",
+            ("New Business", "Existing Customer - Upgrade", "Existing Customer - Replacement"),
+        ),
+        _pick("LeadSource", LEAD_SOURCES),
+        _text("NextStep", "opportunity.next_step", length=255, type_="string"),
+        _text("Description", "opportunity.description"),
+        Field("IsClosed", "boolean", createable=False),
+        Field("IsWon", "boolean", createable=False),
+        Field("CreatedDate", "datetime", createable=False),
+        OWNER,
+    ),
+    "Opportunities",
+)
+
+OPPORTUNITY_CONTACT_ROLE = SObject(
+    "OpportunityContactRole",
+    "00K",
+    (
+        _ref("OpportunityId", "Opportunity", rel="Opportunity", required=True),
+        _ref("ContactId", "Contact", rel="Contact", required=True),
+        _pick("Role", CONTACT_ROLES),
+        Field("IsPrimary", "boolean"),
+    ),
+    "Contact Roles",
+)
+
+CASE = SObject(
+    "Case",
+    "500",
+    (
+        _ref("AccountId", "Account", rel="Account"),
+        _ref("ContactId", "Contact", rel="Contact"),
+        _text("Subject", "case.subject", length=255, type_="string"),
+        _text("Description", "case.description"),
+        _pick("Status", CASE_STATUSES, required=True),
+        _pick("Priority", CASE_PRIORITIES),
+        _pick("Origin", ("Phone", "Email", "Web")),
+        _pick("Type", ("Problem", "Question", "Feature Request", "Other")),
+        _s("Reason", 255),
+        Field("IsEscalated", "boolean"),
+        Field("IsClosed", "boolean", createable=False),
+        Field("ClosedDate", "datetime", createable=False),
+        Field("CreatedDate", "datetime", createable=False),
+        OWNER,
+    ),
+    "Cases",
+)
+
+CASE_COMMENT = SObject(
+    "CaseComment",
+    "00a",
+    (
+        _ref("ParentId", "Case", rel="Parent", required=True),
+        _text("CommentBody", "case_comment.body", length=4000),
+        Field("IsPublished", "boolean"),
+        Field("CreatedDate", "datetime", createable=False),
+    ),
+    "Case Comments",
+)
+
+TASK = SObject(
+    "Task",
+    "00T",
+    (
+        _text("Subject", "task.subject", length=255, type_="string"),
+        _text("Description", "task.description"),
+        _pick("Status", TASK_STATUSES, required=True),
+        _pick("Priority", ("High", "Normal", "Low"), required=True),
+        Field("ActivityDate", "date"),
+        _pick("TaskSubtype", ("Task", "Email", "Call")),
+        _pick("Type", ("Call", "Email", "Meeting", "Other")),
+        _pick("CallType", ("Inbound", "Outbound", "Internal")),
+        Field("CallDurationInSeconds", "int"),
+        _ref("WhoId", "Contact", "Lead", rel="Who"),
+        _ref("WhatId", "Account", "Opportunity", "Case", rel="What"),
+        Field("IsClosed", "boolean", createable=False),
+        OWNER,
+    ),
+    "Tasks",
+)
+
+EVENT = SObject(
+    "Event",
+    "00U",
+    (
+        _text("Subject", "event.subject", length=255, type_="string"),
+        _text("Description", "event.description"),
+        Field("StartDateTime", "datetime"),
+        Field("EndDateTime", "datetime"),
+        Field("DurationInMinutes", "int"),
+        Field("ActivityDateTime", "datetime"),
+        _s("Location"),
+        _pick("Type", ("Meeting", "Demo", "Call", "Other")),
+        _pick("ShowAs", ("Busy", "Free", "OutOfOffice")),
+        Field("IsAllDayEvent", "boolean"),
+        _ref("WhoId", "Contact", "Lead", rel="Who"),
+        _ref("WhatId", "Account", "Opportunity", "Case", rel="What"),
+        OWNER,
+    ),
+    "Events",
+)
+
+USER = SObject(
+    "User",
+    "005",
+    (
+        _s("FirstName", 40),
+        _s("LastName", 80, required=True),
+        Field("Email", "email", length=128, required=True),
+        _s("Title", 80),
+        _s("Department", 80),
+        _s("TimeZoneSidKey", 40),
+    ),
+    "Users",
+)
+
+OBJECTS: tuple[SObject, ...] = (
+    USER,
+    ACCOUNT,
+    CONTACT,
+    OPPORTUNITY,
+    OPPORTUNITY_CONTACT_ROLE,
+    CASE,
+    CASE_COMMENT,
+    TASK,
+    EVENT,
+)
+"""Every object orgforge generates, parents before children (the load order)."""
+
+BY_NAME: dict[str, SObject] = {o.name: o for o in OBJECTS}
+GENERATED: tuple[str, ...] = tuple(o.name for o in OBJECTS)
+
+
+def get(name: str) -> SObject:
+    return BY_NAME[name]

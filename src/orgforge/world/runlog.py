@@ -1,0 +1,119 @@
+"""The run directory every run writes: ``runs/<run_id>/``.
+
+    run.json               what ran, when, with which seed and as_of, how it ended
+    config.resolved.yaml   the resolved config (secrets masked)
+    events.jsonl           one JSON object per notable step
+    errors.jsonl           one JSON object per failed record or step
+    summary.json           the final figures
+
+Each line is flushed as it is written, so a crashed run still says what it did. The run is
+also recorded in the world's ``runs`` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from orgforge.config import masked
+from orgforge.errors import OutputError
+from orgforge.world.store import World, now_iso
+
+
+def new_run_id(command: str) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{command.replace(' ', '-')}-{secrets.token_hex(3)}"
+
+
+def check_writable_dir(path: Path, what: str) -> None:
+    """Fail before any write if ``path`` can't be created or written."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{what} {path}: {probe} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path}: {probe} is not writable")
+
+
+class RunLog:
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        command: str,
+        config: dict[str, Any],
+        world: World | None = None,
+    ) -> None:
+        self.run_id = new_run_id(command)
+        self.command = command
+        self.dir = Path(runs_dir) / self.run_id
+        self.world = world
+        self.started_at = now_iso()
+        self.config = masked(config)
+        self._events: IO[str] | None = None
+        self._errors: IO[str] | None = None
+        self.error_count = 0
+
+    def __enter__(self) -> RunLog:
+        self.dir.mkdir(parents=True, exist_ok=False)
+        (self.dir / "config.resolved.yaml").write_text(
+            yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8"
+        )
+        self._write_run_json(status="running")
+        self._events = (self.dir / "events.jsonl").open("a", encoding="utf-8")
+        self._errors = (self.dir / "errors.jsonl").open("a", encoding="utf-8")
+        if self.world is not None:
+            self.world.start_run(self.run_id, self.command, self.config)
+        self.event("run.started", command=self.command)
+        return self
+
+    def _write_run_json(self, status: str, **extra: Any) -> None:
+        data = {
+            "run_id": self.run_id,
+            "command": self.command,
+            "status": status,
+            "started_at": self.started_at,
+            "seed": self.config.get("seed"),
+            "as_of": self.config.get("as_of"),
+            "world": self.config.get("world"),
+            **extra,
+        }
+        (self.dir / "run.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+    @staticmethod
+    def _line(handle: IO[str] | None, record: dict[str, Any]) -> None:
+        if handle is None:
+            return
+        handle.write(json.dumps(masked(record), default=str, sort_keys=False) + "\n")
+        handle.flush()
+
+    def event(self, kind: str, **data: Any) -> None:
+        self._line(self._events, {"ts": now_iso(), "event": kind, **data})
+
+    def error(self, kind: str, **data: Any) -> None:
+        self.error_count += 1
+        self._line(self._errors, {"ts": now_iso(), "error": kind, **data})
+
+    def finish(self, status: str, summary: dict[str, Any]) -> None:
+        summary = {"run_id": self.run_id, "status": status, "errors": self.error_count, **summary}
+        (self.dir / "summary.json").write_text(
+            json.dumps(masked(summary), indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        self._write_run_json(status=status, finished_at=now_iso())
+        self.event("run.finished", status=status)
+        if self.world is not None:
+            self.world.finish_run(self.run_id, status, summary)
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, _tb: object) -> None:
+        if exc is not None:
+            self.error("run.failed", message=str(exc), type=exc_type.__name__ if exc_type else "")
+            self.finish("failed", {"failure": str(exc)})
+        for handle in (self._events, self._errors):
+            if handle is not None:
+                handle.close()
