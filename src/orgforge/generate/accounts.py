@@ -94,6 +94,7 @@ class BlockResult:
     requests: list[tuple[dict, str, ContentRequest]] = field(default_factory=list)
 
     def add(self, object_name: str, record: dict) -> dict:
+        record["job"] = "generate"
         self.rows.setdefault(object_name, []).append(record)
         return record
 

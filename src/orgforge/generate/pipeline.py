@@ -293,6 +293,7 @@ def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) ->
             "account_idx": -1,
             "seq": n,
             "tier": None,
+            "job": "generate",
             "FirstName": owner.first,
             "LastName": owner.last,
             "Email": owner.email,

@@ -229,13 +229,15 @@ class World:
         *,
         account_range: tuple[int, int] | None = None,
         fresh: bool = False,
+        job: str = "generate",
     ) -> dict[str, dict[str, int]]:
         """Write generated rows for a range of accounts; return counts of inserts/updates/deletes.
 
         ``fresh=True`` means the world holds nothing for these accounts (fast path: plain
         inserts). Otherwise rows are compared with what is stored: identical rows are left
         alone, changed rows are updated with their changed fields logged, new rows inserted,
-        and stored rows in the account range that the generator no longer produces are deleted.
+        and stored rows of the same ``job`` in the account range that are no longer produced
+        are deleted. Rows must carry ``job`` in its column position (see tables.py).
         Every write is logged in the change log in the same transaction.
         """
         stats: dict[str, dict[str, int]] = {}
@@ -243,7 +245,7 @@ class World:
         with self.engine.begin() as conn:
             for object_name, rows in rows_by_object.items():
                 stats[object_name] = self._write_object(
-                    conn, object_name, rows, run_id, ts, account_range, fresh
+                    conn, object_name, rows, run_id, ts, account_range, fresh, job
                 )
         return stats
 
@@ -256,6 +258,7 @@ class World:
         ts: str,
         account_range: tuple[int, int] | None,
         fresh: bool,
+        job: str,
     ) -> dict[str, int]:
         table = t.RECORD_TABLES[object_name]
         names = [c.name for c in table.columns]
@@ -267,7 +270,7 @@ class World:
             existing = {
                 row[0]: tuple(row)
                 for row in conn.execute(
-                    select(table).where(table.c.account_idx.between(lo, hi - 1))
+                    select(table).where(table.c.account_idx.between(lo, hi - 1), table.c.job == job)
                 )
             }
             inserts = []

@@ -2,8 +2,9 @@
 
 Record tables are named ``rec_<Object>`` and hold, besides the Salesforce fields, ``key`` (the
 stable local key), ``account_idx``/``seq`` (generation order: exports sort by them) and ``tier``
-(the density tier the record was drawn in). Lookup fields hold the parent's *key*, never a
-remote ID; remote IDs live in ``sync``.
+(the density tier the record was drawn in) and ``job`` (which job made it: ``generate``,
+``activity``, ``simulate``…; a job only ever rewrites or deletes its own records). Lookup fields
+hold the parent's *key*, never a remote ID; remote IDs live in ``sync``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def _record_table(obj: sf.SObject) -> Table:
         Column("account_idx", Integer, nullable=False),
         Column("seq", Integer, nullable=False),
         Column("tier", String),
+        Column("job", String, nullable=False, server_default="generate"),
     ]
     for field in obj.fields:
         columns.append(Column(field.name, _SQL_TYPES.get(field.type, Text)))
