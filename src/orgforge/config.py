@@ -191,7 +191,7 @@ class GenerateConfig(_Model):
         """Expected total of an object for this many accounts (exact when accounts % 10 == 0)."""
         if object_name == "Account":
             return self.accounts
-        return round(self.per_account[object_name] * self.accounts)
+        return round(self.per_account.get(object_name, 0) * self.accounts)
 
 
 class ContentConfig(_Model):
@@ -203,6 +203,133 @@ class ExportConfig(_Model):
     out: str | None = None
 
 
+def _check_range(value: tuple[int, int], what: str, high: int) -> tuple[int, int]:
+    low, top = value
+    if not (0 <= low <= top <= high):
+        raise ValueError(
+            f"{what} must be [min, max] with 0 ≤ min ≤ max ≤ {high}, got {list(value)}"
+        )
+    return value
+
+
+class TagConfig(_Model):
+    """Optional marker on records the activity job creates, besides the world's own state.
+
+    ``description`` appends ``marker`` to the record's Description (works in any org);
+    ``field`` writes the record's signature to the custom field ``field`` (the Salesforce sink
+    sends it; the world keeps it in its plan state). ``none``: no marker.
+    """
+
+    mode: Literal["none", "description", "field"] = "none"
+    marker: str = Field("[orgforge:activity]", min_length=3, max_length=60)
+    field: str = Field("Orgforge_Activity__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
+
+
+class ScorecardSalesforceConfig(_Model):
+    """How scorecards reach Salesforce (written by the Salesforce sink).
+
+    ``note``: one ContentNote per scorecard linked to the opportunity; ``object``: one record of
+    ``object`` per scorecard and one of ``answer_object`` per answer, fields mapped below;
+    ``none``: scorecards stay in the world and exports.
+    """
+
+    mode: Literal["none", "note", "object"] = "note"
+    object: str = "Orgforge_Scorecard__c"
+    fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "opportunity": "Opportunity__c",
+            "framework": "Framework__c",
+            "coverage": "Coverage__c",
+            "confidence": "Confidence__c",
+            "mode": "Mode__c",
+        }
+    )
+    answer_object: str = "Orgforge_Scorecard_Answer__c"
+    answer_fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "scorecard": "Scorecard__c",
+            "question": "Question__c",
+            "answer": "Answer__c",
+            "confidence": "Confidence__c",
+            "evidence": "Evidence__c",
+        }
+    )
+
+
+class ScorecardConfig(_Model):
+    frameworks: list[str] = Field(
+        default_factory=lambda: ["meddicc"],
+        description="Framework ids to fill (built-in: meddicc, meddpicc, bant)",
+    )
+    files: list[str] = Field(default_factory=list, description="Extra framework YAML files")
+    mode: Literal["heuristic", "llm", "hybrid"] = "heuristic"
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="hybrid: answers below this go to the text engine"
+    )
+    llm_confidence: float = Field(0.6, ge=0, le=1, description="confidence of an engine answer")
+    salesforce: ScorecardSalesforceConfig = Field(default_factory=ScorecardSalesforceConfig)
+
+
+class ActivityConfig(_Model):
+    """Meetings, emails and scorecards on opportunities (``orgforge activity``)."""
+
+    where: str | None = Field(None, description="Opportunity filter, SOQL WHERE syntax")
+    max_opps: int | None = Field(None, gt=0, description="At most this many opportunities")
+    past_meetings: tuple[int, int] = (3, 8)
+    future_meetings: tuple[int, int] = (1, 3)
+    emails: tuple[int, int] = (5, 20)
+    meeting_minutes: list[int] = Field(default_factory=lambda: [30, 45, 60])
+    business_hours: tuple[int, int] = (9, 17)
+    timezone_from: Literal["account", "owner"] = "account"
+    skip_weekends: bool = True
+    holidays: str | None = Field(
+        "auto",
+        description="auto (by account country) | a built-in calendar (us, uk) | a YAML file "
+        "| null for none",
+    )
+    subjects: str | None = Field(None, description="Subject types YAML file; default built-in")
+    future_days: int = Field(45, ge=1, le=365, description="Horizon for future meetings")
+    prune: bool = Field(
+        True, description="Remove activity orgforge created that is no longer planned"
+    )
+    tag: TagConfig = Field(default_factory=TagConfig)
+    concurrency: int = Field(4, ge=1, le=64, description="Opportunities chunks in flight")
+    chunk_size: int = Field(200, ge=1, le=10_000, description="Opportunities per write")
+    scorecards: ScorecardConfig = Field(default_factory=ScorecardConfig)
+
+    @field_validator("past_meetings", "future_meetings", "emails")
+    @classmethod
+    def _ranges(cls, value: tuple[int, int], info) -> tuple[int, int]:
+        return _check_range(value, info.field_name, 200)
+
+    @field_validator("meeting_minutes")
+    @classmethod
+    def _minutes(cls, value: list[int]) -> list[int]:
+        if not value or any(m <= 0 or m % 15 or m > 240 for m in value):
+            raise ValueError(
+                f"meeting_minutes must be multiples of 15 between 15 and 240, got {value}"
+            )
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not (0 <= start < end <= 24) or end - start < 2:
+            raise ValueError(f"business_hours must be [start, end] within 0-24, got {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self) -> ActivityConfig:
+        span = (self.business_hours[1] - self.business_hours[0]) * 60
+        if max(self.meeting_minutes) > span:
+            raise ValueError(
+                f"a {max(self.meeting_minutes)}-minute meeting does not fit business_hours "
+                f"{list(self.business_hours)}"
+            )
+        return self
+
+
 class Config(_Model):
     seed: int = Field(42, ge=0, lt=2**63)
     as_of: dt.date | None = Field(None, description="Dates are relative to this day; default today")
@@ -212,6 +339,7 @@ class Config(_Model):
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     content: ContentConfig = Field(default_factory=ContentConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    activity: ActivityConfig = Field(default_factory=ActivityConfig)
 
     @field_validator("seed", mode="before")
     @classmethod

@@ -14,18 +14,18 @@ Dates are offsets in days from ``as_of``; shifting as_of shifts every date by th
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
-from functools import cache
 from random import Random
-from zoneinfo import ZoneInfo
 
 from orgforge.config import BLOCK_SIZE
 from orgforge.content.contract import ContentRequest
 from orgforge.generate.distributions import allocate, block_total, quota_sequence, stream
 from orgforge.generate.names import AccountName
 from orgforge.generate.plan import TIERS, Plan
+from orgforge.generate.timeutil import iso_date as _date
+from orgforge.generate.timeutil import utc as _utc
+from orgforge.generate.timeutil import weekday_snap as _weekday_snap
 from orgforge.schema.salesforce import ACCOUNT_TYPES, LEAD_SOURCES, STAGE_FACTS
 
 ACCOUNT_TYPE = {
@@ -52,29 +52,6 @@ TASK_SHAPE = {  # activity type → (TaskSubtype, Type)
 }
 LOCATIONS = ("Zoom", "Microsoft Teams", "Google Meet", "On site", "Phone")
 OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")
-
-
-def _date(ordinal: int) -> str:
-    return dt.date.fromordinal(ordinal).isoformat()
-
-
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def _utc(ordinal: int, minutes: int, tz: str) -> str:
-    """Local wall time (day ordinal + minutes after midnight in tz) as a Salesforce UTC datetime."""
-    day = dt.date.fromordinal(ordinal)
-    local = dt.datetime(day.year, day.month, day.day, tzinfo=_zone(tz)) + dt.timedelta(
-        minutes=minutes
-    )
-    return local.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _weekday_snap(ordinal: int) -> int:
-    weekday = (ordinal - 1) % 7  # date.fromordinal(1) is a Monday
-    return ordinal - 1 if weekday == 5 else ordinal + 1 if weekday == 6 else ordinal
 
 
 @dataclass

@@ -131,7 +131,7 @@ def _jobs(
 
 def fingerprint(config: Config) -> str:
     data = dump(config)
-    for volatile in ("world", "runs_dir", "export", "preset"):
+    for volatile in ("world", "runs_dir", "export", "preset", "activity"):
         data.pop(volatile, None)
     data["generate"].pop("accounts", None)
     data["generate"].pop("workers", None)

@@ -286,6 +286,19 @@ EVENT = SObject(
     "Events",
 )
 
+EVENT_RELATION = SObject(
+    "EventRelation",
+    "0RE",
+    (
+        _ref("EventId", "Event", rel="Event", required=True),
+        _ref("RelationId", "Contact", "User", "Lead", rel="Relation", required=True),
+        Field("IsInvitee", "boolean"),
+        _pick("Status", ("New", "Accepted", "Declined")),
+    ),
+    "Event Relations",
+)
+"""Invitees of a meeting (written by the activity job; the base generator makes none)."""
+
 USER = SObject(
     "User",
     "005",
@@ -310,6 +323,7 @@ OBJECTS: tuple[SObject, ...] = (
     CASE_COMMENT,
     TASK,
     EVENT,
+    EVENT_RELATION,
 )
 """Every object orgforge generates, parents before children (the load order)."""
 

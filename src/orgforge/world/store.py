@@ -318,6 +318,32 @@ class World:
         else:
             conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
 
+    def delete_keys(
+        self, object_name: str, keys: Sequence[str], run_id: str | None, *, job: str | None = None
+    ) -> int:
+        """Delete records by key (only ``job``'s records when given), logging every delete."""
+        table = t.RECORD_TABLES[object_name]
+        ts = now_iso()
+        removed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(keys), 500):
+                part = list(keys[start : start + 500])
+                query = select(table.c.key).where(table.c.key.in_(part))
+                if job is not None:
+                    query = query.where(table.c.job == job)
+                found = [r[0] for r in conn.execute(query)]
+                if not found:
+                    continue
+                conn.execute(table.delete().where(table.c.key.in_(found)))
+                self._insert_many(
+                    conn,
+                    t.changes,
+                    ["ts", "run_id", "object", "key", "op", "fields"],
+                    [(ts, run_id, object_name, k, "delete", None) for k in found],
+                )
+                removed += len(found)
+        return removed
+
     def delete_accounts_from(self, first_idx: int, run_id: str | None) -> int:
         """Delete every record of accounts with index ≥ first_idx (the world shrank)."""
         ts = now_iso()

@@ -113,3 +113,39 @@ content_cache = Table(
     Column("prompt_version", String),
     Column("created_at", String, nullable=False),
 )
+
+# Scorecards on opportunities (the activity job). Not Salesforce objects: the Salesforce sink
+# maps them to a note or to custom objects (config: activity.scorecards.salesforce).
+scorecards = Table(
+    "scorecards",
+    metadata,
+    Column("key", String, primary_key=True),  # Scorecard/0042/1/meddicc
+    Column("opportunity", String, nullable=False),  # the opportunity's key
+    Column("account_idx", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("framework", String, nullable=False),
+    Column("mode", String, nullable=False),  # heuristic | llm | hybrid
+    Column("answered", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("coverage", Float, nullable=False),  # answered / total
+    Column("confidence", Float, nullable=False),  # weighted by question weight
+    Column("job", String, nullable=False, server_default="activity"),
+    Column("run_id", String),
+    Column("updated_at", String, nullable=False),
+    Index("ix_scorecards_order", "account_idx", "seq"),
+)
+
+scorecard_answers = Table(
+    "scorecard_answers",
+    metadata,
+    Column("scorecard", String, nullable=False),  # scorecards.key
+    Column("question", String, nullable=False),  # question id within the framework
+    Column("position", Integer, nullable=False),
+    Column("text", Text, nullable=False),  # the question
+    Column("weight", Float, nullable=False),
+    Column("answer", Text),  # None = unanswered
+    Column("confidence", Float, nullable=False),
+    Column("source", String, nullable=False),  # heuristic | llm | none
+    Column("evidence", Text),  # JSON list of what the answer rests on
+    PrimaryKeyConstraint("scorecard", "question"),
+)

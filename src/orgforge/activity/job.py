@@ -1,0 +1,614 @@
+"""The activity job: select opportunities → plan → text → scorecards → sink, in chunks.
+
+Chunks of ``activity.chunk_size`` opportunities are prepared (planned, diffed against what the
+sink already holds, text filled for new items only, scorecards filled) by up to
+``activity.concurrency`` workers; each prepared chunk is written by the main thread, in order,
+in one transaction per chunk. Bad input (filter, framework, subject types, unknown --opp) fails
+before the first write.
+
+Idempotency: an activity is the same activity when its signature (opportunity, kind, scheduled
+time, subject) is the same. A rerun with the same seed and config writes nothing; a changed
+config creates the new items, and removes items orgforge created that are no longer planned
+(``activity.prune``, default on). Records not made by this job are never touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from orgforge.activity import where as where_mod
+from orgforge.activity.frameworks import (
+    Evidence,
+    Framework,
+    Scorecard,
+    apply_engine,
+    heuristic,
+    load_frameworks,
+    select_frameworks,
+)
+from orgforge.activity.planner import OpportunityPlan, Planned, Planner
+from orgforge.activity.sink import JOB, ChunkWork, WorldSink, opp_prefix_of
+from orgforge.activity.source import Opportunity, OpportunitySource, WorldSource
+from orgforge.activity.subjects import load_holidays, load_subject_types
+from orgforge.config import Config, dump
+from orgforge.content.contract import ContentEngine, ContentRequest
+from orgforge.content.offline import OfflineEngine
+from orgforge.errors import UsageError
+from orgforge.packs import load_packs
+from orgforge.world import tables as t
+from orgforge.world.runlog import RunLog, check_writable_dir
+from orgforge.world.store import World
+
+COLUMNS = {name: tuple(c.name for c in t.RECORD_TABLES[name].columns) for name in t.RECORD_TABLES}
+
+
+@dataclass
+class Setup:
+    """Everything resolved and validated before the first write."""
+
+    config: Config
+    planner: Planner
+    frameworks: list[Framework]
+    industry_ids: dict[str, str]  # Account.Industry → pack id (the text engine's vocabulary)
+    packs: dict
+
+
+def setup(config: Config) -> Setup:
+    act = config.activity
+    if act.where:
+        where_mod.parse(act.where)
+    subjects = load_subject_types(act.subjects)
+    holidays = load_holidays(act.holidays)
+    frameworks = select_frameworks(
+        load_frameworks(act.scorecards.files, subjects), act.scorecards.frameworks
+    )
+    packs = load_packs(config.generate.packs)
+    products = {p.industry: tuple(x.name for x in p.products) for p in packs.values()}
+    planner = Planner(act, config.seed, config.today.toordinal(), subjects, holidays, products)
+    return Setup(config, planner, frameworks, {p.industry: p.id for p in packs.values()}, packs)
+
+
+# -- selection -------------------------------------------------------------------------------
+
+
+def select_opportunities(
+    source: OpportunitySource,
+    config: Config,
+    where: str | None = None,
+    opps: Sequence[str] | None = None,
+    max_opps: int | None = None,
+) -> list[Opportunity]:
+    where = where if where is not None else config.activity.where
+    limit = max_opps if max_opps is not None else config.activity.max_opps
+    if where:
+        where_mod.parse(where)  # fail on a bad filter before touching anything
+    return source.select(where, list(opps) if opps else None, limit)
+
+
+# -- one chunk -------------------------------------------------------------------------------
+
+
+def evidence_for(s: Setup, plan: OpportunityPlan) -> Evidence:
+    opp = plan.opportunity
+    people = [(s.planner.persona(p), p.name, p.title) for p in opp.roles]
+    return Evidence(
+        opportunity=opp.row,
+        contacts=people,
+        activities=[(i.type.id, i.type.label, i.date) for i in plan.past],
+        context={
+            "account": opp.account.get("Name") or "",
+            "product": plan.product,
+            "industry": s.industry_ids.get(opp.account.get("Industry") or "", ""),
+        },
+    )
+
+
+def scorecards_for(s: Setup, plan: OpportunityPlan) -> tuple[list[Scorecard], Evidence]:
+    ev = evidence_for(s, plan)
+    cards = [
+        heuristic(fw, ev, f"Scorecard/{plan.opportunity.prefix}/{fw.id}") for fw in s.frameworks
+    ]
+    return cards, ev
+
+
+def _text_requests(s: Setup, plan: OpportunityPlan, item: Planned) -> ContentRequest:
+    opp = plan.opportunity
+    person = item.participants[0] if item.participants else None
+    owner = " ".join(x for x in (opp.owner.get("FirstName"), opp.owner.get("LastName")) if x)
+    name = opp.row.get("Name") or ""
+    context = {
+        "account": opp.account.get("Name") or "",
+        "industry": s.industry_ids.get(opp.account.get("Industry") or "", ""),
+        "industry_label": (opp.account.get("Industry") or "").lower(),
+        "opportunity": name.split(" - ", 1)[1] if " - " in name else name,
+        "product": plan.product,
+        "stage": opp.stage,
+        "subject": item.subject,
+        "type": item.type.id,
+        "contact": person.name if person else "",
+        "contact_first": person.first if person else "",
+        "title": person.title if person else "",
+        "owner": owner,
+        "timing": item.when,
+        "next_step_hint": (opp.row.get("NextStep") or "").rstrip(".").lower(),
+        "attendees": ", ".join(p.name for p in item.participants),
+    }
+    kind = "meeting.notes" if item.kind == "meeting" else "email.body"
+    return ContentRequest(kind, item.key, context)
+
+
+def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str, list[tuple]]:
+    opp = plan.opportunity
+    tag = s.config.activity.tag
+    if tag.mode == "description":
+        text = f"{text}\n\n{tag.marker}"
+    who = item.participants[0].key if item.participants else None
+    base = {
+        "key": item.key,
+        "account_idx": opp.account_idx,
+        "seq": item.seq,
+        "tier": None,
+        "job": JOB,
+        "Subject": item.subject,
+        "Description": text,
+        "WhoId": who,
+        "WhatId": opp.key,
+        "OwnerId": opp.row.get("OwnerId"),
+    }
+    out: dict[str, list[tuple]] = {}
+    if item.kind == "meeting":
+        start = item.scheduled
+        record = {
+            **base,
+            "StartDateTime": start,
+            "EndDateTime": item.end,
+            "DurationInMinutes": item.minutes,
+            "ActivityDateTime": start,
+            "Location": item.location,
+            "Type": item.type.event_type,
+            "ShowAs": "Busy",
+            "IsAllDayEvent": 0,
+        }
+        out["Event"] = [tuple(record.get(c) for c in COLUMNS["Event"])]
+        out["EventRelation"] = [
+            tuple(
+                {
+                    "key": f"EventRelation/{opp.prefix}/{item.slot}/{n}",
+                    "account_idx": opp.account_idx,
+                    "seq": item.seq * 10 + n,
+                    "tier": None,
+                    "job": JOB,
+                    "EventId": item.key,
+                    "RelationId": p.key,
+                    "IsInvitee": 1,
+                    "Status": "Accepted" if item.when == "past" else "New",
+                }.get(c)
+                for c in COLUMNS["EventRelation"]
+            )
+            for n, p in enumerate(item.participants, start=1)
+        ]
+    else:
+        record = {
+            **base,
+            "Status": "Completed",
+            "Priority": "Normal",
+            "ActivityDate": item.date,
+            "TaskSubtype": "Email",
+            "Type": "Email",
+            "IsClosed": 1,
+        }
+        out["Task"] = [tuple(record.get(c) for c in COLUMNS["Task"])]
+    return out
+
+
+def prepare_chunk(
+    s: Setup, sink: WorldSink, engine: ContentEngine, opps: list[Opportunity]
+) -> tuple[ChunkWork, list[OpportunityPlan]]:
+    """Plan a chunk, keep what exists, fill text for what is new, fill scorecards."""
+    act = s.config.activity
+    existing = sink.existing(opps)
+    plans = [s.planner.plan(o) for o in opps]
+    work = ChunkWork(
+        prefixes={o.prefix for o in opps},
+        account_range=(min(o.account_idx for o in opps), max(o.account_idx for o in opps) + 1),
+        opportunities=[o.key for o in opps],
+    )
+    new: list[tuple[OpportunityPlan, Planned]] = []
+    planned_keys: set[str] = set()
+    for plan in plans:
+        for item in plan.items:
+            work.planned += 1
+            planned_keys.add(item.key)
+            old = existing.get(item.key)
+            if old is not None and old["signature"] == item.signature:
+                work.keep.add(item.key)
+                work.keep.update(old["relations"])
+            else:
+                new.append((plan, item))
+    if not act.prune:  # keep what orgforge made earlier even if it is no longer planned
+        for key, old in existing.items():
+            if key not in planned_keys:
+                work.keep.add(key)
+                work.keep.update(old["relations"])
+    texts = engine.fill([_text_requests(s, plan, item) for plan, item in new]) if new else []
+    for (plan, item), text in zip(new, texts, strict=True):
+        for name, rows in _rows(s, plan, item, text).items():
+            work.rows.setdefault(name, []).extend(rows)
+    cards = []
+    for plan in plans:
+        made, ev = scorecards_for(s, plan)
+        cards.extend((c, ev) for c in made)
+    sc = act.scorecards
+    apply_engine(cards, engine, sc.mode, sc.min_confidence, sc.llm_confidence)
+    work.scorecards = [c for c, _ in cards]
+    return work, plans
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ActivityResult:
+    run_id: str | None
+    world: str
+    opportunities: int
+    planned: int
+    written: dict[str, dict[str, int]] = field(default_factory=dict)
+    scorecards: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    run_dir: str | None = None
+
+    @property
+    def created(self) -> int:
+        return sum(v.get("inserted", 0) for k, v in self.written.items() if k != "Scorecard")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "world": self.world,
+            "opportunities": self.opportunities,
+            "planned": self.planned,
+            "created": self.created,
+            "written": self.written,
+            "scorecards": self.scorecards,
+            "seconds": round(self.seconds, 3),
+            "run_dir": self.run_dir,
+        }
+
+
+def _merge(total: dict[str, dict[str, int]], part: dict[str, dict[str, int]]) -> None:
+    for name, counts in part.items():
+        into = total.setdefault(name, {})
+        for op, n in counts.items():
+            into[op] = into.get(op, 0) + n
+
+
+def _chunks(opps: list[Opportunity], size: int) -> list[list[Opportunity]]:
+    return [opps[i : i + size] for i in range(0, len(opps), size)]
+
+
+def default_engine(config: Config, s: Setup) -> ContentEngine:
+    if config.content.engine == "llm":
+        from orgforge.content import engine_for  # type: ignore[attr-defined]  # the LLM engine
+
+        return engine_for(config)
+    return OfflineEngine(s.packs, config.seed)
+
+
+def run(
+    config: Config,
+    *,
+    where: str | None = None,
+    opps: Sequence[str] | None = None,
+    max_opps: int | None = None,
+    engine: ContentEngine | None = None,
+    progress: Callable[[int], None] | None = None,
+    command: str = "activity run",
+    write_run: bool = True,
+    on_total: Callable[[int], None] | None = None,
+) -> ActivityResult:
+    """Plan and write activity and scorecards for the selected opportunities."""
+    started = time.perf_counter()
+    s = setup(config)
+    if write_run:
+        check_writable_dir(__import__("pathlib").Path(config.runs_dir), "runs directory")
+    with World(config.world, create=False) as world:
+        selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
+        if on_total:
+            on_total(len(selected))
+        engine = engine or default_engine(config, s)
+        sink = WorldSink(world)
+        log = RunLog(config.runs_dir, command, dump(config), world) if write_run else None
+        if log is not None:
+            log.__enter__()
+        result = ActivityResult(None, world.location, len(selected), 0)
+        coverage: list[float] = []
+        confidence: list[float] = []
+        try:
+            chunks = _chunks(selected, config.activity.chunk_size)
+            with ThreadPoolExecutor(max_workers=config.activity.concurrency) as pool:
+                prepared = pool.map(lambda c: prepare_chunk(s, sink, engine, c), chunks)
+                for chunk, (work, _plans) in zip(chunks, prepared, strict=True):
+                    stats = sink.write(work, log.run_id if log else None)
+                    _merge(result.written, stats)
+                    result.planned += work.planned
+                    for card in work.scorecards:
+                        coverage.append(card.coverage)
+                        confidence.append(card.confidence)
+                    if log:
+                        log.event(
+                            "chunk.written",
+                            opportunities=[chunk[0].key, chunk[-1].key],
+                            written=stats,
+                        )
+                    if progress:
+                        progress(len(chunk))
+        except BaseException as exc:
+            if log is not None:
+                log.__exit__(type(exc), exc, None)
+            raise
+        result.scorecards = {
+            "count": len(coverage),
+            "coverage_mean": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
+            "coverage_min": min(coverage) if coverage else 0.0,
+            "confidence_mean": round(sum(confidence) / len(confidence), 4) if confidence else 0.0,
+        }
+        result.seconds = time.perf_counter() - started
+        if log is not None:
+            result.run_id, result.run_dir = log.run_id, str(log.dir)
+            log.finish(
+                "ok",
+                {
+                    **result.as_dict(),
+                    "text": {"engine": engine.name, **engine.stats()},
+                    "sink": sink.name,
+                },
+            )
+            log.__exit__(None, None, None)
+        return result
+
+
+# -- plan (dry run) --------------------------------------------------------------------------
+
+
+@dataclass
+class PlanReport:
+    opportunities: list[dict[str, Any]]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        out = {"opportunities": len(self.opportunities), "planned": 0, "new": 0, "exists": 0}
+        for o in self.opportunities:
+            for item in o["activities"]:
+                out["planned"] += 1
+                out[item["status"]] += 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"totals": self.totals, "opportunities": self.opportunities}
+
+
+def plan(
+    config: Config,
+    *,
+    where: str | None = None,
+    opps: Sequence[str] | None = None,
+    max_opps: int | None = None,
+) -> PlanReport:
+    """What ``run`` would do, without writing anything (no run log, no text)."""
+    s = setup(config)
+    with World(config.world, create=False) as world:
+        selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
+        sink = WorldSink(world)
+        out = []
+        for chunk in _chunks(selected, config.activity.chunk_size):
+            existing = sink.existing(chunk)
+            for opp in chunk:
+                p = s.planner.plan(opp)
+                cards, _ = scorecards_for(s, p)
+                items = []
+                for item in p.items:
+                    d = item.as_dict()
+                    old = existing.get(item.key)
+                    same = old is not None and old["signature"] == item.signature
+                    d["status"] = "exists" if same else "new"
+                    items.append(d)
+                out.append(
+                    {
+                        "opportunity": opp.key,
+                        "name": opp.row.get("Name"),
+                        "stage": opp.stage,
+                        "tz": p.tz,
+                        "past_meetings": p.count("meeting", "past"),
+                        "future_meetings": p.count("meeting", "future"),
+                        "emails": p.count("email"),
+                        "activities": items,
+                        "scorecards": [
+                            {
+                                "framework": c.framework,
+                                "coverage": c.coverage,
+                                "confidence": c.confidence,
+                            }
+                            for c in cards
+                        ],
+                    }
+                )
+        return PlanReport(out)
+
+
+# -- status, reset, smoke --------------------------------------------------------------------
+
+
+def status(config: Config, limit: int = 10) -> dict[str, Any]:
+    """Recent activity runs and what the world holds from the activity job."""
+    with World(config.world, create=False) as world:
+        runs = [r for r in world.runs(limit=200) if str(r["command"]).startswith("activity")]
+        held = {}
+        with world.engine.connect() as conn:
+            from sqlalchemy import func
+
+            for name in ("Event", "EventRelation", "Task"):
+                table = t.RECORD_TABLES[name]
+                held[name] = conn.execute(
+                    select(func.count()).select_from(table).where(table.c.job == JOB)
+                ).scalar_one()
+            held["Scorecard"] = conn.execute(
+                select(func.count()).select_from(t.scorecards)
+            ).scalar_one()
+            opps = conn.execute(
+                select(func.count(func.distinct(t.scorecards.c.opportunity)))
+            ).scalar_one()
+    import json
+
+    return {
+        "world": config.world,
+        "held": held,
+        "opportunities_with_activity": opps,
+        "runs": [
+            {
+                "run_id": r["run_id"],
+                "command": r["command"],
+                "status": r["status"],
+                "started_at": r["started_at"],
+                "summary": json.loads(r["summary"]) if r["summary"] else None,
+            }
+            for r in runs[:limit]
+        ],
+    }
+
+
+def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> dict[str, list]:
+    """Keys of activity records (and scorecards) a reset would remove."""
+    out: dict[str, list[str]] = {"Event": [], "EventRelation": [], "Task": [], "Scorecard": []}
+    with world.engine.connect() as conn:
+        if run_id is not None:
+            if not conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first():
+                raise UsageError(
+                    f"--run {run_id}: no such run in world {world.location}",
+                    "List runs with `orgforge activity status`.",
+                )
+            query = select(t.changes.c.object, t.changes.c.key).where(
+                t.changes.c.run_id == run_id,
+                t.changes.c.op.in_(["insert", "update"]),
+                t.changes.c.object.in_(list(out)),
+            )
+            seen: set[str] = set()
+            for obj, key in conn.execute(query):
+                if key not in seen:
+                    seen.add(key)
+                    out[obj].append(key)
+            events = set(out["Event"])
+            er = t.RECORD_TABLES["EventRelation"]
+            for (key,) in conn.execute(select(er.c.key).where(er.c.job == JOB)):
+                event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
+                if event_key in events and key not in seen:
+                    out["EventRelation"].append(key)
+            return out
+        prefixes = {k.split("/", 1)[1] for k in opps} if opps else None
+        for name in ("Event", "EventRelation", "Task"):
+            table = t.RECORD_TABLES[name]
+            for (key,) in conn.execute(select(table.c.key).where(table.c.job == JOB)):
+                if prefixes is None or opp_prefix_of(key) in prefixes:
+                    out[name].append(key)
+        query = select(t.scorecards.c.key)
+        if opps:
+            query = query.where(t.scorecards.c.opportunity.in_(list(opps)))
+        out["Scorecard"] = [r[0] for r in conn.execute(query)]
+    return out
+
+
+def reset(
+    config: Config,
+    *,
+    run_id: str | None = None,
+    opps: Sequence[str] | None = None,
+    dry_run: bool = False,
+    write_run: bool = True,
+) -> dict[str, Any]:
+    """Remove what the activity job created: by run, by opportunity, or all of it.
+
+    Only records whose ``job`` is ``activity`` are ever removed; the base generator's Events
+    and Tasks stay. A dry run only counts.
+    """
+    if run_id and opps:
+        raise UsageError("reset: give --run or --opp, not both")
+    with World(config.world, create=False) as world:
+        keys = _keys_for(world, run_id, opps)
+        sink = WorldSink(world)
+        if dry_run:
+            # count only keys that still exist
+            existing = {}
+            with world.engine.connect() as conn:
+                for name, wanted in keys.items():
+                    table = t.scorecards if name == "Scorecard" else t.RECORD_TABLES[name]
+                    n = 0
+                    for start in range(0, len(wanted), 500):
+                        part = wanted[start : start + 500]
+                        n += len(
+                            conn.execute(select(table.c.key).where(table.c.key.in_(part))).all()
+                        )
+                    existing[name] = n
+            return {"dry_run": True, "removed": existing, "run_id": None}
+        log = RunLog(config.runs_dir, "activity reset", dump(config), world) if write_run else None
+        if log is not None:
+            log.__enter__()
+        removed = sink.remove(keys, log.run_id if log else None)
+        if log is not None:
+            log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
+            log.__exit__(None, None, None)
+        return {"dry_run": False, "removed": removed, "run_id": log.run_id if log else None}
+
+
+def smoke(
+    config: Config,
+    *,
+    opp: str | None = None,
+    engine: ContentEngine | None = None,
+) -> dict[str, Any]:
+    """One opportunity end to end: plan, write, read back, check, then remove what was made."""
+    with World(config.world, create=False) as world:
+        if opp is None:
+            candidates = select_opportunities(WorldSource(world), config, None, None, 50)
+            held = WorldSink(world).existing(candidates) if candidates else {}
+            fresh = [o for o in candidates if not any(opp_prefix_of(k) == o.prefix for k in held)]
+            if not candidates:
+                raise UsageError(
+                    f"smoke: world {world.location} has no opportunities",
+                    "Generate one first: `orgforge generate --preset tiny`.",
+                )
+            opp = (fresh or candidates)[0].key
+    started = time.perf_counter()
+    result = run(config, opps=[opp], engine=engine, command="activity smoke", max_opps=1)
+    checks: dict[str, Any] = {}
+    with World(config.world, create=False) as world:
+        keys = _keys_for(world, result.run_id, None)
+        with world.engine.connect() as conn:
+            for name in ("Event", "EventRelation", "Task"):
+                table = t.RECORD_TABLES[name]
+                rows = conn.execute(select(table).where(table.c.key.in_(keys[name]))).all()
+                checks[name] = len(rows)
+                if name in ("Event", "Task"):
+                    checks[f"{name}_linked"] = all(r.WhatId == opp for r in rows)
+                    checks[f"{name}_text"] = all(r.Description for r in rows)
+            checks["Scorecard"] = len(keys["Scorecard"])
+    removed = reset(config, run_id=result.run_id)
+    ok = (
+        checks.get("Event", 0) > 0
+        and checks.get("Task", 0) > 0
+        and all(v for k, v in checks.items() if k.endswith(("_linked", "_text")))
+        and sum(removed["removed"].values()) == sum(len(v) for v in keys.values())
+    )
+    return {
+        "ok": ok,
+        "opportunity": opp,
+        "run_id": result.run_id,
+        "created": checks,
+        "removed": removed["removed"],
+        "seconds": round(time.perf_counter() - started, 3),
+    }

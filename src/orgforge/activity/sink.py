@@ -1,0 +1,264 @@
+"""Where planned activity goes: the seam between the activity job and a world or an org.
+
+An :class:`ActivitySink` answers two questions and does two things:
+
+* ``existing(opportunities)`` — what orgforge already created for these opportunities (key →
+  signature), so the job plans the difference and asks the text engine only for new items;
+* ``write(work, run_id)`` — create the new items, remove the no-longer-planned ones (when
+  pruning), and store the scorecards; one result per chunk;
+* ``remove(...)`` — reset.
+
+:class:`WorldSink` writes the local world: one transaction per chunk for the records (through
+``World.write_rows``, job ``activity``, every insert/update/delete in the change log) and one
+for the scorecards. A Salesforce sink (with the target) writes Events/Tasks/EventRelations in
+REST collections of 200 and keeps key → Id in the world's sync table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from orgforge.activity.frameworks import Scorecard
+from orgforge.activity.planner import signature
+from orgforge.world import tables as t
+from orgforge.world.store import World, now_iso
+
+JOB = "activity"
+OBJECTS = ("Event", "EventRelation", "Task")
+CHANGE_COLUMNS = ["ts", "run_id", "object", "key", "op", "fields"]
+
+
+def opp_prefix_of(key: str) -> str:
+    """``Event/0042/1/m03`` → ``0042/1`` (the opportunity part of an activity key)."""
+    parts = key.split("/")
+    return f"{parts[1]}/{parts[2]}"
+
+
+def stored_signature(object_name: str, row: dict[str, Any]) -> str:
+    if object_name == "Event":
+        return signature(row["WhatId"], "meeting", row["StartDateTime"], row["Subject"])
+    return signature(row["WhatId"], "email", row["ActivityDate"], row["Subject"])
+
+
+@dataclass
+class ChunkWork:
+    """One chunk of opportunities, planned and with text: what a sink writes."""
+
+    prefixes: set[str]  # opportunity prefixes (0042/1) this chunk owns
+    account_range: tuple[int, int]
+    rows: dict[str, list[tuple]] = field(default_factory=dict)  # new or changed records
+    keep: set[str] = field(default_factory=set)  # existing keys that stay as they are
+    scorecards: list[Scorecard] = field(default_factory=list)
+    opportunities: list[str] = field(default_factory=list)
+    planned: int = 0
+
+
+class ActivitySink(Protocol):
+    name: str
+
+    def existing(self, opportunities: Sequence[Any]) -> dict[str, dict[str, Any]]: ...
+
+    def write(self, work: ChunkWork, run_id: str | None) -> dict[str, dict[str, int]]: ...
+
+
+class WorldSink:
+    name = "world"
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def existing(self, opportunities: Sequence[Any]) -> dict[str, dict[str, Any]]:
+        """key → {signature, relations: [keys]} of activity orgforge made for these opps."""
+        prefixes = {o.prefix for o in opportunities}
+        idxs = sorted({o.account_idx for o in opportunities})
+        out: dict[str, dict[str, Any]] = {}
+        relations: dict[str, list[str]] = {}
+        with self.world.engine.connect() as conn:
+            for name in OBJECTS:
+                table = t.RECORD_TABLES[name]
+                cols = [table.c.key]
+                if name != "EventRelation":
+                    time_col = "StartDateTime" if name == "Event" else "ActivityDate"
+                    cols += [table.c.WhatId, table.c[time_col], table.c.Subject]
+                for start in range(0, len(idxs), 500):
+                    query = select(*cols).where(
+                        table.c.account_idx.in_(idxs[start : start + 500]), table.c.job == JOB
+                    )
+                    for row in conn.execute(query):
+                        key = row[0]
+                        if opp_prefix_of(key) not in prefixes:
+                            continue
+                        if name == "EventRelation":
+                            event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
+                            relations.setdefault(event_key, []).append(key)
+                            continue
+                        record = dict(row._mapping)
+                        out[key] = {"signature": stored_signature(name, record), "relations": []}
+        for event_key, keys in relations.items():
+            if event_key in out:
+                out[event_key]["relations"] = keys
+            else:  # an orphan invitee: report it so a rerun cleans it up
+                for key in keys:
+                    out[key] = {"signature": None, "relations": []}
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, work: ChunkWork, run_id: str | None) -> dict[str, dict[str, int]]:
+        lo, hi = work.account_range
+        rows: dict[str, list[tuple]] = {}
+        with self.world.engine.connect() as conn:
+            for name in OBJECTS:
+                table = t.RECORD_TABLES[name]
+                query = select(table).where(
+                    table.c.account_idx.between(lo, hi - 1), table.c.job == JOB
+                )
+                keep = []
+                for row in conn.execute(query):
+                    key = row[0]
+                    if opp_prefix_of(key) not in work.prefixes or key in work.keep:
+                        keep.append(tuple(row))
+                rows[name] = keep + work.rows.get(name, [])
+        stats = self.world.write_rows(rows, run_id, account_range=(lo, hi), job=JOB)
+        stats["Scorecard"] = self.write_scorecards(work.scorecards, work.opportunities, run_id)
+        return stats
+
+    def write_scorecards(
+        self, cards: list[Scorecard], opportunities: Iterable[str], run_id: str | None
+    ) -> dict[str, int]:
+        counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        opportunities = list(opportunities)
+        ts = now_iso()
+        sc, sa = t.scorecards, t.scorecard_answers
+        with self.world.engine.begin() as conn:
+            existing: dict[str, tuple] = {}
+            answers: dict[str, list[tuple]] = {}
+            for start in range(0, len(opportunities), 500):
+                part = opportunities[start : start + 500]
+                for row in conn.execute(select(sc).where(sc.c.opportunity.in_(part))):
+                    existing[row.key] = _card_tuple(row._mapping)
+                query = select(sa).where(
+                    sa.c.scorecard.in_(select(sc.c.key).where(sc.c.opportunity.in_(part)))
+                )
+                for row in conn.execute(query.order_by(sa.c.scorecard, sa.c.position)):
+                    answers.setdefault(row.scorecard, []).append(_answer_tuple(row._mapping))
+            log = []
+            for card in cards:
+                new_row = _card_row(card, run_id, ts)
+                new_answers = [_answer_row(card.key, a) for a in card.answers]
+                old = existing.pop(card.key, None)
+                if (
+                    old is not None
+                    and old == _card_tuple(new_row)
+                    and answers.get(card.key, []) == [_answer_tuple(a) for a in new_answers]
+                ):
+                    counts["unchanged"] += 1
+                    continue
+                if old is not None:
+                    conn.execute(sa.delete().where(sa.c.scorecard == card.key))
+                    conn.execute(sc.delete().where(sc.c.key == card.key))
+                conn.execute(sc.insert(), [new_row])
+                conn.execute(sa.insert(), new_answers)
+                op = "update" if old is not None else "insert"
+                counts["updated" if old else "inserted"] += 1
+                log.append((ts, run_id, "Scorecard", card.key, op, None))
+            for key in existing:  # frameworks no longer configured for these opportunities
+                conn.execute(sa.delete().where(sa.c.scorecard == key))
+                conn.execute(sc.delete().where(sc.c.key == key))
+                log.append((ts, run_id, "Scorecard", key, "delete", None))
+                counts["deleted"] += 1
+            if log:
+                conn.execute(
+                    t.changes.insert(), [dict(zip(CHANGE_COLUMNS, r, strict=True)) for r in log]
+                )
+        return counts
+
+    # -- removing --------------------------------------------------------------------------
+
+    def remove(self, keys_by_object: dict[str, list[str]], run_id: str | None) -> dict[str, int]:
+        removed = {}
+        for name in ("EventRelation", "Event", "Task"):
+            keys = keys_by_object.get(name, [])
+            removed[name] = self.world.delete_keys(name, keys, run_id, job=JOB) if keys else 0
+        cards = keys_by_object.get("Scorecard", [])
+        removed["Scorecard"] = self.remove_scorecards(cards, run_id) if cards else 0
+        return removed
+
+    def remove_scorecards(self, keys: list[str], run_id: str | None) -> int:
+        sc, sa = t.scorecards, t.scorecard_answers
+        ts = now_iso()
+        removed = 0
+        with self.world.engine.begin() as conn:
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                found = [r[0] for r in conn.execute(select(sc.c.key).where(sc.c.key.in_(part)))]
+                if not found:
+                    continue
+                conn.execute(sa.delete().where(sa.c.scorecard.in_(found)))
+                conn.execute(sc.delete().where(sc.c.key.in_(found)))
+                conn.execute(
+                    t.changes.insert(),
+                    [
+                        dict(
+                            zip(
+                                CHANGE_COLUMNS,
+                                (ts, run_id, "Scorecard", k, "delete", None),
+                                strict=True,
+                            )
+                        )
+                        for k in found
+                    ],
+                )
+                removed += len(found)
+        return removed
+
+
+def _card_row(card: Scorecard, run_id: str | None, ts: str) -> dict[str, Any]:
+    prefix = card.opportunity.split("/")
+    return {
+        "key": card.key,
+        "opportunity": card.opportunity,
+        "account_idx": int(prefix[1]) - 1,
+        "seq": int(prefix[2]),
+        "framework": card.framework,
+        "mode": card.mode,
+        "answered": card.answered,
+        "total": card.total,
+        "coverage": card.coverage,
+        "confidence": card.confidence,
+        "job": JOB,
+        "run_id": run_id,
+        "updated_at": ts,
+    }
+
+
+def _card_tuple(row: Any) -> tuple:
+    return tuple(
+        row[c] for c in ("framework", "mode", "answered", "total", "coverage", "confidence")
+    )
+
+
+def _answer_row(card_key: str, a: Any) -> dict[str, Any]:
+    return {
+        "scorecard": card_key,
+        "question": a.question,
+        "position": a.position,
+        "text": a.text,
+        "weight": a.weight,
+        "answer": a.answer,
+        "confidence": a.confidence,
+        "source": a.source,
+        "evidence": json.dumps(a.evidence),
+    }
+
+
+def _answer_tuple(row: Any) -> tuple:
+    names = ("question", "position", "text", "weight", "answer", "confidence", "source", "evidence")
+    return tuple(row[c] for c in names)

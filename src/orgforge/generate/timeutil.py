@@ -1,0 +1,53 @@
+"""Calendar helpers shared by every job that places records in time (generate, activity, …).
+
+Days are proleptic ordinals (``date.toordinal()``); wall times are minutes after local midnight
+in an IANA zone. Salesforce datetimes are UTC with milliseconds: ``2026-01-15T14:30:00.000Z``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
+
+SF_DATETIME = "%Y-%m-%dT%H:%M:%S.000Z"
+
+
+def iso_date(ordinal: int) -> str:
+    return dt.date.fromordinal(ordinal).isoformat()
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def utc(ordinal: int, minutes: int, tz: str) -> str:
+    """Local wall time (day ordinal + minutes after midnight in tz) as a Salesforce UTC datetime."""
+    day = dt.date.fromordinal(ordinal)
+    local = dt.datetime(day.year, day.month, day.day, tzinfo=zone(tz)) + dt.timedelta(
+        minutes=minutes
+    )
+    return local.astimezone(dt.UTC).strftime(SF_DATETIME)
+
+
+def parse_utc(value: str) -> dt.datetime:
+    """A Salesforce UTC datetime (as written by :func:`utc`) back to an aware datetime."""
+    return dt.datetime.strptime(value, SF_DATETIME).replace(tzinfo=dt.UTC)
+
+
+def is_weekend(ordinal: int) -> bool:
+    return (ordinal - 1) % 7 >= 5  # date.fromordinal(1) is a Monday
+
+
+def weekday_snap(ordinal: int) -> int:
+    """Saturday → Friday, Sunday → Monday; weekdays unchanged."""
+    weekday = (ordinal - 1) % 7
+    return ordinal - 1 if weekday == 5 else ordinal + 1 if weekday == 6 else ordinal
+
+
+def business_day(ordinal: int, step: int, holidays: frozenset[int] = frozenset()) -> int:
+    """The nearest working day from ``ordinal`` going in ``step`` (+1 forward, -1 back)."""
+    while is_weekend(ordinal) or ordinal in holidays:
+        ordinal += step
+    return ordinal
