@@ -565,6 +565,27 @@ def reset(
         return {"dry_run": False, "removed": removed, "run_id": log.run_id if log else None}
 
 
+def _fresh_opportunity(world: World, config: Config) -> str:
+    """The first selected opportunity the activity job has not touched yet."""
+    candidates = select_opportunities(WorldSource(world), config)
+    if not candidates:
+        raise UsageError(
+            f"smoke: world {world.location} has no opportunities (matching the filter)",
+            "Generate some first: `orgforge generate --preset tiny`.",
+        )
+    sink = WorldSink(world)
+    for chunk in _chunks(candidates, 200):
+        held = {opp_prefix_of(k) for k in sink.existing(chunk)}
+        for o in chunk:
+            if o.prefix not in held:
+                return o.key
+    raise UsageError(
+        "smoke: every selected opportunity already has activity, so a smoke run would create "
+        "nothing",
+        "Pass --opp KEY after `orgforge activity reset --opp KEY`, or narrow with --where.",
+    )
+
+
 def smoke(
     config: Config,
     *,
@@ -574,15 +595,7 @@ def smoke(
     """One opportunity end to end: plan, write, read back, check, then remove what was made."""
     with World(config.world, create=False) as world:
         if opp is None:
-            candidates = select_opportunities(WorldSource(world), config, None, None, 50)
-            held = WorldSink(world).existing(candidates) if candidates else {}
-            fresh = [o for o in candidates if not any(opp_prefix_of(k) == o.prefix for k in held)]
-            if not candidates:
-                raise UsageError(
-                    f"smoke: world {world.location} has no opportunities",
-                    "Generate one first: `orgforge generate --preset tiny`.",
-                )
-            opp = (fresh or candidates)[0].key
+            opp = _fresh_opportunity(world, config)
     started = time.perf_counter()
     result = run(config, opps=[opp], engine=engine, command="activity smoke", max_opps=1)
     checks: dict[str, Any] = {}

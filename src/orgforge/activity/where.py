@@ -102,7 +102,9 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _where(text: str, pos: int, message: str) -> str:
-    return f"--where: {message} at column {pos + 1}: {text}\n{' ' * (pos + 30)}^"
+    near = text[pos : pos + 24].strip()
+    place = f"near {near!r}" if near else "at the end"
+    return f"--where: {message} at column {pos + 1} ({place}) in: {text}"
 
 
 class _Parser:

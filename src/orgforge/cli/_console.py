@@ -68,9 +68,17 @@ def show_progress() -> bool:
 
 @contextmanager
 def progress(label: str, total: int | None) -> Iterator:
-    """A Rich progress bar on stderr, or a no-op advance() when quiet or not a TTY."""
+    """A Rich progress bar on stderr, or a no-op advance() when quiet or not a TTY.
+
+    ``advance.set_total(n)`` sets the total once it is known (e.g. after a selection).
+    """
     if not show_progress():
-        yield lambda n=1: None
+
+        def noop(n: int = 1) -> None:
+            return None
+
+        noop.set_total = lambda total: None  # type: ignore[attr-defined]
+        yield noop
         return
     bar = Progress(
         TextColumn("{task.description}"),
@@ -83,4 +91,9 @@ def progress(label: str, total: int | None) -> Iterator:
     )
     with bar:
         task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        advance.set_total = lambda n: bar.update(task, total=n)  # type: ignore[attr-defined]
+        yield advance
