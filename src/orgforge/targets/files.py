@@ -116,10 +116,116 @@ def export(
         manifest["objects"].append(
             {"name": name, "file": path.name, "count": count, "columns": columns}
         )
+    extra = _write_scorecards(world, out, fmt)
+    if extra:
+        manifest["extras"] = [extra]
+        counts["Scorecard"] = extra["count"]
     generated = world.get_meta("generated")
     manifest["seed"] = json.loads(generated) if generated else None
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
+
+
+SCORECARD_COLUMNS = [
+    "Scorecard",
+    "Opportunity",
+    "Framework",
+    "Mode",
+    "Coverage",
+    "Confidence",
+    "Question",
+    "QuestionText",
+    "Weight",
+    "Answer",
+    "AnswerConfidence",
+    "Source",
+    "Evidence",
+]
+
+
+def _write_scorecards(world: World, out: Path, fmt: str) -> dict[str, Any] | None:
+    """Scorecards (activity job) as ``Scorecard.<fmt>`` when the world holds any.
+
+    CSV and Parquet: one row per answer, the scorecard's figures repeated. JSON: one object per
+    scorecard with its answers nested. Listed in the manifest under ``extras`` (they are not a
+    Salesforce object: the Salesforce sink maps them, see activity.scorecards.salesforce).
+    """
+    from sqlalchemy import select
+
+    from orgforge.world import tables as t
+
+    sc, sa = t.scorecards, t.scorecard_answers
+    with world.engine.connect() as conn:
+        cards = [
+            dict(r._mapping)
+            for r in conn.execute(select(sc).order_by(sc.c.account_idx, sc.c.seq, sc.c.key))
+        ]
+        if not cards:
+            return None
+        answers: dict[str, list[dict]] = {}
+        for r in conn.execute(select(sa).order_by(sa.c.scorecard, sa.c.position)):
+            answers.setdefault(r.scorecard, []).append(dict(r._mapping))
+    path = out / f"Scorecard.{fmt}"
+    tmp = path.with_name(path.name + ".tmp")
+    rows = [
+        [
+            c["key"],
+            c["opportunity"],
+            c["framework"],
+            c["mode"],
+            c["coverage"],
+            c["confidence"],
+            a["question"],
+            a["text"],
+            a["weight"],
+            a["answer"],
+            a["confidence"],
+            a["source"],
+            a["evidence"],
+        ]
+        for c in cards
+        for a in answers.get(c["key"], [])
+    ]
+    try:
+        if fmt == "csv":
+            with tmp.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(SCORECARD_COLUMNS)
+                writer.writerows(["" if v is None else v for v in row] for row in rows)
+        elif fmt == "json":
+            data = [
+                {
+                    **{k: c[k] for k in ("key", "opportunity", "framework", "mode")},
+                    **{k: c[k] for k in ("answered", "total", "coverage", "confidence")},
+                    "answers": [
+                        {
+                            "question": a["question"],
+                            "text": a["text"],
+                            "weight": a["weight"],
+                            "answer": a["answer"],
+                            "confidence": a["confidence"],
+                            "source": a["source"],
+                            "evidence": json.loads(a["evidence"] or "[]"),
+                        }
+                        for a in answers.get(c["key"], [])
+                    ],
+                }
+                for c in cards
+            ]
+            tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pylist(
+                [dict(zip(SCORECARD_COLUMNS, row, strict=True)) for row in rows]
+            )
+            pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"--out {path}: can't write ({exc.strerror})") from None
+    return {"name": "Scorecard", "file": path.name, "count": len(cards), "rows": len(rows)}
 
 
 def _write_csv(world: World, obj: sf.SObject, path: Path, progress) -> tuple[list[str], int]:
