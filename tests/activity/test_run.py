@@ -1,0 +1,199 @@
+"""Writing to the world: idempotency, config changes, reset, smoke, scorecards, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from orgforge import activity
+from orgforge.content.contract import ContentEngine
+from orgforge.targets.files import export
+from orgforge.world import World
+from orgforge.world import tables as t
+
+from .conftest import make_config
+
+
+def _base_snapshot(world_path) -> dict[str, list[tuple]]:
+    """Every record the base generator made (job 'generate'), all fields."""
+    out = {}
+    with World(world_path, create=False) as w, w.engine.connect() as conn:
+        for name, table in t.RECORD_TABLES.items():
+            out[name] = conn.execute(
+                select(table).where(table.c.job != "activity").order_by(table.c.key)
+            ).all()
+    return out
+
+
+def _activity_keys(world_path) -> dict[str, set[str]]:
+    with World(world_path, create=False) as w, w.engine.connect() as conn:
+        out = {
+            name: {
+                r[0]
+                for r in conn.execute(
+                    select(t.RECORD_TABLES[name].c.key).where(
+                        t.RECORD_TABLES[name].c.job == "activity"
+                    )
+                )
+            }
+            for name in ("Event", "EventRelation", "Task")
+        }
+        out["Scorecard"] = {r[0] for r in conn.execute(select(t.scorecards.c.key))}
+    return out
+
+
+def test_run_then_rerun_creates_nothing(world, config) -> None:
+    before = _base_snapshot(world)
+    first = activity.run(config)
+    assert first.opportunities == 250
+    assert first.created == sum(
+        len(v) for k, v in _activity_keys(world).items() if k != "Scorecard"
+    )
+    assert first.written["Event"]["inserted"] > 250 * 3
+    assert first.written["Task"]["inserted"] >= 250 * 5
+    second = activity.run(config)
+    for name, counts in second.written.items():
+        assert counts["inserted"] == counts["updated"] == counts["deleted"] == 0, name
+    assert _base_snapshot(world) == before  # the base generator's records are untouched
+    with World(world, create=False) as w:
+        tasks = [r for r in w.iter_dicts("Task") if r["job"] == "activity"]
+        events = [r for r in w.iter_dicts("Event") if r["job"] == "activity"]
+    assert all(r["TaskSubtype"] == "Email" and r["Status"] == "Completed" for r in tasks)
+    assert all(r["ActivityDate"] < "2026-11-23" for r in tasks)
+    assert all(r["WhatId"].startswith("Opportunity/") and r["WhoId"] for r in tasks + events)
+    assert all(r["Description"] and len(r["Description"]) > 40 for r in tasks + events)
+    assert any(r["StartDateTime"] > "2026-11-24" for r in events)
+    # the run directory
+    run_dir = first.run_dir
+    assert run_dir
+    summary = json.loads(Path(run_dir, "summary.json").read_text())
+    assert summary["created"] == first.created and summary["status"] == "ok"
+    assert Path(run_dir, "events.jsonl").read_text().count("chunk.written") >= 2
+
+
+def test_changed_config_adds_only_the_difference(world, tmp_path) -> None:
+    base = make_config(world, tmp_path, past_meetings=(3, 5), emails=(5, 8))
+    activity.run(base)
+    held = _activity_keys(world)
+    grown = make_config(world, tmp_path, past_meetings=(3, 8), emails=(5, 12))
+    result = activity.run(grown)
+    after = _activity_keys(world)
+    assert held["Event"] <= after["Event"] and held["Task"] <= after["Task"]
+    assert result.written["Event"]["updated"] == result.written["Event"]["deleted"] == 0
+    assert result.written["Task"]["inserted"] == len(after["Task"] - held["Task"]) > 0
+    # shrink back: orgforge removes only what it created and no longer plans
+    shrunk = activity.run(base)
+    assert shrunk.written["Task"]["deleted"] == len(after["Task"] - held["Task"])
+    assert shrunk.written["Task"]["inserted"] == 0
+    assert _activity_keys(world) == held
+    # with prune off, a smaller plan keeps what exists
+    activity.run(grown)
+    keep = make_config(world, tmp_path, past_meetings=(3, 5), emails=(5, 8), prune=False)
+    kept = activity.run(keep)
+    assert kept.written["Task"]["deleted"] == 0 and kept.written["Event"]["deleted"] == 0
+
+
+def test_reset_by_run_and_by_opportunity(world, config) -> None:
+    before = _base_snapshot(world)
+    first = activity.run(config, max_opps=20)
+    created = _activity_keys(world)
+    second = activity.run(config, max_opps=40)  # the next 20 opportunities
+    both = _activity_keys(world)
+    dry = activity.reset(config, run_id=second.run_id, dry_run=True)
+    assert dry["removed"]["Event"] == len(both["Event"] - created["Event"])
+    assert _activity_keys(world) == both
+    removed = activity.reset(config, run_id=second.run_id)
+    assert _activity_keys(world) == created
+    assert removed["removed"]["Task"] == len(both["Task"] - created["Task"])
+    one = "Opportunity/0001/1"
+    activity.reset(config, opps=[one])
+    left = _activity_keys(world)
+    assert not any(k.split("/")[1:3] == ["0001", "1"] for v in left.values() for k in v)
+    assert left["Task"] < created["Task"]
+    activity.reset(config)
+    assert all(not v for v in _activity_keys(world).values())
+    assert _base_snapshot(world) == before
+    assert first.run_id in {r["run_id"] for r in activity.status(config)["runs"]}
+
+
+def test_smoke_creates_and_removes(world, config) -> None:
+    report = activity.smoke(config)
+    assert report["ok"], report
+    assert report["created"]["Event"] >= 3 and report["created"]["Task"] >= 5
+    assert all(not v for v in _activity_keys(world).values())
+
+
+def test_scorecard_coverage_on_the_prd_world(world, config) -> None:
+    activity.run(config)
+    with World(world, create=False) as w, w.engine.connect() as conn:
+        cards = conn.execute(select(t.scorecards)).all()
+        per_opp: dict[str, int] = {}
+        for table in (t.RECORD_TABLES["Event"], t.RECORD_TABLES["Task"]):
+            query = select(table.c.WhatId, table.c.key).where(table.c.job == "activity")
+            for what, key in conn.execute(query):
+                if "/u" not in key:  # past activity only
+                    per_opp[what] = per_opp.get(what, 0) + 1
+        answers = conn.execute(select(t.scorecard_answers)).all()
+    busy = [c for c in cards if per_opp.get(c.opportunity, 0) >= 5]
+    assert len(busy) >= 200
+    assert all(c.coverage >= 0.8 for c in busy), min(c.coverage for c in busy)
+    assert all(c.total == 7 and c.framework == "meddicc" for c in cards)
+    assert all(0 < c.confidence <= 1 for c in cards)
+    answered = [a for a in answers if a.answer]
+    assert all(json.loads(a.evidence) for a in answered)  # every answer says what it used
+
+
+class _Echo(ContentEngine):
+    name = "echo"
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    def fill(self, requests):
+        self.kinds.extend(r.kind for r in requests)
+        return [f"LLM: {r.context.get('question', r.kind)}" for r in requests]
+
+
+def test_hybrid_and_llm_modes_use_the_engine(world, tmp_path) -> None:
+    for mode, expect_all in (("hybrid", False), ("llm", True)):
+        cfg = make_config(world, tmp_path)
+        cfg.activity.scorecards.mode = mode
+        cfg.activity.scorecards.frameworks = ["meddpicc", "bant"]
+        engine = _Echo()
+        activity.run(cfg, engine=engine, max_opps=10)
+        asked = engine.kinds.count("scorecard.answer")
+        assert engine.kinds.count("email.body") > 0 or mode == "llm"
+        if expect_all:
+            assert asked == 10 * (8 + 4)
+        else:
+            assert 0 < asked < 10 * (8 + 4)
+        with World(world, create=False) as w, w.engine.connect() as conn:
+            rows = conn.execute(select(t.scorecard_answers.c.source)).all()
+        assert any(r.source == "llm" for r in rows)
+
+
+def test_tag_mode_marks_descriptions(world, tmp_path) -> None:
+    cfg = make_config(world, tmp_path, tag={"mode": "description", "marker": "[demo-tag]"})
+    activity.run(cfg, max_opps=3)
+    with World(world, create=False) as w:
+        rows = [r for r in w.iter_dicts("Task") if r["job"] == "activity"]
+    assert rows and all(r["Description"].endswith("[demo-tag]") for r in rows)
+
+
+def test_exports_include_activity_and_scorecards(world, config, tmp_path) -> None:
+    activity.run(config, max_opps=5)
+    with World(world, create=False) as w:
+        counts = export(w, tmp_path / "csv", "csv")
+        export(w, tmp_path / "json", "json")
+    assert counts["EventRelation"] > 0 and counts["Scorecard"] == 5
+    with open(tmp_path / "csv" / "Scorecard.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5 * 7 and rows[0]["Opportunity"].startswith("Opportunity/")
+    with open(tmp_path / "csv" / "EventRelation.csv", newline="") as handle:
+        rel = list(csv.DictReader(handle))
+    assert rel[0]["Event.Orgforge_Key__c"].startswith("Event/")
+    data = json.loads((tmp_path / "json" / "Scorecard.json").read_text())
+    assert len(data) == 5 and len(data[0]["answers"]) == 7
