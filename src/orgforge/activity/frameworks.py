@@ -118,7 +118,7 @@ def parse_framework(text: str, source: str, subjects: SubjectTypes | None = None
                 for type_id in cue.activity or ():
                     if type_id not in subjects.ids:
                         loc = ("questions", str(qi), "evidence", str(ci), "activity")
-                        line = _line_of(nodes, loc) if nodes is not None else None
+                        line = _line_of(nodes.get(), loc)
                         where = f"{source}:{line}" if line else source
                         raise FrameworkError(
                             f"{where}: {'.'.join(loc)}: unknown subject type {type_id!r}",
@@ -147,10 +147,6 @@ def load_frameworks(
         text = read_text(file, "framework file", FrameworkError)
         fw = parse_framework(text, str(Path(file)), subjects)
         frameworks[fw.id] = fw
-    if subjects is not None:
-        for fw in list(frameworks.values()):
-            if fw.source.startswith("builtin:"):
-                continue
     return frameworks
 
 

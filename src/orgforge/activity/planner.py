@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from random import Random
 
 from orgforge.activity.source import Opportunity, Person, timezone_of
@@ -61,7 +62,7 @@ class Planned:
     def object(self) -> str:
         return "Event" if self.kind == "meeting" else "Task"
 
-    @property
+    @cached_property
     def scheduled(self) -> str:
         if self.kind == "meeting":
             assert self.start is not None
@@ -77,7 +78,7 @@ class Planned:
     def date(self) -> str:
         return iso_date(self.day)
 
-    @property
+    @cached_property
     def signature(self) -> str:
         return signature(self.opportunity, self.kind, self.scheduled, self.subject)
 
@@ -136,6 +137,12 @@ class Planner:
             persona: tuple(w.lower() for w in words)
             for persona, words in subjects.title_personas.items()
         }
+        self._title_persona: dict[tuple[str, str], str] = {}
+        self._fitting = {
+            (kind, rank): [t for t in types if t.fits(rank)]
+            for kind, types in (("meeting", subjects.meetings), ("email", subjects.emails))
+            for rank in range(6)
+        }
 
     # -- counts and windows ----------------------------------------------------------------
 
@@ -192,8 +199,8 @@ class Planner:
             ),
             ("e", "email", "past", self._count(opp, "emails", cfg.emails)),
         )
+        people = self._people(opp)
         for letter, kind, when, count in counts:
-            types = self.subjects.meetings if kind == "meeting" else self.subjects.emails
             for n in range(1, count + 1):
                 slot = f"{letter}{n:02d}"
                 rng = stream(self.seed, "activity", opp.key, slot)
@@ -202,7 +209,7 @@ class Planner:
                 else:
                     day = place(rng, future_start, future_end)
                 rank = rank_at(day, when)
-                fitting = [t for t in types if t.fits(rank)]
+                fitting = self._fitting[kind, rank]
                 type_ = fitting[int(rng.random() * len(fitting))]
                 start = minutes = None
                 location = None
@@ -212,7 +219,7 @@ class Planner:
                     slots = (h1 - h0) * 4 - minutes // 15
                     start = h0 * 60 + 15 * int(rng.random() * (slots + 1))
                     location = LOCATIONS[int(rng.random() * len(LOCATIONS))]
-                participants = self._participants(opp, type_, rng, kind)
+                participants = self._participants(opp, people, type_, rng, kind)
                 template = type_.subjects[int(rng.random() * len(type_.subjects))]
                 subject = _render(template, opp, product, participants, self.subjects.company)
                 result.items.append(
@@ -241,22 +248,40 @@ class Planner:
     def persona(self, person: Person) -> str:
         if person.role:
             return self.subjects.personas.get(person.role, "user")
-        text = f"{person.title} {person.department}".lower()
-        for persona, words in self.title_words.items():
-            if any(w in text.split() or f" {w} " in f" {text} " for w in words):
-                return persona
-        return "user"
+        cache_key = (person.title, person.department)
+        found = self._title_persona.get(cache_key)
+        if found is None:
+            words = set(f"{person.title} {person.department}".lower().replace(",", " ").split())
+            found = next(
+                (p for p, cues in self.title_words.items() if any(w in words for w in cues)),
+                "user",
+            )
+            self._title_persona[cache_key] = found
+        return found
 
-    def _participants(
-        self, opp: Opportunity, type_: SubjectType, rng: Random, kind: str
-    ) -> list[Person]:
+    def _people(self, opp: Opportunity) -> tuple[list[Person], dict[str, list[Person]]]:
+        """Everyone who can take part (contact roles first) and who they are, by persona."""
         role_keys = {p.key for p in opp.roles}
         pool = [*opp.roles, *(c for c in opp.contacts if c.key not in role_keys)]
+        by_persona: dict[str, list[Person]] = {}
+        for person in pool:
+            by_persona.setdefault(self.persona(person), []).append(person)
+        return pool, by_persona
+
+    def _participants(
+        self,
+        opp: Opportunity,
+        people: tuple[list[Person], dict[str, list[Person]]],
+        type_: SubjectType,
+        rng: Random,
+        kind: str,
+    ) -> list[Person]:
+        pool, by_persona = people
         if not pool:
             return []
         chosen: list[Person] = []
         for persona in type_.personas:
-            matches = [p for p in pool if self.persona(p) == persona and p not in chosen]
+            matches = [p for p in by_persona.get(persona, ()) if p not in chosen]
             if matches:
                 chosen.append(matches[int(rng.random() * len(matches))])
                 if kind == "email":

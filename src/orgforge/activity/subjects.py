@@ -121,9 +121,25 @@ class SubjectTypes(_Model):
         raise KeyError(type_id)
 
 
-def read_yaml(text: str, source: str, error: type[UsageError]) -> tuple[Any, Any]:
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LazyNodes:
+    """The YAML node tree (for line numbers in errors), composed only when an error needs it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._nodes: Any = None
+
+    def get(self) -> Any:
+        if self._nodes is None:
+            self._nodes = yaml.compose(self.text, Loader=_LOADER)
+        return self._nodes
+
+
+def read_yaml(text: str, source: str, error: type[UsageError]) -> tuple[Any, LazyNodes]:
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=_LOADER), LazyNodes(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -139,7 +155,7 @@ def validation_error(
 ) -> UsageError:
     first = exc.errors()[0]
     loc = tuple(str(p) for p in (*prefix, *first["loc"]) if p != "from_")
-    line = _line_of(nodes, loc) if nodes is not None else None
+    line = _line_of(nodes.get(), loc) if nodes is not None else None
     where = f"{source}:{line}" if line else source
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
@@ -214,7 +230,7 @@ def _parse_holidays(text: str, source: str) -> tuple[dict[str, frozenset[int]], 
                 except ValueError:
                     day = None
             if not isinstance(day, dt.date):
-                line = _line_of(nodes, ("calendars", str(name)))
+                line = _line_of(nodes.get(), ("calendars", str(name)))
                 raise ConfigError(
                     f"{source}:{line}: calendars.{name}: {day!r} is not a date (YYYY-MM-DD)"
                 )

@@ -172,10 +172,12 @@ def load_pack(path: str | Path) -> Pack:
     return parse_pack(text, str(path))
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
 def parse_pack(text: str, source: str) -> Pack:
     try:
-        data = yaml.safe_load(text)
-        nodes = yaml.compose(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -185,6 +187,7 @@ def parse_pack(text: str, source: str) -> Pack:
     try:
         return Pack.model_validate({**data, "source": source})
     except ValidationError as exc:
+        nodes = yaml.compose(text, Loader=_LOADER)  # only on error: it costs as much as the load
         first = exc.errors()[0]
         loc = tuple(str(p) for p in first["loc"])
         line = _line_of(nodes, loc) if nodes is not None else None
