@@ -107,7 +107,7 @@ def test_preset_and_accounts_precedence(run_cli, tmp_path):
     assert yaml.safe_load(run_cli("config", "show")[1])["generate"]["accounts"] == 10
     (tmp_path / "orgforge.yaml").write_text("preset: tiny\ngenerate:\n  accounts: 33\n")
     assert yaml.safe_load(run_cli("config", "show")[1])["generate"]["accounts"] == 33
-    code, out, _ = run_cli("generate", "--preset", "tiny", "--accounts", "12", "-q")
+    code, _out, _ = run_cli("generate", "--preset", "tiny", "--accounts", "12", "-q")
     assert code == 0
 
 
@@ -154,7 +154,7 @@ def test_world_reset_and_info(run_cli):
 def test_export_command_formats(run_cli, tmp_path):
     assert run_cli("generate", "--preset", "tiny", "-q")[0] == 0
     for fmt in ("csv", "json", "parquet"):
-        code, out, err = run_cli("export", "--format", fmt, "--out", f"out-{fmt}")
+        code, _out, err = run_cli("export", "--format", fmt, "--out", f"out-{fmt}")
         assert code == 0, err
         manifest = json.loads((tmp_path / f"out-{fmt}" / "manifest.json").read_text())
         assert manifest["format"] == fmt

@@ -10,11 +10,11 @@ import math
 from collections import Counter
 
 import pytest
+from tests.worlds import rows
 
 from orgforge.config import PRD_PER_ACCOUNT
 from orgforge.metrics.world_stats import TASK_KIND
 from orgforge.schema.salesforce import STAGE_FACTS
-from tests.worlds import rows
 
 PRD_COUNTS = {
     "Account": 100,

@@ -1,19 +1,18 @@
-"""Same seed and config → byte-identical exports; growing the world keeps its prefix; as_of shifts."""
+"""Same seed and config give byte-identical exports; growth keeps the prefix; as_of shifts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.worlds import AS_OF, make_world, rows
 
 import orgforge
 from orgforge.generate.pools import pools
 from orgforge.schema import salesforce as sf
-from tests.worlds import AS_OF, make_world, rows
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 
 import pyarrow.parquet as pq
+from tests.worlds import rows
 
 import orgforge
 from orgforge.schema import salesforce as sf
 from orgforge.targets.files import LOADABLE, csv_layout, read_export
-from tests.worlds import rows
 
 
 def test_csv_is_load_ready_with_relationship_columns(prd_world, tmp_path):

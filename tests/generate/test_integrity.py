@@ -7,10 +7,10 @@ from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.worlds import AS_OF, rows
 
 from orgforge.generate.pools import pools
 from orgforge.schema import salesforce as sf
-from tests.worlds import AS_OF, rows
 
 ASOF = AS_OF.isoformat()
 
@@ -122,7 +122,7 @@ def test_events_fall_in_business_hours_on_weekdays_in_the_accounts_time_zone(wor
         end = dt.datetime.fromisoformat(event["EndDateTime"].replace("Z", "+00:00"))
         local_start, local_end = start.astimezone(zone), end.astimezone(zone)
         assert local_start.weekday() < 5, event["key"]
-        assert 8 * 60 <= local_start.hour * 60 + local_start.minute
+        assert local_start.hour * 60 + local_start.minute >= 8 * 60
         assert local_end.hour * 60 + local_end.minute <= 18 * 60, event["key"]
         assert (end - start).total_seconds() == event["DurationInMinutes"] * 60
         assert event["DurationInMinutes"] in (30, 45, 60)

@@ -6,13 +6,13 @@ import json
 import sqlite3
 
 import pytest
+from tests.worlds import AS_OF, make_world
 
 import orgforge
 from orgforge.errors import WorldError
 from orgforge.world import store
 from orgforge.world.runlog import RunLog
 from orgforge.world.store import World
-from tests.worlds import AS_OF, make_world
 
 
 def test_new_world_records_its_schema_version(tmp_path):

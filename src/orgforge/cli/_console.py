@@ -23,7 +23,6 @@ from rich.progress import (
 
 from orgforge.errors import OrgforgeError
 
-
 # Typer ≥ 0.20 vendors its own click; older ones use click itself. Catch both.
 _EXIT = (typer.Exit, click.exceptions.Exit)
 _ABORT = (typer.Abort, click.exceptions.Abort)
