@@ -126,14 +126,7 @@ def _header(plan: Plan, index: int, industry: str) -> Header:
     low, high = company.employees
     size = rng.random()
     employees = int(round(math.exp(math.log(low) + size * math.log(high / low)), -1) or low)
-    types = company.types
-    u = rng.random() * sum(types.values())
-    type_key = "Other"
-    for key, weight in types.items():
-        u -= weight
-        if u < 0:
-            type_key = key
-            break
+    type_key = _pick_pairs(rng, tuple(company.types.items()))
     return Header(index, rng, size, max(employees, 1), type_key)
 
 
@@ -602,20 +595,7 @@ class BlockGenerator:
                     "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
                 },
             )
-            context = {
-                "type": kind,
-                "industry": naming.industry,
-                "account": naming.name,
-                "contact": f"{contact['FirstName']} {contact['LastName']}",
-                "status": status,
-                "opportunity": opp["_context"]["opportunity"] if opp else "",
-                "product": opp["_product"] if opp else "",
-            }
-            out.text(record, "Subject", "task.subject", context)
-            if tier != "sparse":
-                out.text(record, "Description", "task.description", context)
-            else:
-                record["Description"] = None
+            _activity_text(out, record, "task", kind, naming, contact, opp, status=status)
 
     def events(self, out, h, naming, tz, contacts, opps, types) -> None:
         plan, rng, asof = self.plan, h.rng, self.asof
@@ -658,20 +638,25 @@ class BlockGenerator:
                     "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
                 },
             )
-            context = {
-                "type": kind,
-                "industry": naming.industry,
-                "account": naming.name,
-                "contact": f"{contact['FirstName']} {contact['LastName']}",
-                "title": contact["Title"],
-                "opportunity": opp["_context"]["opportunity"] if opp else "",
-                "product": opp["_product"] if opp else "",
-            }
-            out.text(record, "Subject", "event.subject", context)
-            if tier != "sparse":
-                out.text(record, "Description", "event.description", context)
-            else:
-                record["Description"] = None
+            _activity_text(out, record, "event", kind, naming, contact, opp, title=contact["Title"])
+
+
+def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> None:
+    """Ask for a task's or event's Subject, and its Description unless the record is sparse."""
+    context = {
+        "type": kind,
+        "industry": naming.industry,
+        "account": naming.name,
+        "contact": f"{contact['FirstName']} {contact['LastName']}",
+        "opportunity": opp["_context"]["opportunity"] if opp else "",
+        "product": opp["_product"] if opp else "",
+        **extra,
+    }
+    out.text(record, "Subject", f"{prefix}.subject", context)
+    if record["tier"] != "sparse":
+        out.text(record, "Description", f"{prefix}.description", context)
+    else:
+        record["Description"] = None
 
 
 def _pick_pairs(rng: Random, pairs) -> str:
