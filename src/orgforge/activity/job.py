@@ -14,6 +14,7 @@ config creates the new items, and removes items orgforge created that are no lon
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -464,8 +465,6 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
             opps = conn.execute(
                 select(func.count(func.distinct(t.scorecards.c.opportunity)))
             ).scalar_one()
-    import json
-
     return {
         "world": config.world,
         "held": held,
@@ -493,16 +492,17 @@ def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> d
                     f"--run {run_id}: no such run in world {world.location}",
                     "List runs with `orgforge activity status`.",
                 )
-            query = select(t.changes.c.object, t.changes.c.key).where(
+            query = select(t.changes.c.object, t.changes.c["keys"]).where(
                 t.changes.c.run_id == run_id,
                 t.changes.c.op.in_(["insert", "update"]),
                 t.changes.c.object.in_(list(out)),
             )
             seen: set[str] = set()
-            for obj, key in conn.execute(query):
-                if key not in seen:
-                    seen.add(key)
-                    out[obj].append(key)
+            for obj, keys in conn.execute(query):
+                for key in json.loads(keys):
+                    if key not in seen:
+                        seen.add(key)
+                        out[obj].append(key)
             events = set(out["Event"])
             er = t.RECORD_TABLES["EventRelation"]
             for (key,) in conn.execute(select(er.c.key).where(er.c.job == JOB)):

@@ -30,7 +30,6 @@ from orgforge.world.store import World, now_iso
 
 JOB = "activity"
 OBJECTS = ("Event", "EventRelation", "Task")
-CHANGE_COLUMNS = ["ts", "run_id", "object", "key", "op", "fields"]
 
 
 def opp_prefix_of(key: str) -> str:
@@ -149,7 +148,7 @@ class WorldSink:
                 )
                 for row in conn.execute(query.order_by(sa.c.scorecard, sa.c.position)):
                     answers.setdefault(row.scorecard, []).append(_answer_tuple(row._mapping))
-            log = []
+            log: dict[str, list[str]] = {"insert": [], "update": [], "delete": []}
             for card in cards:
                 new_row = _card_row(card, run_id, ts)
                 new_answers = [_answer_row(card.key, a) for a in card.answers]
@@ -166,18 +165,16 @@ class WorldSink:
                     conn.execute(sc.delete().where(sc.c.key == card.key))
                 conn.execute(sc.insert(), [new_row])
                 conn.execute(sa.insert(), new_answers)
-                op = "update" if old is not None else "insert"
+                log["update" if old is not None else "insert"].append(card.key)
                 counts["updated" if old else "inserted"] += 1
-                log.append((ts, run_id, "Scorecard", card.key, op, None))
             for key in existing:  # frameworks no longer configured for these opportunities
                 conn.execute(sa.delete().where(sa.c.scorecard == key))
                 conn.execute(sc.delete().where(sc.c.key == key))
-                log.append((ts, run_id, "Scorecard", key, "delete", None))
+                log["delete"].append(key)
                 counts["deleted"] += 1
-            if log:
-                conn.execute(
-                    t.changes.insert(), [dict(zip(CHANGE_COLUMNS, r, strict=True)) for r in log]
-                )
+            for op, keys in log.items():
+                if keys:
+                    self.world.log_change(conn, "Scorecard", op, keys, run_id, ts=ts)
         return counts
 
     # -- removing --------------------------------------------------------------------------
@@ -203,19 +200,7 @@ class WorldSink:
                     continue
                 conn.execute(sa.delete().where(sa.c.scorecard.in_(found)))
                 conn.execute(sc.delete().where(sc.c.key.in_(found)))
-                conn.execute(
-                    t.changes.insert(),
-                    [
-                        dict(
-                            zip(
-                                CHANGE_COLUMNS,
-                                (ts, run_id, "Scorecard", k, "delete", None),
-                                strict=True,
-                            )
-                        )
-                        for k in found
-                    ],
-                )
+                self.world.log_change(conn, "Scorecard", "delete", found, run_id, ts=ts)
                 removed += len(found)
         return removed
 

@@ -22,13 +22,24 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@cache
+def utc_offset_minutes(tz: str, ordinal: int) -> int:
+    """The zone's UTC offset at noon local time on that day (meetings never span a DST switch)."""
+    day = dt.date.fromordinal(ordinal)
+    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=zone(tz))
+    offset = noon.utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
 def utc(ordinal: int, minutes: int, tz: str) -> str:
     """Local wall time (day ordinal + minutes after midnight in tz) as a Salesforce UTC datetime."""
-    day = dt.date.fromordinal(ordinal)
-    local = dt.datetime(day.year, day.month, day.day, tzinfo=zone(tz)) + dt.timedelta(
-        minutes=minutes
+    if tz != "UTC":
+        minutes -= utc_offset_minutes(tz, ordinal)
+    days, minute_of_day = divmod(minutes, 1440)
+    return (
+        f"{dt.date.fromordinal(ordinal + days).isoformat()}"
+        f"T{minute_of_day // 60:02d}:{minute_of_day % 60:02d}:00.000Z"
     )
-    return local.astimezone(dt.UTC).strftime(SF_DATETIME)
 
 
 def parse_utc(value: str) -> dt.datetime:

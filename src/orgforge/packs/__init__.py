@@ -20,6 +20,7 @@ from orgforge.errors import PackError
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
 _SLOT = re.compile(r"\{([^{}]*)\}")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Model(BaseModel):
@@ -172,9 +173,6 @@ def load_pack(path: str | Path) -> Pack:
     return parse_pack(text, str(path))
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
-
-
 def parse_pack(text: str, source: str) -> Pack:
     try:
         data = yaml.load(text, Loader=_LOADER)
@@ -187,10 +185,9 @@ def parse_pack(text: str, source: str) -> Pack:
     try:
         return Pack.model_validate({**data, "source": source})
     except ValidationError as exc:
-        nodes = yaml.compose(text, Loader=_LOADER)  # only on error: it costs as much as the load
         first = exc.errors()[0]
         loc = tuple(str(p) for p in first["loc"])
-        line = _line_of(nodes, loc) if nodes is not None else None
+        line = _line_of(yaml.compose(text, Loader=_LOADER), loc)  # only on error: it's slow
         where = f"{source}:{line}" if line else source
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
