@@ -219,6 +219,7 @@ def prepare_chunk(
         prefixes={o.prefix for o in opps},
         account_range=(min(o.account_idx for o in opps), max(o.account_idx for o in opps) + 1),
         opportunities=[o.key for o in opps],
+        held={key for k, v in existing.items() for key in (k, *v["relations"])},
     )
     new: list[tuple[OpportunityPlan, Planned]] = []
     planned_keys: set[str] = set()

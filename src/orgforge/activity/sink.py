@@ -52,6 +52,7 @@ class ChunkWork:
     account_range: tuple[int, int]
     rows: dict[str, list[tuple]] = field(default_factory=dict)  # new or changed records
     keep: set[str] = field(default_factory=set)  # existing keys that stay as they are
+    held: set[str] = field(default_factory=set)  # every key the sink held for these opps
     scorecards: list[Scorecard] = field(default_factory=list)
     opportunities: list[str] = field(default_factory=list)
     planned: int = 0
@@ -111,6 +112,19 @@ class WorldSink:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, work: ChunkWork, run_id: str | None) -> dict[str, dict[str, int]]:
+        if not work.rows and work.keep == work.held:  # nothing new, nothing to remove
+            stats = {
+                name: {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+                for name in OBJECTS
+            }
+            for key in work.keep:
+                stats[key.split("/", 1)[0]]["unchanged"] += 1
+        else:
+            stats = self.write_records(work, run_id)
+        stats["Scorecard"] = self.write_scorecards(work.scorecards, work.opportunities, run_id)
+        return stats
+
+    def write_records(self, work: ChunkWork, run_id: str | None) -> dict[str, dict[str, int]]:
         lo, hi = work.account_range
         rows: dict[str, list[tuple]] = {}
         with self.world.engine.connect() as conn:
@@ -125,9 +139,9 @@ class WorldSink:
                     if opp_prefix_of(key) not in work.prefixes or key in work.keep:
                         keep.append(tuple(row))
                 rows[name] = keep + work.rows.get(name, [])
-        stats = self.world.write_rows(rows, run_id, account_range=(lo, hi), job=JOB)
-        stats["Scorecard"] = self.write_scorecards(work.scorecards, work.opportunities, run_id)
-        return stats
+        # A range with no activity yet takes write_rows' plain-insert path.
+        fresh = all(len(rows[name]) == len(work.rows.get(name, [])) for name in OBJECTS)
+        return self.world.write_rows(rows, run_id, account_range=(lo, hi), fresh=fresh, job=JOB)
 
     def write_scorecards(
         self, cards: list[Scorecard], opportunities: Iterable[str], run_id: str | None
@@ -149,6 +163,8 @@ class WorldSink:
                 for row in conn.execute(query.order_by(sa.c.scorecard, sa.c.position)):
                     answers.setdefault(row.scorecard, []).append(_answer_tuple(row._mapping))
             log: dict[str, list[str]] = {"insert": [], "update": [], "delete": []}
+            card_rows: list[dict[str, Any]] = []
+            answer_rows: list[dict[str, Any]] = []
             for card in cards:
                 new_row = _card_row(card, run_id, ts)
                 new_answers = [_answer_row(card.key, a) for a in card.answers]
@@ -160,18 +176,20 @@ class WorldSink:
                 ):
                     counts["unchanged"] += 1
                     continue
-                if old is not None:
-                    conn.execute(sa.delete().where(sa.c.scorecard == card.key))
-                    conn.execute(sc.delete().where(sc.c.key == card.key))
-                conn.execute(sc.insert(), [new_row])
-                conn.execute(sa.insert(), new_answers)
+                card_rows.append(new_row)
+                answer_rows.extend(new_answers)
                 log["update" if old is not None else "insert"].append(card.key)
                 counts["updated" if old else "inserted"] += 1
-            for key in existing:  # frameworks no longer configured for these opportunities
-                conn.execute(sa.delete().where(sa.c.scorecard == key))
-                conn.execute(sc.delete().where(sc.c.key == key))
-                log["delete"].append(key)
-                counts["deleted"] += 1
+            log["delete"] = list(existing)  # frameworks no longer configured for these opps
+            counts["deleted"] = len(existing)
+            gone = log["update"] + log["delete"]
+            for start in range(0, len(gone), 500):
+                part = gone[start : start + 500]
+                conn.execute(sa.delete().where(sa.c.scorecard.in_(part)))
+                conn.execute(sc.delete().where(sc.c.key.in_(part)))
+            if card_rows:
+                conn.execute(sc.insert(), card_rows)
+                conn.execute(sa.insert(), answer_rows)
             for op, keys in log.items():
                 if keys:
                     self.world.log_change(conn, "Scorecard", op, keys, run_id, ts=ts)
