@@ -1,4 +1,5 @@
-"""One prd world per session (as of 2026-11-23); tests that write get their own copy."""
+"""The session's prd world (tests/conftest.py: seed 42, as of 2026-11-23); tests that write
+get their own copy."""
 
 from __future__ import annotations
 
@@ -7,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import orgforge
 from orgforge.api import resolve
 from orgforge.config import Config
 
 AS_OF = "2026-11-23"
-
-
-@pytest.fixture(scope="session")
-def prd_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("prd")
-    world = folder / "world.db"
-    orgforge.generate(preset="prd", world=str(world), runs_dir=str(folder / "runs"), as_of=AS_OF)
-    return world
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from orgforge.activity.subjects import (
     PERSONAS,
     STAGE_RANK,
     SubjectTypes,
+    line_of,
     read_text,
     read_yaml,
     stage_rank,
@@ -111,14 +112,12 @@ def parse_framework(text: str, source: str, subjects: SubjectTypes | None = None
     except ValidationError as exc:
         raise validation_error(exc, source, nodes, FrameworkError) from None
     if subjects is not None:  # activity cues must name subject types that exist
-        from orgforge.config import _line_of
-
         for qi, question in enumerate(framework.questions):
             for ci, cue in enumerate(question.evidence):
                 for type_id in cue.activity or ():
                     if type_id not in subjects.ids:
                         loc = ("questions", str(qi), "evidence", str(ci), "activity")
-                        line = _line_of(nodes.get(), loc)
+                        line = line_of(nodes.get(), loc)
                         where = f"{source}:{line}" if line else source
                         raise FrameworkError(
                             f"{where}: {'.'.join(loc)}: unknown subject type {type_id!r}",

@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from orgforge.config import _line_of
 from orgforge.errors import ConfigError, UsageError
 from orgforge.schema.salesforce import CONTACT_ROLES, STAGES
 
@@ -124,6 +123,26 @@ class SubjectTypes(_Model):
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def line_of(node: Any, path: tuple[str, ...]) -> int | None:
+    """The 1-based line of the deepest node along ``path`` (mapping keys and list indexes)."""
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 class LazyNodes:
     """The YAML node tree (for line numbers in errors), composed only when an error needs it."""
 
@@ -155,7 +174,7 @@ def validation_error(
 ) -> UsageError:
     first = exc.errors()[0]
     loc = tuple(str(p) for p in (*prefix, *first["loc"]) if p != "from_")
-    line = _line_of(nodes.get(), loc) if nodes is not None else None
+    line = line_of(nodes.get(), loc) if nodes is not None else None
     where = f"{source}:{line}" if line else source
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
@@ -230,7 +249,7 @@ def _parse_holidays(text: str, source: str) -> tuple[dict[str, frozenset[int]], 
                 except ValueError:
                     day = None
             if not isinstance(day, dt.date):
-                line = _line_of(nodes.get(), ("calendars", str(name)))
+                line = line_of(nodes.get(), ("calendars", str(name)))
                 raise ConfigError(
                     f"{source}:{line}: calendars.{name}: {day!r} is not a date (YYYY-MM-DD)"
                 )
