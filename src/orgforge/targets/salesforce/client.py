@@ -183,7 +183,7 @@ class SalesforceClient:
         url = path if absolute else self.sf.base_url + path
         what = what or f"{method} {path.split('?')[0]}"
         attempt = 0
-        reauthed = False
+        reauths = 0
         while True:
             generation = self._generation
             sent_headers = dict(self.sf.headers)
@@ -221,9 +221,15 @@ class SalesforceClient:
                 body = response.text
             code, message = _first_error(body)
             message = mask(message, self.auth.secrets)
-            if status == 401 and not reauthed and code in ("INVALID_SESSION_ID", "ERROR"):
+            if (
+                status == 401
+                and code in ("INVALID_SESSION_ID", "ERROR")
+                and reauths <= self.settings.max_retries
+            ):
+                # Expired: log in again (once per expiry; a fresh session that expires again
+                # is a new expiry) and resend. The request was refused, never applied.
                 self._reauth(generation)
-                reauthed = True
+                reauths += 1
                 continue
             if status == 401:
                 raise AuthError(
