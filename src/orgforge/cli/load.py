@@ -95,7 +95,7 @@ def load(
         username=username,
         auth=auth,
     )
-    with _bars("load") as (start, advance):
+    with _bars("load") as (_start, advance):
         report, run_dir = orgforge.load(
             config,
             target=target,

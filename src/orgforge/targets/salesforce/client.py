@@ -153,6 +153,13 @@ class SalesforceClient:
         with self._auth_lock:
             if generation != self._generation:
                 return  # another thread already logged in again
+            if not self.auth.can_reauth and not self.identity:
+                raise AuthError(
+                    f"salesforce: {self.settings.instance_url} refused the access token "
+                    "(HTTP 401 INVALID_SESSION_ID)",
+                    "Set SF_ACCESS_TOKEN to a live session id for that instance "
+                    "(e.g. `sf org display --json` → result.accessToken).",
+                )
             if not self.auth.can_reauth:
                 raise AuthError(
                     "salesforce: the session expired (INVALID_SESSION_ID) and an access token "
