@@ -6,7 +6,17 @@ here (see :mod:`orgforge.api`). Errors are :class:`orgforge.errors.OrgforgeError
 
 from __future__ import annotations
 
-from orgforge.api import export, generate, reset_world, resolve, stats
+from orgforge.api import (
+    cleanup,
+    export,
+    generate,
+    load,
+    reset_world,
+    resolve,
+    smoke,
+    stats,
+    validate,
+)
 from orgforge.config import Config, load_config
 from orgforge.errors import OrgforgeError
 
@@ -16,10 +26,14 @@ __all__ = [
     "Config",
     "OrgforgeError",
     "__version__",
+    "cleanup",
     "export",
     "generate",
+    "load",
     "load_config",
     "reset_world",
     "resolve",
+    "smoke",
     "stats",
+    "validate",
 ]

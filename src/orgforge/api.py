@@ -107,3 +107,124 @@ def reset_world(world: str | Path) -> dict[str, int]:
 
     with World(world, create=False) as handle:
         return handle.reset()
+
+
+# -- Salesforce target ------------------------------------------------------------------------
+
+_SF_FLAGS = {
+    "org": "salesforce.org",
+    "instance_url": "salesforce.instance_url",
+    "login_url": "salesforce.login_url",
+    "username": "salesforce.username",
+    "auth": "salesforce.auth",
+    "api_version": "salesforce.api_version",
+    "external_id": "salesforce.external_id",
+}
+
+
+def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
+    sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
+    resolved = resolve(config, **options)
+    updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
+    if updates:
+        data = resolved.model_dump()
+        data["salesforce"].update(updates)
+        resolved = Config.model_validate(data)
+    return resolved
+
+
+def _check_target(target: str) -> None:
+    if target != "salesforce":
+        raise ConfigError(
+            f"--target: unknown target {target!r}", "The only remote target so far: salesforce."
+        )
+
+
+def validate(
+    config: Config | str | Path | None = None,
+    *,
+    target: str = "salesforce",
+    from_dir: str | Path | None = None,
+    api: str | None = None,
+    session: Any = None,
+    env: dict[str, str] | None = None,
+    **options: Any,
+):
+    """Check an org before loading: fields, picklists, owners, required fields, API budget."""
+    _check_target(target)
+    from orgforge.targets.salesforce.ops import validate as run
+
+    return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
+
+
+def load(
+    config: Config | str | Path | None = None,
+    *,
+    target: str = "salesforce",
+    from_dir: str | Path | None = None,
+    api: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    session: Any = None,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    **options: Any,
+):
+    """Load the world (or an exported folder) into an org; resumable and idempotent.
+
+    Returns ``(LoadReport, run_dir)``."""
+    _check_target(target)
+    from orgforge.targets.salesforce.ops import load as run
+
+    return run(
+        _sf_config(config, options),
+        from_dir=from_dir,
+        api=api,
+        dry_run=dry_run,
+        force=force,
+        session=session,
+        env=env,
+        progress=progress,
+    )
+
+
+def cleanup(
+    config: Config | str | Path | None = None,
+    *,
+    target: str = "salesforce",
+    run: str | None = None,
+    all: bool = False,
+    dry_run: bool = False,
+    session: Any = None,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    **options: Any,
+):
+    """Delete exactly the records orgforge created in an org. Returns ``(report, run_dir)``."""
+    _check_target(target)
+    from orgforge.targets.salesforce.ops import cleanup as run_cleanup
+
+    return run_cleanup(
+        _sf_config(config, options),
+        run_id=run,
+        everything=all,
+        dry_run=dry_run,
+        session=session,
+        env=env,
+        progress=progress,
+    )
+
+
+def smoke(
+    config: Config | str | Path | None = None,
+    *,
+    target: str = "salesforce",
+    session: Any = None,
+    env: dict[str, str] | None = None,
+    **options: Any,
+):
+    """Create, read and delete one record in an org; returns timings."""
+    _check_target(target)
+    from orgforge.targets.salesforce.ops import smoke as run
+
+    return run(_sf_config(config, options), session=session, env=env)

@@ -331,6 +331,47 @@ class ActivityConfig(_Model):
         return self
 
 
+class SalesforceConfig(_Model):
+    """How to reach a Salesforce org and how to load it (see docs/salesforce.md).
+
+    Secrets never live here: SF_ACCESS_TOKEN, SF_PASSWORD, SF_SECURITY_TOKEN (and
+    SF_CONSUMER_SECRET) come from the environment, ``.env`` or flags only.
+    """
+
+    auth: Literal["auto", "sf-cli", "jwt", "password", "token"] = Field(
+        "auto",
+        description="auto: token if SF_ACCESS_TOKEN, jwt if key_file, password if SF_PASSWORD, "
+        "else the sf CLI",
+    )
+    org: str | None = Field(None, description="sf CLI alias or username (--target-org)")
+    instance_url: str | None = Field(None, description="https://MyDomain.my.salesforce.com")
+    login_url: str = "https://login.salesforce.com"
+    username: str | None = None
+    consumer_key: str | None = Field(None, description="Connected app consumer key (JWT)")
+    key_file: str | None = Field(None, description="Private key PEM file for the JWT flow")
+    api_version: str = Field("59.0", pattern=r"^\d{2,3}\.0$")
+    api: Literal["auto", "rest", "bulk"] = "auto"
+    bulk_threshold: int = Field(
+        2000, ge=1, description="auto: Bulk API 2.0 for an object with at least this many records"
+    )
+    batch_size: int = Field(200, ge=1, le=200, description="Records per sObject Collections call")
+    concurrency: int = Field(4, ge=1, le=16, description="REST requests in flight at once")
+    external_id: Literal["auto", "upsert", "key", "none"] = Field(
+        "auto",
+        description="upsert on Orgforge_Key__c | insert writing it | none (fingerprints); "
+        "auto picks per object from the org's describe",
+    )
+    skip_fields: list[str] = Field(
+        default_factory=list, description="Object.Field names not to send (org lacks them)"
+    )
+    owner_mapping: Literal["round-robin", "running-user"] = "round-robin"
+    owners: dict[str, str] = Field(
+        default_factory=dict, description="orgforge User key → org user Id or Username"
+    )
+    max_retries: int = Field(5, ge=0, le=20, description="Retries of a retryable failure")
+    timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request")
+
+
 class Config(_Model):
     seed: int = Field(42, ge=0, lt=2**63)
     as_of: dt.date | None = Field(None, description="Dates are relative to this day; default today")
@@ -341,6 +382,7 @@ class Config(_Model):
     content: ContentConfig = Field(default_factory=ContentConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     activity: ActivityConfig = Field(default_factory=ActivityConfig)
+    salesforce: SalesforceConfig = Field(default_factory=SalesforceConfig)
 
     @field_validator("seed", mode="before")
     @classmethod

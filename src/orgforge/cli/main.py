@@ -29,6 +29,8 @@ GROUPS: list[tuple[str, str | None]] = [
     ("packs", "packs"),
     ("world", "world"),
     ("activity", "activity"),
+    ("sandbox", "sandbox"),
+    ("load", None),
 ]
 
 

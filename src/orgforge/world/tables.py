@@ -151,3 +151,22 @@ scorecard_answers = Table(
     Column("evidence", Text),  # JSON list of what the answer rests on
     PrimaryKeyConstraint("scorecard", "question"),
 )
+
+sync_journal = Table(
+    "sync_journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String, nullable=False),
+    Column("run_id", String),
+    Column("api", String, nullable=False),  # rest | bulk
+    Column("op", String, nullable=False),  # insert | upsert
+    Column("objects", Text, nullable=False),  # JSON list of object names in the batch
+    Column("keys", Text, nullable=False),  # JSON list of record keys, in request order
+    Column("job_id", String),  # Bulk API 2.0 job, recorded before its data is uploaded
+    Column("started_at", String, nullable=False),  # UTC, before the request was sent
+    Index("ix_sync_journal_target", "target"),
+)
+"""Write-ahead journal of a target's in-flight batches (see targets/salesforce/__init__.py).
+
+A row is written (and committed) before a batch is sent and deleted in the same transaction
+that stores the batch's answers in ``sync``; a row left behind means the answer was lost."""

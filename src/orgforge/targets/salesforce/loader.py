@@ -1,0 +1,645 @@
+"""Loading records into an org: REST sObject Collections or Bulk API 2.0, journaled, resumable.
+
+See the package docstring for the journal and the guarantees per key mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from orgforge.errors import AuthError, TargetError
+from orgforge.schema import salesforce as sf
+from orgforge.targets.base import Record, RecordError, WriteResult, retryable
+from orgforge.targets.salesforce.client import (
+    ApiError,
+    OutcomeUnknown,
+    SalesforceClient,
+    parse_errors,
+    soql_in,
+)
+from orgforge.targets.salesforce.plan import LOAD_OBJECTS, NARROW_FIELD, ObjectPlan, Plan
+from orgforge.targets.salesforce.records import Source, csv_cell, fingerprint, parents, to_wire
+from orgforge.targets.salesforce.sync import LOADED, SyncStore
+from orgforge.world.runlog import RunLog
+
+Progress = Callable[[str, int], None]
+QUERY_CHUNK = 100
+BULK_MAX_BYTES = 90_000_000  # Bulk API 2.0 takes up to 100 MB of CSV per upload
+TERMINAL = ("JobComplete", "Failed", "Aborted")
+
+
+@dataclass
+class ObjectTally:
+    total: int = 0
+    already: int = 0
+    created: int = 0
+    adopted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    api: str = "rest"
+
+
+@dataclass
+class LoadReport:
+    target: str
+    tallies: dict[str, ObjectTally] = field(default_factory=dict)
+    requests: int = 0
+    retries: int = 0
+    reconciled: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    estimate: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(t.failed + t.skipped for t in self.tallies.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "objects": {k: vars(v) for k, v in self.tallies.items()},
+            "requests": self.requests,
+            "retries": self.retries,
+            "reconciled": self.reconciled,
+            "seconds": round(self.seconds, 3),
+            "dry_run": self.dry_run,
+            "estimated_requests": self.estimate,
+        }
+
+
+def _iso(ts: str, minus_minutes: int = 10) -> str:
+    moment = dt.datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    return (moment - dt.timedelta(minutes=minus_minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Loader:
+    def __init__(
+        self,
+        client: SalesforceClient,
+        plan: Plan,
+        store: SyncStore,
+        source: Source,
+        runlog: RunLog | None,
+        *,
+        batch_size: int = 200,
+        concurrency: int = 4,
+        max_retries: int = 5,
+        progress: Progress | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.store = store
+        self.source = source
+        self.runlog = runlog
+        self.run_id = runlog.run_id if runlog else None
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.progress = progress or (lambda obj, n: None)
+        self.sleep = sleep
+        self.ids: dict[str, str] = {}
+        self.failed: dict[str, RecordError] = {}
+        self.report = LoadReport(plan.target)
+
+    def _tally(self, name: str) -> ObjectTally:
+        return self.report.tallies.setdefault(name, ObjectTally())
+
+    # -- logging -----------------------------------------------------------------------------
+
+    def _event(self, kind: str, **data: Any) -> None:
+        if self.runlog:
+            self.runlog.event(kind, **data)
+
+    def _error(self, result: WriteResult, kind: str = "record.failed") -> None:
+        if self.runlog and result.error:
+            self.runlog.error(
+                kind,
+                object=result.object,
+                key=result.key,
+                attempts=result.attempts,
+                **result.error.as_dict(),
+            )
+
+    # -- finding records whose answer was lost -----------------------------------------------
+
+    def find_existing(self, object_name: str, keys: list[str], since: str) -> dict[str, str]:
+        """key → remote id of records of ``keys`` that exist in the org (see package doc)."""
+        oplan = self.plan.objects[object_name]
+        found: dict[str, str] = {}
+        if oplan.sends_key:
+            for start in range(0, len(keys), QUERY_CHUNK):
+                chunk = keys[start : start + QUERY_CHUNK]
+                soql = (
+                    f"SELECT Id, {sf.KEY_FIELD} FROM {object_name} "
+                    f"WHERE {sf.KEY_FIELD} IN {soql_in(chunk)}"
+                )
+                for row in self.client.query_all(soql):
+                    found[row[sf.KEY_FIELD]] = row["Id"]
+            return found
+        return self._find_by_fingerprint(object_name, keys, since)
+
+    def _find_by_fingerprint(self, object_name: str, keys: list[str], since: str) -> dict[str, str]:
+        oplan = self.plan.objects[object_name]
+        records = [r for r in (self.source.lookup(k) for k in keys) if r is not None]
+        wire = {}
+        for record in records:
+            if all(p in self.ids for p in parents(record)):
+                wire[record.key] = to_wire(record, oplan, self.ids, self.plan.owners)
+        if not wire:
+            return {}
+        known = set(self.ids.values())
+        fields = oplan.fingerprint
+        narrow = NARROW_FIELD.get(object_name)
+        where = [f"CreatedById = '{self.plan.user_id}'", f"CreatedDate >= {_iso(since)}"]
+        values = sorted({str(w.get(narrow)) for w in wire.values() if w.get(narrow) is not None})
+        candidates: list[dict[str, Any]] = []
+        select = ", ".join(["Id", *fields])
+        chunks = [values[i : i + QUERY_CHUNK] for i in range(0, len(values), QUERY_CHUNK)]
+        for chunk in chunks or [[]]:
+            clauses = list(where)
+            if narrow and chunk:
+                clauses.append(f"{narrow} IN {soql_in(chunk)}")
+            soql = f"SELECT {select} FROM {object_name} WHERE {' AND '.join(clauses)}"
+            candidates.extend(self.client.query_all(soql))
+        pool: dict[tuple, list[str]] = {}
+        for row in candidates:
+            if row["Id"] in known:
+                continue
+            pool.setdefault(fingerprint(row, fields), []).append(row["Id"])
+        found: dict[str, str] = {}
+        for key, values_ in wire.items():
+            ids = pool.get(fingerprint(values_, fields))
+            if ids:
+                found[key] = ids.pop(0)
+        return found
+
+    def reconcile(self) -> int:
+        """Settle every batch a previous run sent without storing the answer."""
+        settled = 0
+        for entry in self.store.journals():
+            if entry["api"] == "bulk" and entry["job_id"]:
+                settled += self._reconcile_bulk(entry)
+                continue
+            by_object: dict[str, list[str]] = {}
+            for key in entry["keys"]:
+                by_object.setdefault(key.split("/", 1)[0], []).append(key)
+            results: list[tuple[WriteResult, str]] = []
+            for name, keys in by_object.items():
+                if name not in self.plan.objects:
+                    continue
+                for key, rid in self.find_existing(name, keys, entry["started_at"]).items():
+                    results.append((WriteResult(key, name, rid), "ok"))
+                    self.ids[key] = rid
+            self.store.store(results, entry["run_id"], close_journal=entry["id"])
+            self._event("journal.reconciled", journal=entry["id"], found=len(results))
+            settled += len(results)
+        self.report.reconciled += settled
+        return settled
+
+    # -- the load ----------------------------------------------------------------------------
+
+    def prepare(self, api: str, threshold: int) -> dict[str, list[Record]]:
+        """Pending records per object (not yet in the org), and the API per object."""
+        state = self.store.state(LOAD_OBJECTS)
+        self.ids.update({k: rid for k, (st, rid) in state.items() if st in LOADED and rid})
+        pending: dict[str, list[Record]] = {}
+        for name in LOAD_OBJECTS:
+            if name not in self.plan.objects:
+                continue
+            records = self.source.records(name)
+            todo = [r for r in records if r.key not in self.ids]
+            tally = ObjectTally(total=len(records), already=len(records) - len(todo))
+            if api == "bulk" or (api == "auto" and len(todo) >= threshold):
+                tally.api = "bulk"
+            self.report.tallies[name] = tally
+            pending[name] = todo
+        return pending
+
+    def run(self, pending: dict[str, list[Record]]) -> LoadReport:
+        start = time.monotonic()
+        names = [n for n in LOAD_OBJECTS if pending.get(n)]
+        group: list[str] = []
+        for name in names:
+            if self.report.tallies[name].api == "bulk":
+                if group:
+                    self._rest({n: pending[n] for n in group})
+                    group = []
+                self._bulk(name, pending[name])
+            else:
+                group.append(name)
+        if group:
+            self._rest({n: pending[n] for n in group})
+        self.report.seconds = time.monotonic() - start
+        return self.report
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def _settle(
+        self, results: list[WriteResult], journal_id: int | None, requeue: Callable
+    ) -> None:
+        """Store a batch's final outcomes; hand retryable failures back to ``requeue``."""
+        rows: list[tuple[WriteResult, str]] = []
+        for result in results:
+            tally = self._tally(result.object)
+            if result.ok:
+                adopted = result.created is False
+                rows.append((result, "adopted" if adopted else "ok"))
+                self.ids[result.key] = result.remote_id  # type: ignore[assignment]
+                if adopted:
+                    tally.adopted += 1
+                else:
+                    tally.created += 1
+                self.progress(result.object, 1)
+            elif result.retryable and result.attempts <= self.max_retries:
+                requeue(result)
+            else:
+                rows.append((result, "failed"))
+                self.failed[result.key] = result.error  # type: ignore[assignment]
+                tally.failed += 1
+                self._error(result)
+                self.progress(result.object, 1)
+        self.store.store(rows, self.run_id, close_journal=journal_id)
+
+    def _skip(self, record: Record, parent: str) -> WriteResult:
+        cause = self.failed.get(parent)
+        why = f"parent {parent} was not loaded" + (f" ({cause.code})" if cause else "")
+        result = WriteResult(record.key, record.object, error=RecordError("PARENT_FAILED", why, ()))
+        self.failed[record.key] = result.error  # type: ignore[assignment]
+        self._tally(record.object).skipped += 1
+        self._error(result, "record.skipped")
+        self.progress(record.object, 1)
+        return result
+
+    # -- REST sObject Collections ------------------------------------------------------------
+
+    def _rest(self, pending: dict[str, list[Record]]) -> None:
+        queues = {name: deque(records) for name, records in pending.items()}
+        attempts: dict[str, int] = {}
+        not_before: dict[str, float] = {}
+        waiting = {r.key for records in pending.values() for r in records}
+        skipped: list[tuple[WriteResult, str]] = []
+
+        def ready(record: Record) -> str:
+            """ready | wait | skip:<parent>"""
+            if not_before.get(record.key, 0) > time.monotonic():
+                return "wait"
+            for parent in parents(record):
+                if parent in self.ids:
+                    continue
+                if parent in waiting:
+                    return "wait"
+                return "skip:" + parent
+            return "ready"
+
+        def next_batch() -> list[Record]:
+            batch: list[Record] = []
+            for name in queues:
+                queue = queues[name]
+                upsert = self.plan.objects[name].key_mode == "upsert"
+                if upsert and batch:
+                    break
+                while queue and len(batch) < self.batch_size:
+                    state = ready(queue[0])
+                    if state == "wait":
+                        break
+                    record = queue.popleft()
+                    if state.startswith("skip:"):
+                        waiting.discard(record.key)
+                        skipped.append((self._skip(record, state[5:]), "skipped"))
+                        continue
+                    batch.append(record)
+                if (upsert and batch) or len(batch) >= self.batch_size:
+                    break
+            return batch
+
+        def requeue(result: WriteResult) -> None:
+            record = records_by_key[result.key]
+            attempts[result.key] = result.attempts
+            delay = min(5.0, 0.2 * 2 ** (result.attempts - 1))
+            not_before[result.key] = time.monotonic() + delay
+            queues[record.object].appendleft(record)
+            self.client.retries += 1
+
+        records_by_key = {r.key: r for records in pending.values() for r in records}
+        inflight: dict[Future, tuple[int, list[Record]]] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            while True:
+                while len(inflight) < self.concurrency:
+                    batch = next_batch()
+                    if not batch:
+                        break
+                    journal_id = self._open_rest(batch)
+                    future = pool.submit(self._send_rest, batch)
+                    inflight[future] = (journal_id, batch)
+                if skipped:
+                    self.store.store(skipped, self.run_id)
+                    skipped.clear()
+                if not inflight:
+                    if any(queues.values()):
+                        self.sleep(0.05)  # only retry back-offs are holding records back
+                        continue
+                    break
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for future in done:
+                    journal_id, batch = inflight.pop(future)
+                    results = self._rest_outcome(future, batch, journal_id)
+                    for result in results:
+                        result.attempts = attempts.get(result.key, 0) + 1
+                    for result in results:
+                        if not (result.retryable and result.attempts <= self.max_retries):
+                            waiting.discard(result.key)
+                    self._settle(results, journal_id, requeue)
+
+    def _open_rest(self, batch: list[Record]) -> int:
+        objects = sorted({r.object for r in batch}, key=LOAD_OBJECTS.index)
+        op = "upsert" if self.plan.objects[objects[0]].key_mode == "upsert" else "insert"
+        self._event("batch.sent", api="rest", op=op, objects=objects, count=len(batch))
+        return self.store.open(self.run_id, "rest", op, objects, [r.key for r in batch])
+
+    def _send_rest(self, batch: list[Record]) -> list[dict[str, Any]]:
+        first = self.plan.objects[batch[0].object]
+        payload = []
+        for record in batch:
+            body = to_wire(record, self.plan.objects[record.object], self.ids, self.plan.owners)
+            payload.append({"attributes": {"type": record.object}, **body})
+        if first.key_mode == "upsert":
+            return self.client.upsert_many(batch[0].object, sf.KEY_FIELD, payload)
+        return self.client.create_many(payload)
+
+    def _rest_outcome(
+        self, future: Future, batch: list[Record], journal_id: int
+    ) -> list[WriteResult]:
+        try:
+            answers = future.result()
+        except OutcomeUnknown as exc:
+            # The request may have been applied: look before sending anything again.
+            self._event("batch.unknown", journal=journal_id, message=str(exc))
+            since = next(j["started_at"] for j in self.store.journals() if j["id"] == journal_id)
+            found: dict[str, str] = {}
+            for name in {r.object for r in batch}:
+                keys = [r.key for r in batch if r.object == name]
+                found.update(self.find_existing(name, keys, since))
+            self.report.reconciled += len(found)
+            unknown = RecordError("CONNECTION_ERROR", str(exc), ())
+            return [
+                WriteResult(r.key, r.object, found[r.key])
+                if r.key in found
+                else WriteResult(r.key, r.object, error=unknown)
+                for r in batch
+            ]
+        except AuthError:
+            raise
+        except ApiError as exc:
+            error = RecordError(exc.code, exc.detail, ())
+            return [WriteResult(r.key, r.object, error=error) for r in batch]
+        results = []
+        duplicates: list[Record] = []
+        for record, answer in zip(batch, answers, strict=True):
+            if answer.get("success"):
+                created = answer.get("created")
+                results.append(
+                    WriteResult(
+                        record.key,
+                        record.object,
+                        answer["id"],
+                        created=None if created is None else bool(created),
+                    )
+                )
+            else:
+                error = parse_errors(answer.get("errors") or [])
+                on_key = sf.KEY_FIELD in error.fields or sf.KEY_FIELD in error.message
+                if error.code == "DUPLICATE_VALUE" and on_key:
+                    duplicates.append(record)
+                results.append(WriteResult(record.key, record.object, error=error))
+        if duplicates:  # key mode: an earlier attempt created it; adopt that record as ours
+            found: dict[str, str] = {}
+            for name in {r.object for r in duplicates}:
+                found.update(self.find_existing(name, [r.key for r in duplicates], ""))
+            for result in results:
+                if result.key in found:
+                    result.remote_id, result.error = found[result.key], None
+        return results
+
+    # -- Bulk API 2.0 ------------------------------------------------------------------------
+
+    def _render(self, name: str, records: list[Record]) -> tuple[list[str], list[list[str]]]:
+        oplan = self.plan.objects[name]
+        header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields
+        rows = []
+        for record in records:
+            wire = to_wire(record, oplan, self.ids, self.plan.owners)
+            rows.append([csv_cell(wire.get(c)) for c in header])
+        return header, rows
+
+    def _bulk_rows(
+        self, name: str, records: list[Record]
+    ) -> tuple[list[str], list[list[str]], list[WriteResult]]:
+        """Header and rows for the records whose parents are loaded; the others are skipped
+        (and removed from ``records``, which stays aligned with the rows)."""
+        skipped: list[WriteResult] = []
+        keep: list[Record] = []
+        for record in records:
+            missing = next((p for p in parents(record) if p not in self.ids), None)
+            if missing:
+                skipped.append(self._skip(record, missing))
+            else:
+                keep.append(record)
+        records[:] = keep
+        header, rows = self._render(name, keep)
+        return header, rows, skipped
+
+    @staticmethod
+    def _csv(header: list[str], rows: list[list[str]]) -> str:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+    def _bulk(self, name: str, records: list[Record]) -> None:
+        attempt = 0
+        todo = list(records)
+        while todo:
+            attempt += 1
+            header, rows, skipped = self._bulk_rows(name, todo)
+            if skipped:
+                self.store.store([(r, "skipped") for r in skipped], self.run_id)
+            if not rows:
+                return
+            results: list[WriteResult] = []
+            start = 0
+            while start < len(rows):
+                size, end = 0, start
+                while end < len(rows) and size < BULK_MAX_BYTES:
+                    size += sum(len(c) + 3 for c in rows[end])
+                    end += 1
+                results.extend(
+                    self._bulk_job(name, header, rows[start:end], todo[start:end], attempt)
+                )
+                start = end
+            retry: list[Record] = []
+            by_key = {r.key: r for r in todo}
+
+            def requeue(
+                result: WriteResult, retry: list[Record] = retry, by_key: dict = by_key
+            ) -> None:
+                retry.append(by_key[result.key])
+
+            for result in results:
+                result.attempts = attempt
+            self._settle(results, None, requeue)
+            todo = retry
+            if todo:
+                self.client.retries += len(todo)
+                self.sleep(min(5.0, 0.2 * 2**attempt))
+
+    def _bulk_job(
+        self,
+        name: str,
+        header: list[str],
+        rows: list[list[str]],
+        records: list[Record],
+        attempt: int,
+    ) -> list[WriteResult]:
+        oplan = self.plan.objects[name]
+        op = "upsert" if oplan.key_mode == "upsert" else "insert"
+        job = self.client.bulk_create_job(name, op, sf.KEY_FIELD if op == "upsert" else None)
+        job_id = job["id"]
+        journal_id = self.store.open(
+            self.run_id, "bulk", op, [name], [r.key for r in records], job_id
+        )
+        self._event("bulk.job", object=name, job=job_id, count=len(rows), attempt=attempt)
+        try:
+            self.client.bulk_upload(job_id, self._csv(header, rows))
+            info = self.client.bulk_set_state(job_id, "UploadComplete")
+        except OutcomeUnknown:
+            info = self.client.bulk_job(job_id)
+            if info.get("state") == "Open":
+                # The upload may not have happened: start again with a fresh job.
+                with contextlib.suppress(TargetError):
+                    self.client.bulk_set_state(job_id, "Aborted")
+                self.store.drop(journal_id)
+                return self._bulk_job(name, header, rows, records, attempt)
+        results = self._bulk_finish(name, job_id, info, records, header, rows)
+        # The successes and the journal's end in one transaction; _settle then stores the final
+        # outcomes (re-storing the same ok rows is harmless), so a crash in between loses nothing.
+        self.store.store(
+            [(r, "ok") for r in results if r.ok], self.run_id, close_journal=journal_id
+        )
+        return results
+
+    def _bulk_finish(
+        self,
+        name: str,
+        job_id: str,
+        info: dict[str, Any] | None,
+        records: list[Record],
+        header: list[str] | None,
+        rows: list[list[str]] | None,
+    ) -> list[WriteResult]:
+        info = self._poll(job_id, info, len(records))
+        oplan = self.plan.objects[name]
+        success = self.client.bulk_results(job_id, "successfulResults")
+        failures: list[dict[str, str]] = []
+        if int(info.get("numberRecordsFailed") or 0) or info.get("state") != "JobComplete":
+            failures = self.client.bulk_results(job_id, "failedResults")
+        if rows is None or header is None:
+            records = [r for r in records if all(p in self.ids for p in parents(r))]
+            header, rows = self._render(name, records)
+        keys_by_row: dict[Any, list[str]] = {}
+        for record, row in zip(records, rows, strict=False):
+            ident = record.key if oplan.sends_key else tuple(row)
+            keys_by_row.setdefault(ident, []).append(record.key)
+
+        def key_of(result_row: dict[str, str]) -> str | None:
+            ident = (
+                result_row.get(sf.KEY_FIELD)
+                if oplan.sends_key
+                else tuple(result_row.get(c, "") for c in header)
+            )
+            keys = keys_by_row.get(ident)
+            return keys.pop(0) if keys else None
+
+        out: dict[str, WriteResult] = {}
+        for row in success:
+            key = key_of(row)
+            if key:
+                created = row.get("sf__Created", "true").lower() == "true"
+                out[key] = WriteResult(
+                    key, name, row["sf__Id"], created=None if op_insert(oplan) else created
+                )
+        for row in failures:
+            key = key_of(row)
+            if key:
+                out[key] = WriteResult(key, name, error=_bulk_error(row.get("sf__Error", "")))
+        unprocessed = RecordError(
+            "UNPROCESSED", f"Bulk job {job_id} ended {info.get('state')} before this record", ()
+        )
+        return [
+            out.get(r.key) or WriteResult(r.key, name, error=unprocessed_retry(unprocessed))
+            for r in records
+        ]
+
+    def _poll(self, job_id: str, info: dict[str, Any] | None, count: int) -> dict[str, Any]:
+        delay = min(2.0, 0.05 + count / 40_000)
+        while not info or info.get("state") not in TERMINAL:
+            self.sleep(delay)
+            info = self.client.bulk_job(job_id)
+            delay = min(10.0, delay * 1.6)
+        return info
+
+    def _reconcile_bulk(self, entry: dict[str, Any]) -> int:
+        name = entry["objects"][0]
+        job_id = entry["job_id"]
+        try:
+            info = self.client.bulk_job(job_id)
+        except ApiError:
+            info = {"state": "Missing"}
+        if info.get("state") in ("Open", "Missing"):
+            if info.get("state") == "Open":
+                with contextlib.suppress(TargetError):
+                    self.client.bulk_set_state(job_id, "Aborted")
+            self.store.drop(entry["id"])
+            self._event("journal.reconciled", journal=entry["id"], job=job_id, found=0)
+            return 0
+        records = [r for r in (self.source.lookup(k) for k in entry["keys"]) if r is not None]
+        results = self._bulk_finish(name, job_id, None, records, None, None)
+        found = [(r, "ok") for r in results if r.ok]
+        for result, _ in found:
+            self.ids[result.key] = result.remote_id  # type: ignore[assignment]
+        self.store.store(found, entry["run_id"], close_journal=entry["id"])
+        self._event("journal.reconciled", journal=entry["id"], job=job_id, found=len(found))
+        return len(found)
+
+
+def op_insert(oplan: ObjectPlan) -> bool:
+    return oplan.key_mode != "upsert"
+
+
+def unprocessed_retry(error: RecordError) -> RecordError:
+    return RecordError("SERVER_UNAVAILABLE", error.message, ())
+
+
+def _bulk_error(text: str) -> RecordError:
+    """``sf__Error`` is ``CODE:message[:fields]``."""
+    code, _, rest = text.partition(":")
+    message, _, fields = rest.rpartition(":") if rest.count(":") >= 1 else (rest, "", "")
+    if not message:
+        message, fields = rest, ""
+    field_list = tuple(f.strip() for f in fields.replace("--", "").split(",") if f.strip())
+    return RecordError(code.strip() or "UNKNOWN_ERROR", message.strip(), field_list)
+
+
+__all__ = ["LoadReport", "Loader", "ObjectTally", "retryable"]

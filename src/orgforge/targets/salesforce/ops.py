@@ -1,0 +1,370 @@
+"""The four Salesforce commands as library functions: validate, load, cleanup, smoke."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from orgforge.config import Config, dump
+from orgforge.errors import UsageError
+from orgforge.schema import salesforce as sf
+from orgforge.targets.base import RecordError, WriteResult, retryable
+from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
+from orgforge.targets.salesforce.loader import Loader, LoadReport
+from orgforge.targets.salesforce.plan import (
+    LOAD_OBJECTS,
+    Plan,
+    build_plan,
+    estimate_requests,
+    raise_if_errors,
+)
+from orgforge.targets.salesforce.records import ExportSource, Source, WorldSource
+from orgforge.targets.salesforce.sync import SyncStore
+from orgforge.world.runlog import RunLog
+from orgforge.world.store import World
+
+GONE = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "INVALID_ID_FIELD"}
+
+
+def connect(
+    cfg: Config,
+    *,
+    session: requests.Session | None = None,
+    env: dict[str, str] | None = None,
+    run_cli: Callable | None = None,
+) -> SalesforceClient:
+    return SalesforceClient(cfg.salesforce, session=session, env=env, run_cli=run_cli).connect()
+
+
+def _source(cfg: Config, world: World, from_dir: str | Path | None) -> Source:
+    return ExportSource(from_dir) if from_dir else WorldSource(world)
+
+
+@dataclass
+class ValidateReport:
+    plan: Plan
+    api_versions: list[str]
+    counts: dict[str, int]
+    apis: dict[str, str]
+    estimate: int
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.plan.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        p = self.plan
+        return {
+            "org_id": p.org_id,
+            "username": p.username,
+            "instance_url": p.instance_url,
+            "api_version": p.api_version,
+            "objects": {
+                n: {"key_mode": o.key_mode, "fields": len(o.fields), "api": self.apis.get(n)}
+                for n, o in p.objects.items()
+            },
+            "owners": p.owner_names,
+            "warnings": p.warnings,
+            "errors": p.errors,
+            "estimated_requests": self.estimate,
+            "remaining_requests": p.remaining_requests,
+        }
+
+
+def _apis(counts: dict[str, int], api: str, threshold: int) -> dict[str, str]:
+    return {
+        n: "bulk" if api == "bulk" or (api == "auto" and c >= threshold) else "rest"
+        for n, c in counts.items()
+    }
+
+
+def validate(
+    cfg: Config,
+    *,
+    from_dir: str | Path | None = None,
+    api: str | None = None,
+    session: requests.Session | None = None,
+    env: dict[str, str] | None = None,
+    run_cli: Callable | None = None,
+) -> ValidateReport:
+    """Connect, check the API version, describe every object written, map picklists and
+    owners, compare the requests a load would use with the org's remaining daily requests."""
+    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    versions = [v.get("version") for v in client.versions() or []]
+    world = World(cfg.world, create=bool(from_dir))
+    try:
+        source = _source(cfg, world, from_dir)
+        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        if versions and cfg.salesforce.api_version not in versions:
+            plan.errors.append(
+                f"salesforce.api_version {cfg.salesforce.api_version}: the org serves "
+                f"{versions[0]}–{versions[-1]}"
+            )
+        state = SyncStore(world, plan.target).state(LOAD_OBJECTS)
+        counts = {
+            n: sum(1 for r in source.records(n) if state.get(r.key, ("",))[0] not in ("ok",))
+            for n in LOAD_OBJECTS
+        }
+    finally:
+        world.close()
+    apis = _apis(counts, api or cfg.salesforce.api, cfg.salesforce.bulk_threshold)
+    estimate = estimate_requests(counts, apis, cfg.salesforce.batch_size)
+    remaining = plan.remaining_requests
+    if remaining is not None and estimate > remaining:
+        plan.errors.append(
+            f"DailyApiRequests: a load needs ~{estimate:,} requests, the org has {remaining:,} left"
+        )
+    return ValidateReport(plan, versions, counts, apis, estimate, client.requests_used)
+
+
+def load(
+    cfg: Config,
+    *,
+    from_dir: str | Path | None = None,
+    api: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    session: requests.Session | None = None,
+    env: dict[str, str] | None = None,
+    run_cli: Callable | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_start: Callable[[dict[str, int]], None] | None = None,
+) -> tuple[LoadReport, str | None]:
+    """Load the world (or an exported folder) into the org; returns (report, run dir)."""
+    settings = cfg.salesforce
+    api = api or settings.api
+    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    world = World(cfg.world, create=bool(from_dir))
+    try:
+        source = _source(cfg, world, from_dir)
+        plan = build_plan(client, settings, source.user_keys())
+        raise_if_errors(plan)
+        store = SyncStore(world, plan.target)
+
+        def loader(log: RunLog | None) -> Loader:
+            return Loader(
+                client,
+                plan,
+                store,
+                source,
+                log,
+                batch_size=settings.batch_size,
+                concurrency=settings.concurrency,
+                max_retries=settings.max_retries,
+                progress=progress,
+            )
+
+        probe = loader(None)
+        pending = probe.prepare(api, settings.bulk_threshold)
+        counts = {n: len(v) for n, v in pending.items()}
+        apis = {n: t.api for n, t in probe.report.tallies.items()}
+        estimate = estimate_requests(counts, apis, settings.batch_size)
+        remaining = plan.remaining_requests
+        if remaining is not None and estimate > remaining and not force and not dry_run:
+            raise UsageError(
+                f"salesforce org {plan.org_id}: the load needs ~{estimate:,} API requests and "
+                f"the org has {remaining:,} of its daily requests left",
+                "Wait for the 24-hour window to roll, use --api bulk, or pass --force.",
+            )
+        if dry_run:
+            probe.report.dry_run = True
+            probe.report.estimate = estimate
+            probe.report.requests = client.requests_used
+            probe.report.warnings = plan.warnings
+            return probe.report, None
+        config = dump(cfg)
+        with RunLog(cfg.runs_dir, "load salesforce", config, world) as log:
+            for warning in plan.warnings:
+                log.event("validate.warning", message=warning)
+            run = loader(log)
+            run.reconcile()
+            pending = run.prepare(api, settings.bulk_threshold)
+            if on_start:
+                on_start({n: len(v) for n, v in pending.items()})
+            log.event(
+                "load.started",
+                target=plan.target,
+                pending={n: len(v) for n, v in pending.items()},
+                apis={n: t.api for n, t in run.report.tallies.items()},
+            )
+            report = run.run(pending)
+            report.requests = client.requests_used
+            report.retries = client.retries
+            report.estimate = estimate
+            report.warnings = plan.warnings
+            log.finish("ok" if not report.failed else "failed", report.as_dict())
+            return report, str(log.dir)
+    finally:
+        world.close()
+
+
+@dataclass
+class CleanupReport:
+    target: str
+    deleted: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    would_delete: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def cleanup(
+    cfg: Config,
+    *,
+    run_id: str | None = None,
+    everything: bool = False,
+    dry_run: bool = False,
+    session: requests.Session | None = None,
+    env: dict[str, str] | None = None,
+    run_cli: Callable | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[CleanupReport, str | None]:
+    """Delete exactly the records orgforge created (children first); safe to run again."""
+    if not run_id and not everything:
+        raise UsageError(
+            "cleanup: say what to delete: --run RUN_ID or --all",
+            "`orgforge world info` lists runs; --all deletes everything orgforge created here.",
+        )
+    start = time.monotonic()
+    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    world = World(cfg.world, create=False)
+    try:
+        source = WorldSource(world)
+        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        store = SyncStore(world, plan.target)
+        report = CleanupReport(plan.target, dry_run=dry_run)
+        if dry_run:
+            for row in store.rows(["ok"], run_id):
+                report.would_delete[row["object"]] = report.would_delete.get(row["object"], 0) + 1
+            report.requests = client.requests_used
+            return report, None
+        with RunLog(cfg.runs_dir, "cleanup salesforce", dump(cfg), world) as log:
+            if not plan.errors:
+                Loader(client, plan, store, source, log).reconcile()
+            rows = store.rows(["ok"], run_id)
+            by_object: dict[str, list[dict]] = {}
+            for row in rows:
+                by_object.setdefault(row["object"], []).append(row)
+            for name in reversed(LOAD_OBJECTS):
+                items = by_object.get(name, [])
+                if items:
+                    _delete_object(client, store, log, name, items, report, cfg, progress)
+            report.requests = client.requests_used
+            report.seconds = time.monotonic() - start
+            failed = sum(report.failed.values())
+            log.finish("ok" if not failed else "failed", report.as_dict())
+            return report, str(log.dir)
+    finally:
+        world.close()
+
+
+def _delete_object(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    name: str,
+    items: list[dict],
+    report: CleanupReport,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    size = cfg.salesforce.batch_size
+    todo = [(row["key"], row["remote_id"]) for row in items if row["remote_id"]]
+    attempt = 0
+    while todo:
+        attempt += 1
+        retry: list[tuple[str, str]] = []
+        for start in range(0, len(todo), size):
+            chunk = todo[start : start + size]
+            answers = client.delete_many([rid for _, rid in chunk])
+            gone: list[str] = []
+            for (key, rid), answer in zip(chunk, answers, strict=True):
+                error: RecordError | None = None
+                if not answer.get("success"):
+                    error = parse_errors(answer.get("errors") or [])
+                if error is None or error.code in GONE:
+                    gone.append(key)
+                elif retryable(error.code) and attempt <= cfg.salesforce.max_retries:
+                    retry.append((key, rid))
+                    continue
+                else:
+                    report.failed[name] = report.failed.get(name, 0) + 1
+                    log.error(
+                        "record.delete_failed",
+                        object=name,
+                        key=key,
+                        remote_id=rid,
+                        attempts=attempt,
+                        **error.as_dict(),
+                    )
+                if progress:
+                    progress(name, 1)
+            store.mark(gone, "deleted", log.run_id)
+            report.deleted[name] = report.deleted.get(name, 0) + len(gone)
+        todo = retry
+        if todo:
+            time.sleep(min(5.0, 0.2 * 2**attempt))
+
+
+@dataclass
+class SmokeReport:
+    org_id: str
+    username: str
+    record_id: str
+    timings_ms: dict[str, float]
+    requests: int
+
+
+def smoke(
+    cfg: Config,
+    *,
+    session: requests.Session | None = None,
+    env: dict[str, str] | None = None,
+    run_cli: Callable | None = None,
+) -> SmokeReport:
+    """Create, read and delete one Account; report how long each step took."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    timings["connect"] = (time.perf_counter() - t0) * 1000
+    name = f"orgforge smoke {time.strftime('%Y-%m-%dT%H:%M:%S')}"
+    t0 = time.perf_counter()
+    created = client.request(
+        "POST", "sobjects/Account", json={"Name": name}, idempotent=False, what="smoke create"
+    )
+    timings["create"] = (time.perf_counter() - t0) * 1000
+    record_id = created["id"]
+    try:
+        t0 = time.perf_counter()
+        record = client.request("GET", f"sobjects/Account/{record_id}", what="smoke read")
+        timings["read"] = (time.perf_counter() - t0) * 1000
+        if record.get("Name") != name:
+            raise UsageError(
+                f"smoke: Account {record_id} reads back as {record.get('Name')!r}, not {name!r}"
+            )
+    finally:
+        t0 = time.perf_counter()
+        client.request(
+            "DELETE", f"sobjects/Account/{record_id}", expect="none", what="smoke delete"
+        )
+        timings["delete"] = (time.perf_counter() - t0) * 1000
+    return SmokeReport(
+        client.org_id,
+        str(client.identity.get("username") or ""),
+        record_id,
+        timings,
+        client.requests_used,
+    )
+
+
+__all__ = ["WriteResult", "cleanup", "connect", "load", "sf", "smoke", "validate"]

@@ -1,0 +1,287 @@
+"""What a load will send, checked against the org's own describe: ``orgforge validate``.
+
+For every object orgforge writes: the fields exist and are createable (a missing field is an
+error, unless listed in ``salesforce.skip_fields``), fields the org requires are set, our
+picklist values exist in the org (otherwise they are mapped: same value ignoring case, else
+``Other``, else the field's default, else the first active value, with a warning), and which
+key mode applies (``upsert`` / ``key`` / ``none``, see the package docstring). Owners are mapped
+onto the org's active users. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from orgforge.config import SalesforceConfig
+from orgforge.errors import ConfigError
+from orgforge.schema import salesforce as sf
+from orgforge.targets.salesforce.client import SalesforceClient, soql_quote
+
+LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n != "User")
+"""Objects a load writes, parents first. Users are mapped onto the org's users, not created."""
+
+# Fields compared to find a record whose create answer was lost (key mode ``none``).
+FINGERPRINT_TYPES = {"string", "picklist", "email", "phone", "url", "reference", "date"}
+# One indexed-ish field per object that narrows the reconciliation query.
+NARROW_FIELD = {
+    "Account": "Name",
+    "Contact": "LastName",
+    "Opportunity": "Name",
+    "OpportunityContactRole": "OpportunityId",
+    "Case": "AccountId",
+    "CaseComment": "ParentId",
+    "Task": "Subject",
+    "Event": "Subject",
+}
+
+
+@dataclass
+class ObjectPlan:
+    name: str
+    fields: list[str]  # fields sent, in schema order (lookups and OwnerId included)
+    key_mode: str  # upsert | key | none
+    picklist_map: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    fingerprint: list[str] = field(default_factory=list)
+    org_types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sends_key(self) -> bool:
+        return self.key_mode in ("upsert", "key")
+
+
+@dataclass
+class Plan:
+    target: str
+    org_id: str
+    user_id: str
+    username: str
+    instance_url: str
+    api_version: str
+    objects: dict[str, ObjectPlan]
+    owners: dict[str, str]  # orgforge User key → org user Id
+    owner_names: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def remaining_requests(self) -> int | None:
+        daily = self.limits.get("DailyApiRequests") or {}
+        value = daily.get("Remaining")
+        return int(value) if value is not None else None
+
+
+def target_name(client: SalesforceClient) -> str:
+    return f"salesforce:{client.org_id or client.instance_url}"
+
+
+def _skip_set(settings: SalesforceConfig) -> set[str]:
+    return set(settings.skip_fields)
+
+
+def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: list[str]) -> Plan:
+    """Describe the org and decide what each object sends; errors collected, not raised."""
+    plan = Plan(
+        target=target_name(client),
+        org_id=client.org_id,
+        user_id=client.user_id,
+        username=str(client.identity.get("username") or ""),
+        instance_url=client.instance_url,
+        api_version=settings.api_version,
+        objects={},
+        owners={},
+        owner_names={},
+    )
+    skip = _skip_set(settings)
+    for name in LOAD_OBJECTS:
+        obj = sf.get(name)
+        try:
+            describe = client.describe(name)
+        except Exception as exc:  # an org without the object (e.g. no Cases): an error
+            code = getattr(exc, "code", exc.__class__.__name__)
+            plan.errors.append(f"{name}: can't describe the object ({code})")
+            continue
+        org_fields = {f["name"]: f for f in describe.get("fields", [])}
+        if not describe.get("createable", True):
+            plan.errors.append(f"{name}: the object is not createable for {plan.username}")
+        sent: list[str] = []
+        picklists: dict[str, dict[str, str | None]] = {}
+        for f in obj.fields:
+            if not f.createable or f"{name}.{f.name}" in skip:
+                continue
+            org = org_fields.get(f.name)
+            if org is None:
+                plan.errors.append(f"{name}.{f.name}: the field does not exist in the org")
+                continue
+            if not org.get("createable"):
+                plan.errors.append(
+                    f"{name}.{f.name}: the field is not createable for {plan.username} "
+                    "(field-level security or a formula field)"
+                )
+                continue
+            sent.append(f.name)
+            if (
+                f.picklist
+                and org.get("picklistValues") is not None
+                and org.get("type")
+                in (
+                    "picklist",
+                    "multipicklist",
+                )
+            ):
+                mapping = _map_picklist(name, f, org, plan.warnings)
+                if mapping:
+                    picklists[f.name] = mapping
+        for org_name, org in org_fields.items():
+            if (
+                org.get("createable")
+                and not org.get("nillable", True)
+                and not org.get("defaultedOnCreate", False)
+                and org.get("type") != "boolean"
+                and org_name not in sent
+                and org_name not in ("OwnerId", sf.KEY_FIELD)
+            ):
+                plan.errors.append(
+                    f"{name}.{org_name}: the org requires this field and orgforge doesn't set it"
+                )
+        key = org_fields.get(sf.KEY_FIELD)
+        mode = _key_mode(name, key, settings.external_id, plan)
+        fingerprint = [
+            n
+            for n in sent
+            if obj.field(n).type in FINGERPRINT_TYPES and n != "OwnerId" and n != "Id"
+        ]
+        plan.objects[name] = ObjectPlan(
+            name,
+            sent,
+            mode,
+            picklists,
+            fingerprint,
+            {n: str(org_fields[n].get("type")) for n in sent},
+        )
+    _map_owners(client, settings, user_keys, plan)
+    try:
+        plan.limits = client.limits()
+    except Exception as exc:
+        plan.warnings.append(f"limits: can't read /limits ({exc})")
+    return plan
+
+
+def _key_mode(name: str, key: dict | None, wanted: str, plan: Plan) -> str:
+    usable = bool(key and key.get("createable"))
+    external = bool(usable and key and key.get("externalId"))
+    if wanted == "auto":
+        return "upsert" if external else ("key" if usable and key.get("filterable") else "none")
+    if wanted == "upsert" and not external:
+        plan.errors.append(
+            f"{name}.{sf.KEY_FIELD}: external_id is 'upsert' but the org has no such "
+            "external-ID field"
+        )
+    if wanted == "key" and not usable:
+        plan.errors.append(f"{name}.{sf.KEY_FIELD}: external_id is 'key' but the field is missing")
+    return wanted
+
+
+def _map_picklist(
+    name: str, f: sf.Field, org: dict[str, Any], warnings: list[str]
+) -> dict[str, str | None]:
+    active = [p["value"] for p in org["picklistValues"] if p.get("active", True)]
+    if not active:
+        return {}
+    by_lower = {v.lower(): v for v in active}
+    default = next(
+        (p["value"] for p in org["picklistValues"] if p.get("defaultValue") and p.get("active")),
+        None,
+    )
+    mapping: dict[str, str | None] = {}
+    for value in f.picklist:
+        if value in active:
+            continue
+        if value.lower() in by_lower:
+            mapping[value] = by_lower[value.lower()]
+        elif "Other" in active:
+            mapping[value] = "Other"
+        elif default:
+            mapping[value] = default
+        elif f.required or not org.get("nillable", True):
+            mapping[value] = active[0]
+        else:
+            mapping[value] = None
+        target = mapping[value] if mapping[value] is not None else "(left empty)"
+        warnings.append(f"{name}.{f.name}: the org has no value {value!r}; sending {target}")
+    return mapping
+
+
+def _map_owners(
+    client: SalesforceClient, settings: SalesforceConfig, user_keys: list[str], plan: Plan
+) -> None:
+    """orgforge's sales reps (User/NN) → the org's active users, deterministically.
+
+    ``running-user``: every record is owned by the user orgforge logs in as. ``round-robin``
+    (default): the org's active standard users sorted by Username; the i-th orgforge user (keys
+    sorted) gets the (i mod n)-th org user. ``salesforce.owners`` overrides single keys with an
+    org user Id or Username.
+    """
+    users: list[tuple[str, str]] = []
+    if settings.owner_mapping == "round-robin" or settings.owners:
+        soql = (
+            "SELECT Id, Username FROM User WHERE IsActive = true AND UserType = 'Standard' "
+            "ORDER BY Username"
+        )
+        try:
+            users = [(r["Id"], r["Username"]) for r in client.query_all(soql)]
+        except Exception:
+            soql = "SELECT Id, Username FROM User WHERE IsActive = true ORDER BY Username"
+            users = [(r["Id"], r["Username"]) for r in client.query_all(soql)]
+    by_name = {u.lower(): i for i, u in users}
+    ids = {i for i, _ in users}
+    for index, key in enumerate(sorted(user_keys)):
+        if settings.owner_mapping == "running-user" or not users:
+            plan.owners[key] = client.user_id
+            plan.owner_names[key] = plan.username
+        else:
+            uid, uname = users[index % len(users)]
+            plan.owners[key] = uid
+            plan.owner_names[key] = uname
+    names = {i: u for i, u in users}
+    for key, who in settings.owners.items():
+        if who in ids:
+            plan.owners[key], plan.owner_names[key] = who, names[who]
+        elif who.lower() in by_name:
+            plan.owners[key], plan.owner_names[key] = by_name[who.lower()], who
+        else:
+            plan.errors.append(
+                f"salesforce.owners.{key}: no active user {who!r} in the org "
+                f"(query: Username = {soql_quote(who)})"
+            )
+
+
+def estimate_requests(counts: dict[str, int], apis: dict[str, str], batch_size: int) -> int:
+    """HTTP requests a load will use: REST ⌈n/batch⌉ per object, Bulk ~6 per object."""
+    total = 4  # userinfo, limits, users query, slack
+    for name, count in counts.items():
+        if not count:
+            continue
+        if apis.get(name) == "bulk":
+            total += 6
+        else:
+            total += math.ceil(count / batch_size)
+    return total + len(counts)  # describes
+
+
+def raise_if_errors(plan: Plan) -> None:
+    if plan.errors:
+        more = f" (and {len(plan.errors) - 1} more)" if len(plan.errors) > 1 else ""
+        raise ConfigError(
+            f"salesforce org {plan.org_id or plan.instance_url}: {plan.errors[0]}{more}",
+            "Create the field in the org (Setup → Object Manager) or list it in "
+            "salesforce.skip_fields; `orgforge validate --target salesforce` lists every problem.",
+        )
+
+
+def summarize_warnings(warnings: list[str]) -> list[str]:
+    counts = Counter(warnings)
+    return [w if n == 1 else f"{w} (x{n})" for w, n in counts.items()]

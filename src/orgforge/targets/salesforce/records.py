@@ -1,0 +1,177 @@
+"""Where a load's records come from (the world or an exported folder); how they go on the wire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from orgforge.errors import UsageError
+from orgforge.schema import salesforce as sf
+from orgforge.targets.base import Record
+from orgforge.targets.salesforce.plan import ObjectPlan
+from orgforge.world.store import World
+
+
+class Source:
+    """Records to load, by object, in generation order; lookups hold parent keys."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, list[Record]] = {}
+
+    def user_keys(self) -> list[str]:
+        raise NotImplementedError
+
+    def records(self, object_name: str) -> list[Record]:
+        raise NotImplementedError
+
+    def count(self, object_name: str) -> int:
+        return len(self.records(object_name))
+
+    def lookup(self, key: str) -> Record | None:
+        object_name = key.split("/", 1)[0]
+        if object_name not in self._cache:
+            self._cache[object_name] = self.records(object_name)
+            self._index = getattr(self, "_index", {})
+            self._index.update({r.key: r for r in self._cache[object_name]})
+        return getattr(self, "_index", {}).get(key)
+
+
+class WorldSource(Source):
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+
+    def user_keys(self) -> list[str]:
+        return [row[0] for row in self.world.iter_rows("User", ["key"])]
+
+    def count(self, object_name: str) -> int:
+        return self.world.count(object_name)
+
+    def records(self, object_name: str) -> list[Record]:
+        obj = sf.get(object_name)
+        names = ["key", *obj.field_names]
+        return [
+            Record(row[0], object_name, dict(zip(names[1:], row[1:], strict=True)))
+            for row in self.world.iter_rows(object_name, names)
+        ]
+
+
+class ExportSource(Source):
+    """A folder written by ``orgforge export`` / ``generate --out`` (CSV, JSON or Parquet)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        super().__init__()
+        from orgforge.targets.files import read_export
+
+        self.folder = Path(folder)
+        self._data: dict[str, list[Record]] = {}
+        self._users: list[str] = []
+        for name, rows in read_export(folder):
+            if name == "User":
+                self._users = [r.get("key") for r in rows if r.get("key")]
+                continue
+            if name not in sf.BY_NAME:
+                continue
+            self._data[name] = [_from_export(name, r, self.folder) for r in rows]
+
+    def user_keys(self) -> list[str]:
+        return list(self._users)
+
+    def records(self, object_name: str) -> list[Record]:
+        return self._data.get(object_name, [])
+
+
+def _from_export(name: str, row: dict[str, Any], folder: Path) -> Record:
+    obj = sf.get(name)
+    key = row.get("key") or row.get(sf.KEY_FIELD)
+    if not key:
+        raise UsageError(
+            f"--from {folder}/{name}: a row has no {sf.KEY_FIELD} (or key) value",
+            "Load folders written by orgforge (they carry each record's key).",
+        )
+    values: dict[str, Any] = {}
+    for f in obj.fields:
+        if f.name in row:
+            values[f.name] = row[f.name]
+        elif f.is_reference and f.relationship_name:
+            for parent in f.reference_to:
+                for column in (
+                    f"{parent}:{f.relationship_name}.{sf.KEY_FIELD}",
+                    f"{f.relationship_name}.{sf.KEY_FIELD}",
+                ):
+                    if row.get(column):
+                        values[f.name] = row[column]
+    return Record(str(key), name, values)
+
+
+def parents(record: Record) -> list[str]:
+    obj = sf.get(record.object)
+    return [record.values[f.name] for f in obj.references if record.values.get(f.name)]
+
+
+def _convert(field: sf.Field, value: Any) -> Any:
+    kind = field.type
+    if kind == "boolean":
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1", "yes")
+        return bool(value)
+    if kind == "int":
+        return int(float(value))
+    if kind in ("currency", "percent", "double"):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def to_wire(
+    record: Record,
+    plan: ObjectPlan,
+    ids: dict[str, str],
+    owners: dict[str, str],
+) -> dict[str, Any]:
+    """The field values sent for a record: parent keys → remote ids, owners mapped, picklists
+    adapted, empties left out, read-only fields never included."""
+    obj = sf.get(record.object)
+    out: dict[str, Any] = {}
+    if plan.sends_key:
+        out[sf.KEY_FIELD] = record.key
+    for name in plan.fields:
+        value = record.values.get(name)
+        if value is None or value == "":
+            continue
+        field = obj.field(name)
+        if name == "OwnerId":
+            value = owners.get(value)
+            if not value:
+                continue
+        elif field.is_reference:
+            value = ids[value]
+        else:
+            mapping = plan.picklist_map.get(name)
+            if mapping and value in mapping:
+                value = mapping[value]
+                if value is None:
+                    continue
+            value = _convert(field, value)
+        out[name] = value
+    return out
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def fingerprint(values: dict[str, Any], fields: list[str]) -> tuple:
+    """Comparable form of a record's identifying values (see plan.FINGERPRINT_TYPES)."""
+    out = []
+    for name in fields:
+        value = values.get(name)
+        text = "" if value is None else str(value).strip()
+        if len(text) == 18 and name.endswith("Id"):
+            text = text[:15]
+        out.append(text)
+    return tuple(out)
