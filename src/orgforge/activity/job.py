@@ -265,6 +265,7 @@ class ActivityResult:
     scorecards: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     run_dir: str | None = None
+    salesforce: dict[str, Any] | None = None
 
     @property
     def created(self) -> int:
@@ -281,6 +282,7 @@ class ActivityResult:
             "scorecards": self.scorecards,
             "seconds": round(self.seconds, 3),
             "run_dir": self.run_dir,
+            **({"salesforce": self.salesforce} if self.salesforce is not None else {}),
         }
 
 
@@ -314,8 +316,16 @@ def run(
     command: str = "activity run",
     write_run: bool = True,
     on_total: Callable[[int], None] | None = None,
+    target: str = "world",
+    env: dict[str, str] | None = None,
+    session: Any = None,
 ) -> ActivityResult:
-    """Plan and write activity and scorecards for the selected opportunities."""
+    """Plan and write activity and scorecards for the selected opportunities.
+
+    ``target="salesforce"`` then pushes the world's activity to the org (see
+    ``activity/salesforce.py``): new records loaded, no-longer-planned ones deleted.
+    """
+    _check_target(target)
     started = time.perf_counter()
     s = setup(config)
     if write_run:
@@ -373,7 +383,19 @@ def run(
                 },
             )
             log.__exit__(None, None, None)
-        return result
+    if target == "salesforce":
+        from orgforge.activity.salesforce import push
+
+        result.salesforce = push(config, env=env, session=session)
+    return result
+
+
+def _check_target(target: str) -> None:
+    if target not in ("world", "salesforce"):
+        raise UsageError(
+            f"--target: unknown target {target!r}",
+            "Use world (default) or salesforce (the world, then the org).",
+        )
 
 
 # -- plan (dry run) --------------------------------------------------------------------------
@@ -531,12 +553,17 @@ def reset(
     opps: Sequence[str] | None = None,
     dry_run: bool = False,
     write_run: bool = True,
+    target: str = "world",
+    env: dict[str, str] | None = None,
+    session: Any = None,
 ) -> dict[str, Any]:
     """Remove what the activity job created: by run, by opportunity, or all of it.
 
     Only records whose ``job`` is ``activity`` are ever removed; the base generator's Events
-    and Tasks stay. A dry run only counts.
+    and Tasks stay. A dry run only counts. ``target="salesforce"`` also deletes the removed
+    records from the org (those orgforge loaded there).
     """
+    _check_target(target)
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
     with World(config.world, create=False) as world:
@@ -563,7 +590,16 @@ def reset(
         if log is not None:
             log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
             log.__exit__(None, None, None)
-        return {"dry_run": False, "removed": removed, "run_id": log.run_id if log else None}
+    out: dict[str, Any] = {
+        "dry_run": False,
+        "removed": removed,
+        "run_id": log.run_id if log else None,
+    }
+    if target == "salesforce":
+        from orgforge.activity.salesforce import prune
+
+        out["salesforce"] = prune(config, env=env, session=session)
+    return out
 
 
 def _fresh_opportunity(world: World, config: Config) -> str:

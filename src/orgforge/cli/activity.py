@@ -42,6 +42,13 @@ ModeOpt = Annotated[
     str | None, typer.Option("--scorecard-mode", help="heuristic (default) | llm | hybrid.")
 ]
 TextOpt = Annotated[str | None, typer.Option("--text", help="Text engine: offline | llm.")]
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="world (default) | salesforce: the world, then load/prune the org (salesforce.*).",
+    ),
+]
 
 
 def _config(
@@ -141,6 +148,7 @@ def run(
     framework: FrameworkOpt = None,
     scorecard_mode: ModeOpt = None,
     text: TextOpt = None,
+    target: TargetOpt = "world",
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Create meetings (Events + invitees), emails (Tasks) and scorecards on opportunities."""
@@ -153,6 +161,7 @@ def run(
             max_opps=max_opps,
             progress=advance,
             on_total=advance.set_total,
+            target=target,
         )
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -169,6 +178,14 @@ def run(
     )
     if result.run_dir:
         _console.out.print(f"run log: {result.run_dir}/")
+    if result.salesforce is not None:
+        pushed = result.salesforce
+        created = ", ".join(f"{n:,} {k}" for k, n in pushed["created"].items()) or "nothing"
+        deleted = ", ".join(f"{n:,} {k}" for k, n in pushed["deleted"].items()) or "nothing"
+        _console.out.print(
+            f"{pushed['target']}: created {created}; deleted {deleted}; "
+            f"{pushed['failed']} failed, {pushed['requests']} requests"
+        )
 
 
 @app.command()
@@ -221,6 +238,7 @@ def reset(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be removed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask before removing everything."),
     runs_dir: RunsOpt = None,
+    target: TargetOpt = "world",
 ) -> None:
     """Remove activity orgforge created (by run, by opportunity, or all); nothing else."""
     cfg = _config(config, world, runs_dir=runs_dir)
@@ -229,10 +247,14 @@ def reset(
         total = sum(preview["removed"].values())
         if not typer.confirm(f"Remove all {total:,} activity records and scorecards?"):
             raise typer.Exit(1)
-    result = lib.reset(cfg, run_id=run_id, opps=opp, dry_run=dry_run)
+    result = lib.reset(cfg, run_id=run_id, opps=opp, dry_run=dry_run, target=target)
     verb = "would remove" if dry_run else "removed"
     summary = ", ".join(f"{n:,} {name}" for name, n in result["removed"].items())
     _console.out.print(f"{verb}: {summary}")
+    if result.get("salesforce"):
+        pruned = result["salesforce"]
+        deleted = ", ".join(f"{n:,} {k}" for k, n in pruned["deleted"].items()) or "nothing"
+        _console.out.print(f"{pruned['target']}: deleted {deleted}")
 
 
 @app.command()

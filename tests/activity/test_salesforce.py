@@ -1,0 +1,85 @@
+"""End to end against the Salesforce sandbox (a real HTTP server on 127.0.0.1, simple-salesforce).
+
+world → activity run --target salesforce → the org has the meetings (with invitees) and emails,
+linked to the right opportunity and contacts; a rerun sends nothing; reset --opp removes them
+from the world and the org, leaving everything else.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from orgforge import activity
+from orgforge.sandbox import salesforce as sandbox_mod
+from orgforge.config import Config, load_config
+from orgforge.world import World
+
+from .conftest import AS_OF
+
+
+@pytest.fixture
+def org():
+    with sandbox_mod.run_in_thread(
+        sandbox_mod.SandboxConfig(schema=sandbox_mod.EXAMPLE_SCHEMA)
+    ) as sb:
+        yield sb
+
+
+def _config(sb, world, tmp_path) -> tuple[Config, dict[str, str]]:
+    flags = {
+        "world": str(world),
+        "runs_dir": str(tmp_path / "runs"),
+        "as_of": AS_OF,
+        "salesforce.instance_url": sb.instance_url,
+        "salesforce.auth": "token",
+        "salesforce.api": "rest",
+    }
+    return load_config(None, flags=flags, environ={}, cwd=tmp_path), {"SF_ACCESS_TOKEN": sb.token}
+
+
+def _count(sf, soql: str) -> int:
+    return sf.query(soql)["totalSize"]
+
+
+def test_activity_reaches_the_org_and_leaves_it(org, prd_world, tmp_path) -> None:
+    world = tmp_path / "w.db"
+    shutil.copy(prd_world, world)
+    cfg, env = _config(org, world, tmp_path)
+    result = activity.run(cfg, max_opps=4, target="salesforce", env=env)
+    pushed = result.salesforce
+    assert pushed and pushed["failed"] == 0
+    assert pushed["created"]["Event"] >= result.written["Event"]["inserted"]
+    assert pushed["created"]["EventRelation"] == result.written["EventRelation"]["inserted"]
+
+    sf = sandbox_mod.simple_salesforce(org)
+    with World(world, create=False) as w:
+        mine = [r for r in w.iter_dicts("Event") if r["job"] == "activity"]
+        tasks = [r for r in w.iter_dicts("Task") if r["job"] == "activity"]
+    assert _count(sf, "SELECT Id FROM Event WHERE Orgforge_Key__c LIKE 'Event/%/%/%'") == len(mine)
+    row = sf.query(
+        "SELECT Subject, StartDateTime, What.Name, Who.Name, Orgforge_Key__c FROM Event "
+        f"WHERE Orgforge_Key__c = '{mine[0]['key']}'"
+    )["records"][0]
+    assert row["Subject"] == mine[0]["Subject"]
+    assert row["StartDateTime"][:16] == mine[0]["StartDateTime"][:16]
+    with World(world, create=False) as w:
+        opp = w.get(mine[0]["WhatId"])
+    assert row["What"]["Name"] == opp["Name"]
+    email = sf.query(
+        "SELECT TaskSubtype, Status, What.Name FROM Task "
+        f"WHERE Orgforge_Key__c = '{tasks[0]['key']}'"
+    )["records"][0]
+    assert email["TaskSubtype"] == "Email" and email["Status"] == "Completed"
+
+    again = activity.run(cfg, max_opps=4, target="salesforce", env=env)
+    assert again.created == 0 and again.salesforce["created"] == {}
+    assert again.salesforce["deleted"] == {}
+
+    events_before = _count(sf, "SELECT Id FROM Event")
+    reset = activity.reset(cfg, opps=[mine[0]["WhatId"]], target="salesforce", env=env)
+    removed = reset["removed"]["Event"]
+    assert removed > 0 and reset["salesforce"]["deleted"]["Event"] == removed
+    assert _count(sf, "SELECT Id FROM Event") == events_before - removed
+    assert _count(sf, "SELECT Id FROM Opportunity") == 250  # nothing else was touched
