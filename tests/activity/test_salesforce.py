@@ -12,8 +12,8 @@ import shutil
 import pytest
 
 from orgforge import activity
-from orgforge.sandbox import salesforce as sandbox_mod
 from orgforge.config import Config, load_config
+from orgforge.sandbox import salesforce as sandbox_mod
 from orgforge.world import World
 
 from .conftest import AS_OF
