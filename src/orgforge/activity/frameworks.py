@@ -170,6 +170,19 @@ class Evidence:
     contacts: list[tuple[str, str, str]]  # (persona, name, title) of contacts with a role
     activities: list[tuple[str, str, str]]  # past (subject type id, label, ISO date), by date
     context: dict[str, str] = field(default_factory=dict)  # account, product, …
+    _values: dict[str, Any] | None = field(default=None, repr=False)
+
+    def values(self) -> dict[str, Any]:
+        """Placeholder values shared by every cue's answer (computed once)."""
+        if self._values is None:
+            opp = self.opportunity
+            values = {k: v for k, v in opp.items() if v is not None}
+            if opp.get("Amount") is not None:
+                values["Amount"] = _money(opp["Amount"])
+            values.update(self.context)
+            values["stage"] = opp.get("StageName") or ""
+            self._values = values
+        return self._values
 
 
 @dataclass
@@ -245,11 +258,7 @@ def _money(value: Any) -> str:
 def _match(cue: Cue, ev: Evidence) -> tuple[str, str] | None:
     """(answer text, evidence note) when the cue holds for this opportunity, else None."""
     opp = ev.opportunity
-    values = _Fmt({k: v for k, v in opp.items() if v is not None})
-    if opp.get("Amount") is not None:
-        values["Amount"] = _money(opp["Amount"])
-    values.update(ev.context)
-    values["stage"] = opp.get("StageName") or ""
+    values = _Fmt(ev.values())
     past = len(ev.activities)
     if cue.activity is not None:
         hits = [a for a in ev.activities if a[0] in cue.activity]

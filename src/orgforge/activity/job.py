@@ -344,7 +344,10 @@ def run(
         confidence: list[float] = []
         try:
             chunks = _chunks(selected, config.activity.chunk_size)
-            with ThreadPoolExecutor(max_workers=config.activity.concurrency) as pool:
+            # CPU-bound offline text gains nothing from more threads (one worker still overlaps
+            # the next chunk's preparation with this chunk's write); I/O-bound engines do.
+            workers = 1 if isinstance(engine, OfflineEngine) else config.activity.concurrency
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 prepared = pool.map(lambda c: prepare_chunk(s, sink, engine, c), chunks)
                 for chunk, (work, _plans) in zip(chunks, prepared, strict=True):
                     stats = sink.write(work, log.run_id if log else None)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from random import Random
 
 from orgforge.activity.source import Opportunity, Person, timezone_of
 from orgforge.activity.subjects import Holidays, SubjectType, SubjectTypes, stage_rank
@@ -32,6 +31,30 @@ from orgforge.generate.timeutil import business_day, iso_date, utc
 SEQ_BASE = 1_000_000  # activity records sort after the base generator's (seq < 1,000)
 SLOT_BASE = {"m": 0, "u": 300, "e": 500}
 LOCATIONS = ("Zoom", "Microsoft Teams", "Google Meet", "On site")
+
+
+class Draws:
+    """Uniform numbers in [0, 1) from a hash chain of (seed, parts…): a cheap seeded stream.
+
+    Seeding ``random.Random`` from a string costs a SHA-512 and a state fill per stream; the
+    planner opens one stream per planned item, so it uses this instead (same role: an
+    independent, reproducible stream per slot). Only ``random()`` is needed.
+    """
+
+    __slots__ = ("_digest", "_i")
+
+    def __init__(self, *parts: object) -> None:
+        text = "/".join(map(str, parts)).encode()
+        self._digest = hashlib.blake2b(text, digest_size=64).digest()
+        self._i = 0
+
+    def random(self) -> float:
+        if self._i == 8:
+            self._digest = hashlib.blake2b(self._digest, digest_size=64).digest()
+            self._i = 0
+        i = self._i * 8
+        self._i += 1
+        return (int.from_bytes(self._digest[i : i + 8], "little") >> 11) / 9007199254740992.0
 
 
 def signature(opportunity: str, kind: str, scheduled: str, subject: str) -> str:
@@ -173,7 +196,7 @@ class Planner:
         )
         result = OpportunityPlan(opp, tz, product=product)
 
-        def place(rng: Random, lo: int, hi: int) -> int:
+        def place(rng: Draws, lo: int, hi: int) -> int:
             day = lo + int(rng.random() * (hi - lo + 1))
             if not skip and not holidays:
                 return day
@@ -203,7 +226,7 @@ class Planner:
         for letter, kind, when, count in counts:
             for n in range(1, count + 1):
                 slot = f"{letter}{n:02d}"
-                rng = stream(self.seed, "activity", opp.key, slot)
+                rng = Draws(self.seed, "activity", opp.key, slot)
                 if when == "past":
                     day = place(rng, past_start, past_end)
                 else:
@@ -273,7 +296,7 @@ class Planner:
         opp: Opportunity,
         people: tuple[list[Person], dict[str, list[Person]]],
         type_: SubjectType,
-        rng: Random,
+        rng: Draws,
         kind: str,
     ) -> list[Person]:
         pool, by_persona = people
@@ -281,7 +304,7 @@ class Planner:
             return []
         chosen: list[Person] = []
         for persona in type_.personas:
-            matches = [p for p in by_persona.get(persona, ()) if p not in chosen]
+            matches = [p for p in by_persona.get(persona, ()) if all(p is not c for c in chosen)]
             if matches:
                 chosen.append(matches[int(rng.random() * len(matches))])
                 if kind == "email":
@@ -290,7 +313,7 @@ class Planner:
             chosen.append(opp.roles[0] if opp.roles else pool[0])
         if kind == "meeting":
             extra = int(rng.random() * 3)  # 0-2 more people from the deal team
-            others = [p for p in opp.roles if p not in chosen]
+            others = [p for p in opp.roles if all(p is not c for c in chosen)]
             for _ in range(min(extra, len(others))):
                 chosen.append(others.pop(int(rng.random() * len(others))))
             chosen = chosen[:4]
