@@ -43,10 +43,20 @@ def test_versions_resources_and_limits_count_down(sb, api):
 def test_describe_global_and_object(api):
     glob = api.get("/sobjects").json()
     names = {o["name"]: o for o in glob["sobjects"]}
-    expected = {"Account": "001", "Contact": "003", "Opportunity": "006",
-                "OpportunityContactRole": "00K", "Case": "500", "CaseComment": "00a",
-                "Task": "00T", "Event": "00U", "Lead": "00Q", "User": "005",
-                "EventRelation": "0RE", "Scorecard__c": "a0X"}  # fmt: skip
+    expected = {
+        "Account": "001",
+        "Contact": "003",
+        "Opportunity": "006",
+        "OpportunityContactRole": "00K",
+        "Case": "500",
+        "CaseComment": "00a",
+        "Task": "00T",
+        "Event": "00U",
+        "Lead": "00Q",
+        "User": "005",
+        "EventRelation": "0RE",
+        "Scorecard__c": "a0X",
+    }
     for name, prefix in expected.items():
         assert names[name]["keyPrefix"] == prefix
     assert glob["maxBatchSize"] == 200
@@ -105,12 +115,20 @@ def test_generator_fields_exist_and_are_createable(api):
 
 
 def test_crud_round_trip_with_system_fields(sb, api):
-    account_id = create(api, "Account", Name="Acme Corp", Industry="Technology",
-                        AnnualRevenue=1_500_000, NumberOfEmployees=120)  # fmt: skip
+    account_id = create(
+        api,
+        "Account",
+        Name="Acme Corp",
+        Industry="Technology",
+        AnnualRevenue=1_500_000,
+        NumberOfEmployees=120,
+    )
     assert account_id.startswith("001") and len(account_id) == 18
     rec = api.get(f"/sobjects/Account/{account_id}").json()
-    assert rec["attributes"] == {"type": "Account",
-                                 "url": f"/services/data/v59.0/sobjects/Account/{account_id}"}  # fmt: skip
+    assert rec["attributes"] == {
+        "type": "Account",
+        "url": f"/services/data/v59.0/sobjects/Account/{account_id}",
+    }
     assert rec["Name"] == "Acme Corp" and rec["AnnualRevenue"] == 1_500_000.0
     assert rec["IsDeleted"] is False
     assert DATETIME.match(rec["CreatedDate"]) and DATETIME.match(rec["SystemModstamp"])
@@ -134,8 +152,12 @@ def test_upsert_by_external_id_201_then_200(sb, api):
     assert first.json()["created"] is True and first.json()["success"] is True
     second = api.patch("/sobjects/Account/Orgforge_Key__c/account-0001", json={"Name": "Acme 2"})
     assert second.status_code == 200, second.text
-    assert second.json() == {"id": first.json()["id"], "success": True, "errors": [],
-                             "created": False}  # fmt: skip
+    assert second.json() == {
+        "id": first.json()["id"],
+        "success": True,
+        "errors": [],
+        "created": False,
+    }
     # Older API versions answer 204 for an update through upsert.
     old = api.patch(
         f"{sb.instance_url}/services/data/v45.0/sobjects/Account/Orgforge_Key__c/Account-0001",
@@ -150,8 +172,9 @@ def test_upsert_by_external_id_201_then_200(sb, api):
 
 def test_relationship_by_external_id_in_json(api):
     create(api, "Account", Name="Parent", Orgforge_Key__c="A-1")
-    contact = api.post("/sobjects/Contact", json={"LastName": "Kim",
-                                                  "Account": {"Orgforge_Key__c": "A-1"}})  # fmt: skip
+    contact = api.post(
+        "/sobjects/Contact", json={"LastName": "Kim", "Account": {"Orgforge_Key__c": "A-1"}}
+    )
     assert contact.status_code == 201
     rec = api.get(f"/sobjects/Contact/{contact.json()['id']}").json()
     assert rec["AccountId"].startswith("001") and rec["Name"] == "Kim"
@@ -162,31 +185,69 @@ def test_relationship_by_external_id_in_json(api):
     [
         ("Account", {"Industry": "Banking"}, "REQUIRED_FIELD_MISSING", ["Name"]),
         ("Account", {"Name": "x", "Bogus__c": 1}, "INVALID_FIELD", ["Bogus__c"]),
-        ("Opportunity", {"Name": "o", "StageName": "Prospecting", "CloseDate": "2030-01-01",
-                         "IsWon": True}, "INVALID_FIELD_FOR_INSERT_UPDATE", ["IsWon"]),
-        ("Contact", {"LastName": "x", "AccountId": "garbage-id-value"}, "MALFORMED_ID",
-         ["AccountId"]),
-        ("Contact", {"LastName": "x", "AccountId": "0018a0000009999AAA"},
-         "INVALID_CROSS_REFERENCE_KEY", ["AccountId"]),
-        ("Contact", {"LastName": "x", "AccountId": "0058a0000000001AAA"},
-         "FIELD_INTEGRITY_EXCEPTION", ["AccountId"]),
+        (
+            "Opportunity",
+            {"Name": "o", "StageName": "Prospecting", "CloseDate": "2030-01-01", "IsWon": True},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["IsWon"],
+        ),
+        (
+            "Contact",
+            {"LastName": "x", "AccountId": "garbage-id-value"},
+            "MALFORMED_ID",
+            ["AccountId"],
+        ),
+        (
+            "Contact",
+            {"LastName": "x", "AccountId": "0018a0000009999AAA"},
+            "INVALID_CROSS_REFERENCE_KEY",
+            ["AccountId"],
+        ),
+        (
+            "Contact",
+            {"LastName": "x", "AccountId": "0058a0000000001AAA"},
+            "FIELD_INTEGRITY_EXCEPTION",
+            ["AccountId"],
+        ),
         ("Account", {"Name": "x" * 256}, "STRING_TOO_LONG", ["Name"]),
-        ("Opportunity", {"Name": "o", "StageName": "Dreaming", "CloseDate": "2030-01-01"},
-         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ["StageName"]),
+        (
+            "Opportunity",
+            {"Name": "o", "StageName": "Dreaming", "CloseDate": "2030-01-01"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            ["StageName"],
+        ),
         ("Account", {"Name": "x", "NumberOfEmployees": "many"}, "JSON_PARSER_ERROR", None),
-        ("Opportunity", {"Name": "o", "StageName": "Prospecting", "CloseDate": "2030-13-45"},
-         "JSON_PARSER_ERROR", None),
-        ("Contact", {"LastName": "x", "Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS",
-         ["Email"]),
-        ("Account", {"Name": "x", "AnnualRevenue": 1e20}, "NUMBER_OUTSIDE_VALID_RANGE",
-         ["AnnualRevenue"]),
-        ("Account", {"Name": "x", "OwnerId": "0058a0000000008AAA"}, "INACTIVE_OWNER_OR_USER",
-         ["OwnerId"]),
-        ("Event", {"Subject": "m", "StartDateTime": "2030-01-01T10:00:00Z",
-                   "EndDateTime": "2030-01-01T09:00:00Z"}, "FIELD_INTEGRITY_EXCEPTION",
-         ["EndDateTime"]),
+        (
+            "Opportunity",
+            {"Name": "o", "StageName": "Prospecting", "CloseDate": "2030-13-45"},
+            "JSON_PARSER_ERROR",
+            None,
+        ),
+        ("Contact", {"LastName": "x", "Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS", ["Email"]),
+        (
+            "Account",
+            {"Name": "x", "AnnualRevenue": 1e20},
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            ["AnnualRevenue"],
+        ),
+        (
+            "Account",
+            {"Name": "x", "OwnerId": "0058a0000000008AAA"},
+            "INACTIVE_OWNER_OR_USER",
+            ["OwnerId"],
+        ),
+        (
+            "Event",
+            {
+                "Subject": "m",
+                "StartDateTime": "2030-01-01T10:00:00Z",
+                "EndDateTime": "2030-01-01T09:00:00Z",
+            },
+            "FIELD_INTEGRITY_EXCEPTION",
+            ["EndDateTime"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_write_errors_have_real_codes(api, sobject, body, code, fields):
     response = api.post(f"/sobjects/{sobject}", json=body)
     assert response.status_code == 400, response.text
@@ -201,8 +262,9 @@ def test_duplicate_value_and_malformed_json(api):
     create(api, "Account", Name="One", Orgforge_Key__c="K1")
     dupe = api.post("/sobjects/Account", json={"Name": "Two", "Orgforge_Key__c": "k1"})
     assert dupe.status_code == 400 and error_code(dupe) == "DUPLICATE_VALUE"
-    broken = api.post("/sobjects/Account", content=b"{not json",
-                      headers={"Content-Type": "application/json"})  # fmt: skip
+    broken = api.post(
+        "/sobjects/Account", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert broken.status_code == 400 and error_code(broken) == "JSON_PARSER_ERROR"
     malformed = api.get("/sobjects/Account/001ABC")
     assert malformed.status_code == 404
@@ -219,8 +281,15 @@ def test_update_deleted_record_is_entity_is_deleted(api):
 
 def test_derived_fields(api):
     account_id = create(api, "Account", Name="Derive")
-    opp_id = create(api, "Opportunity", Name="Deal", StageName="Negotiation/Review",
-                    CloseDate="2030-03-31", Amount=1000, AccountId=account_id)  # fmt: skip
+    opp_id = create(
+        api,
+        "Opportunity",
+        Name="Deal",
+        StageName="Negotiation/Review",
+        CloseDate="2030-03-31",
+        Amount=1000,
+        AccountId=account_id,
+    )
     opp = api.get(f"/sobjects/Opportunity/{opp_id}").json()
     assert (opp["IsClosed"], opp["IsWon"], opp["Probability"]) == (False, False, 90.0)
     assert opp["ForecastCategoryName"] == "Pipeline" and opp["ForecastCategory"] == "Pipeline"
@@ -241,8 +310,14 @@ def test_derived_fields(api):
     task = api.get(f"/sobjects/Task/{task_id}").json()
     assert task["IsClosed"] is True and task["AccountId"] == account_id
 
-    event_id = create(api, "Event", Subject="Meet", StartDateTime="2030-01-01T10:00:00.000+0000",
-                      DurationInMinutes=45, Type="Meeting")  # fmt: skip
+    event_id = create(
+        api,
+        "Event",
+        Subject="Meet",
+        StartDateTime="2030-01-01T10:00:00.000+0000",
+        DurationInMinutes=45,
+        Type="Meeting",
+    )
     event = api.get(f"/sobjects/Event/{event_id}").json()
     assert event["EndDateTime"] == "2030-01-01T10:45:00.000+0000"
     assert event["ActivityDateTime"] == event["StartDateTime"]
@@ -251,8 +326,14 @@ def test_derived_fields(api):
 def test_cascade_and_restrict_delete(api):
     account_id = create(api, "Account", Name="Parent")
     contact_id = create(api, "Contact", LastName="Child", AccountId=account_id)
-    opp_id = create(api, "Opportunity", Name="Deal", StageName="Prospecting",
-                    CloseDate="2030-01-01", AccountId=account_id)  # fmt: skip
+    opp_id = create(
+        api,
+        "Opportunity",
+        Name="Deal",
+        StageName="Prospecting",
+        CloseDate="2030-01-01",
+        AccountId=account_id,
+    )
     ocr_id = create(api, "OpportunityContactRole", OpportunityId=opp_id, ContactId=contact_id)
     case_id = create(api, "Case", Subject="Help", AccountId=account_id, ContactId=contact_id)
     comment_id = create(api, "CaseComment", ParentId=case_id, CommentBody="On it")
@@ -263,9 +344,14 @@ def test_cascade_and_restrict_delete(api):
     assert refused.status_code == 400 and error_code(refused) == "DELETE_FAILED"
 
     assert api.delete(f"/sobjects/Account/{account_id}").status_code == 204
-    for sobject, record_id in [("Contact", contact_id), ("Opportunity", opp_id),
-                               ("OpportunityContactRole", ocr_id), ("Case", case_id),
-                               ("CaseComment", comment_id), ("Task", task_id)]:  # fmt: skip
+    for sobject, record_id in [
+        ("Contact", contact_id),
+        ("Opportunity", opp_id),
+        ("OpportunityContactRole", ocr_id),
+        ("Case", case_id),
+        ("CaseComment", comment_id),
+        ("Task", task_id),
+    ]:
         assert api.get(f"/sobjects/{sobject}/{record_id}").status_code == 404, sobject
     rows = api.get("/queryAll", params={"q": "SELECT Id, IsDeleted FROM Contact"}).json()
     assert rows["records"][0]["IsDeleted"] is True
@@ -277,8 +363,9 @@ def test_oauth_scheme_and_bad_tokens(sb):
     for header in ({"Authorization": "Bearer nope"}, {}, {"Authorization": sb.token}):
         bad = httpx.get(f"{sb.base_url}/sobjects", headers=header)
         assert bad.status_code == 401
-        assert bad.json() == [{"message": "Session expired or invalid",
-                               "errorCode": "INVALID_SESSION_ID"}]  # fmt: skip
+        assert bad.json() == [
+            {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+        ]
 
 
 def test_unknown_path_is_not_found(api):
