@@ -371,3 +371,43 @@ def test_oauth_scheme_and_bad_tokens(sb):
 def test_unknown_path_is_not_found(api):
     response = api.get("/nothing/here")
     assert response.status_code == 404 and error_code(response) == "NOT_FOUND"
+
+
+def test_concurrent_writes_stay_independent(sb):
+    """Many clients at once: one writer at a time, and each record's result is its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(n: int) -> list[int]:
+        with httpx.Client(base_url=sb.base_url, headers=sb.headers, timeout=30) as client:
+            codes = []
+            for i in range(15):
+                # every worker also races for the same shared keys: exactly one may win each
+                key = f"shared-{i}" if i % 3 == 0 else f"w{n}-{i}"
+                response = client.post(
+                    "/sobjects/Account", json={"Name": key, "Orgforge_Key__c": key}
+                )
+                codes.append(response.status_code)
+                if response.status_code == 400:
+                    assert response.json()[0]["errorCode"] == "DUPLICATE_VALUE"
+            return codes
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = [c for result in pool.map(worker, range(8)) for c in result]
+    created = codes.count(201)
+    assert created == 8 * 10 + 5 and codes.count(400) == 7 * 5
+    with httpx.Client(base_url=sb.base_url, headers=sb.headers) as client:
+        total = client.get("/query", params={"q": "SELECT COUNT() FROM Account"}).json()
+    assert total["totalSize"] == created
+
+
+def test_user_is_read_only_and_duplicate_external_ids_are_300(sb, api):
+    response = api.post("/sobjects/User", json={"LastName": "New", "Username": "x@y.z"})
+    assert response.status_code == 400 and error_code(response) == "INVALID_TYPE_FOR_OPERATION"
+    users = api.get("/query", params={"q": "SELECT Name, TimeZoneSidKey, IsActive FROM User"})
+    assert users.json()["totalSize"] == 8
+    assert {u["TimeZoneSidKey"] for u in users.json()["records"]} >= {"Europe/London", "Asia/Tokyo"}
+    # Contact.Email is an idLookup field but not unique: two matches → 300 Multiple Choices.
+    create(api, "Contact", LastName="A", Email="same@example.com")
+    create(api, "Contact", LastName="B", Email="same@example.com")
+    response = api.patch("/sobjects/Contact/Email/same@example.com", json={"Title": "CEO"})
+    assert response.status_code == 300 and len(response.json()) == 2
