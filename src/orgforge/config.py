@@ -64,6 +64,13 @@ def _check_weights(value: dict[str, float], what: str) -> dict[str, float]:
     return value
 
 
+def _check_known(value: dict[str, float], allowed: tuple[str, ...], what: str) -> dict[str, float]:
+    for name in value:
+        if name not in allowed:
+            raise ValueError(f"unknown {what} {name!r}; one of {', '.join(allowed)}")
+    return value
+
+
 class DensityConfig(_Model):
     """Share of records per density tier (percent, summing to 100)."""
 
@@ -123,20 +130,14 @@ class GenerateConfig(_Model):
     def _stages(cls, value: dict[str, float]) -> dict[str, float]:
         from orgforge.schema.salesforce import STAGES
 
-        for name in value:
-            if name not in STAGES:
-                raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGES)}")
-        return _check_weights(value, "stages")
+        return _check_weights(_check_known(value, STAGES, "stage"), "stages")
 
     @field_validator("case_status")
     @classmethod
     def _case_status(cls, value: dict[str, float]) -> dict[str, float]:
         from orgforge.schema.salesforce import CASE_STATUSES
 
-        for name in value:
-            if name not in CASE_STATUSES:
-                raise ValueError(f"unknown case status {name!r}; one of {', '.join(CASE_STATUSES)}")
-        return _check_weights(value, "case_status")
+        return _check_weights(_check_known(value, CASE_STATUSES, "case status"), "case_status")
 
     @field_validator("per_account")
     @classmethod
@@ -389,18 +390,19 @@ def load_config(
     ``flags`` maps dotted paths (``"generate.accounts"``) to values; ``None`` values are
     ignored so that unset CLI options don't override anything.
     """
-    cwd = cwd or Path.cwd()
     source = _Source()
     data: dict = {}
 
-    path = Path(config_file) if config_file else cwd / DEFAULT_CONFIG_FILE
+    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
+    base = cwd or Path()
+    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
     if config_file or path.exists():
         file_data, nodes = read_yaml_file(path)
         source.file, source.file_nodes = path, nodes
         data = _deep_merge(data, file_data)
 
     env: dict[str, str] = {}
-    dotenv_path = cwd / ".env"
+    dotenv_path = base / ".env"
     if dotenv_path.is_file():
         from dotenv import dotenv_values
 

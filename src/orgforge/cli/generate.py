@@ -9,7 +9,7 @@ from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.errors import UsageError
 from orgforge.world import World
 
@@ -37,8 +37,10 @@ def generate(
     text: str = typer.Option(None, "--text", help="Text engine: offline (default) | llm."),
     runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
     workers: int = typer.Option(None, "--workers", help="Processes (0 = automatic)."),
+    quiet: QuietOpt = False,
 ) -> None:
     """Generate a realistic CRM world (accounts and their subtrees), offline by default."""
+    _console.state.quiet |= quiet
     flags = {
         "seed": seed,
         "preset": preset,
@@ -59,9 +61,7 @@ def generate(
         result = orgforge.generate(cfg, industries=only, progress=advance)
     if _console.state.quiet:
         return
-    table = Table(title=f"World {result.world}", show_edge=False)
-    for column in ("object", "records", "inserted", "updated", "deleted"):
-        table.add_column(column, justify="left" if column == "object" else "right")
+    table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
     for name, count in result.counts.items():
         w = result.written.get(name, {})
         table.add_row(
@@ -88,8 +88,10 @@ def export(
     world: WorldOpt = None,
     out: str = typer.Option(None, "--out", help="Folder to write (created if missing)."),
     format: str = typer.Option(None, "--format", help="csv (load-ready) | json | parquet."),
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a world out as files: one per object, streaming (memory stays flat)."""
+    _console.state.quiet |= quiet
     cfg = load(config, {"world": world, "export.out": out, "export.format": format})
     if not cfg.export.out:
         raise UsageError("export: --out is required", "Example: orgforge export --out export/")
@@ -116,28 +118,31 @@ def stats(
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     out = _console.out
-    counts = Table(title="Records", show_edge=False)
-    for column in ("object", "count", "expected"):
-        counts.add_column(column, justify="left" if column == "object" else "right")
+    counts = _table("Records", "object", "count", "expected")
     for row in report["counts"]:
         counts.add_row(row["object"], f"{row['count']:,}", f"{row['expected']:,}")
     out.print(counts)
-    fields = Table(title="Account field fill rate (%)", show_edge=False)
-    for column in ("field", "observed", "target"):
-        fields.add_column(column, justify="left" if column == "field" else "right")
+    fields = _table("Account field fill rate (%)", "field", "observed", "target")
     for row in report["account_fields"]:
         fields.add_row(row["field"], f"{row['observed_pct']:.1f}", f"{row['target_pct']:.0f}")
     out.print(fields)
     for name, rows in report["distributions"].items():
-        table = Table(title=name.replace("_", " "), show_edge=False)
-        for column in ("value", "count", "observed %", "target %"):
-            table.add_column(column, justify="left" if column == "value" else "right")
+        table = _table(name.replace("_", " "), "value", "count", "observed %", "target %")
         for row in rows:
             target = "" if row["target_pct"] is None else f"{row['target_pct']:.1f}"
             table.add_row(
                 str(row["value"]), f"{row['count']:,}", f"{row['observed_pct']:.1f}", target
             )
         out.print(table)
+
+
+def _table(title: str, first: str, *numbers: str) -> Table:
+    """A borderless table: a left-aligned label column, then right-aligned figures."""
+    table = Table(title=title, show_edge=False)
+    table.add_column(first)
+    for column in numbers:
+        table.add_column(column, justify="right")
+    return table
 
 
 def register(app: typer.Typer) -> None:
