@@ -14,6 +14,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _group() -> None:
+    """Local API-compatible sandboxes (keeps `sandbox salesforce` a sub-command)."""
+
+
 @app.command("salesforce")
 def salesforce(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),

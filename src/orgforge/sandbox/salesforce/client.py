@@ -37,7 +37,12 @@ class _SandboxSession(requests.Session):
         return url
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().request(method, self._target(str(url)), *args, **kwargs)
+        target = self._target(str(url))
+        if target != str(url) or target.startswith(f"{self._scheme}://{self._netloc}"):
+            # An explicit verify beats REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment,
+            # which requests would otherwise prefer over session.verify.
+            kwargs.setdefault("verify", self.verify)
+        return super().request(method, target, *args, **kwargs)
 
 
 def sandbox_session(instance_url: str, cert_path: str | Path | None = None) -> requests.Session:

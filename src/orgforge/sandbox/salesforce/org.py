@@ -603,7 +603,7 @@ class Tx:
         for f in obj.fields.values():
             if f.auto_number:
                 n = self.org._counter(
-                    self.conn, f"{obj.name}.{f.name}", 1001 if obj.name == "Case" else 0
+                    self.conn, f"{obj.name}.{f.name}", 1001 if obj.name == "Case" else 1
                 )
                 fmt = f.default or "{00000000}"
                 rec[f.name] = _auto_number(fmt, n) if obj.custom else f"{n:08d}"

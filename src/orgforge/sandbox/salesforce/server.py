@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 import tempfile
@@ -24,6 +25,33 @@ from orgforge.sandbox.salesforce.schema_file import apply_schema, load_schema
 from orgforge.sandbox.salesforce.tls import ensure_certificate
 
 DEFAULT_PORT = 8642
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, noticing ``should_exit`` within 10 ms instead of 100 ms (fast tests)."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not self.should_exit:
+            if counter % 10 == 0 and await self.on_tick(counter // 10):
+                break
+            counter = (counter + 1) % 8_640_000
+            await asyncio.sleep(0.01)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Like uvicorn's, minus its fixed 100 ms pause: give connections up to 0.2 s to finish."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        for _ in range(40):
+            if not self.server_state.connections and not self.server_state.tasks:
+                break
+            await asyncio.sleep(0.005)
+        for task in list(self.server_state.tasks):
+            task.cancel()
 
 
 @dataclass
@@ -82,6 +110,7 @@ class Sandbox:
 
     def stop(self) -> None:
         if self._server is not None:
+            self._server.force_exit = True  # don't wait for idle keep-alive connections
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -148,7 +177,9 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto
+    # says TCP, and without it every response stalls ~40 ms on delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -182,7 +213,7 @@ def _prepare(config: SandboxConfig) -> tuple[Sandbox, uvicorn.Server, socket.soc
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
     )
-    server = uvicorn.Server(uv_config)
+    server = _Server(uv_config)
     usernames = [
         f"{first}.{last}".lower().replace("'", "") + f"@{SANDBOX_DOMAIN}"
         for first, last, *_ in SEED_USERS

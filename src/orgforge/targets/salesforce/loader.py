@@ -109,6 +109,7 @@ class Loader:
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
+        self._ms_per_record = 1.0  # Bulk processing speed, learnt from each finished job
 
     def _tally(self, name: str) -> ObjectTally:
         return self.report.tallies.setdefault(name, ObjectTally())
@@ -185,7 +186,10 @@ class Loader:
     def reconcile(self) -> int:
         """Settle every batch a previous run sent without storing the answer."""
         settled = 0
-        for entry in self.store.journals():
+        journals = self.store.journals()
+        if journals:  # parents' ids: lost records are recognised by the lookups they carry
+            self._load_ids()
+        for entry in journals:
             if entry["api"] == "bulk" and entry["job_id"]:
                 settled += self._reconcile_bulk(entry)
                 continue
@@ -205,12 +209,16 @@ class Loader:
         self.report.reconciled += settled
         return settled
 
+    def _load_ids(self) -> dict[str, tuple[str, str | None]]:
+        state = self.store.state(LOAD_OBJECTS)
+        self.ids.update({k: rid for k, (st, rid) in state.items() if st in LOADED and rid})
+        return state
+
     # -- the load ----------------------------------------------------------------------------
 
     def prepare(self, api: str, threshold: int) -> dict[str, list[Record]]:
         """Pending records per object (not yet in the org), and the API per object."""
-        state = self.store.state(LOAD_OBJECTS)
-        self.ids.update({k: rid for k, (st, rid) in state.items() if st in LOADED and rid})
+        self._load_ids()
         pending: dict[str, list[Record]] = {}
         for name in LOAD_OBJECTS:
             if name not in self.plan.objects:
@@ -300,26 +308,48 @@ class Loader:
                 return "skip:" + parent
             return "ready"
 
-        def next_batch() -> list[Record]:
-            batch: list[Record] = []
-            for name in queues:
-                queue = queues[name]
-                upsert = self.plan.objects[name].key_mode == "upsert"
-                if upsert and batch:
+        def take(name: str, limit: int) -> list[Record]:
+            queue = queues[name]
+            out: list[Record] = []
+            while queue and len(out) < limit:
+                state = ready(queue[0])
+                if state == "wait":
                     break
-                while queue and len(batch) < self.batch_size:
-                    state = ready(queue[0])
-                    if state == "wait":
-                        break
-                    record = queue.popleft()
-                    if state.startswith("skip:"):
-                        waiting.discard(record.key)
-                        skipped.append((self._skip(record, state[5:]), "skipped"))
-                        continue
-                    batch.append(record)
-                if (upsert and batch) or len(batch) >= self.batch_size:
-                    break
-            return batch
+                record = queue.popleft()
+                if state.startswith("skip:"):
+                    waiting.discard(record.key)
+                    skipped.append((self._skip(record, state[5:]), "skipped"))
+                    continue
+                out.append(record)
+            return out
+
+        def put_back(records: list[Record]) -> None:
+            for record in reversed(records):
+                queues[record.object].appendleft(record)
+
+        def next_batch(partial: bool) -> list[Record]:
+            """Up to batch_size ready records: one object's (upsert) or several objects'
+            (insert). Full batches first; a batch that isn't full is sent only when nothing is
+            in flight (waiting for answers can only make more records ready), so requests stay
+            close to ⌈records / batch_size⌉ per object."""
+            size = self.batch_size
+            for allow_partial in (False, True) if partial else (False,):
+                mixed: list[Record] = []
+                for name in queues:
+                    if self.plan.objects[name].key_mode == "upsert":
+                        own = take(name, size)
+                        if own and (len(own) == size or allow_partial):
+                            put_back(mixed)
+                            return own
+                        put_back(own)
+                    else:
+                        mixed.extend(take(name, size - len(mixed)))
+                        if len(mixed) >= size:
+                            return mixed
+                if mixed and allow_partial:
+                    return mixed
+                put_back(mixed)
+            return []
 
         def requeue(result: WriteResult) -> None:
             record = records_by_key[result.key]
@@ -334,7 +364,7 @@ class Loader:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             while True:
                 while len(inflight) < self.concurrency:
-                    batch = next_batch()
+                    batch = next_batch(partial=not inflight)
                     if not batch:
                         break
                     journal_id = self._open_rest(batch)
@@ -593,11 +623,19 @@ class Loader:
         ]
 
     def _poll(self, job_id: str, info: dict[str, Any] | None, count: int) -> dict[str, Any]:
-        delay = min(2.0, 0.05 + count / 40_000)
+        """Wait for a job to end. The first look comes when the job should be done, judging by
+        the processing rate of earlier jobs (``totalProcessingTime``), so a job usually costs
+        one poll; later looks start at 0.1 s and back off (×1.6, up to 10 s)."""
+        delay = min(30.0, 0.05 + 1.5 * count * self._ms_per_record / 1000)
+        after_miss = 0.1
         while not info or info.get("state") not in TERMINAL:
             self.sleep(delay)
             info = self.client.bulk_job(job_id)
-            delay = min(10.0, delay * 1.6)
+            delay, after_miss = after_miss, min(10.0, after_miss * 1.6)
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        spent = info.get("totalProcessingTime")
+        if processed and spent:
+            self._ms_per_record = max(0.05, float(spent) / processed)
         return info
 
     def _reconcile_bulk(self, entry: dict[str, Any]) -> int:
