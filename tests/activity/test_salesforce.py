@@ -83,3 +83,16 @@ def test_activity_reaches_the_org_and_leaves_it(org, prd_world, tmp_path) -> Non
     assert removed > 0 and reset["salesforce"]["deleted"]["Event"] == removed
     assert _count(sf, "SELECT Id FROM Event") == events_before - removed
     assert _count(sf, "SELECT Id FROM Opportunity") == 250  # nothing else was touched
+
+
+def test_smoke_against_the_org(org, prd_world, tmp_path) -> None:
+    world = tmp_path / "w.db"
+    shutil.copy(prd_world, world)
+    cfg, env = _config(org, world, tmp_path)
+    report = activity.smoke(cfg, target="salesforce", env=env)
+    assert report["ok"], report
+    # the first push also loads the base world (activity needs its parents in the org)
+    assert report["salesforce"]["created"]["Event"] >= report["created"]["Event"]
+    assert report["salesforce"]["deleted"]["Task"] == report["created"]["Task"]
+    sf = sandbox_mod.simple_salesforce(org)
+    assert _count(sf, "SELECT Id FROM Event WHERE Orgforge_Key__c LIKE 'Event/%/%/%'") == 0

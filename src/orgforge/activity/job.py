@@ -631,13 +631,30 @@ def smoke(
     *,
     opp: str | None = None,
     engine: ContentEngine | None = None,
+    target: str = "world",
+    env: dict[str, str] | None = None,
+    session: Any = None,
 ) -> dict[str, Any]:
-    """One opportunity end to end: plan, write, read back, check, then remove what was made."""
+    """One opportunity end to end: plan, write, read back, check, then remove what was made.
+
+    With ``target="salesforce"`` the records also go to the org and are deleted there again;
+    the check then includes what the org reports as created and deleted.
+    """
+    _check_target(target)
     with World(config.world, create=False) as world:
         if opp is None:
             opp = _fresh_opportunity(world, config)
     started = time.perf_counter()
-    result = run(config, opps=[opp], engine=engine, command="activity smoke", max_opps=1)
+    result = run(
+        config,
+        opps=[opp],
+        engine=engine,
+        command="activity smoke",
+        max_opps=1,
+        target=target,
+        env=env,
+        session=session,
+    )
     checks: dict[str, Any] = {}
     with World(config.world, create=False) as world:
         keys = _keys_for(world, result.run_id, None)
@@ -650,11 +667,18 @@ def smoke(
                     checks[f"{name}_linked"] = all(r.WhatId == opp for r in rows)
                     checks[f"{name}_text"] = all(r.Description for r in rows)
             checks["Scorecard"] = len(keys["Scorecard"])
-    removed = reset(config, run_id=result.run_id)
+    removed = reset(config, run_id=result.run_id, target=target, env=env, session=session)
+    remote: dict[str, Any] = {}
+    if target == "salesforce":
+        pushed, pruned = result.salesforce or {}, removed.get("salesforce") or {}
+        remote = {"created": pushed.get("created", {}), "deleted": pruned.get("deleted", {})}
+        for name in ("Event", "Task"):
+            checks[f"{name}_in_org"] = remote["created"].get(name, 0) >= checks.get(name, 0)
+            checks[f"{name}_gone_from_org"] = remote["deleted"].get(name, 0) >= checks.get(name, 0)
     ok = (
         checks.get("Event", 0) > 0
         and checks.get("Task", 0) > 0
-        and all(v for k, v in checks.items() if k.endswith(("_linked", "_text")))
+        and all(v for k, v in checks.items() if k.endswith(("_linked", "_text", "_org")))
         and sum(removed["removed"].values()) == sum(len(v) for v in keys.values())
     )
     return {
@@ -663,5 +687,6 @@ def smoke(
         "run_id": result.run_id,
         "created": checks,
         "removed": removed["removed"],
+        **({"salesforce": remote} if remote else {}),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -264,17 +264,18 @@ def smoke(
     opp: str = typer.Option(None, "--opp", help="Opportunity key (default: one without activity)."),
     runs_dir: RunsOpt = None,
     as_of: AsOfOpt = None,
+    target: TargetOpt = "world",
 ) -> None:
     """One opportunity end to end (plan, write, read back, check), then removed again."""
     cfg = _config(config, world, as_of=as_of, runs_dir=runs_dir)
-    report = lib.smoke(cfg, opp=opp)
+    report = lib.smoke(cfg, opp=opp, target=target)
     created = report["created"]
     _console.out.print(
         f"smoke {'ok' if report['ok'] else 'FAILED'} on {report['opportunity']}: created "
         f"{created.get('Event', 0)} meetings, {created.get('EventRelation', 0)} invitees, "
         f"{created.get('Task', 0)} emails, {created.get('Scorecard', 0)} scorecards; removed "
         f"{sum(report['removed'].values())} again ({report['seconds']:.2f}s, run "
-        f"{report['run_id']})"
+        f"{report['run_id']})" + (" — in the org too" if "salesforce" in report else "")
     )
     if not report["ok"]:
         _console.err.print(json.dumps(report, indent=2))
