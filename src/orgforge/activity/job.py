@@ -85,8 +85,9 @@ def select_opportunities(
     opps: Sequence[str] | None = None,
     max_opps: int | None = None,
 ) -> list[Opportunity]:
-    where = where if where is not None else config.activity.where
-    limit = max_opps if max_opps is not None else config.activity.max_opps
+    # Explicit --opp keys are taken as given: the configured default filter and cap don't apply.
+    where = where if where is not None else (None if opps else config.activity.where)
+    limit = max_opps if max_opps is not None else (None if opps else config.activity.max_opps)
     if where:
         where_mod.parse(where)  # fail on a bad filter before touching anything
     return source.select(where, list(opps) if opps else None, limit)
