@@ -197,3 +197,21 @@ def test_exports_include_activity_and_scorecards(world, config, tmp_path) -> Non
     assert rel[0]["Event.Orgforge_Key__c"].startswith("Event/")
     data = json.loads((tmp_path / "json" / "Scorecard.json").read_text())
     assert len(data) == 5 and len(data[0]["answers"]) == 7
+
+
+def test_a_new_as_of_replaces_moved_items(world, tmp_path) -> None:
+    first = make_config(world, tmp_path)
+    activity.run(first, max_opps=15)
+    before = _activity_keys(world)
+    later = make_config(world, tmp_path)
+    later.as_of = later.as_of.fromordinal(later.as_of.toordinal() + 7)
+    moved = activity.run(later, max_opps=15)
+    after = _activity_keys(world)
+    for name in ("Event", "Task"):
+        counts = moved.written[name]
+        assert counts["updated"] == 0  # a moved item is a new record, never an edit
+        assert counts["inserted"] == len(after[name] - before[name]) > 0
+        assert counts["deleted"] == len(before[name] - after[name])
+    # keys keep their slot: only the signature suffix changes
+    slots = lambda keys: {k.rsplit("-", 1)[0] for k in keys}  # noqa: E731
+    assert slots(after["Event"]) & slots(before["Event"])

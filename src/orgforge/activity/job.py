@@ -181,7 +181,7 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
         out["EventRelation"] = [
             tuple(
                 {
-                    "key": f"EventRelation/{opp.prefix}/{item.slot}/{n}",
+                    "key": f"EventRelation/{item.key.split('/', 1)[1]}/{n}",
                     "account_idx": opp.account_idx,
                     "seq": item.seq * 10 + n,
                     "tier": None,

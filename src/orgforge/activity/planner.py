@@ -65,7 +65,7 @@ def signature(opportunity: str, kind: str, scheduled: str, subject: str) -> str:
 
 @dataclass
 class Planned:
-    key: str  # Event/0042/1/m03, Event/0042/1/u01, Task/0042/1/e07
+    key: str  # Event/0042/1/m03-4d696c (slot m03, signature 4d696c…), …/u01-…, Task/…/e07-…
     opportunity: str  # the opportunity's key
     kind: str  # meeting | email
     when: str  # past | future
@@ -245,25 +245,28 @@ class Planner:
                 participants = self._participants(opp, people, type_, rng, kind)
                 template = type_.subjects[int(rng.random() * len(type_.subjects))]
                 subject = _render(template, opp, product, participants, self.subjects.company)
-                result.items.append(
-                    Planned(
-                        key=f"{'Event' if kind == 'meeting' else 'Task'}/{opp.prefix}/{slot}",
-                        opportunity=opp.key,
-                        kind=kind,
-                        when=when,
-                        slot=slot,
-                        seq=SEQ_BASE + opp.number * 1000 + SLOT_BASE[letter] + n,
-                        type=type_,
-                        subject=subject[:255],
-                        day=day,
-                        tz=tz,
-                        start=start,
-                        minutes=minutes,
-                        stage_rank=rank,
-                        participants=participants,
-                        location=location,
-                    )
+                item = Planned(
+                    key="",
+                    opportunity=opp.key,
+                    kind=kind,
+                    when=when,
+                    slot=slot,
+                    seq=SEQ_BASE + opp.number * 1000 + SLOT_BASE[letter] + n,
+                    type=type_,
+                    subject=subject[:255],
+                    day=day,
+                    tz=tz,
+                    start=start,
+                    minutes=minutes,
+                    stage_rank=rank,
+                    participants=participants,
+                    location=location,
                 )
+                # The key names the slot and carries the signature's first characters: an item
+                # that moves (new as_of, hours, subjects…) is a new record, never an edit, so a
+                # target that only creates and deletes (an org via the sync table) stays exact.
+                item.key = f"{item.object}/{opp.prefix}/{slot}-{item.signature[:6]}"
+                result.items.append(item)
         return result
 
     # -- people ----------------------------------------------------------------------------
