@@ -77,8 +77,17 @@ def test_activity_reaches_the_org_and_leaves_it(org, prd_world, tmp_path) -> Non
     assert again.created == 0 and again.salesforce["created"] == {}
     assert again.salesforce["deleted"] == {}
 
+    # a week later every activity moves: the org follows (old records deleted, new created)
+    later, _ = _config(org, world, tmp_path)
+    later.as_of = later.as_of.fromordinal(later.as_of.toordinal() + 7)
+    moved = activity.run(later, max_opps=4, target="salesforce", env=env)
+    assert moved.salesforce["deleted"]["Event"] == moved.written["Event"]["deleted"] > 0
+    with World(world, create=False) as w:
+        mine = [r for r in w.iter_dicts("Event") if r["job"] == "activity"]
+    assert _count(sf, "SELECT Id FROM Event WHERE Orgforge_Key__c LIKE 'Event/%/%/%'") == len(mine)
+
     events_before = _count(sf, "SELECT Id FROM Event")
-    reset = activity.reset(cfg, opps=[mine[0]["WhatId"]], target="salesforce", env=env)
+    reset = activity.reset(later, opps=[mine[0]["WhatId"]], target="salesforce", env=env)
     removed = reset["removed"]["Event"]
     assert removed > 0 and reset["salesforce"]["deleted"]["Event"] == removed
     assert _count(sf, "SELECT Id FROM Event") == events_before - removed
