@@ -1,4 +1,4 @@
-"""Fixtures for the Salesforce target: a prd world and sandboxes on random 127.0.0.1 ports."""
+"""Fixtures for the Salesforce target: prd world copies and sandboxes on random 127.0.0.1 ports."""
 
 from __future__ import annotations
 
@@ -7,22 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import orgforge
 from orgforge.config import Config, load_config
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
 
 
-@pytest.fixture(scope="session")
-def prd_world(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("prd")
-    orgforge.generate(
-        preset="prd", world=str(d / "w.db"), runs_dir=str(d / "runs"), as_of="2026-11-23"
-    )
-    return d / "w.db"
-
-
 @pytest.fixture
 def world(prd_world, tmp_path) -> Path:
+    """A private copy of the session's prd world (tests/conftest.py), safe to load and sync."""
     target = tmp_path / "w.db"
     shutil.copy(prd_world, target)
     return target

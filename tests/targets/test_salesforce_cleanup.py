@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.targets.conftest import counts, sf_config
-
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce import ops
 from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+from tests.targets.conftest import counts, sf_config
 
 
 def test_cleanup_leaves_pre_existing_records(sandbox, world, tmp_path):

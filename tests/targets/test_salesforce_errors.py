@@ -7,13 +7,13 @@ import os
 import stat
 
 import pytest
-from tests.targets.conftest import sf_config
 
 from orgforge.cli import _console
 from orgforge.cli.main import app
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 from orgforge.targets.salesforce import ops
 from orgforge.targets.salesforce.auth import RoutingSession
+from tests.targets.conftest import sf_config
 
 
 def _cli(args, capsys, monkeypatch, env=None):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tests.targets.conftest import counts, sf_config
-
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce import ops
 from orgforge.targets.salesforce.plan import LOAD_OBJECTS
 from orgforge.world import World
+from tests.targets.conftest import counts, sf_config
 
 
 def _expected(world) -> dict[str, int]:

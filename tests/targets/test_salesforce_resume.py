@@ -11,12 +11,12 @@ import time
 from collections import Counter
 
 import pytest
-from tests.targets.conftest import counts
 
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce.plan import LOAD_OBJECTS
 from orgforge.world import World
+from tests.targets.conftest import counts
 
 
 def _load_cmd(sb, world, runs, api):
@@ -109,9 +109,8 @@ def _crashing_session(sb, after: int, bulk: bool = False):
 @pytest.mark.parametrize("schema", [EXAMPLE_SCHEMA, None], ids=["upsert", "fingerprint"])
 @pytest.mark.parametrize("after", [1, 6])
 def test_answer_lost_after_the_org_applied_it(world, tmp_path, schema, after):
-    from tests.targets.conftest import sf_config
-
     from orgforge.targets.salesforce import ops
+    from tests.targets.conftest import sf_config
 
     with run_in_thread(SandboxConfig(schema=schema)) as sb:
         cfg, env = sf_config(sb, world, tmp_path, concurrency=1, batch_size=100)
@@ -129,9 +128,8 @@ def test_answer_lost_after_the_org_applied_it(world, tmp_path, schema, after):
 
 @pytest.mark.parametrize("schema", [EXAMPLE_SCHEMA, None], ids=["upsert", "fingerprint"])
 def test_bulk_job_closed_but_results_never_read(world, tmp_path, schema):
-    from tests.targets.conftest import sf_config
-
     from orgforge.targets.salesforce import ops
+    from tests.targets.conftest import sf_config
 
     with run_in_thread(SandboxConfig(schema=schema)) as sb:
         cfg, env = sf_config(sb, world, tmp_path)
