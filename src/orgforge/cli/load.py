@@ -95,7 +95,7 @@ def load(
         username=username,
         auth=auth,
     )
-    with _bars("load") as (_start, advance):
+    with _bars("load") as (start, advance):
         report, run_dir = orgforge.load(
             config,
             target=target,
@@ -104,6 +104,7 @@ def load(
             dry_run=dry_run,
             force=force,
             progress=advance,
+            on_start=start,
             **opts,
         )
     if as_json:

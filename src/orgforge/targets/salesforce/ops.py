@@ -24,7 +24,7 @@ from orgforge.targets.salesforce.plan import (
     raise_if_errors,
 )
 from orgforge.targets.salesforce.records import ExportSource, Source, WorldSource
-from orgforge.targets.salesforce.sync import SyncStore
+from orgforge.targets.salesforce.sync import LOADED, SyncStore
 from orgforge.world.runlog import RunLog
 from orgforge.world.store import World
 
@@ -108,7 +108,7 @@ def validate(
             )
         state = SyncStore(world, plan.target).state(LOAD_OBJECTS)
         counts = {
-            n: sum(1 for r in source.records(n) if state.get(r.key, ("",))[0] not in ("ok",))
+            n: sum(1 for k in source.keys(n) if state.get(k, ("",))[0] not in LOADED)
             for n in LOAD_OBJECTS
         }
     finally:
@@ -161,8 +161,7 @@ def load(
             )
 
         probe = loader(None)
-        pending = probe.prepare(api, settings.bulk_threshold)
-        counts = {n: len(v) for n, v in pending.items()}
+        counts = probe.prepare(api, settings.bulk_threshold)
         apis = {n: t.api for n, t in probe.report.tallies.items()}
         estimate = estimate_requests(counts, apis, settings.batch_size)
         remaining = plan.remaining_requests
@@ -186,11 +185,11 @@ def load(
             run.reconcile()
             pending = run.prepare(api, settings.bulk_threshold)
             if on_start:
-                on_start({n: len(v) for n, v in pending.items()})
+                on_start(pending)
             log.event(
                 "load.started",
                 target=plan.target,
-                pending={n: len(v) for n, v in pending.items()},
+                pending=pending,
                 apis={n: t.api for n, t in run.report.tallies.items()},
             )
             report = run.run(pending)
