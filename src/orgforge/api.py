@@ -168,6 +168,7 @@ def load(
     session: Any = None,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    on_start: Callable[[dict[str, int]], None] | None = None,
     **options: Any,
 ):
     """Load the world (or an exported folder) into an org; resumable and idempotent.
@@ -185,6 +186,7 @@ def load(
         session=session,
         env=env,
         progress=progress,
+        on_start=on_start,
     )
 
 

@@ -41,11 +41,16 @@ def test_cleanup_leaves_pre_existing_records(sandbox, world, tmp_path):
     assert sum(again.deleted.values()) == 0 and not again.failed
     assert counts(sf, LOAD_OBJECTS) == before
 
-    # and the world can be loaded again after a cleanup
+    # and the world can be loaded again after a cleanup, and deleted through Bulk API 2.0
     reload, _ = ops.load(cfg, env=env)
     assert sum(t.created for t in reload.tallies.values()) == sum(
         t.created for t in report.tallies.values()
     )
+    cfg.salesforce.api = "bulk"
+    bulk, _ = ops.cleanup(cfg, everything=True, env=env)
+    assert sum(bulk.deleted.values()) == sum(t.created for t in report.tallies.values())
+    assert bulk.requests < 80  # ~5 per object, not one per 200 records
+    assert counts(sf, LOAD_OBJECTS) == before
 
 
 def test_smoke(sandbox, world, tmp_path):
@@ -53,3 +58,17 @@ def test_smoke(sandbox, world, tmp_path):
     result = ops.smoke(cfg, env=env)
     assert set(result.timings_ms) == {"connect", "create", "read", "delete"}
     assert counts(sandbox_sf(sandbox), ["Account"]) == {"Account": 0}
+
+
+def test_load_refuses_past_the_daily_api_budget(world, tmp_path):
+    import pytest
+
+    from orgforge.errors import UsageError
+    from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
+
+    with run_in_thread(SandboxConfig(daily_api_requests=20)) as sb:
+        cfg, env = sf_config(sb, world, tmp_path)
+        with pytest.raises(UsageError, match="daily requests left") as info:
+            ops.load(cfg, env=env)
+        assert "--force" in info.value.hint
+        assert counts(sandbox_sf(sb), ["Account"]) == {"Account": 0}

@@ -95,7 +95,7 @@ def load(
         username=username,
         auth=auth,
     )
-    with _bars("load") as (_start, advance):
+    with _bars("load") as (start, advance):
         report, run_dir = orgforge.load(
             config,
             target=target,
@@ -104,6 +104,7 @@ def load(
             dry_run=dry_run,
             force=force,
             progress=advance,
+            on_start=start,
             **opts,
         )
     if as_json:
@@ -190,7 +191,9 @@ def cleanup(
         for column in ("object", "would delete" if dry_run else "deleted", "failed"):
             table.add_column(column, justify="left" if column == "object" else "right")
         counts = report.would_delete if dry_run else report.deleted
-        for name in sorted(set(counts) | set(report.failed)):
+        from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+
+        for name in [n for n in reversed(LOAD_OBJECTS) if n in counts or n in report.failed]:
             table.add_row(name, f"{counts.get(name, 0):,}", f"{report.failed.get(name, 0):,}")
         _console.out.print(table)
         _console.out.print(f"{report.requests:,} requests used in {report.seconds:.1f}s")

@@ -46,6 +46,10 @@ class ApiError(TargetError):
         self.detail = message
 
 
+class LimitExceeded(TargetError):
+    """The org's 24-hour API request allowance is used up: nothing will succeed until it rolls."""
+
+
 class OutcomeUnknown(TargetError):
     """A non-idempotent write got no usable answer: it may or may not have been applied."""
 
@@ -243,7 +247,13 @@ class SalesforceClient:
                     f"salesforce: {what}: HTTP 401 {code}: {message}",
                     self.auth._hint(),
                 )
-            if status == 429 or (code == "REQUEST_LIMIT_EXCEEDED" and status != 403):
+            if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
+                raise LimitExceeded(
+                    f"salesforce: {what}: the org's daily API request limit is used up ({message})",
+                    "Run the same command again once the 24-hour window rolls; it resumes "
+                    "where it stopped (Bulk API uses far fewer requests: --api bulk).",
+                )
+            if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
                 attempt = self._backoff(attempt, response.headers.get("Retry-After"), what, code)
                 continue
             if status >= 500:

@@ -216,36 +216,43 @@ class Loader:
 
     # -- the load ----------------------------------------------------------------------------
 
-    def prepare(self, api: str, threshold: int) -> dict[str, list[Record]]:
-        """Pending records per object (not yet in the org), and the API per object."""
+    def prepare(self, api: str, threshold: int) -> dict[str, int]:
+        """Records to send per object (not yet in the org), and the API per object.
+
+        Only keys are read here; an object's records are read when its turn comes (REST
+        objects together, each Bulk object on its own), so memory follows the largest object,
+        not the world."""
         self._load_ids()
-        pending: dict[str, list[Record]] = {}
+        pending: dict[str, int] = {}
         for name in LOAD_OBJECTS:
             if name not in self.plan.objects:
                 continue
-            records = self.source.records(name)
-            todo = [r for r in records if r.key not in self.ids]
-            tally = ObjectTally(total=len(records), already=len(records) - len(todo))
-            if api == "bulk" or (api == "auto" and len(todo) >= threshold):
+            keys = self.source.keys(name)
+            todo = sum(1 for k in keys if k not in self.ids)
+            tally = ObjectTally(total=len(keys), already=len(keys) - todo)
+            if api == "bulk" or (api == "auto" and todo >= threshold):
                 tally.api = "bulk"
             self.report.tallies[name] = tally
             pending[name] = todo
         return pending
 
-    def run(self, pending: dict[str, list[Record]]) -> LoadReport:
+    def _todo(self, name: str) -> list[Record]:
+        return [r for r in self.source.records(name) if r.key not in self.ids]
+
+    def run(self, pending: dict[str, int]) -> LoadReport:
         start = time.monotonic()
         names = [n for n in LOAD_OBJECTS if pending.get(n)]
         group: list[str] = []
         for name in names:
             if self.report.tallies[name].api == "bulk":
                 if group:
-                    self._rest({n: pending[n] for n in group})
+                    self._rest({n: self._todo(n) for n in group})
                     group = []
-                self._bulk(name, pending[name])
+                self._bulk(name, self._todo(name))
             else:
                 group.append(name)
         if group:
-            self._rest({n: pending[n] for n in group})
+            self._rest({n: self._todo(n) for n in group})
         self.report.seconds = time.monotonic() - start
         return self.report
 

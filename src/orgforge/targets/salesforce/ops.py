@@ -15,7 +15,7 @@ from orgforge.errors import UsageError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import RecordError, WriteResult, retryable
 from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
-from orgforge.targets.salesforce.loader import Loader, LoadReport
+from orgforge.targets.salesforce.loader import Loader, LoadReport, _bulk_error
 from orgforge.targets.salesforce.plan import (
     LOAD_OBJECTS,
     Plan,
@@ -24,7 +24,7 @@ from orgforge.targets.salesforce.plan import (
     raise_if_errors,
 )
 from orgforge.targets.salesforce.records import ExportSource, Source, WorldSource
-from orgforge.targets.salesforce.sync import SyncStore
+from orgforge.targets.salesforce.sync import LOADED, SyncStore
 from orgforge.world.runlog import RunLog
 from orgforge.world.store import World
 
@@ -108,7 +108,7 @@ def validate(
             )
         state = SyncStore(world, plan.target).state(LOAD_OBJECTS)
         counts = {
-            n: sum(1 for r in source.records(n) if state.get(r.key, ("",))[0] not in ("ok",))
+            n: sum(1 for k in source.keys(n) if state.get(k, ("",))[0] not in LOADED)
             for n in LOAD_OBJECTS
         }
     finally:
@@ -161,8 +161,7 @@ def load(
             )
 
         probe = loader(None)
-        pending = probe.prepare(api, settings.bulk_threshold)
-        counts = {n: len(v) for n, v in pending.items()}
+        counts = probe.prepare(api, settings.bulk_threshold)
         apis = {n: t.api for n, t in probe.report.tallies.items()}
         estimate = estimate_requests(counts, apis, settings.batch_size)
         remaining = plan.remaining_requests
@@ -186,11 +185,11 @@ def load(
             run.reconcile()
             pending = run.prepare(api, settings.bulk_threshold)
             if on_start:
-                on_start({n: len(v) for n, v in pending.items()})
+                on_start(pending)
             log.event(
                 "load.started",
                 target=plan.target,
-                pending={n: len(v) for n, v in pending.items()},
+                pending=pending,
                 apis={n: t.api for n, t in run.report.tallies.items()},
             )
             report = run.run(pending)
@@ -280,18 +279,27 @@ def _delete_object(
 ) -> None:
     size = cfg.salesforce.batch_size
     todo = [(row["key"], row["remote_id"]) for row in items if row["remote_id"]]
+    use_bulk = cfg.salesforce.api == "bulk" or (
+        cfg.salesforce.api == "auto" and len(todo) >= cfg.salesforce.bulk_threshold
+    )
     attempt = 0
     while todo:
         attempt += 1
         retry: list[tuple[str, str]] = []
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            answers = client.delete_many([rid for _, rid in chunk])
+        step = len(todo) if use_bulk and attempt == 1 else size
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            if step > size:
+                errors = _bulk_delete(client, name, [rid for _, rid in chunk])
+            else:
+                answers = client.delete_many([rid for _, rid in chunk])
+                errors = {
+                    rid: None if a.get("success") else parse_errors(a.get("errors") or [])
+                    for (_, rid), a in zip(chunk, answers, strict=True)
+                }
             gone: list[str] = []
-            for (key, rid), answer in zip(chunk, answers, strict=True):
-                error: RecordError | None = None
-                if not answer.get("success"):
-                    error = parse_errors(answer.get("errors") or [])
+            for key, rid in chunk:
+                error: RecordError | None = errors.get(rid)
                 if error is None or error.code in GONE:
                     gone.append(key)
                 elif retryable(error.code) and attempt <= cfg.salesforce.max_retries:
@@ -314,6 +322,30 @@ def _delete_object(
         todo = retry
         if todo:
             time.sleep(min(5.0, 0.2 * 2**attempt))
+
+
+def _bulk_delete(
+    client: SalesforceClient, name: str, ids: list[str]
+) -> dict[str, RecordError | None]:
+    """One Bulk API 2.0 delete job; remote id → None (deleted) or its error."""
+    job = client.bulk_create_job(name, "delete")
+    client.bulk_upload(job["id"], "Id\n" + "\n".join(ids) + "\n")
+    info = client.bulk_set_state(job["id"], "UploadComplete")
+    delay = min(30.0, 0.05 + len(ids) / 2000)
+    while info.get("state") not in ("JobComplete", "Failed", "Aborted"):
+        time.sleep(delay)
+        info = client.bulk_job(job["id"])
+        delay = min(10.0, max(0.1, delay / 2))
+    out: dict[str, RecordError | None] = {
+        rid: RecordError("UNPROCESSED", "not processed") for rid in ids
+    }
+    out.update(
+        {r["Id"] or r["sf__Id"]: None for r in client.bulk_results(job["id"], "successfulResults")}
+    )
+    if int(info.get("numberRecordsFailed") or 0) or info.get("state") != "JobComplete":
+        for row in client.bulk_results(job["id"], "failedResults"):
+            out[row.get("Id") or row.get("sf__Id")] = _bulk_error(row.get("sf__Error", ""))
+    return out
 
 
 @dataclass

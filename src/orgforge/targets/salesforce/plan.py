@@ -2,8 +2,9 @@
 
 For every object orgforge writes: the fields exist and are createable (a missing field is an
 error, unless listed in ``salesforce.skip_fields``), fields the org requires are set, our
-picklist values exist in the org (otherwise they are mapped: same value ignoring case, else
-``Other``, else the field's default, else the first active value, with a warning), and which
+picklist values exist in the org (otherwise they are mapped: same value ignoring case, else a
+known synonym (``New Business`` → ``New Customer``, ``Demo`` → ``Meeting``), else ``Other``,
+else the field's default, else the first active value, else left empty — with a warning), and which
 key mode applies (``upsert`` / ``key`` / ``none``, see the package docstring). Owners are mapped
 onto the org's active users. Nothing is written.
 """
@@ -36,6 +37,15 @@ NARROW_FIELD = {
     "Task": "Subject",
     "Event": "Subject",
 }
+
+
+SYNONYMS = {
+    "New Business": "New Customer",  # Opportunity.Type in a default org
+    "Existing Customer - Upgrade": "Existing Customer - Upgrade",
+    "Demo": "Meeting",  # Event.Type in orgs without a Demo value
+    "Meeting Prep": "Other",
+}
+"""orgforge picklist value → the value a default org is likely to have instead."""
 
 
 @dataclass
@@ -202,6 +212,8 @@ def _map_picklist(
             continue
         if value.lower() in by_lower:
             mapping[value] = by_lower[value.lower()]
+        elif SYNONYMS.get(value) in active:
+            mapping[value] = SYNONYMS[value]
         elif "Other" in active:
             mapping[value] = "Other"
         elif default:
@@ -210,7 +222,7 @@ def _map_picklist(
             mapping[value] = active[0]
         else:
             mapping[value] = None
-        target = mapping[value] if mapping[value] is not None else "(left empty)"
+        target = repr(mapping[value]) if mapping[value] is not None else "(left empty)"
         warnings.append(f"{name}.{f.name}: the org has no value {value!r}; sending {target}")
     return mapping
 

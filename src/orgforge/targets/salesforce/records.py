@@ -16,7 +16,8 @@ class Source:
     """Records to load, by object, in generation order; lookups hold parent keys."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, list[Record]] = {}
+        self._indexed: set[str] = set()
+        self._index: dict[str, Record] = {}
 
     def user_keys(self) -> list[str]:
         raise NotImplementedError
@@ -24,16 +25,16 @@ class Source:
     def records(self, object_name: str) -> list[Record]:
         raise NotImplementedError
 
-    def count(self, object_name: str) -> int:
-        return len(self.records(object_name))
+    def keys(self, object_name: str) -> list[str]:
+        return [r.key for r in self.records(object_name)]
 
     def lookup(self, key: str) -> Record | None:
+        """One record by key (reconciliation only: indexes the key's object on first use)."""
         object_name = key.split("/", 1)[0]
-        if object_name not in self._cache:
-            self._cache[object_name] = self.records(object_name)
-            self._index = getattr(self, "_index", {})
-            self._index.update({r.key: r for r in self._cache[object_name]})
-        return getattr(self, "_index", {}).get(key)
+        if object_name not in self._indexed:
+            self._indexed.add(object_name)
+            self._index.update({r.key: r for r in self.records(object_name)})
+        return self._index.get(key)
 
 
 class WorldSource(Source):
@@ -44,8 +45,8 @@ class WorldSource(Source):
     def user_keys(self) -> list[str]:
         return [row[0] for row in self.world.iter_rows("User", ["key"])]
 
-    def count(self, object_name: str) -> int:
-        return self.world.count(object_name)
+    def keys(self, object_name: str) -> list[str]:
+        return [row[0] for row in self.world.iter_rows(object_name, ["key"])]
 
     def records(self, object_name: str) -> list[Record]:
         obj = sf.get(object_name)
