@@ -227,14 +227,18 @@ class TagConfig(_Model):
 
 
 class ScorecardSalesforceConfig(_Model):
-    """How scorecards reach Salesforce (written by the Salesforce sink).
+    """How scorecards reach Salesforce.
 
-    ``note``: one ContentNote per scorecard linked to the opportunity; ``object``: one record of
-    ``object`` per scorecard and one of ``answer_object`` per answer, fields mapped below;
-    ``none``: scorecards stay in the world and exports.
+    ``task``: one completed Task per scorecard on the opportunity (Subject: framework, coverage,
+    confidence; Description: every question and answer) — a world record like the meetings and
+    emails, so it goes to every export and to an org with ``--target salesforce``. Not yet
+    written (the target supports neither yet): ``note`` — one ContentNote per scorecard linked
+    to the opportunity; ``object`` — one record of ``object`` per scorecard and one of
+    ``answer_object`` per answer, fields mapped below. ``none``: scorecards stay in the world's
+    scorecard tables and the exports' Scorecard file.
     """
 
-    mode: Literal["none", "note", "object"] = "note"
+    mode: Literal["none", "task", "note", "object"] = "none"
     object: str = "Orgforge_Scorecard__c"
     fields: dict[str, str] = Field(
         default_factory=lambda: {

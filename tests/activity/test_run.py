@@ -215,3 +215,37 @@ def test_a_new_as_of_replaces_moved_items(world, tmp_path) -> None:
     # keys keep their slot: only the signature suffix changes
     slots = lambda keys: {k.rsplit("-", 1)[0] for k in keys}  # noqa: E731
     assert slots(after["Event"]) & slots(before["Event"])
+
+
+def test_scorecards_as_tasks(world, tmp_path) -> None:
+    cfg = make_config(world, tmp_path)
+    cfg.activity.scorecards.salesforce.mode = "task"
+    cfg.activity.scorecards.frameworks = ["meddicc", "bant"]
+    first = activity.run(cfg, max_opps=6)
+    with World(world, create=False) as w:
+        tasks = [r for r in w.iter_dicts("Task") if "/sc-" in r["key"]]
+    assert len(tasks) == 12
+    assert all(r["WhatId"].startswith("Opportunity/") and r["Status"] == "Completed" for r in tasks)
+    assert any(r["Subject"].startswith("MEDDICC scorecard: ") for r in tasks)
+    assert all("Who is" in r["Description"] or "Is there" in r["Description"] for r in tasks)
+    assert first.written["Task"]["inserted"] > 12
+    again = activity.run(cfg, max_opps=6)
+    assert again.created == 0
+    cfg.activity.scorecards.frameworks = ["meddicc"]  # BANT dropped: its Tasks go
+    fewer = activity.run(cfg, max_opps=6)
+    assert fewer.written["Task"]["deleted"] == 6 and fewer.written["Task"]["inserted"] == 0
+
+
+def test_replacing_every_item_of_a_range_removes_the_old_ones(world, tmp_path) -> None:
+    """A chunk where nothing is kept (every item moved) must still delete the old records."""
+    activity.run(make_config(world, tmp_path), opps=["Opportunity/0001/1"])
+    before = _activity_keys(world)
+    later = make_config(world, tmp_path)
+    later.seed = 7  # another seed: every item moves, nothing of the range is kept
+    moved = activity.run(later, opps=["Opportunity/0001/1"])
+    after = _activity_keys(world)
+    planned = activity.plan(later, opps=["Opportunity/0001/1"]).opportunities[0]["activities"]
+    assert after["Task"] == {a["key"] for a in planned if a["kind"] == "email"}
+    assert after["Event"] == {a["key"] for a in planned if a["kind"] == "meeting"}
+    assert not (before["Task"] & after["Task"])
+    assert moved.written["Task"]["deleted"] == len(before["Task"]) > 0

@@ -98,6 +98,7 @@ def test_smoke_against_the_org(org, prd_world, tmp_path) -> None:
     world = tmp_path / "w.db"
     shutil.copy(prd_world, world)
     cfg, env = _config(org, world, tmp_path)
+    cfg.activity.scorecards.salesforce.mode = "task"  # the scorecard travels as a Task too
     report = activity.smoke(cfg, target="salesforce", env=env)
     assert report["ok"], report
     # the first push also loads the base world (activity needs its parents in the org)
@@ -105,3 +106,4 @@ def test_smoke_against_the_org(org, prd_world, tmp_path) -> None:
     assert report["salesforce"]["deleted"]["Task"] == report["created"]["Task"]
     sf = sandbox_mod.simple_salesforce(org)
     assert _count(sf, "SELECT Id FROM Event WHERE Orgforge_Key__c LIKE 'Event/%/%/%'") == 0
+    assert _count(sf, "SELECT Id FROM Task WHERE Orgforge_Key__c LIKE 'Task/%/%/sc-%'") == 0

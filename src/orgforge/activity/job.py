@@ -14,6 +14,7 @@ config creates the new items, and removes items orgforge created that are no lon
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from orgforge.activity.frameworks import (
     load_frameworks,
     select_frameworks,
 )
-from orgforge.activity.planner import OpportunityPlan, Planned, Planner
+from orgforge.activity.planner import SEQ_BASE, OpportunityPlan, Planned, Planner, signature
 from orgforge.activity.sink import JOB, ChunkWork, WorldSink, opp_prefix_of
 from orgforge.activity.source import Opportunity, OpportunitySource, WorldSource
 from orgforge.activity.subjects import load_holidays, load_subject_types
@@ -41,6 +42,7 @@ from orgforge.config import Config, dump
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.errors import UsageError
+from orgforge.generate.timeutil import iso_date
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
 from orgforge.world.runlog import RunLog, check_writable_dir
@@ -234,11 +236,6 @@ def prepare_chunk(
                 work.keep.update(old["relations"])
             else:
                 new.append((plan, item))
-    if not act.prune:  # keep what orgforge made earlier even if it is no longer planned
-        for key, old in existing.items():
-            if key not in planned_keys:
-                work.keep.add(key)
-                work.keep.update(old["relations"])
     texts = engine.fill([_text_requests(s, plan, item) for plan, item in new]) if new else []
     for (plan, item), text in zip(new, texts, strict=True):
         for name, rows in _rows(s, plan, item, text).items():
@@ -250,7 +247,74 @@ def prepare_chunk(
     sc = act.scorecards
     apply_engine(cards, engine, sc.mode, sc.min_confidence, sc.llm_confidence)
     work.scorecards = [c for c, _ in cards]
+    if sc.salesforce.mode == "task":  # each scorecard also as a completed Task on the deal
+        by_opp = {p.opportunity.key: p for p in plans}
+        for card, _ in cards:
+            key, sig, row = _scorecard_task(s, by_opp[card.opportunity], card)
+            planned_keys.add(key)
+            old = existing.get(key)
+            if old is not None and old["signature"] == sig:
+                work.keep.add(key)
+            else:
+                work.rows.setdefault("Task", []).append(row)
+    if not act.prune:  # keep what orgforge made earlier even if it is no longer planned
+        for key, old in existing.items():
+            if key not in planned_keys:
+                work.keep.add(key)
+                work.keep.update(old["relations"])
     return work, plans
+
+
+def _scorecard_task(s: Setup, plan: OpportunityPlan, card: Scorecard) -> tuple[str, str, tuple]:
+    """(key, signature, Task row) of a scorecard written as a completed Task on the deal.
+
+    The key carries a digest of the text, so a changed scorecard is a new Task (the old one is
+    pruned): an org kept in line through creates and deletes shows the current scorecard.
+    """
+    opp = plan.opportunity
+    names = {fw.id: fw for fw in s.frameworks}
+    framework = names[card.framework]
+    subject = (
+        f"{framework.name} scorecard: {card.answered}/{card.total} answered "
+        f"({card.coverage:.0%}), confidence {card.confidence:.2f}"
+    )
+    lines = [f"{framework.name} scorecard ({card.mode}) for {opp.row.get('Name') or opp.key}", ""]
+    for a in card.answers:
+        lines.append(f"{a.text}")
+        lines.append(
+            f"  {a.answer} (confidence {a.confidence:.2f})" if a.answer else "  Unanswered."
+        )
+    text = "\n".join(lines)
+    tag = s.config.activity.tag
+    if tag.mode == "description":
+        text = f"{text}\n\n{tag.marker}"
+    digest = hashlib.blake2b(f"{subject}\n{text}".encode(), digest_size=3).hexdigest()
+    key = f"Task/{opp.prefix}/sc-{framework.id}-{digest}"
+    day = iso_date(s.planner.asof)
+    position = list(names).index(card.framework)
+    record = {
+        "key": key,
+        "account_idx": opp.account_idx,
+        "seq": SEQ_BASE + opp.number * 1000 + 900 + position,
+        "tier": None,
+        "job": JOB,
+        "Subject": subject[:255],
+        "Description": text[:32000],
+        "Status": "Completed",
+        "Priority": "Normal",
+        "ActivityDate": day,
+        "TaskSubtype": "Task",
+        "Type": "Other",
+        "WhoId": opp.roles[0].key if opp.roles else None,
+        "WhatId": opp.key,
+        "IsClosed": 1,
+        "OwnerId": opp.row.get("OwnerId"),
+    }
+    return (
+        key,
+        signature(opp.key, "email", day, subject[:255]),
+        tuple(record.get(c) for c in COLUMNS["Task"]),
+    )
 
 
 # -- run -------------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ class WorldSink:
     def write_records(self, work: ChunkWork, run_id: str | None) -> dict[str, dict[str, int]]:
         lo, hi = work.account_range
         rows: dict[str, list[tuple]] = {}
+        stored = 0  # activity rows the range holds now, kept or not
         with self.world.engine.connect() as conn:
             for name in OBJECTS:
                 table = t.RECORD_TABLES[name]
@@ -135,12 +136,14 @@ class WorldSink:
                 )
                 keep = []
                 for row in conn.execute(query):
+                    stored += 1
                     key = row[0]
                     if opp_prefix_of(key) not in work.prefixes or key in work.keep:
                         keep.append(tuple(row))
                 rows[name] = keep + work.rows.get(name, [])
-        # A range with no activity yet takes write_rows' plain-insert path.
-        fresh = all(len(rows[name]) == len(work.rows.get(name, [])) for name in OBJECTS)
+        # Only a range with no activity at all may take write_rows' plain-insert path: anything
+        # stored there must go through the diff, or what is no longer planned would stay.
+        fresh = stored == 0
         return self.world.write_rows(rows, run_id, account_range=(lo, hi), fresh=fresh, job=JOB)
 
     def write_scorecards(
