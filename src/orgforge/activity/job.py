@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from orgforge.activity import where as where_mod
 from orgforge.activity.frameworks import (
@@ -394,7 +395,7 @@ def run(
     started = time.perf_counter()
     s = setup(config)
     if write_run:
-        check_writable_dir(__import__("pathlib").Path(config.runs_dir), "runs directory")
+        check_writable_dir(Path(config.runs_dir), "runs directory")
     with World(config.world, create=False) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         if on_total:
@@ -543,8 +544,6 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
         runs = [r for r in world.runs(limit=200) if str(r["command"]).startswith("activity")]
         held = {}
         with world.engine.connect() as conn:
-            from sqlalchemy import func
-
             for name in ("Event", "EventRelation", "Task"):
                 table = t.RECORD_TABLES[name]
                 held[name] = conn.execute(
