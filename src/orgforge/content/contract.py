@@ -43,6 +43,7 @@ KINDS: dict[str, KindSpec] = {
             1000,
             60,
             ("account", "industry"),
+            mentions="account",
         ),
         KindSpec(
             "opportunity.description",
