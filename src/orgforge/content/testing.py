@@ -59,6 +59,7 @@ class FakeLLM:
         self.latency = latency
         self.reject_json_schema = reject_json_schema
         self.requests: list[dict[str, Any]] = []
+        self.usage = {"input_tokens": 0, "output_tokens": 0}  # totals of answered usage
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -108,6 +109,7 @@ class FakeLLM:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.usage = {"input_tokens": 0, "output_tokens": 0}
 
     # -- handling ------------------------------------------------------------------------------
 
@@ -176,6 +178,9 @@ class FakeLLM:
         elif name == "truncate":
             text, finish = text[: len(text) // 2], "length"
         usage_in, usage_out = max(1, prompt_chars // 4), max(1, len(text) // 4)
+        with self._lock:
+            self.usage["input_tokens"] += usage_in
+            self.usage["output_tokens"] += usage_out
         if anthropic:
             content: list[dict] = [
                 {"type": "tool_use", "id": f"toolu_{n}", "name": "submit_texts", "input": payload}

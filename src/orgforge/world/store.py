@@ -456,7 +456,8 @@ class World:
                     started_at=now_iso(),
                     seed=config.get("seed"),
                     as_of=config.get("as_of"),
-                    config=json.dumps(config, sort_keys=True),
+                    # Key order is part of the recipe (weighted tables draw in order).
+                    config=json.dumps(config),
                 )
             )
 
