@@ -403,11 +403,12 @@ def load_config(
     ``flags`` maps dotted paths (``"generate.accounts"``) to values; ``None`` values are
     ignored so that unset CLI options don't override anything.
     """
-    cwd = cwd or Path.cwd()
     source = _Source()
     data: dict = {}
 
-    path = Path(config_file) if config_file else cwd / DEFAULT_CONFIG_FILE
+    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
+    base = cwd or Path()
+    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
     if config_file or path.exists():
         file_data, nodes = read_yaml_file(path)
         source.file, source.file_nodes = path, nodes
@@ -415,7 +416,7 @@ def load_config(
         data = _deep_merge(data, file_data)
 
     env: dict[str, str] = {}
-    dotenv_path = cwd / ".env"
+    dotenv_path = base / ".env"
     if dotenv_path.is_file():
         from dotenv import dotenv_values
 

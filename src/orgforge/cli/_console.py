@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +22,11 @@ from rich.progress import (
 )
 
 from orgforge.errors import OrgforgeError
+
+# Typer ≥ 0.20 vendors its own click; older ones use click itself. Catch both.
+_EXIT = (typer.Exit, click.exceptions.Exit)
+_ABORT = (typer.Abort, click.exceptions.Abort)
+_USAGE = (typer.TyperException, click.ClickException)
 
 
 @dataclass
@@ -35,8 +41,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(error: OrgforgeError) -> None:
-    err.print(f"[bold red]error:[/] {error.message}", markup=True, highlight=False)
-    err.print(f"[dim]hint:[/] {error.hint}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    err.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
 
 
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
@@ -48,14 +54,14 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
             traceback.print_exc()
         print_error(error)
         return error.exit_code
-    except click.exceptions.Exit as exit_:
+    except _EXIT as exit_:
         return exit_.exit_code
-    except click.ClickException as error:
-        error.show()
-        return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         err.print("aborted")
         return 1
+    except _USAGE as error:  # bad flag or argument: click prints usage + the error line
+        error.show()
+        return getattr(error, "exit_code", 2) or 2
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

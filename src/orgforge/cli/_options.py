@@ -12,6 +12,7 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", "-c", help="YAML config file (default ./orgforge.yaml if present)."),
 ]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")]
 WorldOpt = Annotated[
     str | None,
     typer.Option("--world", "-w", help="World file or SQLAlchemy URL (default ./orgforge.db)."),

@@ -9,7 +9,7 @@ from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.errors import UsageError
 from orgforge.world import World
 
@@ -44,8 +44,10 @@ def generate(
     ),
     runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
     workers: int = typer.Option(None, "--workers", help="Processes (0 = automatic)."),
+    quiet: QuietOpt = False,
 ) -> None:
     """Generate a realistic CRM world (accounts and their subtrees), offline by default."""
+    _console.state.quiet |= quiet
     flags = {
         "seed": seed,
         "preset": preset,
@@ -106,8 +108,10 @@ def export(
     world: WorldOpt = None,
     out: str = typer.Option(None, "--out", help="Folder to write (created if missing)."),
     format: str = typer.Option(None, "--format", help="csv (load-ready) | json | parquet."),
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a world out as files: one per object, streaming (memory stays flat)."""
+    _console.state.quiet |= quiet
     cfg = load(config, {"world": world, "export.out": out, "export.format": format})
     if not cfg.export.out:
         raise UsageError("export: --out is required", "Example: orgforge export --out export/")

@@ -62,33 +62,34 @@ class _Draw:
         return self.below(10_000) < p * 10_000
 
 
-Part = str | tuple[str, str]  # a literal, or (namespace, name): ("ctx"|"v"|"t"|"case", name)
+Slot = tuple[str, str]  # (namespace, name): ("ctx"|"v"|"t"|"case", name)
+Template = tuple[str, tuple[Slot, ...]]  # a str.format pattern with positional fields, its slots
 
 
-def _compile(template: str) -> tuple[Part, ...]:
-    parts: list[Part] = []
+def _compile(template: str) -> Template:
+    pattern: list[str] = []
+    slots: list[Slot] = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
-        if match.start() > position:
-            parts.append(template[position : match.start()])
-        name = match.group(1)
-        namespace, _, rest = name.partition(".")
-        if rest and namespace in ("v", "t", "case"):
-            parts.append((namespace, rest))
-        else:
-            parts.append(("ctx", name))
+        pattern.append(template[position : match.start()].replace("{", "{{").replace("}", "}}"))
+        pattern.append("{}")
+        namespace, _, rest = match.group(1).partition(".")
+        slots.append(
+            (namespace, rest)
+            if rest and namespace in ("v", "t", "case")
+            else ("ctx", match.group(1))
+        )
         position = match.end()
-    if position < len(template):
-        parts.append(template[position:])
-    return tuple(parts)
+    pattern.append(template[position:].replace("{", "{{").replace("}", "}}"))
+    return "".join(pattern), tuple(slots)
 
 
 @cache
 def _load_templates() -> tuple[dict, dict]:
     text = (resources.files("orgforge.content") / "offline_templates.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     tables_raw = data.pop("_tables", {})
-    kinds: dict[str, list[tuple[float, tuple[tuple[Part, ...], ...]]]] = {}
+    kinds: dict[str, list[tuple[float, tuple[Template, ...]]]] = {}
     for kind, slots in data.items():
         compiled = []
         for slot in slots:
@@ -99,7 +100,7 @@ def _load_templates() -> tuple[dict, dict]:
         name: (
             spec["by"],
             {
-                value: tuple(_compile(v) for v in variants)
+                str(value): tuple(_compile(v) for v in variants)
                 for value, variants in spec["values"].items()
             },
         )
@@ -116,7 +117,8 @@ class OfflineEngine(ContentEngine):
         self.seed = seed
         self.kinds, self.tables = _load_templates()
         self._vocab = {pid: p.vocabulary.model_dump() for pid, p in packs.items()}
-        self._subjects = {pid: p.case.subjects for pid, p in packs.items()}
+        self._subjects = {pid: tuple(p.case.subjects) for pid, p in packs.items()}
+        self._any_subjects = next(iter(self._subjects.values()))
         self.items = 0
 
     def fill(self, requests: Sequence[ContentRequest]) -> list[str]:
@@ -144,34 +146,38 @@ class OfflineEngine(ContentEngine):
         return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
     def _render(
-        self, parts: tuple[Part, ...], context: Mapping[str, str], vocab: dict, draw: _Draw
+        self, template: Template, context: Mapping[str, str], vocab: dict, draw: _Draw
     ) -> str:
-        out: list[str] = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            namespace, name = part
+        pattern, slots = template
+        if not slots:
+            return pattern
+        values = []
+        for namespace, name in slots:
             if namespace == "ctx":
                 if name == "number":
-                    out.append(str(1000 + draw.below(899_000)))
+                    values.append(str(1000 + draw.below(899_000)))
                 else:
                     value = context.get(name)
-                    out.append(str(value) if value not in (None, "") else DEFAULTS.get(name, ""))
+                    values.append(value if value else DEFAULTS.get(name, ""))
             elif namespace == "v":
                 words = vocab.get(name) or ("",)
-                out.append(words[draw.below(len(words))])
+                values.append(words[draw.below(len(words))])
             elif namespace == "case":
-                subjects = self._subjects.get(context.get("industry", "")) or next(
-                    iter(self._subjects.values())
+                subjects = self._subjects.get(context.get("industry", "")) or self._any_subjects
+                template = self._subject_templates(subjects)[draw.below(len(subjects))]
+                values.append(self._render(template, context, vocab, draw))
+            else:  # a table keyed by a context value
+                by, table = self.tables[name]
+                variants = table.get(str(context.get(by, ""))) or table.get("_default")
+                if not variants:
+                    values.append("")
+                    continue
+                values.append(
+                    self._render(variants[draw.below(len(variants))], context, vocab, draw)
                 )
-                out.append(
-                    self._render(
-                        _compile(subjects[draw.below(len(subjects))]), context, vocab, draw
-                    )
-                )
-            else:  # table
-                by, values = self.tables[name]
-                variants = values.get(str(context.get(by, ""))) or values.get("_default") or ((),)
-                out.append(self._render(variants[draw.below(len(variants))], context, vocab, draw))
-        return "".join(out)
+        return pattern.format(*values)
+
+    @staticmethod
+    @cache
+    def _subject_templates(subjects: tuple[str, ...]) -> tuple[Template, ...]:
+        return tuple(_compile(s) for s in subjects)

@@ -39,7 +39,8 @@ class Pools:
 def pools() -> Pools:
     from faker.providers.person.en_US import Provider as Person
 
-    geo = yaml.safe_load((resources.files("orgforge.packs") / "data" / "_geo.yaml").read_text())
+    text = (resources.files("orgforge.packs") / "data" / "_geo.yaml").read_text("utf-8")
+    geo = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     places = Weighted(
         [
             (

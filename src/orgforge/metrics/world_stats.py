@@ -55,10 +55,13 @@ def _group(world: World, object_name: str, *columns: str) -> dict[Any, int]:
     return {(r[0] if len(columns) == 1 else tuple(r[:-1])): r[-1] for r in rows}
 
 
-def _dist(observed: dict[Any, int], targets: dict[str, float]) -> list[dict[str, Any]]:
+def _dist(
+    observed: dict[Any, int], targets: dict[str, float], order: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     total = sum(observed.values()) or 1
     target_total = sum(targets.values()) or 1
-    labels = list(targets) + [k for k in observed if k not in targets]
+    labels = [k for k in order if k in targets] + [k for k in targets if k not in order]
+    labels += sorted((k for k in observed if k not in targets), key=str)
     return [
         {
             "value": label,
@@ -130,10 +133,18 @@ def stats(world: World) -> dict[str, Any]:
         ],
         "fill_rates": {name: fill_rates(world, name) for name in sf.GENERATED},
         "distributions": {
-            "density_tier": _dist(tiers, gen.density.model_dump()),
-            "opportunity_stage": _dist(_group(world, "Opportunity", "StageName"), gen.stages),
-            "case_status": _dist(_group(world, "Case", "Status"), gen.case_status),
-            "task_type": _dist(task_kinds, {k: float(v) for k, v in gen.task_mix.items()}),
+            "density_tier": _dist(tiers, gen.density.model_dump(), ("rich", "moderate", "sparse")),
+            "opportunity_stage": _dist(
+                _group(world, "Opportunity", "StageName"), gen.stages, sf.STAGES
+            ),
+            "case_status": _dist(
+                _group(world, "Case", "Status"), gen.case_status, sf.CASE_STATUSES
+            ),
+            "task_type": _dist(
+                task_kinds,
+                {k: float(v) for k, v in gen.task_mix.items()},
+                ("Call", "Email", "Meeting Prep", "Follow Up"),
+            ),
             "event_type": _dist(
                 _group(world, "Event", "Type"), {k: float(v) for k, v in gen.event_mix.items()}
             ),

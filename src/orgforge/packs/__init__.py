@@ -20,6 +20,7 @@ from orgforge.errors import PackError
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
 _SLOT = re.compile(r"\{([^{}]*)\}")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Model(BaseModel):
@@ -174,8 +175,7 @@ def load_pack(path: str | Path) -> Pack:
 
 def parse_pack(text: str, source: str) -> Pack:
     try:
-        data = yaml.safe_load(text)
-        nodes = yaml.compose(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -187,7 +187,7 @@ def parse_pack(text: str, source: str) -> Pack:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(str(p) for p in first["loc"])
-        line = _line_of(nodes, loc) if nodes is not None else None
+        line = _line_of(yaml.compose(text, Loader=_LOADER), loc)  # only on error: it's slow
         where = f"{source}:{line}" if line else source
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":

@@ -264,7 +264,7 @@ class World:
         names = [c.name for c in table.columns]
         counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
         inserts: list[tuple] = rows
-        log: list[tuple] = []
+        updates: dict[tuple[str, ...], list[str]] = {}  # changed fields → keys
         if not fresh and account_range is not None:
             lo, hi = account_range
             existing = {
@@ -281,29 +281,49 @@ class World:
                 elif old == row:
                     counts["unchanged"] += 1
                 else:
-                    changed = [n for n, a, b in zip(names, old, row, strict=True) if a != b]
+                    changed = tuple(n for n, a, b in zip(names, old, row, strict=True) if a != b)
                     conn.execute(
                         table.update()
                         .where(table.c.key == row[0])
                         .values({n: v for n, v in zip(names, row, strict=True) if n in changed})
                     )
-                    log.append((ts, run_id, object_name, row[0], "update", json.dumps(changed)))
+                    updates.setdefault(changed, []).append(row[0])
                     counts["updated"] += 1
             if existing:
                 gone = list(existing)
                 for start in range(0, len(gone), 500):
                     conn.execute(table.delete().where(table.c.key.in_(gone[start : start + 500])))
-                log.extend((ts, run_id, object_name, key, "delete", None) for key in gone)
+                self.log_change(conn, object_name, "delete", gone, run_id, ts=ts)
                 counts["deleted"] = len(gone)
+        for changed, keys in updates.items():
+            self.log_change(conn, object_name, "update", keys, run_id, list(changed), ts)
         if inserts:
             self._insert_many(conn, table, names, inserts)
-            log.extend((ts, run_id, object_name, row[0], "insert", None) for row in inserts)
+            self.log_change(conn, object_name, "insert", [r[0] for r in inserts], run_id, ts=ts)
             counts["inserted"] = len(inserts)
-        if log:
-            self._insert_many(
-                conn, t.changes, ["ts", "run_id", "object", "key", "op", "fields"], log
-            )
         return counts
+
+    def log_change(
+        self,
+        conn: Connection,
+        object_name: str,
+        op: str,
+        keys: list[str],
+        run_id: str | None,
+        fields: list[str] | None = None,
+        ts: str | None = None,
+    ) -> None:
+        """Record one change-log entry covering ``keys`` (call inside the write's transaction)."""
+        conn.execute(
+            t.changes.insert().values(
+                ts=ts or now_iso(),
+                run_id=run_id,
+                object=object_name,
+                op=op,
+                keys=json.dumps(keys),
+                fields=json.dumps(fields) if fields is not None else None,
+            )
+        )
 
     def _insert_many(
         self, conn: Connection, table: t.Table, names: list[str], rows: Iterable[tuple]
@@ -334,12 +354,7 @@ class World:
                 if not keys:
                     continue
                 conn.execute(table.delete().where(table.c.account_idx >= first_idx))
-                self._insert_many(
-                    conn,
-                    t.changes,
-                    ["ts", "run_id", "object", "key", "op", "fields"],
-                    [(ts, run_id, name, k, "delete", None) for k in keys],
-                )
+                self.log_change(conn, name, "delete", keys, run_id, ts=ts)
                 removed += len(keys)
         return removed
 
@@ -477,6 +492,7 @@ class World:
         return [dict(r._mapping) for r in rows]
 
     def changes_since(self, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Change-log entries after ``after_id``, oldest first, with keys/fields decoded."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.changes)
@@ -484,7 +500,13 @@ class World:
                 .order_by(t.changes.c.id)
                 .limit(limit)
             ).all()
-        return [dict(r._mapping) for r in rows]
+        entries = []
+        for row in rows:
+            entry = dict(row._mapping)
+            entry["keys"] = json.loads(entry["keys"])
+            entry["fields"] = json.loads(entry["fields"]) if entry["fields"] else None
+            entries.append(entry)
+        return entries
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -75,6 +75,8 @@ runs = Table(
     Column("summary", Text),  # JSON
 )
 
+# One row per (write, object, operation, changed fields): like a Salesforce change event, it
+# names every record it covers, so a bulk insert of 6,000 contacts is one row, not 6,000.
 changes = Table(
     "changes",
     metadata,
@@ -82,8 +84,8 @@ changes = Table(
     Column("ts", String, nullable=False),
     Column("run_id", String),
     Column("object", String, nullable=False),
-    Column("key", String, nullable=False),
     Column("op", String, nullable=False),  # insert | update | delete
+    Column("keys", Text, nullable=False),  # JSON list of record keys
     Column("fields", Text),  # JSON list of changed field names (updates only)
     Index("ix_changes_object_id", "object", "id"),
 )

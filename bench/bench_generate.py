@@ -1,0 +1,95 @@
+"""Generation throughput: generate into the world + CSV export, records/s and peak memory.
+
+Each size runs in a fresh process (so peak RSS is that run's own), with the default worker
+count. Targets from the foundation issue, on the 2-core reference machine: ≥ 150,000 records/s
+at 10k accounts, peak RSS < 300 MiB and flat from 10k to 100k accounts, prd preset < 1 s wall.
+Set BENCH_SIZES=1000,10000 to choose sizes (default 1000,10000,100000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+import orgforge
+accounts, world, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.perf_counter()
+result = orgforge.generate(accounts=accounts, world=world, runs_dir=out + "-runs",
+                           as_of="2026-11-23", seed=42)
+t1 = time.perf_counter()
+orgforge.export(world, out, "csv")
+t2 = time.perf_counter()
+self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"records": result.records, "generate_s": t1 - t0, "export_s": t2 - t1,
+                  "rss_main_mib": self_kb / 1024, "rss_worker_mib": child_kb / 1024}))
+"""
+
+
+def run_size(accounts: int, folder: Path) -> dict:
+    world, out = folder / f"w{accounts}.db", folder / f"out{accounts}"
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(accounts), str(world), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prd_wall(folder: Path) -> float:
+    exe = Path(sys.executable).parent / "orgforge"
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(exe),
+            "-q",
+            "generate",
+            "--preset",
+            "prd",
+            "--world",
+            str(folder / "prd.db"),
+            "--runs-dir",
+            str(folder / "prd-runs"),
+            "--as-of",
+            "2026-11-23",
+        ],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="orgforge-bench-"))
+    try:
+        print(f"prd preset, wall incl. start-up: {prd_wall(folder):.2f} s (target < 1 s)")
+        print(
+            f"{'accounts':>9} {'records':>10} {'gen s':>7} {'csv s':>7} {'rec/s':>9} "
+            f"{'RSS main':>9} {'RSS worker':>10}"
+        )
+        for accounts in sizes:
+            r = run_size(accounts, folder)
+            total = r["generate_s"] + r["export_s"]
+            print(
+                f"{accounts:>9,} {r['records']:>10,} "
+                f"{r['generate_s']:>7.2f} {r['export_s']:>7.2f} "
+                f"{r['records'] / total:>9,.0f} "
+                f"{r['rss_main_mib']:>7.0f}Mi {r['rss_worker_mib']:>8.0f}Mi",
+                flush=True,
+            )
+        print("targets: ≥150,000 rec/s at 10k accounts; RSS < 300 MiB, flat 10k→100k")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

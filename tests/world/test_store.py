@@ -1,0 +1,112 @@
+"""The world: versions and migrations, the change log, runs, and any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from tests.worlds import AS_OF, make_world
+
+import orgforge
+from orgforge.errors import WorldError
+from orgforge.world import store
+from orgforge.world.runlog import RunLog
+from orgforge.world.store import World
+
+
+def test_new_world_records_its_schema_version(tmp_path):
+    with World(tmp_path / "w.db") as world:
+        assert world.schema_version == store.SCHEMA_VERSION
+        assert world.get_meta("app") == "orgforge-world"
+
+
+def test_migration_runner_brings_an_older_world_up_to_date(tmp_path, monkeypatch):
+    with World(tmp_path / "w.db"):
+        pass
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(
+        store, "MIGRATIONS", {2: ["CREATE TABLE added_in_v2 (id INTEGER PRIMARY KEY)"]}
+    )
+    with World(tmp_path / "w.db") as world:
+        assert world.schema_version == 2
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "added_in_v2" in tables
+
+
+def test_missing_world_is_not_created_when_reading(tmp_path):
+    with pytest.raises(WorldError, match="does not exist"):
+        World(tmp_path / "nope.db", create=False)
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_change_log_names_every_record_written(tmp_path):
+    world_path = make_world(tmp_path, preset="tiny")
+    with World(world_path) as world:
+        entries = world.changes_since(0)
+        inserted = {k for e in entries if e["op"] == "insert" for k in e["keys"]}
+        assert inserted == {r[0] for name in world.counts() for r in world.iter_rows(name, ["key"])}
+        last = entries[-1]["id"]
+    orgforge.generate(
+        world=str(world_path),
+        runs_dir=str(tmp_path / "runs"),
+        preset="tiny",
+        seed=42,
+        as_of="2026-12-21",
+    )
+    with World(world_path) as world:
+        updates = [e for e in world.changes_since(last) if e["op"] == "update"]
+    assert updates and all(e["fields"] for e in updates)
+    task_fields = {f for e in updates if e["object"] == "Task" for f in e["fields"]}
+    assert task_fields <= {"ActivityDate"}
+    assert all(e["run_id"] for e in updates)
+
+
+def test_any_sqlalchemy_url_from_the_environment(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'env-world.db'}"
+    monkeypatch.setenv("ORGFORGE_WORLD", url)
+    result = orgforge.generate(
+        preset="tiny", runs_dir=str(tmp_path / "runs"), as_of=AS_OF.isoformat()
+    )
+    assert result.world == url
+    assert (tmp_path / "env-world.db").is_file()
+
+
+def test_runs_are_recorded_in_the_world_and_on_disk(tmp_path):
+    world_path = make_world(tmp_path, preset="tiny")
+    with World(world_path) as world:
+        (run,) = world.runs()
+    assert run["command"] == "generate" and run["status"] == "ok"
+    assert json.loads(run["summary"])["counts"]["Account"] == 10
+    assert (tmp_path / "runs" / run["run_id"] / "summary.json").is_file()
+
+
+def test_a_failed_run_says_what_happened(tmp_path):
+    with World(tmp_path / "w.db") as world:
+        with (
+            pytest.raises(RuntimeError),
+            RunLog(tmp_path / "runs", "demo", {"seed": 1}, world) as log,
+        ):
+            log.event("step", done=1)
+            raise RuntimeError("boom")
+        (run,) = world.runs()
+    assert run["status"] == "failed"
+    summary = json.loads((log.dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and "boom" in summary["failure"]
+    errors = [json.loads(line) for line in (log.dir / "errors.jsonl").read_text().splitlines()]
+    assert errors[0]["error"] == "run.failed"
+
+
+def test_run_logs_never_hold_secrets(tmp_path):
+    with (
+        World(tmp_path / "w.db") as world,
+        RunLog(tmp_path / "runs", "demo", {"content": {"api_key": "sk-live-123"}}, world) as log,
+    ):
+        log.event("call", token="abc-secret-token", model="m")
+        log.finish("ok", {"password": "hunter2"})
+    for path in log.dir.iterdir():
+        text = path.read_text()
+        assert (
+            "sk-live-123" not in text and "abc-secret-token" not in text and "hunter2" not in text
+        )
