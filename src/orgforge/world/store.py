@@ -415,8 +415,9 @@ class World:
     ) -> dict[str, int]:
         """Set text fields: (record key, field, text) triples; log changed records.
 
-        Only fields whose value differs are written; each changed record gets one ``update``
-        row in the change log naming its changed fields. Returns updated records per object.
+        Only fields whose value differs are written; changed records are logged as ``update``
+        entries naming their changed fields (one entry per set of fields, as write_rows does).
+        Returns the number of updated records per object.
         """
         by_record: dict[str, dict[str, str]] = {}
         for key, field_name, value in updates:
@@ -430,7 +431,7 @@ class World:
             for object_name, keys in by_object.items():
                 table = t.RECORD_TABLES[object_name]
                 fields = sorted({f for k in keys for f in by_record[k]})
-                log = []
+                groups: dict[tuple[str, ...], list[str]] = {}  # changed fields → keys
                 for start in range(0, len(keys), 500):
                     part = keys[start : start + 500]
                     stored = {
@@ -449,14 +450,12 @@ class World:
                         if not changed:
                             continue
                         conn.execute(table.update().where(table.c.key == key).values(changed))
-                        log.append(
-                            (ts, run_id, object_name, key, "update", json.dumps(sorted(changed)))
-                        )
-                if log:
-                    self._insert_many(
-                        conn, t.changes, ["ts", "run_id", "object", "key", "op", "fields"], log
+                        groups.setdefault(tuple(sorted(changed)), []).append(key)
+                for changed_fields, changed_keys in groups.items():
+                    self.log_change(
+                        conn, object_name, "update", changed_keys, run_id, list(changed_fields), ts
                     )
-                counts[object_name] = len(log)
+                counts[object_name] = sum(len(k) for k in groups.values())
         return counts
 
     # -- runs ----------------------------------------------------------------------------------
