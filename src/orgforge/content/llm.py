@@ -270,7 +270,8 @@ class LLMEngine(ContentEngine):
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
-        self.call_seconds = 0.0
+        self.call_seconds = 0.0  # summed over calls (overlapping)
+        self.wall_seconds = 0.0  # elapsed while calls were being made
 
     # -- cache ---------------------------------------------------------------------------------
 
@@ -341,7 +342,11 @@ class LLMEngine(ContentEngine):
         if todo:
             batches = self._batches(requests, todo)
             self.counts["batches"] += len(batches)
-            _run_sync(self._run(requests, batches, results, reasons))
+            started = time.monotonic()
+            try:
+                _run_sync(self._run(requests, batches, results, reasons))
+            finally:
+                self.wall_seconds += time.monotonic() - started
         fresh: list[tuple[str, str]] = []
         for i in todo:
             if i in results:
@@ -589,4 +594,5 @@ class LLMEngine(ContentEngine):
             "budget_stopped": self._budget_stop,
             "provider_down": self._down or self._fatal is not None,
             "rate_limit_wait_s": round(self._limiter.waited, 3),
+            "seconds": round(self.wall_seconds, 3),
         }

@@ -333,7 +333,13 @@ class AnthropicProvider(Provider):
 
 
 def make_provider(config: ContentConfig, environ: dict[str, str] | None = None) -> Provider:
-    """The provider for the config; missing keys or endpoints fail here, before any write."""
+    """The provider for the config; missing keys or endpoints fail here, before any write.
+
+    The SDK is imported here too (a second or more for either), not in the first call's time.
+    """
+    import importlib
+
+    importlib.import_module("anthropic" if config.provider == "anthropic" else "openai")
     key = api_key_for(config, environ)
     if config.provider == "compatible":
         if not config.base_url:
