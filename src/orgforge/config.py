@@ -467,12 +467,16 @@ def _config_error(exc: ValidationError, source: _Source) -> ConfigError:
 
 
 def masked(data: Any, _key: str = "") -> Any:
-    """A copy of a config dump with every secret-looking value replaced by '****'."""
+    """A copy of a config dump with every secret-looking value replaced by '****'.
+
+    Only text is masked: counts and limits named like secrets (``input_tokens``,
+    ``tokens_per_minute``) are figures, not credentials.
+    """
     if isinstance(data, dict):
         return {k: masked(v, k) for k, v in data.items()}
     if isinstance(data, list):
         return [masked(v, _key) for v in data]
-    if data and any(word in _key.lower() for word in SECRET_WORDS):
+    if isinstance(data, str | bytes) and data and any(w in _key.lower() for w in SECRET_WORDS):
         return "****"
     return data
 

@@ -101,6 +101,10 @@ def test_no_api_key_in_run_files_world_or_output(server, make_config, monkeypatc
         assert SECRET.encode() not in path.read_bytes(), path
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["text"]["calls"] == result.text["calls"]
+    # figures named like secrets are figures: only text values are masked
+    assert summary["text"]["input_tokens"] == result.text["input_tokens"] > 0
+    resolved = (run_dir / "config.resolved.yaml").read_text()
+    assert "tokens_per_minute: 0" in resolved and "max_output_tokens: 8192" in resolved
     captured = capsys.readouterr()
     assert SECRET not in captured.out + captured.err
 
@@ -200,3 +204,21 @@ def test_cli_generate_llm_and_content_commands(server, make_config, monkeypatch,
     assert code == 0 and json.loads(out)["total"]["calls"] > 0
     code, out = run("content", "fill", "--kinds", "nope.kind")
     assert code == 2 and "unknown kind" in out
+
+
+def test_cli_bad_key_exits_1_with_two_lines(server, make_config, monkeypatch, capsys):
+    from orgforge.cli import _console
+    from orgforge.cli.main import app
+
+    make_config(server)
+    server.script = lambda n, body: "401"
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("ORGFORGE_CONTENT__BASE_URL", server.url + "/v1")
+    _console.state.debug = _console.state.quiet = False
+    code = _console.run_app(app, ["generate", "--preset", "tiny", "--text", "llm", "-q"])
+    captured = capsys.readouterr()
+    assert code == 1
+    lines = captured.err.strip().splitlines()
+    assert lines[0].startswith("error: openai gpt-4o-mini") and "auth" in lines[0]
+    assert lines[1].startswith("hint:") and "--text offline" in lines[1]
+    assert "Traceback" not in captured.err and SECRET not in captured.out + captured.err

@@ -10,7 +10,7 @@ from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.content.contract import KINDS
 from orgforge.errors import UsageError
 
@@ -60,8 +60,10 @@ def fill(
     base_url: str = typer.Option(None, "--base-url", help="API base URL (compatible servers)."),
     max_cost: float = typer.Option(None, "--max-cost", help="Stop calling past this many USD."),
     runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
+    quiet: QuietOpt = False,
 ) -> None:
     """Re-write the text fields of an existing world; structure is never touched."""
+    _console.state.quiet |= quiet
     cfg = load(
         config,
         {
