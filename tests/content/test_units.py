@@ -65,6 +65,22 @@ def test_batch_sizes(n, size, expected):
             "mentions",
         ),
         ("Northgate Bancorp is a community bank with forty branches modernising lending.", None),
+        (
+            "I'm sorry, I can't help with Northgate Bancorp: it is a real company I don't know.",
+            None,
+        ),
+        (
+            "I can't assist with describing Northgate Bancorp, a bank with forty branches.",
+            "refusal",
+        ),
+        (
+            "Sorry, but I won't write about Northgate Bancorp and its forty branches today.",
+            "refusal",
+        ),
+        (
+            "Northgate Bancorp [sic] is a community bank with forty branches modernising lending.",
+            None,
+        ),
         ('"Northgate Bancorp is a community bank with forty branches modernising lending."', None),
     ],
 )
@@ -149,3 +165,16 @@ def test_token_limiter_waits_for_capacity():
         return time.monotonic() - started
 
     assert asyncio.run(go()) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm sorry for the delay: the patch for the SSO login loop ships Friday.",
+        "I can't reach Dana by phone, so I emailed the revised proposal instead.",
+        "Sorry for the trouble — the export job is fixed; please confirm on your side.",
+    ],
+)
+def test_apologies_in_real_notes_are_not_refusals(text):
+    request = ContentRequest("case_comment.body", "CaseComment/0001/1/1", {})
+    assert check("case_comment.body", text, request)[0] is None

@@ -76,13 +76,15 @@ PLACEHOLDER = re.compile(
     r"\{[A-Za-z_][A-Za-z0-9_ .]*\}"  # {account}
     r"|\[(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}\]"  # [Company], [Your Name]
     r"|<(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}>"  # <Contact Name>
-    r"|\b(?:lorem ipsum|TBD|XXX+)\b",
-    re.IGNORECASE,
+    r"|(?i:\blorem ipsum\b)|\bTBD\b|\bXXX+\b"
 )
+# Refusals, not apologies: "I'm sorry for the delay" is a fine case comment.
 REFUSAL = re.compile(
-    r"^\s*(?:I'm sorry|I am sorry|Sorry, (?:but )?I|I can(?:no|')t|I cannot|I won't|"
-    r"I'm unable|I am unable|As an AI|As a language model)"
-    r"|\bas an AI(?: language)? model\b",
+    r"^\s*(?:I'm|I’m|I am) sorry,? (?:but\b|I (?:can't|can’t|cannot|won't|am unable|'m unable))"
+    r"|^\s*Sorry,? but I\b"
+    r"|^\s*I (?:can't|can’t|cannot|won't|am unable to|'m unable to) "
+    r"(?:help|assist|comply|fulfil|fulfill|provide that|create that|write that|do that)\b"
+    r"|\bas an AI\b|\bas an? (?:AI )?language model\b",
     re.IGNORECASE,
 )
 _STOPWORDS = {"the", "and", "of", "a", "an", "inc", "llc", "co", "corp", "group"}
