@@ -67,7 +67,7 @@ def test_batch_sizes(n, size, expected):
         ("Northgate Bancorp is a community bank with forty branches modernising lending.", None),
         (
             "I'm sorry, I can't help with Northgate Bancorp: it is a real company I don't know.",
-            None,
+            "refusal",
         ),
         (
             "I can't assist with describing Northgate Bancorp, a bank with forty branches.",
