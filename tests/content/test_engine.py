@@ -205,7 +205,7 @@ def test_budget_stops_calls_before_it_would_be_exceeded(server, make_config, sam
     stats = engine.stats()
     assert stats["budget_stopped"] is True
     assert 1 <= stats["calls"] < 4
-    assert stats["cost_usd"] <= 5.0
+    assert stats["cost_usd"] <= 5.0, stats
     assert stats["fallback_reasons"]["budget"] == len(requests) - stats["llm_items"]
     assert len(texts) == len(requests)
     expected = (stats["input_tokens"] + stats["output_tokens"]) * 1000 / 1e6

@@ -38,7 +38,13 @@ from orgforge.config import ContentConfig
 from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.content.pricing import Price, load_prices, price_for
-from orgforge.content.prompts import RESPONSE_SCHEMA, Prompts, render_batch, visible_context
+from orgforge.content.prompts import (
+    RESPONSE_SCHEMA,
+    Prompts,
+    pack_tag,
+    render_batch,
+    visible_context,
+)
 from orgforge.content.providers import CallError, Provider, Reply, make_provider
 from orgforge.errors import ConfigError, ContentError
 from orgforge.packs import Pack
@@ -47,6 +53,7 @@ CHARS_PER_TOKEN = 4.0
 ITEM_OVERHEAD_TOKENS = 12  # {"id":"12","text":"…"}, per item in the answer
 CALL_OVERHEAD_TOKENS = 20  # message framing per call
 MAX_BATCH = 20
+BUDGET_INPUT_MARGIN = 4 / 3  # prompts as dense as 3 characters per token
 
 # Typical answer length per kind (characters), the middle of what the prompts ask for; used to
 # size output limits and to estimate cost before anything is spent.
@@ -258,6 +265,7 @@ class LLMEngine(ContentEngine):
         self._world: Any = None
         self._own_world = False
         self._memory_cache: dict[str, str] = {}
+        self._pack_tags: dict[str, str] = {}
         self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
         self._jitter = random.Random(seed)
         self._deadline_at: float | None = None
@@ -279,10 +287,14 @@ class LLMEngine(ContentEngine):
 
     def cache_key(self, request: ContentRequest) -> str:
         context = sorted(visible_context(request.context).items())
+        industry = request.context.get("industry", "")
+        if industry not in self._pack_tags:
+            self._pack_tags[industry] = pack_tag(self.packs.get(industry))
         material = [
             self.config.provider,
             self.config.model,
             self.prompts.tag(request.kind),
+            self._pack_tags[industry],
             request.kind,
             request.key,
             context,
@@ -509,7 +521,10 @@ class LLMEngine(ContentEngine):
             if self._remaining() <= 0:
                 return None, "deadline"
             est_out = self._expected_output(kind, n)
-            estimate = self.estimate_cost(est_in, est_out)
+            # The budget is guarded with the worst case (dense prompt, every output token the
+            # call may use), so a run never spends past max_cost; the expected figures pace the
+            # tokens-per-minute limit.
+            estimate = self.estimate_cost(est_in * BUDGET_INPUT_MARGIN, max_tokens)
             if not self._reserve(estimate):
                 return None, "budget"
             delay = None

@@ -117,6 +117,26 @@ def visible_context(context: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+VOCABULARY_LINE = ("systems", "regulations", "initiatives")
+VOCABULARY_WORDS = 5
+
+
+def industry_background(pack: Pack) -> str:
+    """One line per industry: the pack's context and a few of its words, for realism."""
+    words = pack.vocabulary.model_dump()
+    terms = "; ".join(
+        f"{name}: {', '.join(words[name][:VOCABULARY_WORDS])}" for name in VOCABULARY_LINE
+    )
+    return f"- {pack.id} ({pack.label}): {' '.join(pack.context.split())} Typical {terms}."
+
+
+def pack_tag(pack: Pack | None) -> str:
+    """A short hash of what a pack contributes to prompts (part of the cache key)."""
+    if pack is None:
+        return ""
+    return hashlib.sha256(industry_background(pack).encode()).hexdigest()[:8]
+
+
 def render_batch(
     prompts: Prompts, kind: str, requests: Sequence[ContentRequest], packs: Mapping[str, Pack]
 ) -> tuple[str, str]:
@@ -129,11 +149,7 @@ def render_batch(
     )
     lines = [body, ""]
     industries = list(dict.fromkeys(r.context.get("industry", "") for r in requests))
-    background = [
-        f"- {pid} ({packs[pid].label}): {' '.join(packs[pid].context.split())}"
-        for pid in industries
-        if pid in packs
-    ]
+    background = [industry_background(packs[pid]) for pid in industries if pid in packs]
     if background:
         lines += ["Industry background:", *background, ""]
     lines.append(f"Items ({len(requests)}), one JSON object per line:")
