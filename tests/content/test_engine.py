@@ -30,9 +30,11 @@ def test_good_batches_fill_every_item_from_the_model(server, make_config, sample
     config = make_config(server)
     requests = sample(config)
     engine = engine_for_test(config)
+    done = []
+    engine.progress = done.append
     texts = engine.fill(requests)
     stats = engine.stats()
-    assert len(texts) == len(requests)
+    assert len(texts) == len(requests) == sum(done)
     assert stats["fallbacks"] == 0 and stats["llm_items"] == len(requests)
     assert all("local test server" in t for t in texts)
     # one kind per call, 10-20 items per call (smaller only for a kind's whole group)

@@ -159,6 +159,11 @@ def test_content_fill_rewrites_only_text_and_logs_changes(server, make_config, t
     again = orgforge.api.content_fill(config, kinds=["account.description", "case.subject"])
     assert server.count == calls and again["text"]["calls"] == 0
     assert again["updated"] == {"Account": 0, "Case": 0}
+    # --text offline puts back exactly the text the offline generate wrote
+    config.content.engine = "offline"
+    restored = orgforge.api.content_fill(config)
+    assert restored["text"] == {"engine": "offline"}
+    assert {name: table(world_path, name) for name in sf.GENERATED} == before
 
 
 def test_estimate_matches_a_real_run_without_calling(server, make_config):
