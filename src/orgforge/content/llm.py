@@ -22,12 +22,12 @@ Fallback text is the offline engine's, so structure and offline text stay determ
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import json
 import math
 import random
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -220,14 +220,26 @@ class RateLimiter:
             await asyncio.sleep(wait)
 
 
-def _run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine to completion from sync code, even inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+class _LoopThread:
+    """One event loop in a daemon thread for an engine's lifetime: one SDK client and its
+    connection pool serve every fill of a run, and fill() works from sync code even when the
+    caller already runs an event loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="orgforge-llm", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class LLMEngine(ContentEngine):
@@ -277,6 +289,8 @@ class LLMEngine(ContentEngine):
         self._consecutive = 0
         self._out_per_item: dict[str, float] = {}
         self._sem: asyncio.Semaphore | None = None
+        self._runner: _LoopThread | None = None
+        self._opened = False
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -325,6 +339,16 @@ class LLMEngine(ContentEngine):
         store.cache_put_many(entries, self.config.provider, self.config.model, versions)
 
     def close(self) -> None:
+        """Close the SDK client, stop the engine's event loop, release the world handle."""
+        if self._runner is not None:
+            if self._opened:
+                try:
+                    self._runner.run(self.provider.close())
+                finally:
+                    self._opened = False
+            self._runner.stop()
+            self._runner = None
+            self._sem = None
         if self._own_world and self._world is not None:
             self._world.close()
         self._world = None
@@ -357,8 +381,10 @@ class LLMEngine(ContentEngine):
             batches = self._batches(requests, todo)
             self.counts["batches"] += len(batches)
             started = time.monotonic()
+            if self._runner is None:
+                self._runner = _LoopThread()
             try:
-                _run_sync(self._run(requests, batches, results, reasons))
+                self._runner.run(self._run(requests, batches, results, reasons))
             finally:
                 self.wall_seconds += time.monotonic() - started
         fresh: list[tuple[str, str]] = []
@@ -405,17 +431,17 @@ class LLMEngine(ContentEngine):
         results: dict[int, str],
         reasons: dict[int, str],
     ) -> None:
-        self._sem = asyncio.Semaphore(self.config.concurrency)
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.config.concurrency)
         if self._deadline_at is None:
             self._deadline_at = time.monotonic() + self.config.deadline
-        await self.provider.open()
-        try:
-            tasks = [
-                self._batch(requests, kind, indexes, results, reasons) for kind, indexes in batches
-            ]
-            await asyncio.gather(*tasks)
-        finally:
-            await self.provider.close()
+        if not self._opened:
+            await self.provider.open()
+            self._opened = True
+        tasks = [
+            self._batch(requests, kind, indexes, results, reasons) for kind, indexes in batches
+        ]
+        await asyncio.gather(*tasks)
         if self._fatal is not None:
             error = self._fatal
             raise ContentError(
