@@ -36,6 +36,7 @@ def resolve(
         "text": "content.engine",
         "provider": "content.provider",
         "model": "content.model",
+        "base_url": "content.base_url",
         "max_cost": "content.max_cost",
         "out": "export.out",
         "format": "export.format",

@@ -227,3 +227,12 @@ def test_cli_bad_key_exits_1_with_two_lines(server, make_config, monkeypatch, ca
     assert lines[0].startswith("error: openai gpt-4o-mini") and "auth" in lines[0]
     assert lines[1].startswith("hint:") and "--text offline" in lines[1]
     assert "Traceback" not in captured.err and SECRET not in captured.out + captured.err
+
+
+def test_key_from_dotenv_is_used_and_not_written(server, make_config, tmp_path):
+    config = make_config(server, provider="openai", model="gpt-4o-mini")
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")  # cwd is tmp_path
+    result = orgforge.generate(config)
+    assert server.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"
+    for path in Path(result.run_dir).iterdir():
+        assert SECRET not in path.read_text(), path

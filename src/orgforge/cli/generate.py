@@ -39,6 +39,9 @@ def generate(
         None, "--provider", help="LLM provider: openai | azure | anthropic | compatible."
     ),
     model: str = typer.Option(None, "--model", help="LLM model (with --text llm)."),
+    base_url: str = typer.Option(
+        None, "--base-url", help="LLM API base URL (OpenAI-compatible servers: Ollama, vLLM…)."
+    ),
     max_cost: float = typer.Option(
         None, "--max-cost", help="LLM budget in USD; past it the rest is offline text."
     ),
@@ -59,6 +62,7 @@ def generate(
         "content.engine": text,
         "content.provider": provider,
         "content.model": model,
+        "content.base_url": base_url,
         "content.max_cost": max_cost,
         "runs_dir": runs_dir,
         "generate.workers": workers,
