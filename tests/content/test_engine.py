@@ -244,12 +244,23 @@ def test_batch_refusal_is_split_then_falls_back(server, make_config, sample):
     assert stats["splits"] == 3 and stats["retries"] == 0
 
 
-def test_bad_api_key_is_an_error_not_a_silent_fallback(server, make_config, sample):
-    server.script = lambda n, body: "401"
-    config = make_config(server)
-    engine = engine_for_test(config)
+def test_bad_api_key_is_an_error_not_a_silent_fallback(server, make_config, sample, tmp_path):
+    server.script = lambda n, body: "401" if n > 1 else None
+    config = make_config(server, concurrency=1, batch_size=5)
+    requests = of_kind(sample(config), "case.subject")
+    world = tmp_path / "cache.db"
+    engine = LLMEngine(config.content, load_packs(), seed=config.seed, world=str(world))
     with pytest.raises(ContentError, match="auth"):
-        engine.fill(of_kind(sample(config), "case.subject"))
+        engine.fill(requests)
+    engine.close()
+    assert server.count == 2  # nothing more was tried once the key was refused
+    # what the first call bought is kept: the next run asks only for the rest
+    server.script = None
+    engine = LLMEngine(config.content, load_packs(), seed=config.seed, world=str(world))
+    engine.fill(requests)
+    engine.close()
+    stats = engine.stats()
+    assert stats["cache_hits"] > 0 and stats["cache_hits"] + stats["llm_items"] == len(requests)
 
 
 def test_anthropic_messages_with_tool_use(server, make_config, sample, monkeypatch):

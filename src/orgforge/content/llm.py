@@ -385,20 +385,29 @@ class LLMEngine(ContentEngine):
                 self._runner = _LoopThread()
             try:
                 self._runner.run(self._run(requests, batches, results, reasons))
+            except BaseException:
+                self._keep(requests, keys, results)  # what was bought before a fatal error
+                raise
             finally:
                 self.wall_seconds += time.monotonic() - started
-        fresh: list[tuple[str, str]] = []
         for i in todo:
             if i in results:
                 out[i] = results[i]
-                fresh.append((keys[i], results[i]))
             else:
                 out[i] = self._fallback(requests[i], reasons.get(i, "error"))
         self.counts["llm_items"] += len(results)
-        if fresh:
-            versions = {keys[i]: self.prompts.tag(requests[i].kind) for i in results}
-            self._cache_put(fresh, versions)
+        self._keep(requests, keys, results)
         return [text or "" for text in out]
+
+    def _keep(
+        self, requests: Sequence[ContentRequest], keys: dict[int, str], results: dict[int, str]
+    ) -> None:
+        """Cache accepted texts (by the request's cache key)."""
+        if not results:
+            return
+        fresh = [(keys[i], text) for i, text in results.items()]
+        versions = {keys[i]: self.prompts.tag(requests[i].kind) for i in results}
+        self._cache_put(fresh, versions)
 
     def _fallback(self, request: ContentRequest, reason: str) -> str:
         self.reasons[reason] += 1
@@ -558,12 +567,12 @@ class LLMEngine(ContentEngine):
                 reply = await self._call(system, user, max_tokens, est_in + est_out)
             except CallError as error:
                 self._reserved -= estimate
+                if error.kind in ("deadline", "provider_down"):
+                    return None, error.kind  # stopped before the call was made
                 self.errors[error.kind] += 1
                 if error.kind in ("auth", "not_found"):
                     self._fatal = error
                     return None, "provider_down"
-                if error.kind == "deadline":
-                    return None, "deadline"
                 last = error.kind
                 if not error.retryable:
                     self._transport_failure()
@@ -595,6 +604,9 @@ class LLMEngine(ContentEngine):
             raise CallError("deadline", "deadline passed", retryable=False) from None
         assert self._sem is not None
         async with self._sem:
+            # Checked again once a slot is free: the provider may have died meanwhile.
+            if self._fatal is not None or self._down:
+                raise CallError("provider_down", "provider down", retryable=False)
             remaining = self._remaining()
             if remaining <= 0:
                 raise CallError("deadline", "deadline passed", retryable=False)
