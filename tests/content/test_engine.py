@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from orgforge.content.contract import KINDS
-from orgforge.content.llm import LLMEngine
+from orgforge.content.llm import LLMEngine, RateLimiter
 from orgforge.content.offline import OfflineEngine
 from orgforge.content.testing import FakeLLM
 from orgforge.errors import ConfigError, ContentError
@@ -320,14 +321,31 @@ def test_missing_key_fails_before_anything_is_written(make_config, server):
 
 
 def test_requests_per_minute_limit_spaces_calls(server, make_config, sample):
-    # 600/min = 10/s with a burst of 100: 102 calls would need 0.2 s of waiting
-    config = make_config(server, batch_size=1, requests_per_minute=600, concurrency=16)
-    requests = of_kind(sample(config), "case_comment.body")[:40]
-    requests += of_kind(sample(config), "task.subject")[:40]
-    requests += of_kind(sample(config), "task.description")[:22]
+    # 60/min = 1/s with a burst of 10: 12 single-item calls need about 2 s of waiting
+    config = make_config(server, batch_size=1, requests_per_minute=60, concurrency=16)
+    requests = of_kind(sample(config), "case.subject")[:12]
     engine = engine_for_test(config)
     started = time.monotonic()
     engine.fill(requests)
-    assert engine.stats()["calls"] == 102
-    assert time.monotonic() - started >= 0.15
-    assert engine.stats()["rate_limit_wait_s"] > 0
+    elapsed = time.monotonic() - started
+    stats = engine.stats()
+    assert stats["calls"] == 12 and stats["fallbacks"] == 0
+    assert elapsed >= 1.5 and stats["rate_limit_wait_s"] >= 1.5
+    sent = [r["body"]["messages"][1]["content"].count('\n{"id":') for r in server.requests]
+    assert sent == [1] * 12
+
+
+def test_request_limiter_allows_a_burst_then_the_rate():
+    limiter = RateLimiter(600, 0)  # 10/s, burst of 100
+
+    async def go() -> tuple[float, float]:
+        started = time.monotonic()
+        for _ in range(100):
+            await limiter.acquire(0)
+        burst = time.monotonic() - started
+        await limiter.acquire(0)
+        await limiter.acquire(0)
+        return burst, time.monotonic() - started
+
+    burst, total = asyncio.run(go())
+    assert burst < 0.05 and total >= 0.15
