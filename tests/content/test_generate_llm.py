@@ -236,3 +236,36 @@ def test_key_from_dotenv_is_used_and_not_written(server, make_config, tmp_path):
     assert server.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"
     for path in Path(result.run_dir).iterdir():
         assert SECRET not in path.read_text(), path
+
+
+def test_fill_a_world_generated_with_industries_and_refuse_a_bare_one(server, make_config):
+    config = make_config(server, name="ind.db")
+    config.content.engine = "offline"
+    orgforge.generate(config, industries=["high_tech", "insurance"])
+    config.content.engine = "llm"
+    summary = orgforge.api.content_fill(config, kinds=["account.description"])
+    assert summary["updated"]["Account"] > 0 and summary["text"]["fallbacks"] == 0
+    from orgforge.errors import WorldError
+
+    bare = make_config(server, name="bare.db")
+    World(bare.world).close()
+    with pytest.raises(WorldError, match="no successful generate run"):
+        orgforge.api.content_fill(bare)
+
+
+def test_fill_refuses_a_world_whose_structure_changed(server, make_config):
+    config = make_config(server, name="edited.db")
+    config.content.engine = "offline"
+    orgforge.generate(config)
+    with World(config.world) as world, world.engine.begin() as conn:
+        from orgforge.world import tables as t
+
+        table = t.RECORD_TABLES["Case"]
+        conn.execute(table.update().where(table.c.key == "Case/0001/1").values(Priority="Low"))
+        conn.execute(table.update().where(table.c.key == "Case/0001/1").values(Status="Closed"))
+    config.content.engine = "llm"
+    from orgforge.errors import WorldError
+
+    with pytest.raises(WorldError, match="Case/0001/1 differs"):
+        orgforge.api.content_fill(config)
+    assert server.count == 0
