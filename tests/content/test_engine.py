@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from orgforge.content.contract import KINDS
 from orgforge.content.llm import LLMEngine, RateLimiter
 from orgforge.content.offline import OfflineEngine
 from orgforge.content.testing import FakeLLM
@@ -38,16 +37,22 @@ def test_good_batches_fill_every_item_from_the_model(server, make_config, sample
     assert len(texts) == len(requests) == sum(done)
     assert stats["fallbacks"] == 0 and stats["llm_items"] == len(requests)
     assert all("local test server" in t for t in texts)
-    # one kind per call, 10-20 items per call (smaller only for a kind's whole group)
+    # one kind per call (its template opens the prompt), at most 20 items per call, and no
+    # more calls per kind than ceil(items / 15)
+    from orgforge.content.prompts import Prompts
+
+    prompts = Prompts()
     per_kind = {k: len(of_kind(requests, k)) for k in {r.kind for r in requests}}
+    calls_per_kind: dict[str, int] = {}
     assert stats["calls"] == server.count
     for call in server.requests:
         prompt = call["body"]["messages"][1]["content"]
-        n = prompt.count('\n{"id":')
-        assert n <= 20
-        kind = next(k for k in per_kind if KINDS[k].description and f"({n})" in prompt)
-        assert kind
-    assert server.count <= sum(-(-n // 15) for n in per_kind.values())
+        kinds = [k for k in per_kind if prompt.startswith(prompts.get(k).body.split("{")[0])]
+        assert len(kinds) == 1, prompt[:80]
+        calls_per_kind[kinds[0]] = calls_per_kind.get(kinds[0], 0) + 1
+        assert prompt.count('\n{"id":') <= 20
+    for kind, n in per_kind.items():
+        assert calls_per_kind[kind] <= -(-n // 15), kind
     assert server.requests[0]["body"]["response_format"]["type"] == "json_schema"
 
 
