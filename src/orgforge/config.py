@@ -72,6 +72,13 @@ def _check_weights(value: dict[str, float], what: str) -> dict[str, float]:
     return value
 
 
+def _check_known(value: dict[str, float], allowed: tuple[str, ...], what: str) -> dict[str, float]:
+    for name in value:
+        if name not in allowed:
+            raise ValueError(f"unknown {what} {name!r}; one of {', '.join(allowed)}")
+    return value
+
+
 class DensityConfig(_Model):
     """Share of records per density tier (percent, summing to 100)."""
 
@@ -131,20 +138,14 @@ class GenerateConfig(_Model):
     def _stages(cls, value: dict[str, float]) -> dict[str, float]:
         from orgforge.schema.salesforce import STAGES
 
-        for name in value:
-            if name not in STAGES:
-                raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGES)}")
-        return _check_weights(value, "stages")
+        return _check_weights(_check_known(value, STAGES, "stage"), "stages")
 
     @field_validator("case_status")
     @classmethod
     def _case_status(cls, value: dict[str, float]) -> dict[str, float]:
         from orgforge.schema.salesforce import CASE_STATUSES
 
-        for name in value:
-            if name not in CASE_STATUSES:
-                raise ValueError(f"unknown case status {name!r}; one of {', '.join(CASE_STATUSES)}")
-        return _check_weights(value, "case_status")
+        return _check_weights(_check_known(value, CASE_STATUSES, "case status"), "case_status")
 
     @field_validator("per_account")
     @classmethod

@@ -80,9 +80,7 @@ def generate(
             result = orgforge.generate(cfg, industries=only, progress=advance)
     if _console.state.quiet:
         return
-    table = Table(title=f"World {result.world}", show_edge=False)
-    for column in ("object", "records", "inserted", "updated", "deleted"):
-        table.add_column(column, justify="left" if column == "object" else "right")
+    table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
     for name, count in result.counts.items():
         w = result.written.get(name, {})
         table.add_row(
@@ -142,28 +140,31 @@ def stats(
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     out = _console.out
-    counts = Table(title="Records", show_edge=False)
-    for column in ("object", "count", "expected"):
-        counts.add_column(column, justify="left" if column == "object" else "right")
+    counts = _table("Records", "object", "count", "expected")
     for row in report["counts"]:
         counts.add_row(row["object"], f"{row['count']:,}", f"{row['expected']:,}")
     out.print(counts)
-    fields = Table(title="Account field fill rate (%)", show_edge=False)
-    for column in ("field", "observed", "target"):
-        fields.add_column(column, justify="left" if column == "field" else "right")
+    fields = _table("Account field fill rate (%)", "field", "observed", "target")
     for row in report["account_fields"]:
         fields.add_row(row["field"], f"{row['observed_pct']:.1f}", f"{row['target_pct']:.0f}")
     out.print(fields)
     for name, rows in report["distributions"].items():
-        table = Table(title=name.replace("_", " "), show_edge=False)
-        for column in ("value", "count", "observed %", "target %"):
-            table.add_column(column, justify="left" if column == "value" else "right")
+        table = _table(name.replace("_", " "), "value", "count", "observed %", "target %")
         for row in rows:
             target = "" if row["target_pct"] is None else f"{row['target_pct']:.1f}"
             table.add_row(
                 str(row["value"]), f"{row['count']:,}", f"{row['observed_pct']:.1f}", target
             )
         out.print(table)
+
+
+def _table(title: str, first: str, *numbers: str) -> Table:
+    """A borderless table: a left-aligned label column, then right-aligned figures."""
+    table = Table(title=title, show_edge=False)
+    table.add_column(first)
+    for column in numbers:
+        table.add_column(column, justify="right")
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ GROUPS: list[tuple[str, str | None]] = [
     ("config", "config"),
     ("packs", "packs"),
     ("world", "world"),
+    ("sandbox", "sandbox"),
     ("content", "content"),
 ]
 

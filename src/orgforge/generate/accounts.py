@@ -23,7 +23,13 @@ from zoneinfo import ZoneInfo
 
 from orgforge.config import BLOCK_SIZE
 from orgforge.content.contract import ContentRequest
-from orgforge.generate.distributions import allocate, block_total, quota_sequence, stream
+from orgforge.generate.distributions import (
+    Weighted,
+    allocate,
+    block_total,
+    quota_sequence,
+    stream,
+)
 from orgforge.generate.names import AccountName
 from orgforge.generate.plan import TIERS, Plan
 from orgforge.schema.salesforce import ACCOUNT_TYPES, LEAD_SOURCES, STAGE_FACTS
@@ -63,13 +69,24 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@cache
+def _utc_offset_minutes(tz: str, ordinal: int) -> int:
+    """The zone's UTC offset at noon local time on that day (meetings never span a DST switch)."""
+    day = dt.date.fromordinal(ordinal)
+    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=_zone(tz))
+    offset = noon.utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
 def _utc(ordinal: int, minutes: int, tz: str) -> str:
     """Local wall time (day ordinal + minutes after midnight in tz) as a Salesforce UTC datetime."""
-    day = dt.date.fromordinal(ordinal)
-    local = dt.datetime(day.year, day.month, day.day, tzinfo=_zone(tz)) + dt.timedelta(
-        minutes=minutes
+    if tz != "UTC":
+        minutes -= _utc_offset_minutes(tz, ordinal)
+    days, minute_of_day = divmod(minutes, 1440)
+    return (
+        f"{dt.date.fromordinal(ordinal + days).isoformat()}"
+        f"T{minute_of_day // 60:02d}:{minute_of_day % 60:02d}:00.000Z"
     )
-    return local.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _weekday_snap(ordinal: int) -> int:
@@ -109,14 +126,7 @@ def _header(plan: Plan, index: int, industry: str) -> Header:
     low, high = company.employees
     size = rng.random()
     employees = int(round(math.exp(math.log(low) + size * math.log(high / low)), -1) or low)
-    types = company.types
-    u = rng.random() * sum(types.values())
-    type_key = "Other"
-    for key, weight in types.items():
-        u -= weight
-        if u < 0:
-            type_key = key
-            break
+    type_key = _pick_pairs(rng, tuple(company.types.items()))
     return Header(index, rng, size, max(employees, 1), type_key)
 
 
@@ -126,6 +136,14 @@ class BlockGenerator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.asof = plan.as_of_ordinal
+        # Per pack: its titles by seniority, and a weighted pick of seniority levels.
+        self.titles: dict[str, tuple[dict[str, list], Weighted[str]]] = {}
+        for pack_id, pack in plan.packs.items():
+            by_level: dict[str, list] = {}
+            for title in pack.titles:
+                by_level.setdefault(title.seniority, []).append(title)
+            levels = Weighted({lvl: w for lvl, w in SENIORITY_WEIGHTS.items() if lvl in by_level})
+            self.titles[pack_id] = (by_level, levels)
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -284,24 +302,16 @@ class BlockGenerator:
 
     def contacts(self, out, h, naming, place, owner_key, count) -> list[dict]:
         plan, rng = self.plan, h.rng
-        pack = plan.packs[naming.industry]
-        by_seniority: dict[str, list] = {}
-        for title in pack.titles:
-            by_seniority.setdefault(title.seniority, []).append(title)
-        levels = [lvl for lvl in SENIORITY_WEIGHTS if lvl in by_seniority]
-        level_weights = [SENIORITY_WEIGHTS[lvl] for lvl in levels]
+        by_seniority, levels = self.titles[naming.industry]
         used_names: set[tuple[str, str]] = set()
         result = []
         pools = plan.pools
         for n in range(1, count + 1):
             tier = plan.density.pick(rng)
             rich, sparse = tier == "rich", tier == "sparse"
-            level = (
-                levels[0]
-                if n == 1 and "executive" in by_seniority
-                else rng.choices(levels, level_weights)[0]
-            )
-            title = rng.choice(by_seniority[level])
+            level = "executive" if n == 1 and "executive" in by_seniority else levels.pick(rng)
+            titles = by_seniority[level]
+            title = titles[int(rng.random() * len(titles))]
             while True:
                 first = pools.first_names[int(rng.random() * len(pools.first_names))]
                 last = pools.last_names[int(rng.random() * len(pools.last_names))]
@@ -585,20 +595,7 @@ class BlockGenerator:
                     "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
                 },
             )
-            context = {
-                "type": kind,
-                "industry": naming.industry,
-                "account": naming.name,
-                "contact": f"{contact['FirstName']} {contact['LastName']}",
-                "status": status,
-                "opportunity": opp["_context"]["opportunity"] if opp else "",
-                "product": opp["_product"] if opp else "",
-            }
-            out.text(record, "Subject", "task.subject", context)
-            if tier != "sparse":
-                out.text(record, "Description", "task.description", context)
-            else:
-                record["Description"] = None
+            _activity_text(out, record, "task", kind, naming, contact, opp, status=status)
 
     def events(self, out, h, naming, tz, contacts, opps, types) -> None:
         plan, rng, asof = self.plan, h.rng, self.asof
@@ -641,20 +638,25 @@ class BlockGenerator:
                     "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
                 },
             )
-            context = {
-                "type": kind,
-                "industry": naming.industry,
-                "account": naming.name,
-                "contact": f"{contact['FirstName']} {contact['LastName']}",
-                "title": contact["Title"],
-                "opportunity": opp["_context"]["opportunity"] if opp else "",
-                "product": opp["_product"] if opp else "",
-            }
-            out.text(record, "Subject", "event.subject", context)
-            if tier != "sparse":
-                out.text(record, "Description", "event.description", context)
-            else:
-                record["Description"] = None
+            _activity_text(out, record, "event", kind, naming, contact, opp, title=contact["Title"])
+
+
+def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> None:
+    """Ask for a task's or event's Subject, and its Description unless the record is sparse."""
+    context = {
+        "type": kind,
+        "industry": naming.industry,
+        "account": naming.name,
+        "contact": f"{contact['FirstName']} {contact['LastName']}",
+        "opportunity": opp["_context"]["opportunity"] if opp else "",
+        "product": opp["_product"] if opp else "",
+        **extra,
+    }
+    out.text(record, "Subject", f"{prefix}.subject", context)
+    if record["tier"] != "sparse":
+        out.text(record, "Description", f"{prefix}.description", context)
+    else:
+        record["Description"] = None
 
 
 def _pick_pairs(rng: Random, pairs) -> str:

@@ -71,13 +71,14 @@ def allocate(
         counts = [0] * n
         left = total
     open_slots = [i for i in range(n) if counts[i] < caps[i] and weights[i] > 0]
+    cum = list(accumulate(weights[i] for i in open_slots))
     while left > 0 and open_slots:
-        cum = list(accumulate(weights[i] for i in open_slots))
         slot = open_slots[bisect(cum, rng.random() * cum[-1])]
         counts[slot] += 1
         left -= 1
-        if counts[slot] >= caps[slot]:
+        if counts[slot] >= caps[slot]:  # the slot is full: draw among the others from now on
             open_slots.remove(slot)
+            cum = list(accumulate(weights[i] for i in open_slots))
     return counts
 
 

@@ -1,0 +1,121 @@
+"""Fault injection and request counting.
+
+``--faults "429=0.1,503=0.05,lock=0.05,expire=0.01"``: each API request draws once from a seeded
+RNG for the request-level faults (429 REQUEST_LIMIT_EXCEEDED with Retry-After, 503, and session
+expiry), and each record of a write draws for ``lock`` (UNABLE_TO_LOCK_ROW). The same seed and
+the same sequence of requests give the same faults. ``retry_after=N`` sets the Retry-After value.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from typing import Any
+
+from orgforge.errors import ConfigError
+
+KINDS = ("429", "503", "lock", "expire")
+
+
+def parse_faults(spec: str | dict[str, float] | None) -> dict[str, float]:
+    if not spec:
+        return {}
+    if isinstance(spec, dict):
+        items = [(str(k), v) for k, v in spec.items()]
+    else:
+        items = []
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" not in part:
+                raise ConfigError(
+                    f"--faults: '{part}' is not KIND=PROBABILITY",
+                    "Example: --faults '429=0.1,503=0.05,lock=0.05,expire=0.01'",
+                )
+            key, _, value = part.partition("=")
+            items.append((key.strip().lower(), value.strip()))
+    out: dict[str, float] = {}
+    for key, value in items:
+        if key not in (*KINDS, "retry_after"):
+            raise ConfigError(
+                f"--faults: unknown fault '{key}'", f"Known: {', '.join(KINDS)}, retry_after."
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--faults: {key}={value} is not a number") from None
+        if key != "retry_after" and not 0.0 <= number <= 1.0:
+            raise ConfigError(f"--faults: {key}={value} must be a probability between 0 and 1")
+        out[key] = number
+    if out.get("429", 0) + out.get("503", 0) + out.get("expire", 0) > 1.0:
+        raise ConfigError("--faults: 429 + 503 + expire probabilities add up to more than 1")
+    return out
+
+
+class Faults:
+    def __init__(self, spec: str | dict[str, float] | None, seed: int = 0) -> None:
+        self.rates = parse_faults(spec)
+        self.retry_after = int(self.rates.pop("retry_after", 1))
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def request_fault(self) -> str | None:
+        """'429', '503', 'expire' or None for one API request."""
+        p429, p503, pexp = (self.rates.get(k, 0.0) for k in ("429", "503", "expire"))
+        if not (p429 or p503 or pexp):
+            return None
+        with self._lock:
+            u = self._rng.random()
+        if u < p429:
+            return "429"
+        if u < p429 + p503:
+            return "503"
+        if u < p429 + p503 + pexp:
+            return "expire"
+        return None
+
+    def lock_hit(self) -> bool:
+        p = self.rates.get("lock", 0.0)
+        if not p:
+            return False
+        with self._lock:
+            return self._rng.random() < p
+
+
+class Stats:
+    """Request counters by endpoint family and status, and injected faults by kind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.families: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.total = 0
+
+    def count(self, family: str, status: int) -> None:
+        with self._lock:
+            self.total += 1
+            self.families[family] += 1
+            self.statuses[str(status)] += 1
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self.faults[kind] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": self.total,
+                "by_family": dict(sorted(self.families.items())),
+                "by_status": dict(sorted(self.statuses.items())),
+                "faults": dict(sorted(self.faults.items())),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.families.clear()
+            self.statuses.clear()
+            self.faults.clear()
+            self.total = 0

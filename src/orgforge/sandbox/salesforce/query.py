@@ -1,0 +1,692 @@
+"""Running parsed SOQL against the org: field resolution, filters, ordering, rendering, cursors.
+
+Semantics follow SOQL rather than SQL: text comparisons are case-insensitive, ``!=`` matches
+nulls, date literals cover day ranges (in UTC), IDs compare in their 18-character form whatever
+length the query used, and relationship paths (``Account.Owner.Name``) and polymorphic Name
+fields (``What.Type``, ``Who.Name``) resolve through the parent records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orgforge.sandbox.salesforce import ids
+from orgforge.sandbox.salesforce.metadata import NUMBER_TYPES, Field, Metadata, SObject
+from orgforge.sandbox.salesforce.org import Org, Record
+from orgforge.sandbox.salesforce.sferrors import SFError
+from orgforge.sandbox.salesforce.soql import (
+    Comparison,
+    Count,
+    Literal,
+    Logical,
+    Not,
+    Path,
+    Query,
+    SOQLError,
+    date_range,
+    parse,
+)
+from orgforge.sandbox.salesforce.values import UTC, to_csv, to_json
+
+# Fields of the polymorphic "Name" entity (What, Who, Owner on some objects).
+NAME_FIELDS = [
+    "Id",
+    "Type",
+    "Name",
+    "FirstName",
+    "LastName",
+    "Alias",
+    "Email",
+    "Phone",
+    "Title",
+    "IsActive",
+    "Username",
+    "LastModifiedDate",
+]
+TEXT_KINDS = {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url"}
+MAX_OFFSET = 2000
+
+
+@dataclass
+class Resolved:
+    path: Path
+    steps: list[Field]  # lookups followed, in order
+    final: Field | None  # None for Name-entity pseudo fields
+    final_name: str
+    name_entity: bool  # the final field sits on a polymorphic Name entity
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.relationship_name or s.name for s in self.steps] + [self.final_name]
+
+    @property
+    def kind(self) -> str:
+        if self.final is not None:
+            return self.final.type
+        if self.final_name == "Id":
+            return "id"
+        if self.final_name == "IsActive":
+            return "boolean"
+        if self.final_name == "LastModifiedDate":
+            return "datetime"
+        return "string"
+
+
+@dataclass
+class ChildPlan:
+    rel_name: str
+    child: SObject
+    via: Field
+    plan: Plan
+
+
+@dataclass
+class Plan:
+    obj: SObject
+    columns: list[Resolved | ChildPlan]
+    counts: list[tuple[Resolved | None, str]]  # COUNT(field) items: (field, alias)
+    count_only: bool
+    where: Callable[[Record], bool] | None
+    order: list[tuple[Callable[[Record], Any], bool, bool]]
+    limit: int | None
+    offset: int | None
+    include_deleted: bool
+
+
+class Lookup:
+    """Per-query cache of parent records by ID (deleted ones included)."""
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+        self.cache: dict[str, tuple[SObject, Record] | None] = {}
+
+    def __call__(self, record_id: str) -> tuple[SObject, Record] | None:
+        if record_id not in self.cache:
+            self.cache[record_id] = self.org.get_any(record_id)
+        return self.cache[record_id]
+
+
+class Engine:
+    def __init__(self, org: Org, version: str = "59.0") -> None:
+        self.org = org
+        self.meta: Metadata = org.meta
+        self.version = version
+
+    # ---- public ------------------------------------------------------------------------------
+
+    def run(self, text: str, include_deleted: bool = False) -> tuple[Plan, list[Record], Lookup]:
+        """Parse, plan and execute; return the plan, the matching records and the lookup cache."""
+        try:
+            query = parse(text)
+            lookup = Lookup(self.org)
+            plan = self.plan(query, include_deleted, lookup, text)
+        except SOQLError as exc:
+            raise malformed(text, exc) from None
+        return plan, self.execute(plan), lookup
+
+    def execute(self, plan: Plan) -> list[Record]:
+        records = self.org.rows(plan.obj, include_deleted=plan.include_deleted)
+        if plan.where is not None:
+            records = [r for r in records if plan.where(r)]
+        for key, desc, nulls_last in reversed(plan.order):
+            present = [r for r in records if key(r) is not None]
+            missing = [r for r in records if key(r) is None]
+            present.sort(key=key, reverse=desc)
+            records = present + missing if nulls_last else missing + present
+        start = plan.offset or 0
+        end = None if plan.limit is None else start + plan.limit
+        return records[start:end]
+
+    def render(
+        self, plan: Plan, rec: Record, lookup: Lookup, version: str | None = None
+    ) -> dict[str, Any]:
+        version = version or self.version
+        out: dict[str, Any] = {"attributes": self._attributes(plan.obj.name, rec["Id"], version)}
+        for col in plan.columns:
+            if isinstance(col, ChildPlan):
+                out[col.rel_name] = self._render_children(col, rec, lookup, version)
+                continue
+            self._put(out, col, rec, lookup, version)
+        return out
+
+    def flat(self, plan: Plan, rec: Record, lookup: Lookup) -> list[str]:
+        row = []
+        for col in plan.columns:
+            if isinstance(col, Resolved):
+                row.append(to_csv(self.value(col, rec, lookup)))
+        return row
+
+    def headers(self, plan: Plan) -> list[str]:
+        return [".".join(c.keys) for c in plan.columns if isinstance(c, Resolved)]
+
+    # ---- planning ----------------------------------------------------------------------------
+
+    def plan(
+        self,
+        query: Query,
+        include_deleted: bool,
+        lookup: Lookup,
+        text: str,
+        parent: tuple[SObject, Field] | None = None,
+    ) -> Plan:
+        obj = self.meta.get(query.sobject) if parent is None else parent[0]
+        if obj is None:
+            raise SOQLError(
+                f"sObject type '{query.sobject}' is not supported. If you are attempting to use a "
+                "custom object, be sure to append the '__c' after the entity name. Please "
+                "reference your WSDL or the describe call for the appropriate names.",
+                query.sobject_pos,
+                "INVALID_TYPE",
+            )
+        alias = query.alias or (obj.name if parent is None else query.sobject)
+        columns: list[Resolved | ChildPlan] = []
+        counts: list[tuple[Resolved | None, str]] = []
+        count_only = False
+        seen: set[str] = set()
+        for item in query.items:
+            if isinstance(item, Count):
+                if item.path is None:
+                    if len(query.items) != 1:
+                        raise SOQLError(
+                            "COUNT() must be the only element in the SELECT list", item.pos
+                        )
+                    count_only = True
+                else:
+                    counts.append(
+                        (self.resolve(obj, item.path, alias), item.alias or f"expr{len(counts)}")
+                    )
+            elif isinstance(item, Query):
+                columns.append(self._child_plan(obj, item, include_deleted, lookup, text))
+            else:
+                resolved = self.resolve(obj, item, alias)
+                key = ".".join(resolved.keys).lower()
+                if key in seen:
+                    raise SOQLError(f"duplicate field selected: {item.text}", item.pos)
+                seen.add(key)
+                columns.append(resolved)
+        if counts and columns:
+            bad = next(c for c in columns if isinstance(c, Resolved))
+            raise SOQLError(f"Field must be grouped or aggregated: {bad.final_name}", bad.path.pos)
+        where = self._condition(obj, query.where, alias, lookup, text) if query.where else None
+        order = []
+        for item in query.order:
+            resolved = self.resolve(obj, item.path, alias)
+            if (
+                resolved.final is not None
+                and resolved.final.type == "textarea"
+                and (resolved.final.length > 255)
+            ):
+                raise SOQLError(
+                    f"field '{resolved.final.name}' can not be sorted in a query call",
+                    item.path.pos,
+                    "INVALID_FIELD",
+                )
+            order.append((self._sort_key(resolved, lookup), item.desc, item.nulls_last))
+        if query.offset is not None and query.offset > MAX_OFFSET:
+            raise SOQLError(
+                f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+                query.pos,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+            )
+        plan = Plan(
+            obj,
+            columns,
+            counts,
+            count_only,
+            where,
+            order,
+            query.limit,
+            query.offset,
+            include_deleted,
+        )
+        if parent is not None:
+            plan.include_deleted = False
+        return plan
+
+    def _child_plan(
+        self, obj: SObject, sub: Query, include_deleted: bool, lookup: Lookup, text: str
+    ) -> ChildPlan:
+        for child, f, rel in self.meta.children_of(obj.name):
+            if rel and rel.lower() == sub.sobject.lower():
+                plan = self.plan(sub, False, lookup, text, parent=(child, f))
+                if plan.count_only or plan.counts:
+                    raise SOQLError("aggregates are not supported in subqueries", sub.pos)
+                return ChildPlan(rel, child, f, plan)
+        raise SOQLError(
+            f"Didn't understand relationship '{sub.sobject}' in FROM part of query call. If you "
+            "are attempting to use a custom relationship, be sure to append the '__r' after the "
+            "custom relationship name. Please reference your WSDL or the describe call for the "
+            "appropriate names.",
+            sub.sobject_pos,
+            "INVALID_TYPE",
+        )
+
+    def resolve(self, obj: SObject, path: Path, alias: str) -> Resolved:
+        parts = list(path.parts)
+        if (
+            len(parts) > 1
+            and parts[0].lower() == alias.lower()
+            and obj.relationship(parts[0]) is None
+        ):
+            parts = parts[1:]
+        steps: list[Field] = []
+        current: SObject | None = obj
+        for part in parts[:-1]:
+            if current is None:  # past a polymorphic Name entity: no further hops
+                raise _bad_relationship(part, path.pos)
+            f = current.relationship(part)
+            if f is None:
+                raise _bad_relationship(part, path.pos)
+            steps.append(f)
+            if len(steps) > 5:
+                raise SOQLError(
+                    "SOQL statements cannot query more than 5 levels of relationships", path.pos
+                )
+            current = None if f.polymorphic else self.meta.get(f.reference_to[0])
+        last = parts[-1]
+        if current is None:
+            match = next((n for n in NAME_FIELDS if n.lower() == last.lower()), None)
+            if match is None:
+                raise SOQLError(
+                    f"No such column '{last}' on entity 'Name'. If you are attempting to use a "
+                    "custom field, be sure to append the '__c' after the custom field name. "
+                    "Please reference your WSDL or the describe call for the appropriate names.",
+                    path.pos,
+                    "INVALID_FIELD",
+                )
+            return Resolved(path, steps, None, match, True)
+        f = current.field(last)
+        if f is None:
+            raise SOQLError(
+                f"No such column '{last}' on entity '{current.name}'. If you are attempting to "
+                "use a custom field, be sure to append the '__c' after the custom field name. "
+                "Please reference your WSDL or the describe call for the appropriate names.",
+                path.pos,
+                "INVALID_FIELD",
+            )
+        return Resolved(path, steps, f, f.name, False)
+
+    # ---- values ------------------------------------------------------------------------------
+
+    def value(self, r: Resolved, rec: Record | None, lookup: Lookup) -> Any:
+        target_obj: SObject | None = None
+        for step in r.steps:
+            if rec is None:
+                return None
+            ref = rec.get(step.name)
+            if ref is None:
+                return None
+            found = lookup(ref)
+            if found is None:
+                return None
+            target_obj, rec = found
+        if rec is None:
+            return None
+        if r.name_entity:
+            return _name_value(target_obj, rec, r.final_name)  # type: ignore[arg-type]
+        return rec.get(r.final_name)
+
+    def _sort_key(self, r: Resolved, lookup: Lookup) -> Callable[[Record], Any]:
+        def key(rec: Record) -> Any:
+            v = self.value(r, rec, lookup)
+            return v.casefold() if isinstance(v, str) else v
+
+        return key
+
+    # ---- conditions --------------------------------------------------------------------------
+
+    def _condition(
+        self, obj: SObject, node: Any, alias: str, lookup: Lookup, text: str
+    ) -> Callable[[Record], bool]:
+        if isinstance(node, Logical):
+            parts = [self._condition(obj, n, alias, lookup, text) for n in node.items]
+            if node.op == "AND":
+                return lambda rec: all(p(rec) for p in parts)
+            return lambda rec: any(p(rec) for p in parts)
+        if isinstance(node, Not):
+            inner = self._condition(obj, node.item, alias, lookup, text)
+            return lambda rec: not inner(rec)
+        assert isinstance(node, Comparison)
+        return self._comparison(obj, node, alias, lookup, text)
+
+    def _comparison(
+        self, obj: SObject, node: Comparison, alias: str, lookup: Lookup, text: str
+    ) -> Callable[[Record], bool]:
+        r = self.resolve(obj, node.path, alias)
+        kind = r.kind
+        if r.final is not None and r.final.type == "textarea" and r.final.length > 255:
+            raise SOQLError(
+                f"field '{r.final.name}' can not be filtered in a query call",
+                node.path.pos,
+                "INVALID_FIELD",
+            )
+
+        def get(rec: Record) -> Any:
+            v = self.value(r, rec, lookup)
+            return _norm(kind, v)
+
+        op = node.op
+        if isinstance(node.value, Query):  # semi-join
+            sub = node.value
+            plan = self.plan(sub, False, lookup, text)
+            cols = [c for c in plan.columns if isinstance(c, Resolved)]
+            if len(cols) != 1 or plan.counts or plan.count_only:
+                raise SOQLError("semi join sub-selects must select exactly one field", sub.pos)
+            if cols[0].kind not in ("id", "reference") or kind not in ("id", "reference"):
+                raise SOQLError(
+                    "semi join sub-selects can only compare ID fields", sub.pos, "INVALID_FIELD"
+                )
+            found = {self.value(cols[0], rec, lookup) for rec in self.execute(plan)}
+            found.discard(None)
+            if op == "NOTIN":
+                return lambda rec: get(rec) not in found
+            return lambda rec: get(rec) in found
+
+        if op in ("IN", "NOTIN", "INCLUDES", "EXCLUDES"):
+            lits = node.value
+            assert isinstance(lits, list)
+            if op in ("INCLUDES", "EXCLUDES"):
+                if kind != "multipicklist":
+                    raise SOQLError(
+                        "INCLUDES/EXCLUDES only apply to multi-select picklists",
+                        node.pos,
+                        "INVALID_FIELD",
+                    )
+                wanted = [
+                    {p.strip().casefold() for p in lit.value.split(";")}
+                    for lit in lits
+                    if lit.kind == "string"
+                ]
+
+                def includes(rec: Record) -> bool:
+                    v = self.value(r, rec, lookup)
+                    have = {p.casefold() for p in v.split(";")} if v else set()
+                    return any(w <= have for w in wanted)
+
+                return includes if op == "INCLUDES" else (lambda rec: not includes(rec))
+            tests = [self._literal_test("=", kind, r, lit, text) for lit in lits]
+            if op == "IN":
+                return lambda rec: (lambda v: any(t(v) for t in tests))(get(rec))
+            return lambda rec: (lambda v: not any(t(v) for t in tests))(get(rec))
+
+        lit = node.value
+        assert isinstance(lit, Literal)
+        if op == "LIKE":
+            if kind not in TEXT_KINDS and kind not in ("id", "reference"):
+                raise SOQLError(
+                    f"invalid operator on {kind} field: LIKE", node.pos, "INVALID_FIELD"
+                )
+            pattern = _like(lit.value)
+            return lambda rec: (lambda v: v is not None and pattern.fullmatch(v) is not None)(
+                self.value(r, rec, lookup)
+            )
+        test = self._literal_test(op, kind, r, lit, text)
+        return lambda rec: test(get(rec))
+
+    def _literal_test(
+        self, op: str, kind: str, r: Resolved, lit: Literal, text: str
+    ) -> Callable[[Any], bool]:
+        name = r.final_name
+        if lit.kind == "null":
+            if op == "=":
+                return lambda v: v is None
+            if op == "!=":
+                return lambda v: v is not None
+            return lambda v: False
+        point: Any
+        span: tuple[Any, Any] | None = None
+        if kind in TEXT_KINDS:
+            if lit.kind != "string":
+                raise _type_error(name, "string", lit, quoted=True)
+            point = lit.value.replace("\x00", "").casefold()
+        elif kind in ("id", "reference"):
+            if lit.kind != "string":
+                raise _type_error(name, "id", lit, quoted=True)
+            point = ids.normalize(lit.value.replace("\x00", ""))
+            if point is None:
+                raise SOQLError(
+                    f"invalid ID field: {lit.value}", lit.pos, "INVALID_QUERY_FILTER_OPERATOR"
+                )
+        elif kind in NUMBER_TYPES:
+            if lit.kind != "number":
+                raise _type_error(name, "double" if kind != "int" else "int", lit)
+            point = lit.value
+        elif kind == "boolean":
+            if lit.kind != "bool":
+                raise _type_error(name, "boolean", lit)
+            point = lit.value
+        elif kind == "date":
+            if lit.kind == "date":
+                span = (lit.value, lit.value + dt.timedelta(days=1))
+            elif lit.kind == "dateliteral":
+                span = date_range(*lit.value, today=dt.datetime.now(UTC).date())
+            else:
+                raise _type_error(name, "date", lit)
+        elif kind == "datetime":
+            if lit.kind == "datetime":
+                point = lit.value
+            elif lit.kind == "dateliteral":
+                a, b = date_range(*lit.value, today=dt.datetime.now(UTC).date())
+                span = (
+                    dt.datetime.combine(a, dt.time(), UTC),
+                    dt.datetime.combine(b, dt.time(), UTC),
+                )
+            else:
+                raise _type_error(name, "dateTime", lit)
+        else:
+            raise SOQLError(f"cannot filter on field {name}", lit.pos, "INVALID_FIELD")
+        if span is not None:
+            lo, hi = span
+            tests = {
+                "=": lambda v: v is not None and lo <= v < hi,
+                "!=": lambda v: v is None or not (lo <= v < hi),
+                "<": lambda v: v is not None and v < lo,
+                "<=": lambda v: v is not None and v < hi,
+                ">": lambda v: v is not None and v >= hi,
+                ">=": lambda v: v is not None and v >= lo,
+            }
+            return tests[op]
+        tests = {
+            "=": lambda v: v is not None and v == point,
+            "!=": lambda v: v is None or v != point,
+            "<": lambda v: v is not None and v < point,
+            "<=": lambda v: v is not None and v <= point,
+            ">": lambda v: v is not None and v > point,
+            ">=": lambda v: v is not None and v >= point,
+        }
+        if kind == "boolean" and op not in ("=", "!="):
+            raise SOQLError(f"invalid operator on boolean field: {op}", lit.pos, "INVALID_FIELD")
+        return tests[op]
+
+    # ---- rendering ---------------------------------------------------------------------------
+
+    def _attributes(self, type_name: str, record_id: str, version: str) -> dict[str, str]:
+        return {
+            "type": type_name,
+            "url": f"/services/data/v{version}/sobjects/{type_name}/{record_id}",
+        }
+
+    def _put(
+        self, out: dict[str, Any], r: Resolved, rec: Record, lookup: Lookup, version: str
+    ) -> None:
+        node = out
+        current: Record | None = rec
+        for step in r.steps:
+            key = step.relationship_name or step.name
+            ref = current.get(step.name) if current is not None else None
+            found = lookup(ref) if ref else None
+            if found is None:
+                if key not in node:
+                    node[key] = None
+                return
+            target_obj, current = found
+            child = node.get(key)
+            if child is None:
+                type_name = "Name" if step.polymorphic else target_obj.name
+                child = {
+                    "attributes": {
+                        "type": type_name,
+                        "url": f"/services/data/v{version}/sobjects/"
+                        f"{target_obj.name}/{current['Id']}",
+                    }
+                }
+                node[key] = child
+            node = child
+        if r.name_entity:
+            node[r.final_name] = to_json(None, _name_value(target_obj, current, r.final_name))  # type: ignore[arg-type]
+        else:
+            node[r.final_name] = to_json(r.final, current.get(r.final_name) if current else None)
+
+    def _render_children(
+        self, col: ChildPlan, rec: Record, lookup: Lookup, version: str
+    ) -> dict[str, Any] | None:
+        plan = col.plan
+        children = [
+            c for c in self._children_cache(col, lookup) if c.get(col.via.name) == rec["Id"]
+        ]
+        if plan.where is not None:
+            children = [c for c in children if plan.where(c)]
+        for key, desc, nulls_last in reversed(plan.order):
+            present = [c for c in children if key(c) is not None]
+            missing = [c for c in children if key(c) is None]
+            present.sort(key=key, reverse=desc)
+            children = present + missing if nulls_last else missing + present
+        start = plan.offset or 0
+        children = children[start : None if plan.limit is None else start + plan.limit]
+        if not children:
+            return None
+        return {
+            "totalSize": len(children),
+            "done": True,
+            "records": [self.render(plan, c, lookup, version) for c in children],
+        }
+
+    def _children_cache(self, col: ChildPlan, lookup: Lookup) -> list[Record]:
+        key = f"__children__{col.child.name}"
+        cached = lookup.cache.get(key)
+        if cached is None:
+            cached = self.org.rows(col.child)  # type: ignore[assignment]
+            lookup.cache[key] = cached  # type: ignore[assignment]
+        return cached  # type: ignore[return-value]
+
+    def aggregate(self, plan: Plan, records: list[Record], lookup: Lookup) -> dict[str, Any]:
+        row: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for r, alias in plan.counts:
+            row[alias] = sum(
+                1 for rec in records if r is None or self.value(r, rec, lookup) is not None
+            )
+        return row
+
+
+def _name_value(obj: SObject, rec: Record, name: str) -> Any:
+    if name == "Type":
+        return obj.name
+    if name == "Name":
+        nf = obj.name_field
+        if nf is not None:
+            return rec.get(nf.name)
+        return rec.get("Subject")
+    return rec.get(name) if name in obj.fields else None
+
+
+def _norm(kind: str, v: Any) -> Any:
+    if isinstance(v, str) and kind not in ("id", "reference"):
+        return v.casefold()
+    return v
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\x00" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def _bad_relationship(part: str, pos: int) -> SOQLError:
+    return SOQLError(
+        f"Didn't understand relationship '{part}' in field path. If you are attempting to use a "
+        "custom relationship, be sure to append the '__r' after the custom relationship name. "
+        "Please reference your WSDL or the describe call for the appropriate names.",
+        pos,
+        "INVALID_FIELD",
+    )
+
+
+def _type_error(name: str, type_name: str, lit: Literal, quoted: bool = False) -> SOQLError:
+    how = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
+    return SOQLError(
+        f"value of filter criterion for field '{name}' must be of type {type_name} and {how}",
+        lit.pos,
+        "INVALID_FIELD",
+    )
+
+
+def malformed(text: str, exc: SOQLError) -> SFError:
+    """Salesforce's query error message: the query line, a caret, row/column and the reason."""
+    pos = max(0, min(exc.pos, len(text)))
+    row = text.count("\n", 0, pos) + 1
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    col = pos - line_start + 1
+    message = f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{row}:Column:{col}\n{exc.message}"
+    return SFError(exc.code, message, with_fields=False)
+
+
+# ---- server-side cursors (queryMore) ---------------------------------------------------------
+
+
+@dataclass
+class Cursor:
+    plan: Plan
+    records: list[Record]
+    lookup: Lookup
+    batch: int
+    position: int = 0
+    cursor_id: str = field(
+        default_factory=lambda: "01g" + ids.INSTANCE + secrets.token_hex(5).upper()
+    )
+
+
+class Cursors:
+    """Open query cursors, least recently used evicted first (like a real org's limit)."""
+
+    def __init__(self, capacity: int = 200) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, Cursor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, cursor: Cursor) -> None:
+        with self._lock:
+            self._items[cursor.cursor_id] = cursor
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def get(self, cursor_id: str) -> Cursor | None:
+        with self._lock:
+            cursor = self._items.get(cursor_id)
+            if cursor is not None:
+                self._items.move_to_end(cursor_id)
+            return cursor
+
+    def drop(self, cursor_id: str) -> None:
+        with self._lock:
+            self._items.pop(cursor_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

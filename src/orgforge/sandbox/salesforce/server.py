@@ -1,0 +1,285 @@
+"""Starting the sandbox: configuration and uvicorn, on a thread (tests) or blocking (CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from orgforge.errors import ConfigError
+from orgforge.sandbox.salesforce.app import SandboxState, create_app
+from orgforge.sandbox.salesforce.auth import Auth
+from orgforge.sandbox.salesforce.faults import Faults
+from orgforge.sandbox.salesforce.metadata import Metadata, standard_objects
+from orgforge.sandbox.salesforce.org import SANDBOX_DOMAIN, SEED_USERS, Org
+from orgforge.sandbox.salesforce.schema_file import apply_schema, load_schema
+from orgforge.sandbox.salesforce.tls import ensure_certificate
+
+DEFAULT_PORT = 8642
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, noticing ``should_exit`` within 10 ms instead of 100 ms (fast tests)."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not self.should_exit:
+            if counter % 10 == 0 and await self.on_tick(counter // 10):
+                break
+            counter = (counter + 1) % 8_640_000
+            await asyncio.sleep(0.01)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Like uvicorn's, minus its fixed 100 ms pause: give connections up to 0.2 s to finish."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        for _ in range(40):
+            if not self.server_state.connections and not self.server_state.tasks:
+                break
+            await asyncio.sleep(0.005)
+        for task in list(self.server_state.tasks):
+            task.cancel()
+
+
+@dataclass
+class SandboxConfig:
+    """Everything a sandbox can be started with (the CLI flags map 1:1 onto these)."""
+
+    db_path: str | Path | None = None  # None: a fresh temporary file
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    token: str | None = None  # static bearer token for the admin user; random if None
+    faults: str | dict[str, float] | None = None  # "429=0.1,503=0.05,lock=0.05,expire=0.01"
+    seed: int = 0
+    schema: str | Path | dict[str, Any] | None = None  # schema file (YAML/JSON) or dict
+    tls: bool = False
+    consumer_key: str = "orgforge-sandbox"
+    consumer_secret: str = "orgforge-sandbox-secret"
+    jwt_public_key: str | Path | None = None  # PEM text or path (overrides the schema's)
+    password: str = "orgforge"
+    security_token: str = "SANDBOXTOKEN"
+    daily_api_requests: int = 100_000
+    api_version: str = "59.0"
+    query_batch_size: int = 2000
+    token_ttl: float | None = None  # seconds before OAuth-issued tokens expire
+    log_level: str = "warning"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox: where it is, how to log in, and a handle to stop it."""
+
+    instance_url: str
+    token: str
+    db_path: Path
+    cert_path: Path | None
+    org_id: str
+    admin_username: str
+    usernames: list[str]
+    password: str
+    security_token: str
+    consumer_key: str
+    consumer_secret: str
+    api_version: str
+    state: SandboxState
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The REST base, e.g. ``http://127.0.0.1:8642/services/data/v59.0``."""
+        return f"{self.instance_url}/services/data/v{self.api_version}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.force_exit = True  # don't wait for idle keep-alive connections
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.state.bulk.stop()
+        self.state.org.close()
+
+
+def _public_key(config: SandboxConfig, schema_key: str | None) -> str | None:
+    value = config.jwt_public_key
+    if value is None:
+        return schema_key
+    text = str(value)
+    if "BEGIN" in text:
+        return text
+    try:
+        return Path(text).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--jwt-public-key: cannot read {text} ({exc.strerror})") from exc
+
+
+def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path | None]:
+    """Open the org and assemble the sandbox state (no socket yet)."""
+    if config.db_path is None:
+        db_path = Path(tempfile.mkdtemp(prefix="orgforge-sandbox-")) / "sandbox.db"
+    else:
+        db_path = Path(config.db_path).expanduser().resolve()
+    schema = load_schema(config.schema)
+    objects = standard_objects()
+    apply_schema(objects, schema, str(config.schema) if config.schema else "schema")
+    for obj in objects.values():
+        for f in obj.fields.values():
+            for target in f.reference_to:
+                if target not in objects and target != "Group":
+                    raise ConfigError(
+                        f"schema: {obj.name}.{f.name} refers to unknown object '{target}'"
+                    )
+    org = Org(db_path, Metadata(objects), seed=config.seed)
+    app_key = schema.connected_app
+    auth = Auth(
+        org,
+        static_token=config.token or f"{org.org_id[:15]}!{secrets.token_urlsafe(32)}",
+        password=config.password,
+        security_token=config.security_token,
+        consumer_key=app_key.consumer_key or config.consumer_key,
+        consumer_secret=app_key.consumer_secret or config.consumer_secret,
+        public_key=_public_key(config, app_key.public_key),
+        token_ttl=config.token_ttl,
+    )
+    state = SandboxState(
+        org,
+        auth,
+        Faults(config.faults, config.seed),
+        daily_api_requests=config.daily_api_requests,
+        api_version=config.api_version,
+        query_batch_size=config.query_batch_size,
+    )
+    cert = key = None
+    if config.tls:
+        cert = db_path.with_name(db_path.name + ".cert.pem")
+        key = db_path.with_name(db_path.name + ".key.pem")
+        ensure_certificate(cert, key)
+    return state, db_path, cert, key
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto
+    # says TCP, and without it every response stalls ~40 ms on delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror})",
+            "Choose another --port (or 0 for any free port).",
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _prepare(config: SandboxConfig) -> tuple[Sandbox, uvicorn.Server, socket.socket]:
+    state, db_path, cert, key = build(config)
+    sock = _bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    scheme = "https" if config.tls else "http"
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+    if host in ("0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    state.instance_url = f"{scheme}://{host}:{port}"
+    uv_config = uvicorn.Config(
+        create_app(state),
+        log_level=config.log_level,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    )
+    server = _Server(uv_config)
+    usernames = [
+        f"{first}.{last}".lower().replace("'", "") + f"@{SANDBOX_DOMAIN}"
+        for first, last, *_ in SEED_USERS
+    ]
+    sandbox = Sandbox(
+        instance_url=state.instance_url,
+        token=state.auth.static_token,
+        db_path=db_path,
+        cert_path=cert,
+        org_id=state.org.org_id,
+        admin_username=usernames[0],
+        usernames=usernames,
+        password=config.password,
+        security_token=config.security_token,
+        consumer_key=state.auth.consumer_key,
+        consumer_secret=state.auth.consumer_secret,
+        api_version=config.api_version,
+        state=state,
+        _server=server,
+    )
+    return sandbox, server, sock
+
+
+@contextmanager
+def run_in_thread(config: SandboxConfig | None = None, **overrides: Any) -> Iterator[Sandbox]:
+    """Start a sandbox on a background thread; yield it once it accepts connections; stop it.
+
+    ``run_in_thread(SandboxConfig(...))`` or ``run_in_thread(faults="429=0.1", seed=3)``.
+    """
+    config = replace(config or SandboxConfig(), **overrides)
+    sandbox, server, sock = _prepare(config)
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # surfaced to the caller below
+            errors.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=target, name="orgforge-sandbox", daemon=True)
+    sandbox._thread = thread
+    thread.start()
+    while not server.started and thread.is_alive():
+        started.wait(0.005)
+    if errors or not server.started:
+        sandbox.stop()
+        sock.close()
+        raise RuntimeError(f"sandbox failed to start: {errors[0] if errors else 'unknown'}")
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+        sock.close()
+
+
+def serve(config: SandboxConfig, on_ready: Any = None) -> None:
+    """Run the sandbox in the foreground until interrupted (the CLI uses this)."""
+    sandbox, server, sock = _prepare(config)
+    if on_ready is not None:
+        on_ready(sandbox)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sandbox.state.bulk.stop()
+        sandbox.state.org.close()
+        sock.close()
