@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import typer
-from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
@@ -116,13 +115,13 @@ def estimate(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    table = Table(
-        title=f"LLM text for {report['accounts']:,} accounts: {report['provider']} "
-        f"{report['model']} (batch {report['batch_size']})",
-        show_edge=False,
+    from orgforge.cli.generate import _table
+
+    title = (
+        f"LLM text for {report['accounts']:,} accounts: {report['provider']} "
+        f"{report['model']} (batch {report['batch_size']})"
     )
-    for column in ("kind", "items", "calls", "input tokens", "output tokens", "cost USD"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
+    table = _table(title, "kind", "items", "calls", "input tokens", "output tokens", "cost USD")
 
     def cost(value: float | None) -> str:
         return "?" if value is None else f"{value:,.4f}"
