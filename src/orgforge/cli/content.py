@@ -20,13 +20,14 @@ app = typer.Typer(
 
 
 def _kinds(value: str | None) -> list[str] | None:
+    from orgforge.content.refill import check_kinds
+
     if not value:
         return None
     kinds = [k.strip() for k in value.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
-    return kinds
+    if not kinds:
+        raise UsageError("--kinds: empty list", f"Kinds: {', '.join(KINDS)}")
+    return check_kinds(kinds)
 
 
 def print_text_summary(text: dict[str, Any]) -> None:

@@ -20,6 +20,14 @@ from orgforge.world.runlog import RunLog
 from orgforge.world.store import World
 
 
+def check_kinds(kinds: list[str] | None) -> list[str] | None:
+    """The kinds asked for, or UsageError naming the first unknown one."""
+    unknown = [k for k in kinds or () if k not in KINDS]
+    if unknown:
+        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
+    return kinds
+
+
 def _recipe(world: World, config: Config) -> tuple[Config, list[str] | None]:
     """The structure config of the world's last good generate run, with today's content."""
     runs = [r for r in world.runs(limit=1000) if r["command"] == "generate" and r["status"] == "ok"]
@@ -91,10 +99,7 @@ def fill_world(
     from orgforge.generate.plan import make_plan
     from orgforge.world import tables as t
 
-    wanted = set(kinds or KINDS)
-    unknown = sorted(wanted - set(KINDS))
-    if unknown:
-        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
+    wanted = set(check_kinds(kinds) or KINDS)
 
     with World(config.world, create=False) as world:
         recipe, only = _recipe(world, config)
