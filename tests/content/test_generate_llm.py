@@ -53,16 +53,17 @@ def test_rerun_makes_zero_calls(server, make_config):
     first = orgforge.generate(config)
     calls = server.count
     assert calls > 0 and first.text["cache_hits"] == 0
-    # a changed content setting changes the recipe fingerprint: everything is regenerated,
-    # and every text comes from the world's cache
-    config.content.concurrency = 3
+    # a changed content setting that can change text (a budget) changes the recipe
+    # fingerprint: everything is regenerated, and every text comes from the world's cache
+    config.content.max_cost = 1000.0
     second = orgforge.generate(config)
     assert server.count == calls
     assert second.text["calls"] == 0
     assert second.text["cache_hits"] == second.text["items"] == first.text["items"]
-    # the same config again: nothing to do at all
+    # an operational setting (concurrency) or the same config again: nothing to do at all
+    config.content.concurrency = 3
     third = orgforge.generate(config)
-    assert server.count == calls and third.text["calls"] == 0
+    assert server.count == calls and third.text["calls"] == 0 and third.text["items"] == 0
     with World(config.world, create=False) as world:
         assert world.cache_count() == first.text["items"]
 
