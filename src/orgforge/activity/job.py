@@ -363,11 +363,12 @@ def _chunks(opps: list[Opportunity], size: int) -> list[list[Opportunity]]:
     return [opps[i : i + size] for i in range(0, len(opps), size)]
 
 
-def default_engine(config: Config, s: Setup) -> ContentEngine:
+def default_engine(config: Config, s: Setup, world: World | None = None) -> ContentEngine:
+    """The engine ``content.engine`` asks for; the LLM engine caches in this world."""
     if config.content.engine == "llm":
-        from orgforge.content import engine_for  # type: ignore[attr-defined]  # the LLM engine
+        from orgforge.content import engine_for
 
-        return engine_for(config)
+        return engine_for(config, world=world)
     return OfflineEngine(s.packs, config.seed)
 
 
@@ -400,7 +401,7 @@ def run(
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         if on_total:
             on_total(len(selected))
-        engine = engine or default_engine(config, s)
+        engine = engine or default_engine(config, s, world)
         sink = WorldSink(world)
         log = RunLog(config.runs_dir, command, dump(config), world) if write_run else None
         if log is not None:

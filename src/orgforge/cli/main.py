@@ -31,6 +31,7 @@ GROUPS: list[tuple[str, str | None]] = [
     ("activity", "activity"),
     ("sandbox", "sandbox"),
     ("load", None),
+    ("content", "content"),
 ]
 
 
