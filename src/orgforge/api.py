@@ -34,6 +34,10 @@ def resolve(
         "accounts": "generate.accounts",
         "workers": "generate.workers",
         "text": "content.engine",
+        "provider": "content.provider",
+        "model": "content.model",
+        "base_url": "content.base_url",
+        "max_cost": "content.max_cost",
         "out": "export.out",
         "format": "export.format",
     }
@@ -64,18 +68,48 @@ def generate(
     *,
     industries: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    text_progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> GenerateResult:
-    """Generate (or bring up to date) a world; export it too when ``out`` is given."""
+    """Generate (or bring up to date) a world; export it too when ``out`` is given.
+
+    ``text_progress`` is called with the number of text items done (LLM engine only).
+    """
     from orgforge.generate.pipeline import generate as run
 
     resolved = resolve(config, **options)
     engine = None
     if resolved.content.engine == "llm":
-        from orgforge.content import engine_for  # provided by the LLM engine
+        from orgforge.content import engine_for
 
-        engine = engine_for(resolved)
-    return run(resolved, industries=industries, engine=engine, progress=progress)
+        engine = engine_for(resolved, progress=text_progress)
+    try:
+        return run(resolved, industries=industries, engine=engine, progress=progress)
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
+
+
+def content_fill(
+    config: Config | str | Path | None = None,
+    *,
+    kinds: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Re-fill the text fields of an existing world with the configured engine (LLM default)."""
+    from orgforge.content.refill import fill_world
+
+    resolved = resolve(config, **options)
+    return fill_world(resolved, kinds=kinds, progress=progress)
+
+
+def content_estimate(config: Config | str | Path | None = None, **options: Any) -> dict[str, Any]:
+    """Calls, tokens and cost an LLM run of this config would take; calls nothing."""
+    from orgforge.content.estimate import estimate
+
+    return estimate(resolve(config, **options))
 
 
 def export(

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from orgforge.errors import ConfigError
 
@@ -196,7 +204,43 @@ class GenerateConfig(_Model):
 
 
 class ContentConfig(_Model):
+    """Which engine writes the text fields, and how the LLM engine talks to its provider.
+
+    API keys come from the environment or ``.env`` only (``OPENAI_API_KEY``,
+    ``AZURE_OPENAI_API_KEY``, ``ANTHROPIC_API_KEY`` or ``ORGFORGE_CONTENT__API_KEY``), never
+    from a YAML file, and are masked in every dump. See docs/content.md.
+    """
+
     engine: Literal["offline", "llm"] = "offline"
+    provider: Literal["openai", "azure", "anthropic", "compatible"] = Field(
+        "openai", description="compatible = any OpenAI-compatible server at base_url"
+    )
+    model: str = Field("gpt-4o-mini", min_length=1, description="Model name (prices, cache)")
+    base_url: str | None = Field(None, description="API base URL (required for compatible)")
+    api_key: SecretStr | None = Field(None, description="Env/.env only; masked everywhere")
+    azure_endpoint: str | None = Field(None, description="Azure: https://NAME.openai.azure.com")
+    azure_deployment: str | None = Field(None, description="Azure: deployment name")
+    api_version: str = Field("2024-10-21", description="Azure OpenAI API version")
+    batch_size: int = Field(15, ge=1, le=50, description="Requests of one kind per call")
+    concurrency: int = Field(8, ge=1, le=256, description="Calls in flight at once")
+    requests_per_minute: int = Field(0, ge=0, description="Client-side limit; 0 = none")
+    tokens_per_minute: int = Field(0, ge=0, description="Client-side limit; 0 = none")
+    timeout: float = Field(60.0, gt=0, le=3600, description="Seconds per call")
+    max_attempts: int = Field(4, ge=1, le=20, description="Tries per batch before splitting")
+    backoff: float = Field(1.0, ge=0, le=120, description="Base backoff seconds (doubles)")
+    backoff_max: float = Field(30.0, ge=0, le=600, description="Longest backoff wait")
+    deadline: float = Field(1800.0, gt=0, description="Seconds for all calls of one run")
+    max_consecutive_failures: int = Field(
+        3, ge=1, description="Failed batches in a row before the provider counts as down"
+    )
+    max_output_tokens: int = Field(8192, ge=256, description="Output token cap per call")
+    temperature: float | None = Field(None, ge=0, le=2, description="None = provider default")
+    structured: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto", description="JSON output mode for OpenAI-style APIs; auto falls back"
+    )
+    max_cost: float | None = Field(None, ge=0, description="Budget in USD for one run")
+    prices_file: str | None = Field(None, description="YAML prices overriding prices.yaml")
+    prompts_dir: str | None = Field(None, description="Folder of prompt files overriding ours")
 
 
 class ExportConfig(_Model):
@@ -366,6 +410,18 @@ def read_yaml_file(path: Path) -> tuple[dict, yaml.Node | None]:
     return data, nodes
 
 
+def _refuse_file_secrets(data: dict, path: Path, nodes: yaml.Node | None) -> None:
+    """API keys live in the environment or .env, never in a config file that gets shared."""
+    content = data.get("content")
+    if isinstance(content, dict) and content.get("api_key"):
+        line = _line_of(nodes, ("content", "api_key")) if nodes is not None else None
+        raise ConfigError(
+            f"{path}:{line or 1}: content.api_key: API keys don't belong in config files",
+            "Set OPENAI_API_KEY / ANTHROPIC_API_KEY / AZURE_OPENAI_API_KEY (or "
+            "ORGFORGE_CONTENT__API_KEY) in the environment or .env instead.",
+        )
+
+
 def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
     overlay: dict = {}
     for name in sorted(environ):
@@ -399,6 +455,7 @@ def load_config(
     if config_file or path.exists():
         file_data, nodes = read_yaml_file(path)
         source.file, source.file_nodes = path, nodes
+        _refuse_file_secrets(file_data, path, nodes)
         data = _deep_merge(data, file_data)
 
     env: dict[str, str] = {}
@@ -453,12 +510,16 @@ def _config_error(exc: ValidationError, source: _Source) -> ConfigError:
 
 
 def masked(data: Any, _key: str = "") -> Any:
-    """A copy of a config dump with every secret-looking value replaced by '****'."""
+    """A copy of a config dump with every secret-looking value replaced by '****'.
+
+    Only text is masked: counts and limits named like secrets (``input_tokens``,
+    ``tokens_per_minute``) are figures, not credentials.
+    """
     if isinstance(data, dict):
         return {k: masked(v, k) for k, v in data.items()}
     if isinstance(data, list):
         return [masked(v, _key) for v in data]
-    if data and any(word in _key.lower() for word in SECRET_WORDS):
+    if isinstance(data, str | bytes) and data and any(w in _key.lower() for w in SECRET_WORDS):
         return "****"
     return data
 

@@ -35,6 +35,16 @@ def generate(
     out: str = typer.Option(None, "--out", help="Also export the world to this folder."),
     format: str = typer.Option(None, "--format", help="Export format: csv | json | parquet."),
     text: str = typer.Option(None, "--text", help="Text engine: offline (default) | llm."),
+    provider: str = typer.Option(
+        None, "--provider", help="LLM provider: openai | azure | anthropic | compatible."
+    ),
+    model: str = typer.Option(None, "--model", help="LLM model (with --text llm)."),
+    base_url: str = typer.Option(
+        None, "--base-url", help="LLM API base URL (OpenAI-compatible servers: Ollama, vLLM…)."
+    ),
+    max_cost: float = typer.Option(
+        None, "--max-cost", help="LLM budget in USD; past it the rest is offline text."
+    ),
     runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
     workers: int = typer.Option(None, "--workers", help="Processes (0 = automatic)."),
     quiet: QuietOpt = False,
@@ -50,6 +60,10 @@ def generate(
         "export.out": out,
         "export.format": format,
         "content.engine": text,
+        "content.provider": provider,
+        "content.model": model,
+        "content.base_url": base_url,
+        "content.max_cost": max_cost,
         "runs_dir": runs_dir,
         "generate.workers": workers,
     }
@@ -57,8 +71,13 @@ def generate(
     if pack:
         cfg.generate.packs = [*cfg.generate.packs, *pack]
     only = _industries(industries)
-    with _console.progress("accounts", cfg.generate.accounts) as advance:
-        result = orgforge.generate(cfg, industries=only, progress=advance)
+    if cfg.content.engine == "llm":
+        # With an LLM the time goes into text: show text items (cache hits count as done).
+        with _console.progress("text items", None) as advance:
+            result = orgforge.generate(cfg, industries=only, text_progress=advance)
+    else:
+        with _console.progress("accounts", cfg.generate.accounts) as advance:
+            result = orgforge.generate(cfg, industries=only, progress=advance)
     if _console.state.quiet:
         return
     table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
@@ -77,6 +96,9 @@ def generate(
         f"{result.records:,} records in {result.seconds:.2f}s ({rate:,.0f}/s), "
         f"seed {cfg.seed}, as of {cfg.today.isoformat()}, text: {result.text.get('engine')}"
     )
+    from orgforge.cli.content import print_text_summary
+
+    print_text_summary(result.text)
     if result.export_dir:
         _console.out.print(f"export: {result.export_dir}/ ({cfg.export.format})")
     if result.run_dir:

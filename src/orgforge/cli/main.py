@@ -29,6 +29,7 @@ GROUPS: list[tuple[str, str | None]] = [
     ("packs", "packs"),
     ("world", "world"),
     ("sandbox", "sandbox"),
+    ("content", "content"),
     ("load", None),
 ]
 

@@ -43,6 +43,7 @@ KINDS: dict[str, KindSpec] = {
             1000,
             60,
             ("account", "industry"),
+            mentions="account",
         ),
         KindSpec(
             "opportunity.description",
@@ -92,3 +93,6 @@ class ContentEngine(ABC):
     def stats(self) -> dict[str, float]:
         """Figures for the run summary (calls, cache hits, tokens, cost…)."""
         return {}
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release clients, threads and handles (the LLM engine has some); safe to repeat."""

@@ -129,12 +129,32 @@ def _jobs(
         yield blocks, {n.index: n for n in names[lo:hi]}, industries
 
 
+# Settings that change how fast or where a run goes, never what it writes.
+OPERATIONAL = {
+    "": ("world", "runs_dir", "export", "preset"),
+    "generate": ("accounts", "workers"),
+    "content": (
+        "concurrency",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "timeout",
+        "max_attempts",
+        "backoff",
+        "backoff_max",
+        "deadline",
+        "max_consecutive_failures",
+        "prices_file",
+    ),
+}
+
+
 def fingerprint(config: Config) -> str:
+    """A hash of everything that decides a world's records: the recipe, minus OPERATIONAL."""
     data = dump(config)
-    for volatile in ("world", "runs_dir", "export", "preset"):
-        data.pop(volatile, None)
-    data["generate"].pop("accounts", None)
-    data["generate"].pop("workers", None)
+    for section, names in OPERATIONAL.items():
+        target = data.get(section, {}) if section else data
+        for name in names:
+            target.pop(name, None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

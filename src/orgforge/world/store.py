@@ -368,6 +368,97 @@ class World:
                     conn.execute(table.delete())
         return removed
 
+    # -- text: cache and re-fill ----------------------------------------------------------------
+
+    def cache_get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        """Cached texts for the given cache keys (missing keys are simply absent)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        table = t.content_cache
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                query = select(table.c.cache_key, table.c.text).where(table.c.cache_key.in_(part))
+                found.update({k: v for k, v in conn.execute(query)})
+        return found
+
+    def cache_put_many(
+        self, entries: Iterable[tuple[str, str]], provider: str, model: str, versions: dict
+    ) -> int:
+        """Store (cache_key, text) pairs; ``versions`` maps cache_key → prompt version."""
+        rows = [
+            {
+                "cache_key": key,
+                "text": text_,
+                "provider": provider,
+                "model": model,
+                "prompt_version": versions.get(key),
+                "created_at": now_iso(),
+            }
+            for key, text_ in entries
+        ]
+        if not rows:
+            return 0
+        table = t.content_cache
+        with self.engine.begin() as conn:
+            keys = [r["cache_key"] for r in rows]
+            for start in range(0, len(keys), 500):
+                conn.execute(table.delete().where(table.c.cache_key.in_(keys[start : start + 500])))
+            conn.execute(table.insert(), rows)
+        return len(rows)
+
+    def cache_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(t.content_cache)).scalar_one()
+
+    def update_text(
+        self, updates: Iterable[tuple[str, str, str]], run_id: str | None
+    ) -> dict[str, int]:
+        """Set text fields: (record key, field, text) triples; log changed records.
+
+        Only fields whose value differs are written; changed records are logged as ``update``
+        entries naming their changed fields (one entry per set of fields, as write_rows does).
+        Returns the number of updated records per object.
+        """
+        by_record: dict[str, dict[str, str]] = {}
+        for key, field_name, value in updates:
+            by_record.setdefault(key, {})[field_name] = value
+        ts = now_iso()
+        counts: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            by_object: dict[str, list[str]] = {}
+            for key in by_record:
+                by_object.setdefault(key.split("/", 1)[0], []).append(key)
+            for object_name, keys in by_object.items():
+                table = t.RECORD_TABLES[object_name]
+                fields = sorted({f for k in keys for f in by_record[k]})
+                groups: dict[tuple[str, ...], list[str]] = {}  # changed fields → keys
+                for start in range(0, len(keys), 500):
+                    part = keys[start : start + 500]
+                    stored = {
+                        row[0]: dict(zip(fields, row[1:], strict=True))
+                        for row in conn.execute(
+                            select(table.c.key, *[table.c[f] for f in fields]).where(
+                                table.c.key.in_(part)
+                            )
+                        )
+                    }
+                    for key in part:
+                        old = stored.get(key)
+                        if old is None:
+                            continue
+                        changed = {f: v for f, v in by_record[key].items() if old.get(f) != v}
+                        if not changed:
+                            continue
+                        conn.execute(table.update().where(table.c.key == key).values(changed))
+                        groups.setdefault(tuple(sorted(changed)), []).append(key)
+                for changed_fields, changed_keys in groups.items():
+                    self.log_change(
+                        conn, object_name, "update", changed_keys, run_id, list(changed_fields), ts
+                    )
+                counts[object_name] = sum(len(k) for k in groups.values())
+        return counts
+
     # -- runs ----------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, command: str, config: dict[str, Any]) -> None:
@@ -380,7 +471,8 @@ class World:
                     started_at=now_iso(),
                     seed=config.get("seed"),
                     as_of=config.get("as_of"),
-                    config=json.dumps(config, sort_keys=True),
+                    # Key order is part of the recipe (weighted tables draw in order).
+                    config=json.dumps(config),
                 )
             )
 

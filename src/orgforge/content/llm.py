@@ -1,0 +1,653 @@
+"""The LLM text engine: batches, validation, fallback, cache, concurrency, limits and cost.
+
+``fill(requests)`` takes thousands of mixed requests at once (a chunk of accounts) and:
+
+1. answers what the world's cache already holds (key: provider, model, prompt version and
+   hash, kind, record key, context), so a rerun makes no calls;
+2. groups the rest by kind, sorted by industry so a batch shares one industry background, into
+   batches of ``content.batch_size`` (a short tail joins the others, up to 20 per call);
+3. sends batches concurrently (``content.concurrency`` in flight), within client-side
+   requests/tokens per minute, each call with a timeout, retried with exponential backoff and
+   jitter on 429 (honouring ``Retry-After``), 5xx, timeouts and malformed JSON; a batch that
+   still fails is split in halves, recursively, before its items fall back;
+4. validates each item (present, length within the kind's bounds, no placeholders or refusals,
+   mentions what the kind must mention); a failed item gets the offline engine's text;
+5. stops calling — everything left falls back, counted by reason — when the budget
+   (``max_cost``) would be exceeded by the next call, when the run's ``deadline`` has passed,
+   or when ``max_consecutive_failures`` batches in a row failed on transport (provider down).
+
+Fallback text is the offline engine's, so structure and offline text stay deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orgforge.config import ContentConfig
+from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
+from orgforge.content.offline import OfflineEngine
+from orgforge.content.pricing import Price, load_prices, price_for
+from orgforge.content.prompts import (
+    RESPONSE_SCHEMA,
+    Prompts,
+    pack_tag,
+    render_batch,
+    visible_context,
+)
+from orgforge.content.providers import CallError, Provider, Reply, make_provider
+from orgforge.errors import ConfigError, ContentError
+from orgforge.packs import Pack
+
+CHARS_PER_TOKEN = 4.0
+ITEM_OVERHEAD_TOKENS = 12  # {"id":"12","text":"…"}, per item in the answer
+CALL_OVERHEAD_TOKENS = 20  # message framing per call
+MAX_BATCH = 20
+BUDGET_INPUT_MARGIN = 4 / 3  # prompts as dense as 3 characters per token
+
+# Typical answer length per kind (characters), the middle of what the prompts ask for; used to
+# size output limits and to estimate cost before anything is spent.
+TYPICAL_CHARS: dict[str, int] = {
+    "account.description": 300,
+    "opportunity.description": 300,
+    "opportunity.next_step": 80,
+    "case.subject": 60,
+    "case.description": 380,
+    "case_comment.body": 190,
+    "task.subject": 50,
+    "task.description": 200,
+    "event.subject": 50,
+    "event.description": 280,
+    "email.subject": 45,
+    "email.body": 650,
+    "meeting.notes": 550,
+    "scorecard.answer": 180,
+    "asana.comment": 110,
+}
+SINGLE_LINE = {"opportunity.next_step", "case.subject", "task.subject", "event.subject"}
+SINGLE_LINE |= {"email.subject"}
+TRANSPORT = {"rate_limited", "server", "timeout", "connection", "bad_request"}
+STOPPED = {"budget", "deadline", "provider_down"}
+
+PLACEHOLDER = re.compile(
+    r"\{[A-Za-z_][A-Za-z0-9_ .]*\}"  # {account}
+    r"|\[(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}\]"  # [Company], [Your Name]
+    r"|<(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}>"  # <Contact Name>
+    r"|(?i:\blorem ipsum\b)|\bTBD\b|\bXXX+\b"
+)
+# Refusals, not apologies: "I'm sorry for the delay" is a fine case comment.
+REFUSAL = re.compile(
+    r"^\s*(?:I'm|I’m|I am) sorry,? (?:but\b|I (?:can't|can’t|cannot|won't|am unable|'m unable))"
+    r"|^\s*Sorry,? but I\b"
+    r"|^\s*I (?:can't|can’t|cannot|won't|am unable to|'m unable to) "
+    r"(?:help|assist|comply|fulfil|fulfill|provide that|create that|write that|do that)\b"
+    r"|\bas an AI\b|\bas an? (?:AI )?language model\b",
+    re.IGNORECASE,
+)
+_STOPWORDS = {"the", "and", "of", "a", "an", "inc", "llc", "co", "corp", "group"}
+
+
+def typical_tokens(kind: str) -> float:
+    return TYPICAL_CHARS.get(kind, 200) / CHARS_PER_TOKEN + ITEM_OVERHEAD_TOKENS
+
+
+def batch_sizes(n: int, size: int) -> list[int]:
+    """Near-equal batch sizes for n items: about ``size`` each, a short tail spread over the
+    others (up to 20 per call) rather than sent as a call of its own."""
+    if n <= 0:
+        return []
+    most = size if size >= MAX_BATCH else min(MAX_BATCH, size + size // 3)
+    count = max(1, math.ceil(n / most), n // size)
+    base, extra = divmod(n, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def mentions(text: str, value: str | None) -> bool:
+    """Whether ``text`` names ``value`` (by its first distinctive word, case-insensitive)."""
+    if not value:
+        return True
+    words = [w for w in re.findall(r"[\w&'-]+", value) if w.lower() not in _STOPWORDS]
+    if not words:
+        return True
+    return words[0].lower() in text.lower()
+
+
+def clean(kind: str, text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    if kind in SINGLE_LINE:
+        text = " ".join(text.split())
+    return text
+
+
+def check(kind: str, text: Any, request: ContentRequest) -> tuple[str | None, str]:
+    """(failure reason or None, cleaned text) for one answered item."""
+    if not isinstance(text, str):
+        return "missing", ""
+    text = clean(kind, text)
+    spec = KINDS[kind]
+    if not spec.min_chars <= len(text) <= spec.max_chars:
+        return "length", text
+    if PLACEHOLDER.search(text):
+        return "placeholder", text
+    if REFUSAL.search(text):
+        return "refusal", text
+    if spec.mentions and not mentions(text, request.context.get(spec.mentions)):
+        return "mentions", text
+    return None, text
+
+
+def _strip_fence(text: str) -> str:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()
+
+
+def parse_reply(reply: Reply) -> tuple[dict[str, Any] | None, str | None]:
+    """({id: text}, None) or (None, reason): refusal | truncated | malformed."""
+    if reply.refusal:
+        return None, "refusal"
+    data = reply.data
+    if data is None:
+        if not reply.text:
+            return None, "truncated" if reply.truncated else "malformed"
+        try:
+            data = json.loads(_strip_fence(reply.text))
+        except ValueError:
+            return None, "truncated" if reply.truncated else "malformed"
+    items = data.get("items") if isinstance(data, dict) else data
+    if isinstance(items, str):  # some models put the array in a string
+        try:
+            items = json.loads(items)
+        except ValueError:
+            return None, "malformed"
+    if not isinstance(items, list):
+        return None, "malformed"
+    found: dict[str, Any] = {}
+    for entry in items:
+        if isinstance(entry, dict) and "id" in entry:
+            found.setdefault(str(entry["id"]).strip(), entry.get("text"))
+    if not found:
+        return None, "malformed"
+    return found, None
+
+
+class RateLimiter:
+    """Requests/min and tokens/min as token buckets (10 s of burst); 0 disables a limit."""
+
+    def __init__(self, rpm: int, tpm: int) -> None:
+        now = time.monotonic()
+        self._buckets = [
+            [float(limit), limit / 60.0, max(1.0, limit / 6.0), now]
+            for limit in (rpm, tpm)
+            if limit
+        ]
+        self._kinds = [k for k, limit in (("r", rpm), ("t", tpm)) if limit]
+        self.waited = 0.0
+        for bucket in self._buckets:
+            bucket[0] = bucket[2]
+
+    async def acquire(self, tokens: float) -> None:
+        needs = {"r": 1.0, "t": float(tokens)}
+        while True:
+            now = time.monotonic()
+            wait = 0.0
+            for kind, bucket in zip(self._kinds, self._buckets, strict=True):
+                level, rate, capacity, last = bucket
+                level = min(capacity, level + (now - last) * rate)
+                bucket[0], bucket[3] = level, now
+                need = min(needs[kind], capacity)
+                if level < need:
+                    wait = max(wait, (need - level) / rate)
+            if wait <= 0:
+                for kind, bucket in zip(self._kinds, self._buckets, strict=True):
+                    bucket[0] -= needs[kind]  # may go negative: a large call is paid later
+                return
+            self.waited += wait
+            await asyncio.sleep(wait)
+
+
+class _LoopThread:
+    """One event loop in a daemon thread for an engine's lifetime: one SDK client and its
+    connection pool serve every fill of a run, and fill() works from sync code even when the
+    caller already runs an event loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="orgforge-llm", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class LLMEngine(ContentEngine):
+    """Text from an LLM provider, with offline text for every item it can't or shouldn't get."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        config: ContentConfig,
+        packs: Mapping[str, Pack],
+        *,
+        seed: int = 0,
+        world: Any = None,
+        provider: Provider | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.packs = packs
+        self.offline = OfflineEngine(packs, seed)
+        self.prompts = Prompts(config.prompts_dir)
+        self.prompts.tag("account.description")  # a broken prompts_dir fails before any write
+        self.provider = provider or make_provider(config)
+        self.price: Price | None = price_for(
+            load_prices(config.prices_file), config.provider, config.model
+        )
+        if config.max_cost is not None and self.price is None:
+            raise ConfigError(
+                f"content.max_cost is set but there is no price for {config.provider} "
+                f"{config.model}",
+                "Add the model to a prices file (content.prices_file, USD per 1M tokens).",
+            )
+        self.progress = progress
+        self._world_arg = world
+        self._world: Any = None
+        self._own_world = False
+        self._memory_cache: dict[str, str] = {}
+        self._pack_tags: dict[str, str] = {}
+        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
+        self._jitter = random.Random(seed)
+        self._deadline_at: float | None = None
+        self._spent = 0.0
+        self._reserved = 0.0
+        self._budget_stop = False
+        self._down = False
+        self._fatal: CallError | None = None
+        self._consecutive = 0
+        self._out_per_item: dict[str, float] = {}
+        self._sem: asyncio.Semaphore | None = None
+        self._runner: _LoopThread | None = None
+        self._opened = False
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.call_seconds = 0.0  # summed over calls (overlapping)
+        self.wall_seconds = 0.0  # elapsed while calls were being made
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def cache_key(self, request: ContentRequest) -> str:
+        context = sorted(visible_context(request.context).items())
+        industry = request.context.get("industry", "")
+        if industry not in self._pack_tags:
+            self._pack_tags[industry] = pack_tag(self.packs.get(industry))
+        material = [
+            self.config.provider,
+            self.config.model,
+            self.prompts.tag(request.kind),
+            self._pack_tags[industry],
+            request.kind,
+            request.key,
+            context,
+        ]
+        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+
+    def _store(self) -> Any:
+        if self._world is None and self._world_arg is not None:
+            if isinstance(self._world_arg, str | Path):
+                from orgforge.world.store import World
+
+                self._world, self._own_world = World(self._world_arg), True
+            else:
+                self._world = self._world_arg
+        return self._world
+
+    def _cache_get(self, keys: list[str]) -> dict[str, str]:
+        store = self._store()
+        if store is None:
+            return {k: self._memory_cache[k] for k in keys if k in self._memory_cache}
+        return store.cache_get_many(keys)
+
+    def _cache_put(self, entries: list[tuple[str, str]], versions: dict[str, str]) -> None:
+        store = self._store()
+        if store is None:
+            self._memory_cache.update(entries)
+            return
+        store.cache_put_many(entries, self.config.provider, self.config.model, versions)
+
+    def close(self) -> None:
+        """Close the SDK client, stop the engine's event loop, release the world handle."""
+        if self._runner is not None:
+            if self._opened:
+                try:
+                    self._runner.run(self.provider.close())
+                finally:
+                    self._opened = False
+            self._runner.stop()
+            self._runner = None
+            self._sem = None
+        if self._own_world and self._world is not None:
+            self._world.close()
+        self._world = None
+
+    # -- fill ----------------------------------------------------------------------------------
+
+    def fill(self, requests: Sequence[ContentRequest]) -> list[str]:
+        out: list[str | None] = [None] * len(requests)
+        keys: dict[int, str] = {}
+        for i, request in enumerate(requests):
+            if request.kind in KINDS:
+                keys[i] = self.cache_key(request)
+            else:
+                out[i] = self._fallback(request, "unknown_kind")
+        cached = self._cache_get(list(keys.values()))
+        todo = []
+        for i, key in keys.items():
+            if key in cached:
+                out[i] = cached[key]
+            else:
+                todo.append(i)
+        hits = len(keys) - len(todo)
+        self.counts["items"] += len(requests)
+        self.counts["cache_hits"] += hits
+        self._advance(len(requests) - len(todo))
+
+        results: dict[int, str] = {}
+        reasons: dict[int, str] = {}
+        if todo:
+            batches = self._batches(requests, todo)
+            self.counts["batches"] += len(batches)
+            started = time.monotonic()
+            if self._runner is None:
+                self._runner = _LoopThread()
+            try:
+                self._runner.run(self._run(requests, batches, results, reasons))
+            except BaseException:
+                self._keep(requests, keys, results)  # what was bought before a fatal error
+                raise
+            finally:
+                self.wall_seconds += time.monotonic() - started
+        for i in todo:
+            if i in results:
+                out[i] = results[i]
+            else:
+                out[i] = self._fallback(requests[i], reasons.get(i, "error"))
+        self.counts["llm_items"] += len(results)
+        self._keep(requests, keys, results)
+        return [text or "" for text in out]
+
+    def _keep(
+        self, requests: Sequence[ContentRequest], keys: dict[int, str], results: dict[int, str]
+    ) -> None:
+        """Cache accepted texts (by the request's cache key)."""
+        if not results:
+            return
+        fresh = [(keys[i], text) for i, text in results.items()]
+        versions = {keys[i]: self.prompts.tag(requests[i].kind) for i in results}
+        self._cache_put(fresh, versions)
+
+    def _fallback(self, request: ContentRequest, reason: str) -> str:
+        self.reasons[reason] += 1
+        self.counts["fallbacks"] += 1
+        return self.offline.text(request.kind, request.key, request.context)
+
+    def _advance(self, n: int) -> None:
+        if self.progress is not None and n:
+            self.progress(n)
+
+    def _batches(
+        self, requests: Sequence[ContentRequest], todo: list[int]
+    ) -> list[tuple[str, list[int]]]:
+        by_kind: dict[str, list[int]] = {}
+        for i in todo:
+            by_kind.setdefault(requests[i].kind, []).append(i)
+        batches = []
+        for kind, indexes in by_kind.items():
+            indexes.sort(key=lambda i: (requests[i].context.get("industry", ""), requests[i].key))
+            start = 0
+            for size in batch_sizes(len(indexes), self.config.batch_size):
+                batches.append((kind, indexes[start : start + size]))
+                start += size
+        return batches
+
+    async def _run(
+        self,
+        requests: Sequence[ContentRequest],
+        batches: list[tuple[str, list[int]]],
+        results: dict[int, str],
+        reasons: dict[int, str],
+    ) -> None:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.config.concurrency)
+        if self._deadline_at is None:
+            self._deadline_at = time.monotonic() + self.config.deadline
+        if not self._opened:
+            await self.provider.open()
+            self._opened = True
+        tasks = [
+            self._batch(requests, kind, indexes, results, reasons) for kind, indexes in batches
+        ]
+        await asyncio.gather(*tasks)
+        if self._fatal is not None:
+            error = self._fatal
+            raise ContentError(
+                f"{self.provider.label}: {error.kind.replace('_', ' ')} "
+                f"(HTTP {error.status}): {error}",
+                "Check the API key (environment or .env), content.model and the endpoint; "
+                "or use --text offline.",
+            )
+
+    async def _batch(
+        self,
+        requests: Sequence[ContentRequest],
+        kind: str,
+        indexes: list[int],
+        results: dict[int, str],
+        reasons: dict[int, str],
+    ) -> None:
+        items, reason = await self._attempts(requests, kind, indexes)
+        if items is not None:
+            expected = {str(n) for n in range(1, len(indexes) + 1)}
+            self.counts["extra_items"] += len(set(items) - expected)
+            for n, i in enumerate(indexes, start=1):
+                failure, text = check(kind, items.get(str(n)), requests[i])
+                if failure is None:
+                    results[i] = text
+                else:
+                    reasons[i] = failure
+            self._advance(len(indexes))
+            return
+        if reason not in STOPPED and len(indexes) > 1 and self._fatal is None:
+            self.counts["splits"] += 1
+            middle = len(indexes) // 2
+            await asyncio.gather(
+                self._batch(requests, kind, indexes[:middle], results, reasons),
+                self._batch(requests, kind, indexes[middle:], results, reasons),
+            )
+            return
+        for i in indexes:
+            reasons[i] = reason or "error"
+        self._advance(len(indexes))
+
+    # -- one batch, with retries ---------------------------------------------------------------
+
+    def _remaining(self) -> float:
+        assert self._deadline_at is not None
+        return self._deadline_at - time.monotonic()
+
+    def _expected_output(self, kind: str, n: int) -> float:
+        per_item = self._out_per_item.get(kind, typical_tokens(kind))
+        return n * per_item + CALL_OVERHEAD_TOKENS
+
+    def _output_cap(self, kind: str, n: int) -> int:
+        spec = KINDS[kind]
+        per_item = min(spec.max_chars, 3 * TYPICAL_CHARS.get(kind, 200)) / 3.0
+        cap = n * (per_item + ITEM_OVERHEAD_TOKENS) + CALL_OVERHEAD_TOKENS
+        return int(max(256, min(self.config.max_output_tokens, cap)))
+
+    def estimate_cost(self, input_tokens: float, output_tokens: float) -> float:
+        return self.price.cost(input_tokens, output_tokens) if self.price else 0.0
+
+    def _reserve(self, cost: float) -> bool:
+        if self.config.max_cost is None:
+            self._reserved += cost
+            return True
+        if self._budget_stop or self._spent + self._reserved + cost > self.config.max_cost:
+            self._budget_stop = True
+            return False
+        self._reserved += cost
+        return True
+
+    def _settle(self, estimate: float, reply: Reply, kind: str, n: int) -> None:
+        self._reserved -= estimate
+        self.counts["input_tokens"] += reply.input_tokens
+        self.counts["output_tokens"] += reply.output_tokens
+        self._spent += self.estimate_cost(reply.input_tokens, reply.output_tokens)
+        if reply.output_tokens and n:
+            seen = reply.output_tokens / n
+            old = self._out_per_item.get(kind)
+            self._out_per_item[kind] = seen if old is None else 0.7 * old + 0.3 * seen
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.config.backoff_max, self.config.backoff * 2**attempt)
+        return ceiling * (0.5 + 0.5 * self._jitter.random())
+
+    def _transport_failure(self) -> None:
+        self._consecutive += 1
+        if self._consecutive >= self.config.max_consecutive_failures:
+            self._down = True
+
+    async def _attempts(
+        self, requests: Sequence[ContentRequest], kind: str, indexes: list[int]
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        batch = [requests[i] for i in indexes]
+        system, user = render_batch(self.prompts, kind, batch, self.packs)
+        n = len(batch)
+        est_in = (len(system) + len(user)) / CHARS_PER_TOKEN + CALL_OVERHEAD_TOKENS
+        max_tokens = self._output_cap(kind, n)
+        self.counts["prompt_chars"] += len(system) + len(user)
+        last = "error"
+        for attempt in range(self.config.max_attempts):
+            if self._fatal is not None or self._down:
+                return None, "provider_down"
+            if self._remaining() <= 0:
+                return None, "deadline"
+            est_out = self._expected_output(kind, n)
+            # The budget is guarded with the worst case (dense prompt, every output token the
+            # call may use), so a run never spends past max_cost; the expected figures pace the
+            # tokens-per-minute limit.
+            estimate = self.estimate_cost(est_in * BUDGET_INPUT_MARGIN, max_tokens)
+            if not self._reserve(estimate):
+                return None, "budget"
+            delay = None
+            try:
+                reply = await self._call(system, user, max_tokens, est_in + est_out)
+            except CallError as error:
+                self._reserved -= estimate
+                if error.kind in ("deadline", "provider_down"):
+                    return None, error.kind  # stopped before the call was made
+                self.errors[error.kind] += 1
+                if error.kind in ("auth", "not_found"):
+                    self._fatal = error
+                    return None, "provider_down"
+                last = error.kind
+                if not error.retryable:
+                    self._transport_failure()
+                    return None, last
+                delay = error.retry_after
+            else:
+                self._settle(estimate, reply, kind, n)
+                items, reason = parse_reply(reply)
+                if items is not None:
+                    self._consecutive = 0
+                    return items, None
+                self.errors[reason or "malformed"] += 1
+                last = reason or "malformed"
+                if last in ("refusal", "truncated"):
+                    return None, last  # the same batch would fail again: split it instead
+            if attempt + 1 < self.config.max_attempts:
+                self.counts["retries"] += 1
+                wait = self._backoff(attempt) if delay is None else delay
+                await asyncio.sleep(max(0.0, min(wait, self._remaining())))
+        if last in TRANSPORT:
+            self._transport_failure()
+        return None, last
+
+    async def _call(self, system: str, user: str, max_tokens: int, tokens: float) -> Reply:
+        remaining = self._remaining()
+        try:
+            await asyncio.wait_for(self._limiter.acquire(tokens), timeout=max(0.0, remaining))
+        except TimeoutError:
+            raise CallError("deadline", "deadline passed", retryable=False) from None
+        assert self._sem is not None
+        async with self._sem:
+            # Checked again once a slot is free: the provider may have died meanwhile.
+            if self._fatal is not None or self._down:
+                raise CallError("provider_down", "provider down", retryable=False)
+            remaining = self._remaining()
+            if remaining <= 0:
+                raise CallError("deadline", "deadline passed", retryable=False)
+            timeout = min(self.config.timeout, remaining)
+            self.counts["calls"] += 1
+            started = time.monotonic()
+            try:
+                return await asyncio.wait_for(
+                    self.provider.call(system, user, RESPONSE_SCHEMA, max_tokens, timeout),
+                    timeout=timeout + 1.0,
+                )
+            except TimeoutError:
+                raise CallError("timeout", "timed out", retryable=True) from None
+            finally:
+                self.call_seconds += time.monotonic() - started
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:  # type: ignore[override]
+        c = self.counts
+        return {
+            "provider": self.config.provider,
+            "model": self.config.model,
+            "calls": c["calls"],
+            "batches": c["batches"],
+            "items": c["items"],
+            "llm_items": c["llm_items"],
+            "cache_hits": c["cache_hits"],
+            "fallbacks": c["fallbacks"],
+            "fallback_reasons": dict(sorted(self.reasons.items())),
+            "retries": c["retries"],
+            "splits": c["splits"],
+            "extra_items": c["extra_items"],
+            "errors": dict(sorted(self.errors.items())),
+            "input_tokens": c["input_tokens"],
+            "output_tokens": c["output_tokens"],
+            "prompt_chars": c["prompt_chars"],
+            "cost_usd": round(self._spent, 6) if self.price is not None else None,
+            "max_cost": self.config.max_cost,
+            "budget_stopped": self._budget_stop,
+            "provider_down": self._down or self._fatal is not None,
+            "rate_limit_wait_s": round(self._limiter.waited, 3),
+            "seconds": round(self.wall_seconds, 3),
+        }
