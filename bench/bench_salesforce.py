@@ -1,7 +1,7 @@
 """Salesforce target benchmark: HTTP requests per 1,000 records, wall time, sandbox throughput.
 
     python -m bench.bench_salesforce            # prd (100 accounts) and large (10,000 accounts)
-    BENCH_SF_SIZES=100 python -m bench.bench_salesforce
+    BENCH_SF_SIZES=100 BENCH_SF_APIS=bulk python -m bench.bench_salesforce
 
 For each size and API (REST sObject Collections, Bulk API 2.0) a fresh local sandbox (with the
 Orgforge_Key__c external ID, i.e. upsert mode) receives the whole world through
@@ -79,7 +79,7 @@ def main() -> None:
         root = Path(tmp)
         for accounts in sizes:
             world, records = _world(accounts, root)
-            for api in ("rest", "bulk"):
+            for api in os.environ.get("BENCH_SF_APIS", "rest,bulk").split(","):
                 r = _one(world, records, api, root)
                 per_object = f"{r['writes'] / r['objects']:.1f}" if api == "bulk" else "-"
                 print(

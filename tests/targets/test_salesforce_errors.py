@@ -130,3 +130,35 @@ def test_missing_field_in_org(sandbox, world, tmp_path):
     cfg.salesforce.skip_fields = ["Contact.Phone"]
     session = _NoContactPhone({sandbox.instance_url.split("//")[1]})
     assert ops.validate(cfg, env=env, session=session).ok
+
+
+def test_jwt_bearer_login(world, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "server.key"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with run_in_thread(SandboxConfig(jwt_public_key=public.decode())) as sb:
+        cfg, _ = sf_config(
+            sb,
+            world,
+            tmp_path,
+            auth="jwt",
+            instance_url=None,
+            login_url=sb.instance_url,
+            username=sb.admin_username,
+            consumer_key=sb.consumer_key,
+            key_file=str(key_file),
+        )
+        result = ops.smoke(cfg, env={})
+        assert result.username == sb.admin_username

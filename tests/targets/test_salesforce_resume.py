@@ -83,7 +83,7 @@ class _Crash(BaseException):
     """Stands for kill -9 right after the org applied a request, before its answer is stored."""
 
 
-def _crashing_session(sb, after: int, bulk: bool = False):
+def _crashing_session(sb, after: int, bulk: bool = False, error=_Crash):
     from orgforge.targets.salesforce.auth import RoutingSession
 
     class Session(RoutingSession):
@@ -100,7 +100,7 @@ def _crashing_session(sb, after: int, bulk: bool = False):
             if hit:
                 Session.writes += 1
                 if Session.writes == after:
-                    raise _Crash()
+                    raise error()
             return response
 
     return Session({sb.instance_url.split("//")[1]})
@@ -139,4 +139,27 @@ def test_bulk_job_closed_but_results_never_read(world, tmp_path, schema):
         with World(world, create=False) as w:
             expected = {o: w.count(o) for o in LOAD_OBJECTS}
         assert report.reconciled == expected["Contact"]
+        assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected
+
+
+@pytest.mark.parametrize("schema", [EXAMPLE_SCHEMA, None], ids=["upsert", "fingerprint"])
+def test_connection_lost_after_the_org_applied_a_write(world, tmp_path, schema):
+    """No answer to a write that was applied: reconciled in the same run, sent once."""
+    import requests
+
+    from orgforge.targets.salesforce import ops
+    from tests.targets.conftest import sf_config
+
+    with run_in_thread(SandboxConfig(schema=schema)) as sb:
+        cfg, env = sf_config(sb, world, tmp_path, concurrency=1, batch_size=100)
+        session = _crashing_session(sb, 5, error=requests.ConnectionError)
+        report, _ = ops.load(cfg, env=env, session=session)
+        assert report.failed == 0 and report.reconciled == 100
+        with World(world, create=False) as w:
+            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+            with w.engine.connect() as conn:
+                statuses = dict(
+                    conn.exec_driver_sql("SELECT status, count(*) FROM sync GROUP BY status").all()
+                )
+        assert statuses == {"ok": sum(expected.values())}  # none taken for pre-existing
         assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected

@@ -30,8 +30,8 @@ GROUPS: list[tuple[str, str | None]] = [
     ("world", "world"),
     ("activity", "activity"),
     ("sandbox", "sandbox"),
-    ("load", None),
     ("content", "content"),
+    ("load", None),
 ]
 
 

@@ -5,7 +5,7 @@ attempt can fix:
 
 * 401 ``INVALID_SESSION_ID`` — re-authenticate once (sf CLI, JWT, password) and send again;
 * 429 / ``REQUEST_LIMIT_EXCEEDED`` — never processed: wait (Retry-After, bounded) and resend;
-* 5xx and connection errors — resent when the call is idempotent (reads, deletes, upserts);
+* 5xx and connection errors — resent when the call is idempotent (reads, deletes);
   for a non-idempotent write the outcome is *unknown*, so :class:`OutcomeUnknown` is raised and
   the caller reconciles against the org before sending anything again (no duplicates).
 
@@ -319,12 +319,17 @@ class SalesforceClient:
     def upsert_many(
         self, object_name: str, field: str, records: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """PATCH /composite/sobjects/{object}/{externalIdField}: idempotent by construction."""
+        """PATCH /composite/sobjects/{object}/{externalIdField}.
+
+        Resending can't duplicate, but it would answer ``created: false`` for records the lost
+        attempt created, and orgforge would take them for pre-existing ones; so a lost answer
+        is reconciled (by key) like an insert's."""
         return self.request(
             "PATCH",
             f"composite/sobjects/{object_name}/{field}",
             json={"allOrNone": False, "records": records},
             headers={"Sforce-Auto-Assign": "FALSE"},
+            idempotent=False,
             what=f"upsert {len(records)} {object_name}",
         )
 

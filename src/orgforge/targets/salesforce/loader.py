@@ -631,10 +631,11 @@ class Loader:
 
     def _poll(self, job_id: str, info: dict[str, Any] | None, count: int) -> dict[str, Any]:
         """Wait for a job to end. The first look comes when the job should be done, judging by
-        the processing rate of earlier jobs (``totalProcessingTime``), so a job usually costs
-        one poll; later looks start at 0.1 s and back off (×1.6, up to 10 s)."""
-        delay = min(30.0, 0.05 + 1.5 * count * self._ms_per_record / 1000)
-        after_miss = 0.1
+        the slowest processing rate earlier jobs reported (``totalProcessingTime``), so a job
+        usually costs one poll; after a miss the looks come at a fifth of that estimate, then
+        back off (×1.6, up to 10 s)."""
+        first = min(60.0, 0.05 + 1.5 * count * self._ms_per_record / 1000)
+        delay, after_miss = first, max(0.1, first / 5)
         while not info or info.get("state") not in TERMINAL:
             self.sleep(delay)
             info = self.client.bulk_job(job_id)
@@ -642,7 +643,7 @@ class Loader:
         processed = int(info.get("numberRecordsProcessed") or 0)
         spent = info.get("totalProcessingTime")
         if processed and spent:
-            self._ms_per_record = max(0.05, float(spent) / processed)
+            self._ms_per_record = max(self._ms_per_record, float(spent) / processed)
         return info
 
     def _reconcile_bulk(self, entry: dict[str, Any]) -> int:
