@@ -161,3 +161,13 @@ def test_export_command_formats(run_cli, tmp_path):
         assert {o["name"]: o["count"] for o in manifest["objects"]}["Account"] == 10
     code, _, err = run_cli("export", "--format", "csv")
     assert code == 2 and "--out is required" in err
+
+
+def test_stats_keep_other_jobs_apart(run_cli):
+    assert run_cli("generate", "--preset", "prd", "--as-of", "2026-11-23", "-q")[0] == 0
+    assert run_cli("activity", "run", "--max-opps", "5")[0] == 0
+    code, out, _ = run_cli("stats", "--json")
+    counts = {row["object"]: row for row in json.loads(out)["counts"]}
+    assert code == 0
+    assert counts["Event"]["count"] == 150 and counts["Event"]["other_jobs"] > 0
+    assert counts["Task"]["count"] == 400 and counts["Task"]["other_jobs"] > 0

@@ -140,9 +140,11 @@ def stats(
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     out = _console.out
-    counts = _table("Records", "object", "count", "expected")
+    counts = _table("Records (generate job)", "object", "count", "expected", "other jobs")
     for row in report["counts"]:
-        counts.add_row(row["object"], f"{row['count']:,}", f"{row['expected']:,}")
+        counts.add_row(
+            row["object"], f"{row['count']:,}", f"{row['expected']:,}", f"{row['other_jobs']:,}"
+        )
     out.print(counts)
     fields = _table("Account field fill rate (%)", "field", "observed", "target")
     for row in report["account_fields"]:

@@ -48,11 +48,21 @@ def _recipe(world: World) -> Config:
 
 
 def _group(world: World, object_name: str, *columns: str) -> dict[Any, int]:
+    """Counts by value among the generator's records (other jobs' records are not its recipe)."""
     table = t.RECORD_TABLES[object_name]
     cols = [table.c[c] for c in columns]
     with world.engine.connect() as conn:
-        rows = conn.execute(select(*cols, func.count()).group_by(*cols)).all()
+        rows = conn.execute(
+            select(*cols, func.count()).where(table.c.job == "generate").group_by(*cols)
+        ).all()
     return {(r[0] if len(columns) == 1 else tuple(r[:-1])): r[-1] for r in rows}
+
+
+def _group_all(world: World, object_name: str, column: str) -> dict[Any, int]:
+    table = t.RECORD_TABLES[object_name]
+    with world.engine.connect() as conn:
+        rows = conn.execute(select(table.c[column], func.count()).group_by(table.c[column])).all()
+    return {r[0]: r[1] for r in rows}
 
 
 def _dist(
@@ -79,18 +89,23 @@ def fill_rates(world: World, object_name: str) -> dict[str, float]:
     table = t.RECORD_TABLES[object_name]
     obj = sf.get(object_name)
     names = [f.name for f in obj.fields]
+    mine = table.c.job == "generate"
     with world.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(table).where(mine)).scalar_one()
         if not total:
             return {name: 0.0 for name in names}
-        counts = conn.execute(select(*[func.count(table.c[n]) for n in names])).one()
+        counts = conn.execute(select(*[func.count(table.c[n]) for n in names]).where(mine)).one()
     return {name: round(100 * c / total, 2) for name, c in zip(names, counts, strict=True)}
 
 
 def stats(world: World) -> dict[str, Any]:
     recipe = _recipe(world)
     gen = recipe.generate
-    counts = world.counts()
+    by_job: dict[str, dict[str, int]] = {}
+    for name in sf.GENERATED:
+        for job, n in _group_all(world, name, "job").items():
+            by_job.setdefault(name, {})[job] = n
+    counts = {name: by_job.get(name, {}).get("generate", 0) for name in sf.GENERATED}
     accounts = counts.get("Account", 0)
     expected = {name: gen.count(name) if name != "User" else gen.owners for name in sf.GENERATED}
     if accounts != gen.accounts:  # the world was grown or shrunk since: scale the targets
@@ -124,7 +139,12 @@ def stats(world: World) -> dict[str, Any]:
         "world": world.location,
         "recipe": {"seed": recipe.seed, "as_of": str(recipe.as_of), "accounts": gen.accounts},
         "counts": [
-            {"object": name, "count": counts[name], "expected": expected[name]}
+            {
+                "object": name,
+                "count": counts[name],
+                "expected": expected[name],
+                "other_jobs": sum(n for j, n in by_job.get(name, {}).items() if j != "generate"),
+            }
             for name in sf.GENERATED
         ],
         "account_fields": [
