@@ -1,11 +1,14 @@
-"""Pools built once per run from locale data (Faker's) and the geography file.
+"""Pools built once per run from locale data and the geography file.
 
-No per-field Faker calls: the generator picks from these lists with its own seeded streams, which
-keeps it fast and keeps output independent of Faker's internal random state.
+Names are Faker's en_US lists, frozen into ``packs/data/_names.json`` by
+``scripts/build_name_pools.py`` (importing Faker at run time costs ~150 ms). No per-field Faker
+calls: the generator picks from these lists with its own seeded streams, which keeps it fast
+and keeps output independent of Faker's internal random state and version.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,9 +40,9 @@ class Pools:
 
 @cache
 def pools() -> Pools:
-    from faker.providers.person.en_US import Provider as Person
-
-    text = (resources.files("orgforge.packs") / "data" / "_geo.yaml").read_text("utf-8")
+    data = resources.files("orgforge.packs") / "data"
+    names = json.loads((data / "_names.json").read_text("utf-8"))
+    text = (data / "_geo.yaml").read_text("utf-8")
     geo = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     places = Weighted(
         [
@@ -58,12 +61,10 @@ def pools() -> Pools:
             for p in geo["places"]
         ]
     )
-    female = tuple(sorted(Person.first_names_female))
-    male = tuple(sorted(Person.first_names_male))
     return Pools(
-        first_names=tuple(sorted(set(female) | set(male))),
-        female_first=frozenset(female) - frozenset(male),
-        last_names=tuple(sorted(set(Person.last_names))),
+        first_names=tuple(names["first_names"]),
+        female_first=frozenset(names["female_only"]),
+        last_names=tuple(names["last_names"]),
         places=places,
         streets=tuple(geo["streets"]),
     )
