@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,15 +119,37 @@ def _chunks(plan: Plan, skip_below: int) -> list[list[int]]:
     return chunks
 
 
-def _jobs(
-    plan: Plan, chunks: list[list[int]], names: list[AccountName], namer: Namer
-) -> Iterator[tuple]:
+def _jobs(plan: Plan, chunks: list[list[int]], namer: Namer) -> Iterator[tuple]:
+    """Work for each chunk, naming accounts as it goes (in order: names depend on earlier ones).
+
+    Only the set of names taken grows with the world; each chunk's names are dropped once sent.
+    """
     for blocks in chunks:
         lo, hi = _account_range(plan, blocks)
+        names: dict[int, AccountName] = {}
+        while namer.next_index < hi:
+            named = namer.name(namer.next_index)
+            if named.index >= lo:
+                names[named.index] = named
         industries = {
             b: [namer.industry(b * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)] for b in blocks
         }
-        yield blocks, {n.index: n for n in names[lo:hi]}, industries
+        yield blocks, names, industries
+
+
+def _bounded_imap(pool, jobs: Iterator[tuple], ahead: int) -> Iterator:
+    """Pool.imap with at most ``ahead`` chunks in flight, so a slow writer bounds memory.
+
+    (Pool.imap queues every result it gets; when workers outpace the world's writer, finished
+    chunks pile up in the parent.)
+    """
+    pending: deque = deque()
+    for job in jobs:
+        pending.append(pool.apply_async(_chunk, (job,)))
+        if len(pending) >= ahead:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 # Settings that change how fast or where a run goes, never what it writes.
@@ -257,21 +280,17 @@ def _run(
         written["Account"]["deleted"] = removed
 
     namer = Namer(plan)
-    names = [namer.name(i) for i in range(plan.accounts)]
-    if log:
-        log.event("names.done", accounts=plan.accounts)
-
     _write_users(world, plan, run_id, written)
     skip_below = fresh_from if same_recipe and fresh_from is not None else 0
     chunks = _chunks(plan, skip_below)
     if progress and skip_below:
         progress(min(skip_below, plan.accounts))
     workers = _workers(config, sum(len(c) for c in chunks) * BLOCK_SIZE)
-    jobs = _jobs(plan, chunks, names, namer)
+    jobs = _jobs(plan, chunks, namer)
     if workers > 1:
         context = multiprocessing.get_context("fork")
         pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, offline_inline))
-        results = pool.imap(_chunk, jobs)
+        results = _bounded_imap(pool, jobs, ahead=workers + 1)
     else:
         pool = None
         _init_worker(plan, offline_inline)
