@@ -109,7 +109,7 @@ class Loader:
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
-        self._ms_per_record = 1.0  # Bulk processing speed, learnt from each finished job
+        self._ms_per_record = 2.0  # Bulk processing speed (slowest seen), learnt from each job
 
     def _tally(self, name: str) -> ObjectTally:
         return self.report.tallies.setdefault(name, ObjectTally())
