@@ -40,8 +40,8 @@ PLAIN_ENV = {
     "SF_ORG_ALIAS": "org",
     "SF_INSTANCE_URL": "instance_url",
     "SF_USERNAME": "username",
-    "SF_LOGIN_URL": "login_url",
 }
+"""Non-secret variables the field uses (PRD §10.1), applied when the setting is not given."""
 
 
 def read_env(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -139,8 +139,6 @@ class Authenticator:
         self.env = dict(read_env() if env is None else env)
         for name, attr in PLAIN_ENV.items():
             if self.env.get(name) and not getattr(settings, attr, None):
-                if attr == "login_url":
-                    continue
                 settings = settings.model_copy(update={attr: self.env[name]})
         self.settings = settings
         self.secrets = [self.env[n] for n in SECRET_ENV if self.env.get(n)]

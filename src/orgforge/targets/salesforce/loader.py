@@ -109,7 +109,7 @@ class Loader:
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
-        self._ms_per_record = 1.0  # Bulk processing speed, learnt from each finished job
+        self._ms_per_record: float | None = None  # Bulk speed: slowest rate jobs reported
 
     def _tally(self, name: str) -> ObjectTally:
         return self.report.tallies.setdefault(name, ObjectTally())
@@ -634,7 +634,8 @@ class Loader:
         the slowest processing rate earlier jobs reported (``totalProcessingTime``), so a job
         usually costs one poll; after a miss the looks come at a fifth of that estimate, then
         back off (×1.6, up to 10 s)."""
-        first = min(60.0, 0.05 + 1.5 * count * self._ms_per_record / 1000)
+        rate = self._ms_per_record or 2.0  # a guess until the first job reports its rate
+        first = min(60.0, 0.05 + 1.2 * count * rate / 1000)
         delay, after_miss = first, max(0.1, first / 5)
         while not info or info.get("state") not in TERMINAL:
             self.sleep(delay)
@@ -643,7 +644,7 @@ class Loader:
         processed = int(info.get("numberRecordsProcessed") or 0)
         spent = info.get("totalProcessingTime")
         if processed and spent:
-            self._ms_per_record = max(self._ms_per_record, float(spent) / processed)
+            self._ms_per_record = max(self._ms_per_record or 0.0, float(spent) / processed)
         return info
 
     def _reconcile_bulk(self, entry: dict[str, Any]) -> int:
