@@ -118,11 +118,10 @@ def fill_world(
         requests_done = 0
         try:
             namer = Namer(plan)
-            names = [namer.name(i) for i in range(plan.accounts)]
             generator = BlockGenerator(plan)
             chunks = _chunks(plan, 0)
             cases = t.RECORD_TABLES["Case"]
-            for blocks, job in zip(chunks, _jobs(plan, chunks, names, namer), strict=True):
+            for blocks, job in zip(chunks, _jobs(plan, chunks, namer), strict=True):
                 lo, hi = _account_range(plan, blocks)
                 _, chunk_names, industries = job
                 pending: list[tuple[dict, str, ContentRequest]] = []

@@ -359,7 +359,7 @@ class BlockGenerator:
                     "Amount": None if sparse and rng.random() < 0.5 else float(amount),
                     "Probability": float(probability),
                     "ForecastCategoryName": forecast,
-                    "Type": "New Business"
+                    "Type": "New Customer"
                     if h.type_key == "Prospect"
                     else "Existing Customer - Upgrade",
                     "LeadSource": None if sparse else LEAD_SOURCES[int(rng.random() * 5)],

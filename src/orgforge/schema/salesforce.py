@@ -185,7 +185,7 @@ OPPORTUNITY = SObject(
         _pick("ForecastCategoryName", ("Pipeline", "Best Case", "Commit", "Closed", "Omitted")),
         _pick(
             "Type",
-            ("New Business", "Existing Customer - Upgrade", "Existing Customer - Replacement"),
+            ("New Customer", "Existing Customer - Upgrade", "Existing Customer - Replacement"),
         ),
         _pick("LeadSource", LEAD_SOURCES),
         _text("NextStep", "opportunity.next_step", length=255, type_="string"),
