@@ -19,10 +19,11 @@ import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -79,6 +80,17 @@ def _check_known(value: dict[str, float], allowed: tuple[str, ...], what: str) -
     return value
 
 
+def _check_hours(value: tuple[int, int]) -> tuple[int, int]:
+    start, end = value
+    if not (0 <= start < end <= 24) or end - start < 2:
+        raise ValueError(f"business_hours must be [start, end] within 0-24, got {list(value)}")
+    return value
+
+
+BusinessHours = Annotated[tuple[int, int], AfterValidator(_check_hours)]
+"""[start hour, end hour) of a working day, local time."""
+
+
 class DensityConfig(_Model):
     """Share of records per density tier (percent, summing to 100)."""
 
@@ -125,7 +137,7 @@ class GenerateConfig(_Model):
     )
     event_mix: dict[str, int] = Field(default_factory=lambda: {"Meeting": 100, "Demo": 50})
     skip_weekends: bool = True
-    business_hours: tuple[int, int] = (8, 18)
+    business_hours: BusinessHours = (8, 18)
     workers: int = Field(0, ge=0, le=64, description="Processes; 0 = automatic")
 
     @field_validator("industries")
@@ -186,14 +198,6 @@ class GenerateConfig(_Model):
                 raise ValueError(f"{info.field_name}.{name} is negative ({count})")
         if not any(value.values()):
             raise ValueError(f"{info.field_name} needs at least one positive count")
-        return value
-
-    @field_validator("business_hours")
-    @classmethod
-    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
-        start, end = value
-        if not (0 <= start < end <= 24) or end - start < 2:
-            raise ValueError(f"business_hours must be [start, end] within 0-24, got {list(value)}")
         return value
 
     def count(self, object_name: str) -> int:
@@ -328,7 +332,7 @@ class ActivityConfig(_Model):
     future_meetings: tuple[int, int] = (1, 3)
     emails: tuple[int, int] = (5, 20)
     meeting_minutes: list[int] = Field(default_factory=lambda: [30, 45, 60])
-    business_hours: tuple[int, int] = (9, 17)
+    business_hours: BusinessHours = (9, 17)
     timezone_from: Literal["account", "owner"] = "account"
     skip_weekends: bool = True
     holidays: str | None = Field(
@@ -358,14 +362,6 @@ class ActivityConfig(_Model):
             raise ValueError(
                 f"meeting_minutes must be multiples of 15 between 15 and 240, got {value}"
             )
-        return value
-
-    @field_validator("business_hours")
-    @classmethod
-    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
-        start, end = value
-        if not (0 <= start < end <= 24) or end - start < 2:
-            raise ValueError(f"business_hours must be [start, end] within 0-24, got {list(value)}")
         return value
 
     @model_validator(mode="after")
