@@ -68,7 +68,8 @@ def main() -> None:
 
         before = server.count
         orgforge.generate(config)
-        config.content.concurrency = CONCURRENCY - 1  # new recipe fingerprint: full regeneration
+        # A budget is part of the recipe (it can change text): full regeneration, all from cache.
+        config.content.max_cost = 1_000.0
         regen = orgforge.generate(config)
         fill = orgforge.api.content_fill(config)
         print(
