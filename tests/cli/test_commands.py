@@ -171,3 +171,16 @@ def test_stats_keep_other_jobs_apart(run_cli):
     assert code == 0
     assert counts["Event"]["count"] == 150 and counts["Event"]["other_jobs"] > 0
     assert counts["Task"]["count"] == 400 and counts["Task"]["other_jobs"] > 0
+
+
+def test_the_entry_point_mounts_only_the_invoked_group():
+    from orgforge.cli.main import _invoked, build_app
+
+    assert _invoked(["-q", "generate", "--preset", "prd"]) == "generate"
+    assert _invoked(["--debug", "activity", "plan"]) == "activity"
+    assert _invoked(["--help"]) is None and _invoked(["nope"]) is None and _invoked([]) is None
+    names = {c.name or c.callback.__name__ for c in build_app(["load"]).registered_commands}
+    assert names == {"load", "cleanup", "validate", "smoke"}
+    assert not build_app(["load"]).registered_groups
+    full = build_app()
+    assert {g.name for g in full.registered_groups} >= {"config", "activity", "sandbox", "content"}
