@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orgforge.config import Config, dump
-from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
+from orgforge.content.contract import KINDS, ContentEngine
 from orgforge.errors import UsageError, WorldError
 from orgforge.world.runlog import RunLog
 from orgforge.world.store import World
@@ -93,9 +93,9 @@ def fill_world(
 ) -> dict[str, Any]:
     """Fill the text fields of ``config.world`` (optionally only ``kinds``); return a summary."""
     from orgforge.content import engine_for
-    from orgforge.generate.accounts import BlockGenerator
+    from orgforge.generate.accounts import BlockGenerator, BlockResult
     from orgforge.generate.names import Namer
-    from orgforge.generate.pipeline import _account_range, _chunks, _jobs
+    from orgforge.generate.pipeline import _account_range, _chunks, _jobs, apply_text
     from orgforge.generate.plan import make_plan
     from orgforge.world import tables as t
 
@@ -124,40 +124,24 @@ def fill_world(
             for blocks, job in zip(chunks, _jobs(plan, chunks, namer), strict=True):
                 lo, hi = _account_range(plan, blocks)
                 _, chunk_names, industries = job
-                pending: list[tuple[dict, str, ContentRequest]] = []
+                chunk = BlockResult()
                 for block in blocks:
                     part = generator.block(block, chunk_names, industries[block])
-                    pending.extend(part.requests)
+                    chunk.requests.extend(part.requests)
                     _same_structure(world, plan, part.rows, lo, hi)
-                subjects = dict(
+                stored_subjects = dict(
                     world.iter_rows(
                         "Case", ["key", "Subject"], where=cases.c.account_idx.between(lo, hi - 1)
                     )
                 )
-                updates: list[tuple[str, str, str]] = []
-                first = [p for p in pending if p[2].kind == "case.subject" and p[2].kind in wanted]
-                if first:
-                    texts = engine.fill([p[2] for p in first])
-                    for (record, name, _), text in zip(first, texts, strict=True):
-                        subjects[record["key"]] = text
-                        updates.append((record["key"], name, text))
-                rest = [p for p in pending if p[2].kind != "case.subject" and p[2].kind in wanted]
-                for _, _, request in rest:
-                    source = request.context.get("subject_of")
-                    if source is not None:
-                        request.context["subject"] = subjects.get(source) or ""  # type: ignore[index]
-                if rest:
-                    texts = engine.fill([p[2] for p in rest])
-                    updates.extend(
-                        (record["key"], name, text)
-                        for (record, name, _), text in zip(rest, texts, strict=True)
-                    )
-                requests_done += len(first) + len(rest)
+                filled = apply_text(chunk, engine, kinds=wanted, subjects=stored_subjects)
+                updates = [(record["key"], name, record[name]) for record, name, _ in filled]
+                requests_done += len(filled)
                 run_id = log.run_id if log else None
                 for name, n in world.update_text(updates, run_id).items():
                     updated[name] = updated.get(name, 0) + n
                 if log:
-                    log.event("chunk.filled", accounts=[lo, hi], requests=len(first) + len(rest))
+                    log.event("chunk.filled", accounts=[lo, hi], requests=len(filled))
             summary = {
                 "world": world.location,
                 "kinds": sorted(wanted),

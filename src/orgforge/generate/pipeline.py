@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orgforge.config import BLOCK_SIZE, Config, dump
-from orgforge.content.contract import ContentEngine
+from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
 from orgforge.generate.names import AccountName, Namer
@@ -50,21 +50,34 @@ class GenerateResult:
         return sum(self.counts.values())
 
 
-def apply_text(result: BlockResult, engine: ContentEngine) -> None:
-    """Fill every text field of a block: case subjects first, since other text quotes them."""
-    first = [r for r in result.requests if r[2].kind == "case.subject"]
-    rest = [r for r in result.requests if r[2].kind != "case.subject"]
-    subjects: dict[str, str] = {}
+def apply_text(
+    result: BlockResult,
+    engine: ContentEngine,
+    *,
+    kinds: set[str] | None = None,
+    subjects: dict[str, str] | None = None,
+) -> list[tuple[dict, str, ContentRequest]]:
+    """Fill a block's text fields; return the requests filled.
+
+    Case subjects go first, since descriptions and comments quote them. ``kinds`` limits the
+    kinds filled (default: all); ``subjects`` supplies case subjects that are not being filled
+    this time (``content fill`` reads them from the world).
+    """
+    wanted = [r for r in result.requests if kinds is None or r[2].kind in kinds]
+    first = [r for r in wanted if r[2].kind == "case.subject"]
+    rest = [r for r in wanted if r[2].kind != "case.subject"]
+    known = dict(subjects or {})
     for (record, name, _), text in zip(first, engine.fill([r[2] for r in first]), strict=True):
         record[name] = text
-        subjects[record["key"]] = text
+        known[record["key"]] = text
     for _, _, request in rest:
         source = request.context.get("subject_of")
         if source is not None:
-            request.context["subject"] = subjects.get(source, "")  # type: ignore[index]
+            request.context["subject"] = known.get(source) or ""  # type: ignore[index]
     for (record, name, _), text in zip(rest, engine.fill([r[2] for r in rest]), strict=True):
         record[name] = text
     result.requests.clear()
+    return first + rest
 
 
 def to_rows(plan: Plan, result: BlockResult) -> Rows:
