@@ -73,12 +73,13 @@ def test_export_memory_is_streamed(prd_world, tmp_path, monkeypatch):
     from orgforge.world import store
 
     seen = []
-    original = store.World.iter_rows
+    original = store.World.iter_batches
 
-    def spy(self, object_name, columns=None, where=None, batch_size=5000):
-        seen.append(batch_size)
-        yield from original(self, object_name, columns, where, batch_size)
+    def spy(self, object_name, columns, batch_size=5000):
+        for batch in original(self, object_name, columns, batch_size):
+            seen.append(len(batch))
+            yield batch
 
-    monkeypatch.setattr(store.World, "iter_rows", spy)
+    monkeypatch.setattr(store.World, "iter_batches", spy)
     orgforge.export(prd_world, tmp_path, "csv")
-    assert seen and all(size <= 5000 for size in seen)
+    assert len(seen) >= 8 and max(seen) <= 5000

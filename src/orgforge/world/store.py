@@ -208,6 +208,19 @@ class World:
             for partition in result.partitions(batch_size):
                 yield from partition
 
+    def iter_batches(
+        self, object_name: str, columns: Sequence[Any], batch_size: int = 5000
+    ) -> Iterator[Sequence[tuple]]:
+        """Batches of rows of SQL ``columns`` (expressions over the object's table), in
+        generation order: for exports that render in SQL."""
+        table = t.RECORD_TABLES[object_name]
+        query = select(*columns).order_by(table.c.account_idx, table.c.seq)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
+                query
+            )
+            yield from result.partitions(batch_size)
+
     def iter_dicts(self, object_name: str, where: Any = None) -> Iterator[dict[str, Any]]:
         names = self.columns(object_name)
         for row in self.iter_rows(object_name, where=where):
