@@ -110,3 +110,18 @@ def test_run_logs_never_hold_secrets(tmp_path):
         assert (
             "sk-live-123" not in text and "abc-secret-token" not in text and "hunter2" not in text
         )
+
+
+def test_an_export_failure_ends_the_generate_run_as_failed(tmp_path, monkeypatch):
+    from orgforge.targets import files
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(files, "export", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        make_world(tmp_path, preset="tiny", out=str(tmp_path / "out"))
+    with World(tmp_path / "w.db") as world:
+        (run,) = world.runs()
+        assert world.count("Account") == 10  # what was written is there, and the log says so
+    assert run["status"] == "failed" and "disk full" in json.loads(run["summary"])["failure"]

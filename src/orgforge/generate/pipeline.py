@@ -15,6 +15,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,51 +214,41 @@ def generate(
     if write_run:
         check_writable_dir(Path(config.runs_dir), "runs directory")
 
+    run_config = {
+        **dump(config),
+        "industries_resolved": {
+            v: round(plan.industries.share(v) * 100, 3) for v in plan.industries.values
+        },
+    }
     with World(config.world) as world:
         offline_inline = engine is None or isinstance(engine, OfflineEngine)
         engine = engine or OfflineEngine(plan.packs, plan.seed)
-        print_config = {
-            **dump(config),
-            "industries_resolved": dict(
-                zip(
-                    plan.industries.values,
-                    [round(plan.industries.share(v) * 100, 3) for v in plan.industries.values],
-                    strict=True,
-                )
-            ),
-        }
-        log = RunLog(config.runs_dir, command, print_config, world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        try:
+        log = RunLog(config.runs_dir, command, run_config, world) if write_run else None
+        # A failure anywhere below (generation or export) ends the run log as failed.
+        with log if log is not None else nullcontext():
             result = _run(plan, config, world, engine, offline_inline, progress, log)
-        except BaseException as exc:
-            if log is not None:
-                log.__exit__(type(exc), exc, None)
-            raise
-        if export_dir is not None:
-            from orgforge.targets.files import export
+            if export_dir is not None:
+                from orgforge.targets.files import export
 
-            export(world, export_dir, config.export.format)
-            result.export_dir = str(export_dir)
+                export(world, export_dir, config.export.format)
+                result.export_dir = str(export_dir)
+                if log is not None:
+                    log.event("export.finished", out=str(export_dir), format=config.export.format)
+            result.seconds = time.perf_counter() - started
+            result.text = {"engine": engine.name, **engine.stats()}  # type: ignore[dict-item]
             if log is not None:
-                log.event("export.finished", out=str(export_dir), format=config.export.format)
-        result.seconds = time.perf_counter() - started
-        result.text = {"engine": engine.name, **engine.stats()}  # type: ignore[dict-item]
-        if log is not None:
-            result.run_id, result.run_dir = log.run_id, str(log.dir)
-            log.finish(
-                "ok",
-                {
-                    "counts": result.counts,
-                    "written": result.written,
-                    "records": result.records,
-                    "seconds": round(result.seconds, 3),
-                    "text": result.text,
-                    "export": result.export_dir,
-                },
-            )
-            log.__exit__(None, None, None)
+                result.run_id, result.run_dir = log.run_id, str(log.dir)
+                log.finish(
+                    "ok",
+                    {
+                        "counts": result.counts,
+                        "written": result.written,
+                        "records": result.records,
+                        "seconds": round(result.seconds, 3),
+                        "text": result.text,
+                        "export": result.export_dir,
+                    },
+                )
         return result
 
 
