@@ -83,6 +83,8 @@ def generate(
     table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
     for name, count in result.counts.items():
         w = result.written.get(name, {})
+        if not count and not any(w.values()):
+            continue  # objects other jobs fill (EventRelation…) when this world has none
         table.add_row(
             name,
             f"{count:,}",
