@@ -486,23 +486,28 @@ class _Source:
             if prefix in self.env:
                 return f"environment variable {self.env[prefix]}"
         if self.file is not None and self.file_nodes is not None:
-            line = _line_of(self.file_nodes, path)
+            line = line_of(self.file_nodes, path)
             if line is not None:
                 return f"{self.file}:{line}"
             return str(self.file)
         return "built-in defaults"
 
 
-def _line_of(node: yaml.Node, path: tuple[str, ...]) -> int | None:
+def line_of(node: Any, path: tuple[str, ...]) -> int | None:
+    """The 1-based line of the deepest node along ``path`` (mapping keys and list indexes)."""
     line = None
     for part in path:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if str(key_node.value) == part:
-                line = key_node.start_mark.line + 1
-                node = value_node
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
                 break
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
         else:
             break
     return line
@@ -542,7 +547,7 @@ def _refuse_file_secrets(data: dict, path: Path, nodes: yaml.Node | None) -> Non
     """API keys live in the environment or .env, never in a config file that gets shared."""
     content = data.get("content")
     if isinstance(content, dict) and content.get("api_key"):
-        line = _line_of(nodes, ("content", "api_key")) if nodes is not None else None
+        line = line_of(nodes, ("content", "api_key")) if nodes is not None else None
         raise ConfigError(
             f"{path}:{line or 1}: content.api_key: API keys don't belong in config files",
             "Set OPENAI_API_KEY / ANTHROPIC_API_KEY / AZURE_OPENAI_API_KEY (or "

@@ -28,12 +28,12 @@ from orgforge.activity.subjects import (
     PERSONAS,
     STAGE_RANK,
     SubjectTypes,
-    line_of,
     read_text,
     read_yaml,
     stage_rank,
     validation_error,
 )
+from orgforge.config import line_of
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.errors import FrameworkError
 from orgforge.schema import salesforce as sf

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from orgforge.config import line_of
 from orgforge.errors import ConfigError, UsageError
 from orgforge.schema.salesforce import CONTACT_ROLES, STAGES
 
@@ -121,26 +122,6 @@ class SubjectTypes(_Model):
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def line_of(node: Any, path: tuple[str, ...]) -> int | None:
-    """The 1-based line of the deepest node along ``path`` (mapping keys and list indexes)."""
-    line = None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == part:
-                    line = key_node.start_mark.line + 1
-                    node = value_node
-                    break
-            else:
-                break
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
 
 
 class LazyNodes:

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orgforge.config import _line_of
+from orgforge.config import line_of
 from orgforge.errors import PackError
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
@@ -187,7 +187,7 @@ def parse_pack(text: str, source: str) -> Pack:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(str(p) for p in first["loc"])
-        line = _line_of(yaml.compose(text, Loader=_LOADER), loc)  # only on error: it's slow
+        line = line_of(yaml.compose(text, Loader=_LOADER), loc)  # only on error: it's slow
         where = f"{source}:{line}" if line else source
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
