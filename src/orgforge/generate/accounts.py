@@ -28,7 +28,7 @@ from orgforge.generate.distributions import (
     stream,
 )
 from orgforge.generate.names import AccountName
-from orgforge.generate.plan import TIERS, Plan
+from orgforge.generate.plan import Plan
 from orgforge.generate.timeutil import iso_date as _date
 from orgforge.generate.timeutil import utc as _utc
 from orgforge.generate.timeutil import weekday_snap as _weekday_snap
@@ -634,4 +634,4 @@ def _pick_pairs(rng: Random, pairs) -> str:
     return pairs[-1][0]
 
 
-__all__ = ["TIERS", "BlockGenerator", "BlockResult"]
+__all__ = ["BlockGenerator", "BlockResult"]

@@ -110,9 +110,3 @@ def hash_units(seed: int, *parts: object, n: int = 8) -> list[float]:
     """``n`` (≤ 8) uniform numbers in [0, 1) from one hash."""
     digest = hashlib.blake2b("/".join(map(str, (seed, *parts))).encode(), digest_size=64).digest()
     return [int.from_bytes(digest[i * 8 : i * 8 + 8], "little") / 2**64 for i in range(n)]
-
-
-def log_uniform(rng: Random, low: float, high: float) -> float:
-    import math
-
-    return math.exp(rng.uniform(math.log(low), math.log(high)))

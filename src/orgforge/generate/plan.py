@@ -16,7 +16,6 @@ from orgforge.packs import Pack, load_packs, resolve_industries
 from orgforge.schema import salesforce as sf
 from orgforge.world.tables import RECORD_TABLES
 
-TIERS = ("rich", "moderate", "sparse")
 TIMEZONES_BY_COUNTRY = {
     "United States": "America/New_York",
     "Canada": "America/Toronto",
