@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,31 @@ from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce.plan import LOAD_OBJECTS
 from orgforge.world import World
 from tests.targets.conftest import counts
+
+
+def _loaded(world) -> int:
+    """Records the load has stored as done so far (read while it runs; the world is WAL)."""
+    with sqlite3.connect(world, timeout=5) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM sync WHERE status = 'ok'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _kill_after(proc, world, more: int, deadline_s: float = 60) -> bool:
+    """SIGKILL ``proc`` once ``more`` records beyond the current count are loaded.
+
+    Kill points follow the load's progress, not the clock, so they land mid-load however fast
+    the machine starts Python. False if the load finished first."""
+    target = _loaded(world) + more
+    end = time.monotonic() + deadline_s
+    while proc.poll() is None and time.monotonic() < end:
+        if _loaded(world) >= target:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _load_cmd(sb, world, runs, api):
@@ -47,13 +73,9 @@ def test_kill_and_resume(world, tmp_path, schema, api, batch):
         kills = 0
         for _attempt in range(12):
             proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE)
-            if kills < 3:
-                time.sleep(rng.uniform(1.1, 2.2))  # imports take ~1 s; then the load runs
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait()
-                    kills += 1
-                    continue
+            if kills < 3 and _kill_after(proc, world, rng.randint(1, 400)):
+                kills += 1
+                continue
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err.decode()[-2000:]
             break
