@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs twice as much, once per text field
 class ContentRequest:
     kind: str
     key: str  # the record key the text belongs to (also the offline engine's seed)

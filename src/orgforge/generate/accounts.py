@@ -58,6 +58,7 @@ TASK_SHAPE = {  # activity type → (TaskSubtype, Type)
 }
 LOCATIONS = ("Zoom", "Microsoft Teams", "Google Meet", "On site", "Phone")
 OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")
+_TASK_PRIORITY = Weighted((("Normal", 70), ("High", 20), ("Low", 10)))
 
 
 @dataclass
@@ -110,6 +111,7 @@ class BlockGenerator:
                 by_level.setdefault(title.seniority, []).append(title)
             levels = Weighted({lvl: w for lvl, w in SENIORITY_WEIGHTS.items() if lvl in by_level})
             self.titles[pack_id] = (by_level, levels)
+        self.tier_of = plan.density.pick_unit  # a density tier from one uniform draw
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -268,50 +270,57 @@ class BlockGenerator:
 
     def contacts(self, out, h, naming, place, owner_key, count) -> list[dict]:
         plan, rng = self.plan, h.rng
+        rnd = rng.random
+        tier_of = self.tier_of
         by_seniority, levels = self.titles[naming.industry]
+        first_names, last_names = plan.pools.first_names, plan.pools.last_names
+        n_first, n_last = len(first_names), len(last_names)
+        female_first = plan.pools.female_first
+        phone, street, postal = self._phone, self._street, self._postal
+        account_key = f"Account/{h.index + 1:04d}"
+        key_prefix = f"Contact/{h.index + 1:04d}/"
         used_names: set[tuple[str, str]] = set()
+        rows = out.rows.setdefault("Contact", [])
         result = []
-        pools = plan.pools
         for n in range(1, count + 1):
-            tier = plan.density.pick(rng)
+            tier = tier_of(rnd())
             rich, sparse = tier == "rich", tier == "sparse"
             level = "executive" if n == 1 and "executive" in by_seniority else levels.pick(rng)
             titles = by_seniority[level]
-            title = titles[int(rng.random() * len(titles))]
+            title = titles[int(rnd() * len(titles))]
             while True:
-                first = pools.first_names[int(rng.random() * len(pools.first_names))]
-                last = pools.last_names[int(rng.random() * len(pools.last_names))]
+                first = first_names[int(rnd() * n_first)]
+                last = last_names[int(rnd() * n_last)]
                 if (first, last) not in used_names:
                     used_names.add((first, last))
                     break
-            female = first in pools.female_first
             email_user = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
-            record = out.add(
-                "Contact",
-                {
-                    "key": f"Contact/{h.index + 1:04d}/{n}",
-                    "account_idx": h.index,
-                    "seq": n,
-                    "tier": tier,
-                    "AccountId": f"Account/{h.index + 1:04d}",
-                    "Salutation": ("Ms." if female else "Mr.") if rich else None,
-                    "FirstName": first,
-                    "LastName": last,
-                    "Title": title.title,
-                    "Department": None if sparse else title.department,
-                    "Email": f"{email_user}@{naming.domain}",
-                    "Phone": None if sparse else self._phone(rng, place),
-                    "MobilePhone": self._phone(rng, place) if rich else None,
-                    "LeadSource": None if sparse else LEAD_SOURCES[int(rng.random() * 5)],
-                    "MailingStreet": self._street(rng) if rich else None,
-                    "MailingCity": None if sparse else place.city,
-                    "MailingState": None if sparse else place.state,
-                    "MailingPostalCode": self._postal(rng, place) if rich else None,
-                    "MailingCountry": None if sparse else place.country,
-                    "OwnerId": owner_key,
-                },
-            )
-            record["_seniority"] = level
+            record = {
+                "key": f"{key_prefix}{n}",
+                "account_idx": h.index,
+                "seq": n,
+                "tier": tier,
+                "job": "generate",
+                "AccountId": account_key,
+                "Salutation": ("Ms." if first in female_first else "Mr.") if rich else None,
+                "FirstName": first,
+                "LastName": last,
+                "Title": title.title,
+                "Department": None if sparse else title.department,
+                "Email": f"{email_user}@{naming.domain}",
+                "Phone": None if sparse else phone(rng, place),
+                "MobilePhone": phone(rng, place) if rich else None,
+                "LeadSource": None if sparse else LEAD_SOURCES[int(rnd() * 5)],
+                "MailingStreet": street(rng) if rich else None,
+                "MailingCity": None if sparse else place.city,
+                "MailingState": None if sparse else place.state,
+                "MailingPostalCode": postal(rng, place) if rich else None,
+                "MailingCountry": None if sparse else place.country,
+                "OwnerId": owner_key,
+                "_seniority": level,
+                "_name": f"{first} {last}",
+            }
+            rows.append(record)
             result.append(record)
         return result
 
@@ -321,6 +330,7 @@ class BlockGenerator:
         plan, rng, asof = self.plan, h.rng, self.asof
         pack = plan.packs[naming.industry]
         opps = []
+        senior = [c for c in contacts if c["_seniority"] in SENIOR] or contacts
         roles_per_opp = (
             allocate(n_roles, [1.0] * count, rng, minimum=1, cap=[min(4, len(contacts))] * count)
             if count
@@ -372,7 +382,7 @@ class BlockGenerator:
             record["_product"] = product.name
             record["_close"] = close
             record["_created"] = created
-            roles = self._roles(out, h, record, contacts, roles_per_opp[n - 1])
+            roles = self._roles(out, h, record, contacts, senior, roles_per_opp[n - 1])
             primary = roles[0]
             context = {
                 "account": naming.name,
@@ -381,7 +391,7 @@ class BlockGenerator:
                 "product": product.name,
                 "stage": stage,
                 "amount": f"${amount:,.0f}",
-                "contact": f"{primary['FirstName']} {primary['LastName']}",
+                "contact": primary["_name"],
                 "title": primary["Title"],
             }
             if not closed and not sparse:
@@ -396,9 +406,8 @@ class BlockGenerator:
             opps.append(record)
         return opps
 
-    def _roles(self, out, h, opp, contacts, count) -> list[dict]:
+    def _roles(self, out, h, opp, contacts, senior, count) -> list[dict]:
         rng = h.rng
-        senior = [c for c in contacts if c["_seniority"] in SENIOR] or contacts
         primary = rng.choice(senior)
         others = [c for c in contacts if c is not primary]
         rng.shuffle(others)
@@ -467,7 +476,7 @@ class BlockGenerator:
             context = {
                 "account": naming.name,
                 "industry": naming.industry,
-                "contact": f"{contact['FirstName']} {contact['LastName']}",
+                "contact": contact["_name"],
                 "title": contact["Title"],
                 "priority": priority,
                 "status": status,
@@ -521,89 +530,96 @@ class BlockGenerator:
 
     def tasks(self, out, h, naming, contacts, opps, cases, types) -> None:
         plan, rng, asof = self.plan, h.rng, self.asof
+        rnd = rng.random
+        tier_of, what_of = self.tier_of, self._what
+        skip_weekends = plan.skip_weekends
         account_key = f"Account/{h.index + 1:04d}"
+        key_prefix = f"Task/{h.index + 1:04d}/"
+        n_contacts = len(contacts)
+        rows = out.rows.setdefault("Task", [])
         for n, kind in enumerate(types, start=1):
-            tier = plan.density.pick(rng)
-            contact = contacts[int(rng.random() * len(contacts))]
-            what, opp = self._what(rng, account_key, opps, cases, 0.55)
-            completed = rng.random() < 0.6
+            tier = tier_of(rnd())
+            contact = contacts[int(rnd() * n_contacts)]
+            what, opp = what_of(rng, account_key, opps, cases, 0.55)
+            completed = rnd() < 0.6
             if completed:
-                day = asof - 1 - int(rng.random() * 120)
+                day = asof - 1 - int(rnd() * 120)
                 status = "Completed"
             else:
-                day = asof - 7 + int(rng.random() * 38)
-                status = OPEN_TASK_STATUSES[int(rng.random() * 4)]
-            if plan.skip_weekends:
+                day = asof - 7 + int(rnd() * 38)
+                status = OPEN_TASK_STATUSES[int(rnd() * 4)]
+            if skip_weekends:
                 day = _weekday_snap(day)
                 if completed and day >= asof:
                     day -= 3
             subtype, type_ = TASK_SHAPE[kind]
             is_call = kind == "Call"
-            record = out.add(
-                "Task",
-                {
-                    "key": f"Task/{h.index + 1:04d}/{n}",
-                    "account_idx": h.index,
-                    "seq": n,
-                    "tier": tier,
-                    "Status": status,
-                    "Priority": _pick_pairs(rng, (("Normal", 70), ("High", 20), ("Low", 10))),
-                    "ActivityDate": _date(day),
-                    "TaskSubtype": subtype,
-                    "Type": type_,
-                    "CallType": "Outbound" if is_call else None,
-                    "CallDurationInSeconds": 60 + int(rng.random() * 1740)
-                    if is_call and completed
-                    else None,
-                    "WhoId": contact["key"],
-                    "WhatId": what,
-                    "IsClosed": int(completed),
-                    "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
-                },
-            )
+            record = {
+                "key": f"{key_prefix}{n}",
+                "account_idx": h.index,
+                "seq": n,
+                "tier": tier,
+                "job": "generate",
+                "Subject": None,
+                "Description": None,
+                "Status": status,
+                "Priority": _TASK_PRIORITY.pick_unit(rnd()),
+                "ActivityDate": _date(day),
+                "TaskSubtype": subtype,
+                "Type": type_,
+                "CallType": "Outbound" if is_call else None,
+                "CallDurationInSeconds": 60 + int(rnd() * 1740) if is_call and completed else None,
+                "WhoId": contact["key"],
+                "WhatId": what,
+                "IsClosed": int(completed),
+                "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
+            }
+            rows.append(record)
             _activity_text(out, record, "task", kind, naming, contact, opp, status=status)
 
     def events(self, out, h, naming, tz, contacts, opps, types) -> None:
         plan, rng, asof = self.plan, h.rng, self.asof
+        rnd = rng.random
+        tier_of, what_of = self.tier_of, self._what
+        skip_weekends = plan.skip_weekends
         account_key = f"Account/{h.index + 1:04d}"
+        key_prefix = f"Event/{h.index + 1:04d}/"
         start_hour, end_hour = plan.business_hours
+        n_contacts = len(contacts)
+        rows = out.rows.setdefault("Event", [])
         for n, kind in enumerate(types, start=1):
-            tier = plan.density.pick(rng)
-            contact = contacts[int(rng.random() * len(contacts))]
-            what, opp = self._what(rng, account_key, opps, [], 0.7)
-            duration = (
-                (30, 45, 60)[int(rng.random() * 3)]
-                if kind == "Meeting"
-                else (45, 60)[int(rng.random() * 2)]
-            )
-            day = asof - 90 + int(rng.random() * 136)
-            if plan.skip_weekends:
+            tier = tier_of(rnd())
+            contact = contacts[int(rnd() * n_contacts)]
+            what, opp = what_of(rng, account_key, opps, (), 0.7)
+            lengths = (30, 45, 60) if kind == "Meeting" else (45, 60)
+            duration = lengths[int(rnd() * len(lengths))]
+            day = asof - 90 + int(rnd() * 136)
+            if skip_weekends:
                 day = _weekday_snap(day)
             slots = (end_hour - start_hour) * 4 - duration // 15
-            minutes = start_hour * 60 + 15 * int(rng.random() * (slots + 1))
+            minutes = start_hour * 60 + 15 * int(rnd() * (slots + 1))
             start = _utc(day, minutes, tz)
-            record = out.add(
-                "Event",
-                {
-                    "key": f"Event/{h.index + 1:04d}/{n}",
-                    "account_idx": h.index,
-                    "seq": n,
-                    "tier": tier,
-                    "StartDateTime": start,
-                    "EndDateTime": _utc(day, minutes + duration, tz),
-                    "DurationInMinutes": duration,
-                    "ActivityDateTime": start,
-                    "Location": None
-                    if tier == "sparse"
-                    else LOCATIONS[int(rng.random() * len(LOCATIONS))],
-                    "Type": kind,
-                    "ShowAs": "Busy",
-                    "IsAllDayEvent": 0,
-                    "WhoId": contact["key"],
-                    "WhatId": what,
-                    "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
-                },
-            )
+            record = {
+                "key": f"{key_prefix}{n}",
+                "account_idx": h.index,
+                "seq": n,
+                "tier": tier,
+                "job": "generate",
+                "Subject": None,
+                "Description": None,
+                "StartDateTime": start,
+                "EndDateTime": _utc(day, minutes + duration, tz),
+                "DurationInMinutes": duration,
+                "ActivityDateTime": start,
+                "Location": None if tier == "sparse" else LOCATIONS[int(rnd() * len(LOCATIONS))],
+                "Type": kind,
+                "ShowAs": "Busy",
+                "IsAllDayEvent": 0,
+                "WhoId": contact["key"],
+                "WhatId": what,
+                "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
+            }
+            rows.append(record)
             _activity_text(out, record, "event", kind, naming, contact, opp, title=contact["Title"])
 
 
@@ -613,7 +629,7 @@ def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> 
         "type": kind,
         "industry": naming.industry,
         "account": naming.name,
-        "contact": f"{contact['FirstName']} {contact['LastName']}",
+        "contact": contact["_name"],
         "opportunity": opp["_context"]["opportunity"] if opp else "",
         "product": opp["_product"] if opp else "",
         **extra,

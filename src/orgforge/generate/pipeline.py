@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from orgforge.config import BLOCK_SIZE, Config, dump
@@ -82,10 +83,12 @@ def apply_text(
 
 
 def to_rows(plan: Plan, result: BlockResult) -> Rows:
+    """Records (dicts holding every column, and maybe private ``_`` keys) as column-order
+    tuples for the world."""
     rows: Rows = {}
     for name, records in result.rows.items():
-        columns = plan.columns[name]
-        rows[name] = [tuple(r.get(c) for c in columns) for r in records]
+        row_of = itemgetter(*plan.columns[name])
+        rows[name] = list(map(row_of, records))
     return rows
 
 

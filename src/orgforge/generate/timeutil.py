@@ -13,8 +13,13 @@ from zoneinfo import ZoneInfo
 SF_DATETIME = "%Y-%m-%dT%H:%M:%S.000Z"
 
 
+@cache
 def iso_date(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
+
+
+# "THH:MM:00.000Z" for every minute of a day: a datetime is a cached date plus one of these.
+_TIME_OF_DAY = tuple(f"T{m // 60:02d}:{m % 60:02d}:00.000Z" for m in range(1440))
 
 
 @cache
@@ -36,10 +41,7 @@ def utc(ordinal: int, minutes: int, tz: str) -> str:
     if tz != "UTC":
         minutes -= utc_offset_minutes(tz, ordinal)
     days, minute_of_day = divmod(minutes, 1440)
-    return (
-        f"{dt.date.fromordinal(ordinal + days).isoformat()}"
-        f"T{minute_of_day // 60:02d}:{minute_of_day % 60:02d}:00.000Z"
-    )
+    return iso_date(ordinal + days) + _TIME_OF_DAY[minute_of_day]
 
 
 def parse_utc(value: str) -> dt.datetime:
