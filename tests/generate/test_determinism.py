@@ -40,6 +40,62 @@ def test_workers_do_not_change_the_world(tmp_path):
     assert digest(tmp_path / "o1") == digest(tmp_path / "o2")
 
 
+def _inserted_keys(world: Path) -> dict[str, list[str]]:
+    """Every key the change log says was inserted, per object, in log order."""
+    from orgforge.world.store import World
+
+    out: dict[str, list[str]] = {}
+    with World(world, create=False) as handle:
+        for entry in handle.changes_since(0, limit=100_000):
+            if entry["op"] == "insert":
+                out.setdefault(entry["object"], []).extend(entry["keys"])
+    return out
+
+
+def test_shards_from_workers_write_the_same_world_and_change_log(tmp_path, monkeypatch):
+    """Several chunks, two workers: fresh chunks travel as shard files (world/shard.py)."""
+    from orgforge.generate import pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK_BLOCKS", 2)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(pipeline.tempfile, "tempdir", str(scratch))
+    appended = []
+    real_append = pipeline.World.append_shard
+
+    def spy(self, shard, manifest, run_id):
+        appended.append(shard.name)
+        return real_append(self, shard, manifest, run_id)
+
+    monkeypatch.setattr(pipeline.World, "append_shard", spy)
+    one = make_world(tmp_path / "one", accounts=55, workers=1, out=str(tmp_path / "o1"))
+    two = make_world(tmp_path / "two", accounts=55, workers=2, out=str(tmp_path / "o2"))
+    assert digest(tmp_path / "o1") == digest(tmp_path / "o2")
+    assert _inserted_keys(one) == _inserted_keys(two)
+    assert len(appended) == 3  # 6 blocks in chunks of 2, each handed over as a shard
+    assert not list(scratch.iterdir())  # shard files and their folder are gone
+
+
+def test_growing_with_workers_mixes_compared_and_shard_chunks(tmp_path, monkeypatch):
+    from orgforge.generate import pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK_BLOCKS", 2)
+    world = make_world(tmp_path, accounts=25, workers=2)
+    snapshot = _by_key(world, 25)
+    result = orgforge.generate(
+        world=str(world),
+        runs_dir=str(tmp_path / "runs"),
+        accounts=63,
+        workers=2,
+        seed=42,
+        as_of=AS_OF.isoformat(),
+    )
+    assert all(w.get("updated", 0) == 0 for w in result.written.values())
+    assert _by_key(world, 25) == snapshot
+    fresh = make_world(tmp_path / "fresh", accounts=63, workers=1)
+    assert _by_key(world, 63) == _by_key(fresh, 63)
+
+
 def _by_key(world: Path, limit_accounts: int) -> dict[str, dict]:
     out = {}
     for name in sf.GENERATED:

@@ -123,10 +123,9 @@ def fill_world(
             cases = t.RECORD_TABLES["Case"]
             for blocks, job in zip(chunks, _jobs(plan, chunks, namer), strict=True):
                 lo, hi = _account_range(plan, blocks)
-                _, chunk_names, industries = job
                 chunk = BlockResult()
                 for block in blocks:
-                    part = generator.block(block, chunk_names, industries[block])
+                    part = generator.block(block, job.names, job.industries[block])
                     chunk.requests.extend(part.requests)
                     _same_structure(world, plan, part.rows, lo, hi)
                 stored_subjects = dict(

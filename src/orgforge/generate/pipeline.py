@@ -12,6 +12,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
 from orgforge.schema import salesforce as sf
 from orgforge.world.runlog import RunLog, check_writable_dir
+from orgforge.world.shard import ShardManifest, write_shard
 from orgforge.world.store import World
 
 CHUNK_BLOCKS = 25  # 250 accounts per chunk: ~6k records, a few MB in flight per worker
@@ -97,26 +100,44 @@ def to_rows(plan: Plan, result: BlockResult) -> Rows:
 _WORKER: tuple[Plan, BlockGenerator, OfflineEngine | None] | None = None
 
 
+@dataclass
+class Job:
+    blocks: list[int]
+    names: dict[int, AccountName]
+    industries: dict[int, list[str]]  # block → the industry of each of its slots
+    shard: Path | None = None  # write the chunk's rows here instead of returning them
+
+
+@dataclass
+class Shard:
+    path: Path
+    manifest: ShardManifest
+
+
 def _init_worker(plan: Plan, offline_text: bool) -> None:
     global _WORKER
     engine = OfflineEngine(plan.packs, plan.seed) if offline_text else None
     _WORKER = (plan, BlockGenerator(plan), engine)
 
 
-def _chunk(job: tuple[list[int], dict[int, AccountName], dict[int, list[str]]]):
+def _chunk(job: Job) -> BlockResult | Rows | Shard:
+    """One chunk's records: as a BlockResult when the parent fills text (LLM engine), else as
+    rows, or written to the job's shard file."""
     assert _WORKER is not None
     plan, generator, engine = _WORKER
-    blocks, names, industries = job
     merged = BlockResult()
-    for block in blocks:
-        part = generator.block(block, names, industries[block])
+    for block in job.blocks:
+        part = generator.block(block, job.names, job.industries[block])
         for name, records in part.rows.items():
             merged.rows.setdefault(name, []).extend(records)
         merged.requests.extend(part.requests)
     if engine is None:
-        return merged  # the parent fills text (LLM engine) and converts
+        return merged
     apply_text(merged, engine)
-    return to_rows(plan, merged)
+    rows = to_rows(plan, merged)
+    if job.shard is None:
+        return rows
+    return Shard(job.shard, write_shard(job.shard, plan.columns, rows))
 
 
 # -- parent side -----------------------------------------------------------------------------
@@ -136,7 +157,12 @@ def _chunks(plan: Plan, skip_below: int) -> list[list[int]]:
     return chunks
 
 
-def _jobs(plan: Plan, chunks: list[list[int]], namer: Namer) -> Iterator[tuple]:
+def _jobs(
+    plan: Plan,
+    chunks: list[list[int]],
+    namer: Namer,
+    shard_for: Callable[[list[int]], Path | None] = lambda blocks: None,
+) -> Iterator[Job]:
     """Work for each chunk, naming accounts as it goes (in order: names depend on earlier ones).
 
     Only the set of names taken grows with the world; each chunk's names are dropped once sent.
@@ -151,10 +177,10 @@ def _jobs(plan: Plan, chunks: list[list[int]], namer: Namer) -> Iterator[tuple]:
         industries = {
             b: [namer.industry(b * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)] for b in blocks
         }
-        yield blocks, names, industries
+        yield Job(blocks, names, industries, shard_for(blocks))
 
 
-def _bounded_imap(pool, jobs: Iterator[tuple], ahead: int) -> Iterator:
+def _bounded_imap(pool, jobs: Iterator[Job], ahead: int) -> Iterator:
     """Pool.imap with at most ``ahead`` chunks in flight, so a slow writer bounds memory.
 
     (Pool.imap queues every result it gets; when workers outpace the world's writer, finished
@@ -293,7 +319,24 @@ def _run(
     if progress and skip_below:
         progress(min(skip_below, plan.accounts))
     workers = _workers(config, sum(len(c) for c in chunks) * BLOCK_SIZE)
-    jobs = _jobs(plan, chunks, namer)
+
+    def is_fresh(blocks: list[int]) -> bool:
+        return fresh_from is not None and _account_range(plan, blocks)[0] >= fresh_from
+
+    # Workers hand fresh chunks over as shard files when text is filled in the worker and the
+    # world is SQLite: the costly row binding then happens in parallel (see world/shard.py).
+    shard_dir = (
+        Path(tempfile.mkdtemp(prefix="orgforge-shards-"))
+        if workers > 1 and offline_inline and world.is_sqlite
+        else None
+    )
+
+    def shard_for(blocks: list[int]) -> Path | None:
+        if shard_dir is None or not is_fresh(blocks):
+            return None
+        return shard_dir / f"chunk-{blocks[0]}.db"
+
+    jobs = _jobs(plan, chunks, namer, shard_for)
     if workers > 1:
         context = multiprocessing.get_context("fork")
         pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, offline_inline))
@@ -304,12 +347,16 @@ def _run(
         results = map(_chunk, jobs)
     try:
         for blocks, chunk in zip(chunks, results, strict=True):
-            if isinstance(chunk, BlockResult):
-                apply_text(chunk, engine)
-                chunk = to_rows(plan, chunk)
             lo, hi = _account_range(plan, blocks)
-            fresh = fresh_from is not None and lo >= fresh_from
-            stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
+            fresh = is_fresh(blocks)
+            if isinstance(chunk, Shard):
+                stats = world.append_shard(chunk.path, chunk.manifest, run_id)
+                chunk.path.unlink()
+            else:
+                if isinstance(chunk, BlockResult):
+                    apply_text(chunk, engine)
+                    chunk = to_rows(plan, chunk)
+                stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
             for name, counts in stats.items():
                 for op, n in counts.items():
                     written[name][op] = written[name].get(op, 0) + n
@@ -321,6 +368,8 @@ def _run(
         if pool is not None:
             pool.close()
             pool.join()
+        if shard_dir is not None:
+            shutil.rmtree(shard_dir, ignore_errors=True)
     world.set_meta("fingerprint", fingerprint(config))
     world.set_meta(
         "generated",

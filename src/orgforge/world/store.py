@@ -321,22 +321,51 @@ class World:
         conn: Connection,
         object_name: str,
         op: str,
-        keys: list[str],
+        keys: list[str] | str,
         run_id: str | None,
         fields: list[str] | None = None,
         ts: str | None = None,
     ) -> None:
-        """Record one change-log entry covering ``keys`` (call inside the write's transaction)."""
+        """Record one change-log entry covering ``keys`` (call inside the write's transaction).
+
+        ``keys`` is a list of record keys, or that list already encoded as JSON.
+        """
         conn.execute(
             t.changes.insert().values(
                 ts=ts or now_iso(),
                 run_id=run_id,
                 object=object_name,
                 op=op,
-                keys=json.dumps(keys),
+                keys=keys if isinstance(keys, str) else json.dumps(keys),
                 fields=json.dumps(fields) if fields is not None else None,
             )
         )
+
+    def append_shard(
+        self, shard: Path, manifest: dict[str, tuple[int, str]], run_id: str | None
+    ) -> dict[str, dict[str, int]]:
+        """Copy a shard's records (see :mod:`orgforge.world.shard`) into this SQLite world.
+
+        The caller guarantees the records are new (a fresh range of accounts). One transaction
+        covers every table and its change-log entry, as ``write_rows`` does.
+        """
+        if not self.is_sqlite:
+            raise WorldError(f"world {self.location}: shards only go into SQLite worlds")
+        ts = now_iso()
+        stats: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute("ATTACH DATABASE ? AS shard", (str(shard),))  # not allowed mid-transaction
+            try:
+                with conn.begin():
+                    for name, (count, keys_json) in manifest.items():
+                        table = t.RECORD_TABLES[name].name
+                        raw.execute(f'INSERT INTO main."{table}" SELECT * FROM shard."{table}"')
+                        self.log_change(conn, name, "insert", keys_json, run_id, ts=ts)
+                        stats[name] = {"inserted": count}
+            finally:
+                raw.execute("DETACH DATABASE shard")
+        return stats
 
     def _insert_many(
         self, conn: Connection, table: t.Table, names: list[str], rows: Iterable[tuple]
