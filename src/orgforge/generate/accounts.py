@@ -44,10 +44,10 @@ SENIOR = ("executive", "vp", "director")
 PRIMARY_ROLES = ("Decision Maker", "Economic Buyer", "Executive Sponsor")
 OTHER_ROLES = ("Evaluator", "Technical Buyer", "Influencer", "Business User", "Other")
 CASE_PRIORITY = {
-    "Escalated": ((("High", 75), ("Medium", 20), ("Low", 5))),
-    "Working": ((("High", 35), ("Medium", 45), ("Low", 20))),
+    "Escalated": Weighted((("High", 75), ("Medium", 20), ("Low", 5))),
+    "Working": Weighted((("High", 35), ("Medium", 45), ("Low", 20))),
 }
-CASE_PRIORITY_DEFAULT = (("High", 25), ("Medium", 50), ("Low", 25))
+CASE_PRIORITY_DEFAULT = Weighted((("High", 25), ("Medium", 50), ("Low", 25)))
 COMMENT_WEIGHT = {"New": 0.3, "Working": 1.2, "Escalated": 1.6, "On Hold": 1.0, "Closed": 1.2}
 CASE_WEIGHT_BY_TYPE = {"Customer": 1.6, "Partner": 0.8, "Prospect": 0.25, "Other": 0.6}
 TASK_SHAPE = {  # activity type → (TaskSubtype, Type)
@@ -87,14 +87,12 @@ class BlockResult:
         self.requests.append((record, field_name, ContentRequest(kind, record["key"], context)))
 
 
-def _header(plan: Plan, index: int, industry: str) -> Header:
+def _header(plan: Plan, index: int, industry: str, types: Weighted[str]) -> Header:
     rng = stream(plan.seed, "account", index)
-    company = plan.packs[industry].company
-    low, high = company.employees
+    low, high = plan.packs[industry].company.employees
     size = rng.random()
     employees = int(round(math.exp(math.log(low) + size * math.log(high / low)), -1) or low)
-    type_key = _pick_pairs(rng, tuple(company.types.items()))
-    return Header(index, rng, size, max(employees, 1), type_key)
+    return Header(index, rng, size, max(employees, 1), types.pick(rng))
 
 
 class BlockGenerator:
@@ -112,6 +110,7 @@ class BlockGenerator:
             levels = Weighted({lvl: w for lvl, w in SENIORITY_WEIGHTS.items() if lvl in by_level})
             self.titles[pack_id] = (by_level, levels)
         self.tier_of = plan.density.pick_unit  # a density tier from one uniform draw
+        self.company_types = {pid: Weighted(p.company.types) for pid, p in plan.packs.items()}
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -125,7 +124,10 @@ class BlockGenerator:
         """
         plan = self.plan
         first = block * BLOCK_SIZE
-        headers = [_header(plan, first + j, industries[j]) for j in range(BLOCK_SIZE)]
+        headers = [
+            _header(plan, first + j, industries[j], self.company_types[industries[j]])
+            for j in range(BLOCK_SIZE)
+        ]
         brng = stream(plan.seed, "block", block)
         per = plan.per_account
 
@@ -328,7 +330,10 @@ class BlockGenerator:
 
     def opportunities(self, out, h, naming, contacts, owner_key, count, n_roles) -> list[dict]:
         plan, rng, asof = self.plan, h.rng, self.asof
+        rnd, choice = rng.random, rng.choice
+        tier_of, pick_stage = self.tier_of, plan.stages.pick
         pack = plan.packs[naming.industry]
+        products, themes = pack.products, pack.opportunity_types
         opps = []
         senior = [c for c in contacts if c["_seniority"] in SENIOR] or contacts
         roles_per_opp = (
@@ -336,54 +341,56 @@ class BlockGenerator:
             if count
             else []
         )
+        account_key = f"Account/{h.index + 1:04d}"
+        key_prefix = f"Opportunity/{h.index + 1:04d}/"
+        opp_type = "New Customer" if h.type_key == "Prospect" else "Existing Customer - Upgrade"
+        scale = 0.15 + 0.85 * h.size
+        rows = out.rows.setdefault("Opportunity", [])
         for n in range(1, count + 1):
-            tier = plan.density.pick(rng)
+            tier = tier_of(rnd())
             rich, sparse = tier == "rich", tier == "sparse"
-            stage = plan.stages.pick(rng)
+            stage = pick_stage(rng)
             probability, forecast = STAGE_FACTS[stage]
             closed = stage.startswith("Closed")
-            product = rng.choice(pack.products)
-            theme = rng.choice(pack.opportunity_types)
-            scale = 0.15 + 0.85 * h.size
+            product = choice(products)
+            theme = choice(themes)
             amount = product.min + (product.max - product.min) * scale * rng.uniform(0.55, 1.1)
             amount = max(product.min, min(product.max, round(amount, -3)))
             if closed:
-                close = asof - 3 - int(rng.random() * 360)
-                created = close - 20 - int(rng.random() * 200)
+                close = asof - 3 - int(rnd() * 360)
+                created = close - 20 - int(rnd() * 200)
             else:
                 stage_rank = probability / 100
-                close = asof + 7 + int(rng.random() * (200 - 150 * stage_rank))
-                created = asof - 5 - int(rng.random() * (40 + 200 * stage_rank))
+                close = asof + 7 + int(rnd() * (200 - 150 * stage_rank))
+                created = asof - 5 - int(rnd() * (40 + 200 * stage_rank))
             name = f"{naming.name} - {theme}"
-            record = out.add(
-                "Opportunity",
-                {
-                    "key": f"Opportunity/{h.index + 1:04d}/{n}",
-                    "account_idx": h.index,
-                    "seq": n,
-                    "tier": tier,
-                    "AccountId": f"Account/{h.index + 1:04d}",
-                    "Name": name if len(name) <= 120 else name[:117] + "...",
-                    "StageName": stage,
-                    "CloseDate": _date(close),
-                    "Amount": None if sparse and rng.random() < 0.5 else float(amount),
-                    "Probability": float(probability),
-                    "ForecastCategoryName": forecast,
-                    "Type": "New Customer"
-                    if h.type_key == "Prospect"
-                    else "Existing Customer - Upgrade",
-                    "LeadSource": None if sparse else LEAD_SOURCES[int(rng.random() * 5)],
-                    "IsClosed": int(closed),
-                    "IsWon": int(stage == "Closed Won"),
-                    "CreatedDate": _utc(created, 9 * 60 + int(rng.random() * 480), "UTC"),
-                    "OwnerId": owner_key if rng.random() < 0.85 else rng.choice(plan.owners).key,
-                },
-            )
-            record["_product"] = product.name
-            record["_close"] = close
-            record["_created"] = created
-            roles = self._roles(out, h, record, contacts, senior, roles_per_opp[n - 1])
-            primary = roles[0]
+            record = {
+                "key": f"{key_prefix}{n}",
+                "account_idx": h.index,
+                "seq": n,
+                "tier": tier,
+                "job": "generate",
+                "AccountId": account_key,
+                "Name": name if len(name) <= 120 else name[:117] + "...",
+                "StageName": stage,
+                "CloseDate": _date(close),
+                "Amount": None if sparse and rnd() < 0.5 else float(amount),
+                "Probability": float(probability),
+                "ForecastCategoryName": forecast,
+                "Type": opp_type,
+                "LeadSource": None if sparse else LEAD_SOURCES[int(rnd() * 5)],
+                "NextStep": None,
+                "Description": None,
+                "IsClosed": int(closed),
+                "IsWon": int(stage == "Closed Won"),
+                "CreatedDate": _utc(created, 9 * 60 + int(rnd() * 480), "UTC"),
+                "OwnerId": owner_key if rnd() < 0.85 else choice(plan.owners).key,
+                "_product": product.name,
+                "_close": close,
+                "_created": created,
+            }
+            rows.append(record)
+            primary = self._roles(out, h, n, record["key"], contacts, senior, roles_per_opp[n - 1])
             context = {
                 "account": naming.name,
                 "industry": naming.industry,
@@ -396,43 +403,42 @@ class BlockGenerator:
             }
             if not closed and not sparse:
                 out.text(record, "NextStep", "opportunity.next_step", context)
-            else:
-                record["NextStep"] = None
-            if rich or (tier == "moderate" and rng.random() < 0.5):
+            if rich or (tier == "moderate" and rnd() < 0.5):
                 out.text(record, "Description", "opportunity.description", context)
-            else:
-                record["Description"] = None
             record["_context"] = context
             opps.append(record)
         return opps
 
-    def _roles(self, out, h, opp, contacts, senior, count) -> list[dict]:
+    def _roles(self, out, h, opp_number, opp_key, contacts, senior, count) -> dict:
+        """The opportunity's contact roles; returns the primary contact."""
         rng = h.rng
         primary = rng.choice(senior)
         others = [c for c in contacts if c is not primary]
         rng.shuffle(others)
-        chosen = [primary, *others[: count - 1]]
-        opp_number = opp["key"].rsplit("/", 1)[1]
-        for n, contact in enumerate(chosen, start=1):
-            out.add(
-                "OpportunityContactRole",
+        key_prefix = f"OpportunityContactRole/{h.index + 1:04d}/{opp_number}/"
+        rows = out.rows.setdefault("OpportunityContactRole", [])
+        for n, contact in enumerate((primary, *others[: count - 1]), start=1):
+            rows.append(
                 {
-                    "key": f"OpportunityContactRole/{h.index + 1:04d}/{opp_number}/{n}",
+                    "key": f"{key_prefix}{n}",
                     "account_idx": h.index,
-                    "seq": int(opp_number) * 100 + n,
+                    "seq": opp_number * 100 + n,
                     "tier": None,
-                    "OpportunityId": opp["key"],
+                    "job": "generate",
+                    "OpportunityId": opp_key,
                     "ContactId": contact["key"],
                     "Role": rng.choice(PRIMARY_ROLES if n == 1 else OTHER_ROLES),
                     "IsPrimary": int(n == 1),
-                },
+                }
             )
-        return chosen
+        return primary
 
     # -- cases and comments --------------------------------------------------------------------
 
     def cases(self, out, h, naming, contacts, owner_key, count, n_comments) -> list[dict]:
         plan, rng, asof = self.plan, h.rng, self.asof
+        rnd, choice = rng.random, rng.choice
+        tier_of = self.tier_of
         pack = plan.packs[naming.industry]
         statuses = [plan.case_status.pick(rng) for _ in range(count)]
         per_case = (
@@ -440,39 +446,44 @@ class BlockGenerator:
             if count
             else []
         )
+        account_key = f"Account/{h.index + 1:04d}"
+        key_prefix = f"Case/{h.index + 1:04d}/"
+        comment_prefix = f"CaseComment/{h.index + 1:04d}/"
+        case_rows = out.rows.setdefault("Case", [])
+        comment_rows = out.rows.setdefault("CaseComment", [])
         result = []
         for n, status in enumerate(statuses, start=1):
-            tier = plan.density.pick(rng)
-            contact = rng.choice(contacts)
-            priority = _pick_pairs(rng, CASE_PRIORITY.get(status, CASE_PRIORITY_DEFAULT))
-            age = 1 + int(rng.random() * (14 if status == "New" else 180))
+            tier = tier_of(rnd())
+            contact = choice(contacts)
+            priority = CASE_PRIORITY.get(status, CASE_PRIORITY_DEFAULT).pick(rng)
+            age = 1 + int(rnd() * (14 if status == "New" else 180))
             created = asof - age
-            closed_on = (
-                min(asof, created + 1 + int(rng.random() * 30)) if status == "Closed" else None
-            )
-            record = out.add(
-                "Case",
-                {
-                    "key": f"Case/{h.index + 1:04d}/{n}",
-                    "account_idx": h.index,
-                    "seq": n,
-                    "tier": tier,
-                    "AccountId": f"Account/{h.index + 1:04d}",
-                    "ContactId": contact["key"],
-                    "Status": status,
-                    "Priority": priority,
-                    "Origin": ("Phone", "Email", "Web")[int(rng.random() * 3)],
-                    "Type": rng.choice(pack.case.types) if tier != "sparse" else None,
-                    "Reason": rng.choice(pack.case.reasons) if tier == "rich" else None,
-                    "IsEscalated": int(status == "Escalated"),
-                    "IsClosed": int(status == "Closed"),
-                    "ClosedDate": _utc(closed_on, 10 * 60 + int(rng.random() * 420), "UTC")
-                    if closed_on
-                    else None,
-                    "CreatedDate": _utc(created, 8 * 60 + int(rng.random() * 540), "UTC"),
-                    "OwnerId": owner_key,
-                },
-            )
+            closed_on = min(asof, created + 1 + int(rnd() * 30)) if status == "Closed" else None
+            key = f"{key_prefix}{n}"
+            record = {
+                "key": key,
+                "account_idx": h.index,
+                "seq": n,
+                "tier": tier,
+                "job": "generate",
+                "AccountId": account_key,
+                "ContactId": contact["key"],
+                "Subject": None,
+                "Description": None,
+                "Status": status,
+                "Priority": priority,
+                "Origin": ("Phone", "Email", "Web")[int(rnd() * 3)],
+                "Type": choice(pack.case.types) if tier != "sparse" else None,
+                "Reason": choice(pack.case.reasons) if tier == "rich" else None,
+                "IsEscalated": int(status == "Escalated"),
+                "IsClosed": int(status == "Closed"),
+                "ClosedDate": _utc(closed_on, 10 * 60 + int(rnd() * 420), "UTC")
+                if closed_on
+                else None,
+                "CreatedDate": _utc(created, 8 * 60 + int(rnd() * 540), "UTC"),
+                "OwnerId": owner_key,
+            }
+            case_rows.append(record)
             context = {
                 "account": naming.name,
                 "industry": naming.industry,
@@ -484,33 +495,28 @@ class BlockGenerator:
             out.text(record, "Subject", "case.subject", dict(context))
             # The description and comments mention the subject, known only once text is filled:
             # ``subject_of`` tells apply_text which record's subject to put in ``subject``.
-            context["subject_of"] = record["key"]
+            context["subject_of"] = key
             if tier != "sparse":
                 out.text(record, "Description", "case.description", context)
-            else:
-                record["Description"] = None
             end = closed_on if closed_on is not None else asof
+            span = max(1, end - created + 1)
+            of = str(per_case[n - 1])
             for m in range(1, per_case[n - 1] + 1):
-                day = created + int(rng.random() * max(1, end - created + 1))
-                comment = out.add(
-                    "CaseComment",
-                    {
-                        "key": f"CaseComment/{h.index + 1:04d}/{n}/{m}",
-                        "account_idx": h.index,
-                        "seq": n * 100 + m,
-                        "tier": None,
-                        "ParentId": record["key"],
-                        "IsPublished": int(rng.random() < 0.7),
-                        "CreatedDate": _utc(
-                            min(day, asof), 8 * 60 + int(rng.random() * 540), "UTC"
-                        ),
-                    },
-                )
+                day = created + int(rnd() * span)
+                comment = {
+                    "key": f"{comment_prefix}{n}/{m}",
+                    "account_idx": h.index,
+                    "seq": n * 100 + m,
+                    "tier": None,
+                    "job": "generate",
+                    "ParentId": key,
+                    "CommentBody": None,
+                    "IsPublished": int(rnd() < 0.7),
+                    "CreatedDate": _utc(min(day, asof), 8 * 60 + int(rnd() * 540), "UTC"),
+                }
+                comment_rows.append(comment)
                 out.text(
-                    comment,
-                    "CommentBody",
-                    "case_comment.body",
-                    {**context, "n": str(m), "of": str(per_case[n - 1])},
+                    comment, "CommentBody", "case_comment.body", {**context, "n": str(m), "of": of}
                 )
             result.append(record)
         return result
@@ -639,15 +645,6 @@ def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> 
         out.text(record, "Description", f"{prefix}.description", context)
     else:
         record["Description"] = None
-
-
-def _pick_pairs(rng: Random, pairs) -> str:
-    u = rng.random() * sum(w for _, w in pairs)
-    for value, weight in pairs:
-        u -= weight
-        if u < 0:
-            return value
-    return pairs[-1][0]
 
 
 __all__ = ["BlockGenerator", "BlockResult"]
