@@ -86,3 +86,29 @@ def _schema_of_new_world(path: Path) -> list[tuple]:
     with World(path):
         pass
     return _schema(path)
+
+
+def test_the_fingerprint_is_stable_while_sqlalchemy_uses_the_tables(tmp_path):
+    before = t.fingerprint()
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    t.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.meta.insert().values(name="a", value="b"))
+        conn.execute(t.RECORD_TABLES["Account"].select()).all()
+    engine.dispose()
+    assert t.fingerprint() == before
+
+
+def test_tables_changed_since_the_file_was_built_fall_back_to_create_all(tmp_path, monkeypatch):
+    from orgforge.world import store
+
+    monkeypatch.setattr(t, "fingerprint", lambda: "tables-edited-since")
+    store.sqlite_schema.cache_clear()
+    try:
+        assert store.sqlite_schema() is None
+        statements = _statements_while_opening(tmp_path / "w.db")
+    finally:
+        store.sqlite_schema.cache_clear()
+    assert any("table_info" in s for s in statements)  # create_all checked the tables first
+    monkeypatch.undo()
+    assert _schema(tmp_path / "w.db") == _schema_of_new_world(tmp_path / "fresh.db")

@@ -30,11 +30,24 @@ APP_ID = "orgforge-world"
 MIGRATIONS: dict[int, list[str]] = {}
 
 
+FINGERPRINT_LINE = "-- tables fingerprint: "
+
+
 @cache
-def sqlite_schema() -> tuple[str, ...]:
-    """The CREATE statements of a new SQLite world, from the shipped ``schema_sqlite.sql``."""
+def sqlite_schema() -> tuple[str, ...] | None:
+    """The CREATE statements of a new SQLite world, from the shipped ``schema_sqlite.sql``.
+
+    None when the file was built from other table definitions than tables.py's (someone
+    changed the tables and hasn't run scripts/build_world_schema.py yet).
+    """
     text_ = (resources.files("orgforge.world") / "schema_sqlite.sql").read_text("utf-8")
-    sql = "".join(line for line in text_.splitlines(keepends=True) if not line.startswith("--"))
+    lines = text_.splitlines(keepends=True)
+    built_from = [
+        line[len(FINGERPRINT_LINE) :].strip() for line in lines if line.startswith(FINGERPRINT_LINE)
+    ]
+    if built_from != [t.fingerprint()]:
+        return None
+    sql = "".join(line for line in lines if not line.startswith("--"))
     return tuple(part.strip() for part in sql.split(";\n") if part.strip())
 
 
@@ -147,14 +160,15 @@ class World:
 
         SQLite runs the shipped DDL (``schema_sqlite.sql``: what ``create_all`` emits, compiled
         once by scripts/build_world_schema.py and checked by a test), which saves compiling
-        18 tables on every new world. Anything else, or a file holding a stray ``meta``-less
-        table, goes through ``create_all``, which skips tables that exist.
+        18 tables on every new world. Other databases, a file holding a stray ``meta``-less
+        table, or tables changed since the file was built go through ``create_all``.
         """
-        if self.is_sqlite and not existing:
-            for statement in sqlite_schema():
-                conn.exec_driver_sql(statement)
-        else:
+        shipped = sqlite_schema() if self.is_sqlite and not existing else None
+        if shipped is None:
             t.metadata.create_all(conn)
+            return
+        for statement in shipped:
+            conn.exec_driver_sql(statement)
 
     def _schema_version(self, conn: Connection) -> int:
         row = conn.execute(select(t.meta.c.value).where(t.meta.c.name == "schema_version")).first()
