@@ -35,6 +35,11 @@ def test_importing_the_config_or_errors_does_not_load_the_generator(tmp_path):
     assert not {"orgforge.api", "orgforge.generate.pipeline", "sqlalchemy"} & loaded
 
 
+def test_the_library_api_loads_the_generator_only_for_generate(tmp_path):
+    loaded = _modules_after("import orgforge\norgforge.stats, orgforge.export", tmp_path)
+    assert "orgforge.api" in loaded and "orgforge.generate.pipeline" not in loaded
+
+
 def test_a_quiet_generate_does_not_load_rich(tmp_path):
     run = (
         "import sys\n"
