@@ -37,7 +37,8 @@ def parsed_data() -> dict[str, dict]:
 
 
 def render(entries: dict[str, dict]) -> str:
-    return json.dumps(entries, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    # Key order is kept: it is part of the recipe (weighted tables draw in the order given).
+    return json.dumps(entries, ensure_ascii=False, indent=1) + "\n"
 
 
 def main() -> None:
