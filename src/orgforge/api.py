@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orgforge.config import Config, load_config
 from orgforge.errors import ConfigError
-from orgforge.generate.pipeline import GenerateResult
+
+if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
+    from orgforge.generate.pipeline import GenerateResult
 
 
 def resolve(

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: the Rich consoles, global flags, error printing and progress bars."""
+"""Shared CLI plumbing: the Rich consoles, global flags, error printing and progress bars.
+
+Rich is imported on first use: ``out`` and ``err`` are made when a command first prints, and
+the progress bar's modules only when a bar is shown, so a quiet run (``-q``) never loads them.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,18 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from orgforge.errors import OrgforgeError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    out: Console  # standard output
+    err: Console  # standard error: errors, hints, progress bars
 
 # Typer ≥ 0.20 vendors its own click; older ones use click itself. Catch both.
 _EXIT = (typer.Exit, click.exceptions.Exit)
@@ -36,13 +37,30 @@ class _State:
 
 
 state = _State()
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def console(name: str) -> Console:
+    """The shared ``out`` or ``err`` console, made (and Rich imported) on first use."""
+    made = globals().get(name)
+    if made is None:
+        from rich.console import Console
+
+        made = Console(stderr=name == "err", highlight=False, soft_wrap=True)
+        globals()[name] = made  # later `_console.out` lookups find it without __getattr__
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("out", "err"):
+        return console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_error(error: OrgforgeError) -> None:
-    err.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
-    err.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
+    from rich.markup import escape
+
+    console("err").print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
 
 
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
@@ -57,13 +75,13 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except _EXIT as exit_:
         return exit_.exit_code
     except _ABORT:
-        err.print("aborted")
+        console("err").print("aborted")
         return 1
     except _USAGE as error:  # bad flag or argument: click prints usage + the error line
         error.show()
         return getattr(error, "exit_code", 2) or 2
     except KeyboardInterrupt:
-        err.print("interrupted")
+        console("err").print("interrupted")
         return 130
     return 0
 
@@ -86,13 +104,22 @@ def progress(label: str, total: int | None) -> Iterator:
         noop.set_total = lambda total: None  # type: ignore[attr-defined]
         yield noop
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=console("err"),
         transient=False,
     )
     with bar:

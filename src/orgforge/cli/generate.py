@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
 from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.errors import UsageError
-from orgforge.world import World
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _industries(value: str | None) -> list[str] | None:
@@ -119,6 +121,8 @@ def export(
     cfg = load(config, {"world": world, "export.out": out, "export.format": format})
     if not cfg.export.out:
         raise UsageError("export: --out is required", "Example: orgforge export --out export/")
+    from orgforge.world import World
+
     with World(cfg.world, create=False) as handle:
         total = sum(handle.counts().values())
     with _console.progress("records", total) as advance:
@@ -164,6 +168,8 @@ def stats(
 
 def _table(title: str, first: str, *numbers: str) -> Table:
     """A borderless table: a left-aligned label column, then right-aligned figures."""
+    from rich.table import Table  # here, not at the top: a quiet run prints no table
+
     table = Table(title=title, show_edge=False)
     table.add_column(first)
     for column in numbers:

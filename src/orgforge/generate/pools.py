@@ -3,7 +3,8 @@
 Names are Faker's en_US lists, frozen into ``packs/data/_names.json`` by
 ``scripts/build_name_pools.py`` (importing Faker at run time costs ~150 ms). No per-field Faker
 calls: the generator picks from these lists with its own seeded streams, which keeps it fast
-and keeps output independent of Faker's internal random state and version.
+and keeps output independent of Faker's internal random state and version. The geography file
+(``packs/data/_geo.yaml``) is read like the built-in packs: see ``packs.builtin_yaml``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 from orgforge.generate.distributions import Weighted
+from orgforge.packs import builtin_yaml
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class Pools:
 def pools() -> Pools:
     data = resources.files("orgforge.packs") / "data"
     names = json.loads((data / "_names.json").read_text("utf-8"))
-    text = (data / "_geo.yaml").read_text("utf-8")
-    geo = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    _, geo = builtin_yaml(["_geo.yaml"])["_geo.yaml"]
     places = Weighted(
         [
             (

@@ -170,3 +170,43 @@ sync_journal = Table(
 
 A row is written (and committed) before a batch is sent and deleted in the same transaction
 that stores the batch's answers in ``sync``; a row left behind means the answer was lost."""
+
+
+def fingerprint() -> str:
+    """A hash of every table's definition: names, column types and flags, keys and indexes.
+
+    ``schema_sqlite.sql`` records the fingerprint of the tables it was built from; a new world
+    uses that file only while the fingerprints agree, so editing this module (or the schema it
+    derives from) without rebuilding the file costs speed, never a wrong schema.
+    """
+    import hashlib
+
+    described = [
+        (
+            table.name,
+            [
+                (
+                    column.name,
+                    type(column.type).__name__,
+                    # length, precision…: its public settings (repr() is slow; the private
+                    # ones are caches SQLAlchemy fills in as it uses the type)
+                    sorted((k, v) for k, v in vars(column.type).items() if k[0] != "_"),
+                    column.nullable,
+                    column.primary_key,
+                    str(column.autoincrement),
+                    None if column.server_default is None else str(column.server_default.arg),
+                )
+                for column in table.columns
+            ],
+            sorted(
+                (index.name, index.unique, [c.name for c in index.columns])
+                for index in table.indexes
+            ),
+            sorted(
+                (type(key).__name__, str(key.name), [c.name for c in key.columns])
+                for key in table.constraints
+            ),
+        )
+        for table in metadata.sorted_tables
+    ]
+    return hashlib.sha256(repr(described).encode()).hexdigest()[:16]
