@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -171,3 +172,48 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
         with world.transaction() as conn:
             world.log_change(conn, "Account", "insert", ["Account/0001"], None)
         assert [e["keys"] for e in world.changes_since(0)] == [["Account/0001"]]
+
+
+BOTH_WAYS = pytest.mark.parametrize(
+    "location",
+    [str, lambda path: f"sqlite+pysqlite:///{path}"],
+    ids=["sqlite3", "sqlalchemy"],
+)
+
+
+@BOTH_WAYS
+def test_what_is_not_a_usable_world_is_refused_either_way(tmp_path, location):
+    from orgforge.errors import WorldError
+
+    with World(location(tmp_path / "newer.db")):
+        pass
+    with sqlite3.connect(tmp_path / "newer.db") as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    (tmp_path / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4096)
+    refused = {
+        "newer.db": "has schema version 99; this orgforge reads up to 1",
+        "other.db": "is not an orgforge world",  # opened for reading (create=False)
+        "damaged.db": "can't be opened (DatabaseError",
+    }
+    for name, message in refused.items():
+        with pytest.raises(WorldError, match=re.escape(message)):
+            World(location(tmp_path / name), create=False)
+    with pytest.raises(WorldError, match="a database of something else"):
+        World(location(tmp_path / "other.db"))
+    with sqlite3.connect(tmp_path / "other.db") as conn:  # and nothing was written into it
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
+@BOTH_WAYS
+def test_a_world_missing_a_table_gets_it_either_way(tmp_path, location):
+    with World(location(tmp_path / "w.db")):
+        pass
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        conn.execute("DROP TABLE sync_journal")
+    with World(location(tmp_path / "w.db")) as world:
+        assert world.schema_version == 1
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == set(t.TABLES)

@@ -159,15 +159,14 @@ class WorldSink:
             answers: dict[str, list[tuple]] = {}
             for start in range(0, len(opportunities), 500):
                 marks, params = in_list(opportunities[start : start + 500])
-                cards_of = f'SELECT "key" FROM "scorecards" WHERE "opportunity" IN {marks}'
-                query = f'SELECT "key", {quoted(CARD_FIELDS)} FROM "scorecards" WHERE ' + (
-                    f'"opportunity" IN {marks}'
-                )
+                of_these = f'FROM "scorecards" WHERE "opportunity" IN {marks}'
+                query = f'SELECT "key", {quoted(CARD_FIELDS)} {of_these}'
                 for row in conn.execute(query, params):
                     existing[row[0]] = tuple(row[1:])
                 query = (
                     f'SELECT "scorecard", {quoted(ANSWER_FIELDS)} FROM "scorecard_answers" '
-                    f'WHERE "scorecard" IN ({cards_of}) ORDER BY "scorecard", "position"'
+                    f'WHERE "scorecard" IN (SELECT "key" {of_these}) '
+                    'ORDER BY "scorecard", "position"'
                 )
                 for row in conn.execute(query, params):
                     answers.setdefault(row[0], []).append(tuple(row[1:]))
@@ -253,17 +252,7 @@ def _card_row(card: Scorecard, run_id: str | None, ts: str) -> dict[str, Any]:
 
 
 CARD_FIELDS = ("framework", "mode", "answered", "total", "coverage", "confidence")
-ANSWER_COLUMNS = (
-    "scorecard",
-    "question",
-    "position",
-    "text",
-    "weight",
-    "answer",
-    "confidence",
-    "source",
-    "evidence",
-)
+ANSWER_COLUMNS = t.TABLES["scorecard_answers"].column_names
 ANSWER_FIELDS = ANSWER_COLUMNS[1:]  # what a stored answer is compared on
 
 

@@ -130,9 +130,9 @@ class Connection(Protocol):
         """Run one statement once per parameter set."""
 
 
-def in_list(values: Sequence[Any], name: str = "v") -> tuple[str, dict[str, Any]]:
+def in_list(values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """An IN list as SQL text: ``(:v0, :v1, …)`` and its parameters (keep it to ~500 values)."""
-    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    params = {f"v{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f":{p}" for p in params) + ")", params
 
 
@@ -221,10 +221,11 @@ class _SQLite:
             self.connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self.connection
+                self.connection.execute("COMMIT")
             except BaseException:
-                self.connection.rollback()
+                if self.connection.in_transaction:  # also when COMMIT itself failed
+                    self.connection.rollback()
                 raise
-            self.connection.execute("COMMIT")
 
     @contextmanager
     def attached(self, path: Path, alias: str) -> Iterator[None]:
