@@ -23,18 +23,9 @@ HEADER = (
 
 def emitted_ddl() -> list[str]:
     """The statements ``create_all`` sends to SQLite for an empty database, in its order."""
-    from sqlalchemy import create_mock_engine
+    from orgforge.world.tables import compile_sqlite_ddl
 
-    from orgforge.world.tables import metadata
-
-    statements: list[str] = []
-
-    def record(sql, *_args, **_kwargs) -> None:
-        statements.append(str(sql.compile(dialect=engine.dialect)).strip())
-
-    engine = create_mock_engine("sqlite://", record)
-    metadata.create_all(engine, checkfirst=False)
-    return statements
+    return compile_sqlite_ddl()
 
 
 def render(statements: list[str]) -> str:

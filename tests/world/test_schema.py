@@ -8,9 +8,9 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine
 
+from orgforge.world import store
 from orgforge.world import tables as t
 from orgforge.world.store import World
 
@@ -50,17 +50,21 @@ def test_a_new_world_has_the_schema_create_all_makes(tmp_path):
 
 
 def _statements_while_opening(path: Path) -> list[str]:
+    """Every statement the world's own sqlite3 connection runs while the world opens."""
     seen: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
+    def traced(file: Path) -> sqlite3.Connection:
+        connection = connect(file)
+        connection.set_trace_callback(seen.append)
+        return connection
 
-    event.listen(Engine, "before_cursor_execute", record)
+    connect = store._connect_sqlite
+    store._connect_sqlite = traced
     try:
         with World(path):
             pass
     finally:
-        event.remove(Engine, "before_cursor_execute", record)
+        store._connect_sqlite = connect
     return seen
 
 
@@ -69,7 +73,7 @@ def test_opening_a_current_world_does_no_schema_work(tmp_path):
         pass
     statements = _statements_while_opening(tmp_path / "w.db")
     assert statements, "the listener saw nothing: the test would pass vacuously"
-    assert not [s for s in statements if "CREATE" in s or "table_info" in s]
+    assert not [s for s in statements if "CREATE" in s or "BEGIN" in s]  # read, never wrote
 
 
 def test_a_table_missing_from_a_current_world_is_created_on_open(tmp_path):
@@ -99,16 +103,23 @@ def test_the_fingerprint_is_stable_while_sqlalchemy_uses_the_tables(tmp_path):
     assert t.fingerprint() == before
 
 
-def test_tables_changed_since_the_file_was_built_fall_back_to_create_all(tmp_path, monkeypatch):
-    from orgforge.world import store
-
+def test_tables_changed_since_the_file_was_built_are_compiled_by_sqlalchemy(tmp_path, monkeypatch):
     monkeypatch.setattr(t, "fingerprint", lambda: "tables-edited-since")
     store.sqlite_schema.cache_clear()
+    compiled: list[int] = []
+    compile_sqlite_ddl = t.compile_sqlite_ddl
+
+    def counted() -> list[str]:
+        compiled.append(1)
+        return compile_sqlite_ddl()
+
+    monkeypatch.setattr(t, "compile_sqlite_ddl", counted)
     try:
         assert store.sqlite_schema() is None
         statements = _statements_while_opening(tmp_path / "w.db")
     finally:
         store.sqlite_schema.cache_clear()
-    assert any("table_info" in s for s in statements)  # create_all checked the tables first
+    assert compiled, "the new world's DDL came from the shipped file, not from SQLAlchemy"
+    assert any(s.strip().startswith('CREATE TABLE "rec_Account"') for s in statements)
     monkeypatch.undo()
     assert _schema(tmp_path / "w.db") == _schema_of_new_world(tmp_path / "fresh.db")

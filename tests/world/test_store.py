@@ -125,3 +125,21 @@ def test_an_export_failure_ends_the_generate_run_as_failed(tmp_path, monkeypatch
         (run,) = world.runs()
         assert world.count("Account") == 10  # what was written is there, and the log says so
     assert run["status"] == "failed" and "disk full" in json.loads(run["summary"])["failure"]
+
+
+def test_the_resolved_config_reads_back_as_the_run_used_it(tmp_path):
+    import yaml
+
+    from orgforge.config import masked
+
+    config = {
+        "seed": 7,
+        "world": "/tmp/ü w.db",
+        "long": "ä" * 200 + " " + "b" * 100,
+        "generate": {"mix": [1.5, None, True, "2026-01-01", "", " lead", "a: b"], "empty": {}},
+        "content": {"api_key": "sk-live-123"},
+    }
+    with World(tmp_path / "w.db") as world, RunLog(tmp_path / "runs", "demo", config, world) as log:
+        pass
+    written = yaml.safe_load((log.dir / "config.resolved.yaml").read_text(encoding="utf-8"))
+    assert written == masked(config) and list(written) == list(config)  # values and key order

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from orgforge.activity.frameworks import Scorecard
 from orgforge.activity.planner import signature
 from orgforge.world import tables as t
-from orgforge.world.store import World, now_iso
+from orgforge.world.store import Connection, World, in_list, insert_sql, now_iso, quoted
 
 JOB = "activity"
 OBJECTS = ("Event", "EventRelation", "Task")
@@ -152,19 +152,24 @@ class WorldSink:
         counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
         opportunities = list(opportunities)
         ts = now_iso()
-        sc, sa = t.scorecards, t.scorecard_answers
-        with self.world.engine.begin() as conn:
+        # The world's own transaction: the scorecards and their change-log entries go through
+        # the connection every other world write uses (see World.transaction).
+        with self.world.transaction() as conn:
             existing: dict[str, tuple] = {}
             answers: dict[str, list[tuple]] = {}
             for start in range(0, len(opportunities), 500):
-                part = opportunities[start : start + 500]
-                for row in conn.execute(select(sc).where(sc.c.opportunity.in_(part))):
-                    existing[row.key] = _card_tuple(row._mapping)
-                query = select(sa).where(
-                    sa.c.scorecard.in_(select(sc.c.key).where(sc.c.opportunity.in_(part)))
+                marks, params = in_list(opportunities[start : start + 500])
+                of_these = f'FROM "scorecards" WHERE "opportunity" IN {marks}'
+                query = f'SELECT "key", {quoted(CARD_FIELDS)} {of_these}'
+                for row in conn.execute(query, params):
+                    existing[row[0]] = tuple(row[1:])
+                query = (
+                    f'SELECT "scorecard", {quoted(ANSWER_FIELDS)} FROM "scorecard_answers" '
+                    f'WHERE "scorecard" IN (SELECT "key" {of_these}) '
+                    'ORDER BY "scorecard", "position"'
                 )
-                for row in conn.execute(query.order_by(sa.c.scorecard, sa.c.position)):
-                    answers.setdefault(row.scorecard, []).append(_answer_tuple(row._mapping))
+                for row in conn.execute(query, params):
+                    answers.setdefault(row[0], []).append(tuple(row[1:]))
             log: dict[str, list[str]] = {"insert": [], "update": [], "delete": []}
             card_rows: list[dict[str, Any]] = []
             answer_rows: list[dict[str, Any]] = []
@@ -185,14 +190,10 @@ class WorldSink:
                 counts["updated" if old else "inserted"] += 1
             log["delete"] = list(existing)  # frameworks no longer configured for these opps
             counts["deleted"] = len(existing)
-            gone = log["update"] + log["delete"]
-            for start in range(0, len(gone), 500):
-                part = gone[start : start + 500]
-                conn.execute(sa.delete().where(sa.c.scorecard.in_(part)))
-                conn.execute(sc.delete().where(sc.c.key.in_(part)))
+            _delete_scorecards(conn, log["update"] + log["delete"])
             if card_rows:
-                conn.execute(sc.insert(), card_rows)
-                conn.execute(sa.insert(), answer_rows)
+                conn.executemany(insert_sql("scorecards", tuple(card_rows[0])), card_rows)
+                conn.executemany(insert_sql("scorecard_answers", ANSWER_COLUMNS), answer_rows)
             for op, keys in log.items():
                 if keys:
                     self.world.log_change(conn, "Scorecard", op, keys, run_id, ts=ts)
@@ -210,20 +211,25 @@ class WorldSink:
         return removed
 
     def remove_scorecards(self, keys: list[str], run_id: str | None) -> int:
-        sc, sa = t.scorecards, t.scorecard_answers
         ts = now_iso()
         removed = 0
-        with self.world.engine.begin() as conn:
+        with self.world.transaction() as conn:
             for start in range(0, len(keys), 500):
-                part = keys[start : start + 500]
-                found = [r[0] for r in conn.execute(select(sc.c.key).where(sc.c.key.in_(part)))]
+                marks, params = in_list(keys[start : start + 500])
+                query = f'SELECT "key" FROM "scorecards" WHERE "key" IN {marks}'
+                found = [r[0] for r in conn.execute(query, params)]
                 if not found:
                     continue
-                conn.execute(sa.delete().where(sa.c.scorecard.in_(found)))
-                conn.execute(sc.delete().where(sc.c.key.in_(found)))
+                _delete_scorecards(conn, found)
                 self.world.log_change(conn, "Scorecard", "delete", found, run_id, ts=ts)
                 removed += len(found)
         return removed
+
+
+def _delete_scorecards(conn: Connection, keys: list[str]) -> None:
+    params = [{"key": key} for key in keys]
+    conn.executemany('DELETE FROM "scorecard_answers" WHERE "scorecard" = :key', params)
+    conn.executemany('DELETE FROM "scorecards" WHERE "key" = :key', params)
 
 
 def _card_row(card: Scorecard, run_id: str | None, ts: str) -> dict[str, Any]:
@@ -245,10 +251,13 @@ def _card_row(card: Scorecard, run_id: str | None, ts: str) -> dict[str, Any]:
     }
 
 
-def _card_tuple(row: Any) -> tuple:
-    return tuple(
-        row[c] for c in ("framework", "mode", "answered", "total", "coverage", "confidence")
-    )
+CARD_FIELDS = ("framework", "mode", "answered", "total", "coverage", "confidence")
+ANSWER_COLUMNS = t.TABLES["scorecard_answers"].column_names
+ANSWER_FIELDS = ANSWER_COLUMNS[1:]  # what a stored answer is compared on
+
+
+def _card_tuple(row: dict[str, Any]) -> tuple:
+    return tuple(row[c] for c in CARD_FIELDS)
 
 
 def _answer_row(card_key: str, a: Any) -> dict[str, Any]:
@@ -265,6 +274,5 @@ def _answer_row(card_key: str, a: Any) -> dict[str, Any]:
     }
 
 
-def _answer_tuple(row: Any) -> tuple:
-    names = ("question", "position", "text", "weight", "answer", "confidence", "source", "evidence")
-    return tuple(row[c] for c in names)
+def _answer_tuple(row: dict[str, Any]) -> tuple:
+    return tuple(row[c] for c in ANSWER_FIELDS)

@@ -14,7 +14,7 @@ from orgforge.generate.distributions import Weighted, stream
 from orgforge.generate.pools import Pools, pools
 from orgforge.packs import Pack, load_packs, resolve_industries
 from orgforge.schema import salesforce as sf
-from orgforge.world.tables import RECORD_TABLES
+from orgforge.world.tables import RECORD_COLUMNS
 
 TIMEZONES_BY_COUNTRY = {
     "United States": "America/New_York",
@@ -104,7 +104,7 @@ def make_plan(config: Config, industries_only: list[str] | None = None) -> Plan:
     packs = load_packs(gen.packs)
     weights = resolve_industries(packs, gen.industries, industries_only)
     pool = pools()
-    columns = {name: tuple(c.name for c in RECORD_TABLES[name].columns) for name in sf.GENERATED}
+    columns = {name: RECORD_COLUMNS[name] for name in sf.GENERATED}
     return Plan(
         seed=config.seed,
         as_of=config.today,

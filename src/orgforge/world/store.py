@@ -1,27 +1,44 @@
 """The world: orgforge's local store of records, runs, change log, sync state and text cache.
 
-SQLite by default (a path), or any SQLAlchemy URL. Opening a world checks its schema version:
-an older world is migrated in place, a newer one is refused (it was written by a newer orgforge).
+A world is a SQLite file (a path, or a ``sqlite:///path`` URL) or any SQLAlchemy URL. Opening a
+world checks its schema version: an older world is migrated in place, a newer one is refused (it
+was written by a newer orgforge).
+
+Two ways in, one SQL text. A SQLite file is served by the standard library's ``sqlite3`` on one
+connection (:class:`_SQLite`): importing SQLAlchemy costs about a third of a second, more than
+a small ``generate`` spends on everything else, and generate never needs it. Every other URL —
+including ``sqlite+pysqlite:///path``, which names a driver and so asks for SQLAlchemy — is
+served by a SQLAlchemy engine (:class:`_SQLAlchemy`, imported only then). Both run the SQL
+written here, which follows two rules so that ``sqlite3`` and SQLAlchemy's ``text()`` read it
+alike: parameters are named (``:name``), and every identifier is double-quoted (the SQLAlchemy
+side re-quotes them for its dialect, as its own DDL did).
+
+``World.engine`` is a SQLAlchemy engine on the same world, for the modules that build queries
+with SQLAlchemy Core (exports, activity, metrics, sync); for a SQLite world it is created on
+first use, with its own connections. Writes made through ``World`` methods and
+:meth:`World.transaction` go through the world's own connection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, event, func, inspect, select, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orgforge.errors import WorldError
 from orgforge.schema import salesforce as sf
 from orgforge.world import tables as t
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 SCHEMA_VERSION = 1
 APP_ID = "orgforge-world"
@@ -51,6 +68,26 @@ def sqlite_schema() -> tuple[str, ...] | None:
     return tuple(part.strip() for part in sql.split(";\n") if part.strip())
 
 
+# The table a CREATE TABLE or CREATE INDEX statement of the DDL is about.
+_DDL_TABLE = re.compile(r'CREATE (?:TABLE|(?:UNIQUE )?INDEX \S+ ON) "?(\w+)"?')
+
+
+def sqlite_ddl_by_table() -> dict[str, list[str]]:
+    """table → the statements that create it and its indexes on SQLite.
+
+    The shipped file while it matches tables.py; otherwise (tables edited, file not rebuilt yet)
+    the same statements compiled by SQLAlchemy now, which is slower but never wrong.
+    """
+    statements = sqlite_schema() or t.compile_sqlite_ddl()
+    by_table: dict[str, list[str]] = {}
+    for statement in statements:
+        match = _DDL_TABLE.match(statement)
+        if match is None:
+            raise ValueError(f"unexpected statement in the world's DDL: {statement[:60]!r}")
+        by_table.setdefault(match[1], []).append(statement)
+    return by_table
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -63,25 +100,289 @@ def world_url(location: str | Path) -> str:
     return f"sqlite:///{Path(location).expanduser()}"
 
 
+def sqlite_file(location: str | Path) -> Path | None:
+    """The file of a world that sqlite3 serves: a path, or a plain ``sqlite:///`` URL of a file.
+
+    None for every other URL, which SQLAlchemy serves: other databases, ``sqlite+<driver>://``
+    (naming the driver asks for SQLAlchemy), in-memory databases and URLs with options or
+    escapes, whose reading is SQLAlchemy's business.
+    """
+    location = str(location)
+    if "://" not in location:
+        return Path(location).expanduser()
+    prefix = "sqlite:///"
+    rest = location[len(prefix) :]
+    if not location.startswith(prefix) or not rest or rest == ":memory:" or set("?#%") & set(rest):
+        return None
+    return Path(rest)
+
+
+# -- the SQL both ways in run ---------------------------------------------------------------------
+
+
+class Connection(Protocol):
+    """What World methods and :meth:`World.transaction` hand out: SQL text, named parameters."""
+
+    def execute(self, sql: str, params: dict[str, Any] | None = ..., /) -> Any:
+        """Run one statement; the result iterates rows (tuples) and has fetchone/fetchall."""
+
+    def executemany(self, sql: str, params: Iterable[dict[str, Any]], /) -> Any:
+        """Run one statement once per parameter set."""
+
+
+def in_list(values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """An IN list as SQL text: ``(:v0, :v1, …)`` and its parameters (keep it to ~500 values)."""
+    params = {f"v{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f":{p}" for p in params) + ")", params
+
+
+def quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+@cache
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    values = ", ".join(f":{c}" for c in columns)
+    return f'INSERT INTO "{table}" ({quoted(columns)}) VALUES ({values})'
+
+
+@cache
+def _select_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f'SELECT {quoted(columns)} FROM "{table}"'
+
+
+@cache
+def _update_sql(table: str, columns: tuple[str, ...]) -> str:
+    assignments = ", ".join(f'"{c}" = :{c}' for c in columns)
+    return f'UPDATE "{table}" SET {assignments} WHERE "key" = :key'
+
+
+_LOG_CHANGE = insert_sql("changes", ("ts", "run_id", "object", "op", "keys", "fields"))
+_INSERT_META = insert_sql("meta", ("name", "value"))
+
+
+def _rows(result: Any, columns: Sequence[str]) -> list[dict[str, Any]]:
+    return [dict(zip(columns, row, strict=True)) for row in result]
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object = None) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _connect_sqlite(path: Path) -> sqlite3.Connection:
+    # Autocommit: transactions are explicit (BEGIN IMMEDIATE … COMMIT in _SQLite.transaction),
+    # so reads outside one hold no lock. One connection may serve several threads (the LLM
+    # engine's cache); _SQLite serializes them.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    _sqlite_pragmas(connection)
+    return connection
+
+
+class _SQLite:
+    """A SQLite world through the standard library: one connection, one thread at a time.
+
+    The connection itself is the :class:`Connection` (sqlite3 binds ``:name`` natively).
+    """
+
+    is_sqlite = True
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = _connect_sqlite(path)
+        # Held for a whole transaction, so another thread's statement can't land inside it.
+        self._lock = threading.RLock()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                from sqlalchemy import create_engine, event
+
+                self._engine = create_engine(f"sqlite:///{self.path}")
+                event.listen(self._engine, "connect", _sqlite_pragmas)
+            return self._engine
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self.connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            # IMMEDIATE takes the write lock now (waiting up to busy_timeout for another
+            # writer), so what the transaction reads first can't change before it writes.
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+                self.connection.execute("COMMIT")
+            except BaseException:
+                if self.connection.in_transaction:  # also when COMMIT itself failed
+                    self.connection.rollback()
+                raise
+
+    @contextmanager
+    def attached(self, path: Path, alias: str) -> Iterator[None]:
+        """Another SQLite file, attached as ``alias`` (ATTACH is refused mid-transaction)."""
+        with self._lock:
+            self.connection.execute(f'ATTACH DATABASE :path AS "{alias}"', {"path": str(path)})
+            try:
+                yield
+            finally:
+                self.connection.execute(f'DETACH DATABASE "{alias}"')
+
+    def insert_rows(
+        self, conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]
+    ) -> None:
+        # The hot path of a large generate: rows go in as the tuples they are (positional
+        # parameters), with no dict built per row.
+        conn.executemany(_positional_insert_sql(table, columns), rows)
+
+    def table_names(self, conn: sqlite3.Connection) -> set[str]:
+        query = (
+            "SELECT name FROM sqlite_master "
+            "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+        )
+        return {row[0] for row in conn.execute(query)}
+
+    def create_tables(self, conn: sqlite3.Connection, names: set[str]) -> None:
+        ddl = sqlite_ddl_by_table()
+        for name in t.TABLES:
+            if name in names:
+                for statement in ddl[name]:
+                    conn.execute(statement)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self.connection.close()
+
+
+@cache
+def _positional_insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    placeholders = ", ".join("?" * len(columns))
+    return f'INSERT INTO "{table}" ({quoted(columns)}) VALUES ({placeholders})'
+
+
+class _SQLAlchemyConnection:
+    """A SQLAlchemy connection that runs store.py's SQL text (see :class:`_SQLAlchemy`)."""
+
+    def __init__(self, conn: Any, prepare: Any) -> None:
+        self.sqlalchemy = conn
+        self._prepare = prepare
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self.sqlalchemy.execute(self._prepare(sql), params or {})
+
+    def executemany(self, sql: str, params: Iterable[dict[str, Any]]) -> Any:
+        params = list(params)
+        if params:  # SQLAlchemy reads an empty list as "no parameters", not "no rows"
+            self.sqlalchemy.execute(self._prepare(sql), params)
+
+
+class _SQLAlchemy:
+    """Any SQLAlchemy URL: the same SQL text through ``text()``, pooled connections."""
+
+    is_sqlite = False
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine, event, text
+        from sqlalchemy.exc import DatabaseError, OperationalError
+
+        self.errors = (OperationalError, DatabaseError)
+        self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        quote = self.engine.dialect.identifier_preparer.quote
+
+        @cache
+        def prepare(sql: str) -> Any:
+            # "name" → the dialect's quoting of name, exactly as its DDL quoted the tables
+            return text(re.sub(r'"(\w+)"', lambda m: quote(m[1]), sql))
+
+        self._prepare = prepare
+
+    @contextmanager
+    def reading(self) -> Iterator[_SQLAlchemyConnection]:
+        with self.engine.connect() as conn:
+            yield _SQLAlchemyConnection(conn, self._prepare)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLAlchemyConnection]:
+        with self.engine.begin() as conn:
+            yield _SQLAlchemyConnection(conn, self._prepare)
+
+    def insert_rows(
+        self, conn: _SQLAlchemyConnection, table: str, columns: tuple[str, ...], rows: list[tuple]
+    ) -> None:
+        conn.executemany(
+            insert_sql(table, columns), [dict(zip(columns, r, strict=True)) for r in rows]
+        )
+
+    def table_names(self, conn: _SQLAlchemyConnection) -> set[str]:
+        from sqlalchemy import inspect
+
+        return set(inspect(conn.sqlalchemy).get_table_names())
+
+    def create_tables(self, conn: _SQLAlchemyConnection, names: set[str]) -> None:
+        t.metadata.create_all(conn.sqlalchemy, tables=[t.metadata.tables[n] for n in names])
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+# -- the world ------------------------------------------------------------------------------------
+
+
 class World:
     """A handle on one world. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, location: str | Path, *, create: bool = True) -> None:
         self.location = str(location)
         self.url = world_url(location)
-        self.is_sqlite = self.url.startswith("sqlite")
-        if self.is_sqlite and "://" not in self.location:
-            self._prepare_sqlite_path(Path(self.location).expanduser(), create)
+        path = sqlite_file(self.location)
+        if path is not None:
+            self._prepare_sqlite_path(path, create)
+            try:
+                self._db: _SQLite | _SQLAlchemy = _SQLite(path)
+            except sqlite3.Error as exc:
+                raise self._cant_open(exc) from None
+        else:
+            try:
+                self._db = _SQLAlchemy(self.url)
+            except Exception as exc:  # bad URL, missing driver
+                raise WorldError(
+                    f"world {self.location}: can't open ({exc.__class__.__name__}: {exc})",
+                    "Use a file path or a SQLAlchemy URL such as sqlite:///orgforge.db.",
+                ) from None
+        # True when this process writes the world's SQLite file itself (shards need that).
+        self.is_sqlite = self._db.is_sqlite
         try:
-            self.engine: Engine = create_engine(self.url)
-        except Exception as exc:  # bad URL, missing driver
-            raise WorldError(
-                f"world {self.location}: can't open ({exc.__class__.__name__}: {exc})",
-                "Use a file path or a SQLAlchemy URL such as sqlite:///orgforge.db.",
-            ) from None
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._open(create)
+            self._open(create)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on this world, for queries built with SQLAlchemy Core."""
+        return self._db.engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on the world's own connection; commits when the block ends.
+
+        Modules that write tables of their own (the activity job's scorecards) use this, so
+        their writes and the change-log entries they make go through one connection.
+        """
+        with self._db.transaction() as conn:
+            yield conn
 
     # -- opening and versions ------------------------------------------------------------------
 
@@ -104,74 +405,72 @@ class World:
         except OSError as exc:
             raise WorldError(f"world {path}: can't create its folder ({exc.strerror})") from None
 
+    def _cant_open(self, exc: Exception) -> WorldError:
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+        return WorldError(
+            f"world {self.location}: can't be opened ({cause.__class__.__name__}: {cause})",
+            "Check the path and permissions, or start fresh with another --world.",
+        )
+
     def _open(self, create: bool) -> None:
         try:
-            with self.engine.begin() as conn:
-                existing = self._table_names(conn)
-                if "meta" not in existing:
-                    if existing and not create:
-                        raise WorldError(f"world {self.location} is not an orgforge world")
-                    if existing - {"meta"} and not existing & {f"rec_{o}" for o in sf.GENERATED}:
-                        raise WorldError(
-                            f"world {self.location} is a database of something else "
-                            f"(tables: {', '.join(sorted(existing)[:5])})",
-                            "Point --world at a new file; orgforge won't write into it.",
-                        )
-                    self._create_schema(conn, existing)
-                    conn.execute(
-                        t.meta.insert(),
-                        [
-                            {"name": "app", "value": APP_ID},
-                            {"name": "schema_version", "value": str(SCHEMA_VERSION)},
-                            {"name": "created_at", "value": now_iso()},
-                        ],
-                    )
-                    return
-                version = self._schema_version(conn)
-                if version > SCHEMA_VERSION:
-                    raise WorldError(
-                        f"world {self.location} has schema version {version}; this orgforge "
-                        f"reads up to {SCHEMA_VERSION}",
-                        "Upgrade orgforge (pip install -U orgforge) or use another --world.",
-                    )
-                self._migrate(conn, version)
-                # Tables added since this world was made are created empty. A current world
-                # has them all, so opening it costs one query, not a schema check per table.
-                if version < SCHEMA_VERSION or t.metadata.tables.keys() - existing:
-                    t.metadata.create_all(conn)
-        except (OperationalError, DatabaseError) as exc:
+            # Opening a current world only reads (another process may be writing it).
+            with self._db.reading() as conn:
+                needs_work = self._check(conn, create)
+            if needs_work:
+                with self._db.transaction() as conn:
+                    if self._check(conn, create):  # again, now that no one else can write
+                        self._bring_up_to_date(conn)
+        except self._db.errors as exc:
+            raise self._cant_open(exc) from None
+
+    def _check(self, conn: Connection, create: bool) -> bool:
+        """Refuse what is not a world this orgforge can use; True if it needs creating, migrating
+        or tables added since it was made."""
+        existing = self._db.table_names(conn)
+        if "meta" not in existing:
+            if existing and not create:
+                raise WorldError(f"world {self.location} is not an orgforge world")
+            record_tables = {t.record_table_name(o) for o in sf.GENERATED}
+            if existing - {"meta"} and not existing & record_tables:
+                raise WorldError(
+                    f"world {self.location} is a database of something else "
+                    f"(tables: {', '.join(sorted(existing)[:5])})",
+                    "Point --world at a new file; orgforge won't write into it.",
+                )
+            return True
+        version = self._schema_version(conn)
+        if version > SCHEMA_VERSION:
             raise WorldError(
-                f"world {self.location}: can't be opened ({exc.orig.__class__.__name__}: "
-                f"{exc.orig})",
-                "Check the path and permissions, or start fresh with another --world.",
-            ) from None
-
-    def _table_names(self, conn: Connection) -> set[str]:
-        if self.is_sqlite:  # what inspect() asks SQLite, without its reflection machinery
-            query = (
-                "SELECT name FROM sqlite_master "
-                "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+                f"world {self.location} has schema version {version}; this orgforge "
+                f"reads up to {SCHEMA_VERSION}",
+                "Upgrade orgforge (pip install -U orgforge) or use another --world.",
             )
-            return {row[0] for row in conn.exec_driver_sql(query)}
-        return set(inspect(conn).get_table_names())
+        return version < SCHEMA_VERSION or bool(t.TABLES.keys() - existing)
 
-    def _create_schema(self, conn: Connection, existing: set[str]) -> None:
-        """Create every table and index of a new world.
-
-        SQLite runs the shipped DDL (``schema_sqlite.sql``: what ``create_all`` emits, compiled
-        once by scripts/build_world_schema.py and checked by a test), which saves compiling
-        18 tables on every new world. Other databases, a file holding a stray ``meta``-less
-        table, or tables changed since the file was built go through ``create_all``.
-        """
-        shipped = sqlite_schema() if self.is_sqlite and not existing else None
-        if shipped is None:
-            t.metadata.create_all(conn)
-            return
-        for statement in shipped:
-            conn.exec_driver_sql(statement)
+    def _bring_up_to_date(self, conn: Connection) -> None:
+        """Create a new world, or migrate an older one; then create the tables it lacks."""
+        new = "meta" not in self._db.table_names(conn)
+        if not new:
+            self._migrate(conn, self._schema_version(conn))
+        # SQLite runs the shipped DDL (schema_sqlite.sql: what SQLAlchemy's create_all emits,
+        # compiled once by scripts/build_world_schema.py and checked by a test) for the tables
+        # missing, which saves compiling 18 tables on every new world.
+        self._db.create_tables(conn, t.TABLES.keys() - self._db.table_names(conn))
+        if new:
+            conn.executemany(
+                _INSERT_META,
+                [
+                    {"name": "app", "value": APP_ID},
+                    {"name": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"name": "created_at", "value": now_iso()},
+                ],
+            )
 
     def _schema_version(self, conn: Connection) -> int:
-        row = conn.execute(select(t.meta.c.value).where(t.meta.c.name == "schema_version")).first()
+        row = conn.execute(
+            'SELECT "value" FROM "meta" WHERE "name" = :name', {"name": "schema_version"}
+        ).fetchone()
         try:
             return int(row[0]) if row else 0
         except ValueError:
@@ -183,18 +482,19 @@ class World:
         """Run the MIGRATIONS from ``version`` up to SCHEMA_VERSION (new tables: see _open)."""
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS.get(target, []):
-                conn.execute(text(statement))
+                conn.execute(statement)
             conn.execute(
-                t.meta.update().where(t.meta.c.name == "schema_version").values(value=str(target))
+                'UPDATE "meta" SET "value" = :value WHERE "name" = :name',
+                {"name": "schema_version", "value": str(target)},
             )
 
     @property
     def schema_version(self) -> int:
-        with self.engine.connect() as conn:
+        with self._db.reading() as conn:
             return self._schema_version(conn)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self._db.close()
 
     def __enter__(self) -> World:
         return self
@@ -205,38 +505,45 @@ class World:
     # -- meta ----------------------------------------------------------------------------------
 
     def get_meta(self, name: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).first()
-        return row[0] if row else None
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                'SELECT "value" FROM "meta" WHERE "name" = :name', {"name": name}
+            ).fetchall()
+        return rows[0][0] if rows else None
 
     def set_meta(self, name: str, value: str, conn: Connection | None = None) -> None:
         def _do(c: Connection) -> None:
-            c.execute(t.meta.delete().where(t.meta.c.name == name))
-            c.execute(t.meta.insert().values(name=name, value=value))
+            c.execute('DELETE FROM "meta" WHERE "name" = :name', {"name": name})
+            c.execute(_INSERT_META, {"name": name, "value": value})
 
         if conn is not None:
             _do(conn)
         else:
-            with self.engine.begin() as c:
+            with self._db.transaction() as c:
                 _do(c)
 
     # -- records -------------------------------------------------------------------------------
 
     def columns(self, object_name: str) -> list[str]:
-        return [c.name for c in t.RECORD_TABLES[object_name].columns]
+        return list(t.RECORD_COLUMNS[object_name])
 
     def count(self, object_name: str) -> int:
-        table = t.RECORD_TABLES[object_name]
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+        return self.counts([object_name])[object_name]
 
-    def counts(self) -> dict[str, int]:
-        return {name: self.count(name) for name in sf.GENERATED}
+    def counts(self, object_names: Iterable[str] = sf.GENERATED) -> dict[str, int]:
+        with self._db.reading() as conn:
+            return {
+                name: conn.execute(
+                    f'SELECT count(*) FROM "{t.record_table_name(name)}"'
+                ).fetchone()[0]
+                for name in object_names
+            }
 
     def max_account_idx(self) -> int:
-        table = t.RECORD_TABLES["Account"]
-        with self.engine.connect() as conn:
-            value = conn.execute(select(func.max(table.c.account_idx))).scalar()
+        with self._db.reading() as conn:
+            value = conn.execute(
+                f'SELECT max("account_idx") FROM "{t.record_table_name("Account")}"'
+            ).fetchone()[0]
         return -1 if value is None else value
 
     def iter_rows(
@@ -246,7 +553,13 @@ class World:
         where: Any = None,
         batch_size: int = 5000,
     ) -> Iterator[tuple]:
-        """Stream rows in generation order; memory stays flat whatever the world's size."""
+        """Stream rows in generation order; memory stays flat whatever the world's size.
+
+        ``where`` is a SQLAlchemy expression over the object's table (``World.engine``'s
+        connections stream, so a long read doesn't hold the world's own connection).
+        """
+        from sqlalchemy import select
+
         table = t.RECORD_TABLES[object_name]
         cols = [table.c[name] for name in columns] if columns else list(table.columns)
         query = select(*cols).order_by(table.c.account_idx, table.c.seq)
@@ -262,8 +575,10 @@ class World:
     def iter_batches(
         self, object_name: str, columns: Sequence[Any], batch_size: int = 5000
     ) -> Iterator[Sequence[tuple]]:
-        """Batches of rows of SQL ``columns`` (expressions over the object's table), in
-        generation order: for exports that render in SQL."""
+        """Batches of rows of SQL ``columns`` (SQLAlchemy expressions over the object's table),
+        in generation order: for exports that render in SQL."""
+        from sqlalchemy import select
+
         table = t.RECORD_TABLES[object_name]
         query = select(*columns).order_by(table.c.account_idx, table.c.seq)
         with self.engine.connect() as conn:
@@ -279,12 +594,13 @@ class World:
 
     def get(self, key: str) -> dict[str, Any] | None:
         object_name = key.split("/", 1)[0]
-        if object_name not in t.RECORD_TABLES:
+        if object_name not in t.RECORD_COLUMNS:
             return None
-        table = t.RECORD_TABLES[object_name]
-        with self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.key == key)).first()
-        return dict(row._mapping) if row else None
+        names = t.RECORD_COLUMNS[object_name]
+        sql = _select_sql(t.record_table_name(object_name), names) + ' WHERE "key" = :key'
+        with self._db.reading() as conn:
+            rows = _rows(conn.execute(sql, {"key": key}), names)
+        return rows[0] if rows else None
 
     def write_rows(
         self,
@@ -306,7 +622,7 @@ class World:
         """
         stats: dict[str, dict[str, int]] = {}
         ts = now_iso()
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             for object_name, rows in rows_by_object.items():
                 stats[object_name] = self._write_object(
                     conn, object_name, rows, run_id, ts, account_range, fresh, job
@@ -324,17 +640,19 @@ class World:
         fresh: bool,
         job: str,
     ) -> dict[str, int]:
-        table = t.RECORD_TABLES[object_name]
-        names = [c.name for c in table.columns]
+        table = t.record_table_name(object_name)
+        names = t.RECORD_COLUMNS[object_name]
         counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
         inserts: list[tuple] = rows
-        updates: dict[tuple[str, ...], list[str]] = {}  # changed fields → keys
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # changed fields → new values
         if not fresh and account_range is not None:
             lo, hi = account_range
             existing = {
                 row[0]: tuple(row)
                 for row in conn.execute(
-                    select(table).where(table.c.account_idx.between(lo, hi - 1), table.c.job == job)
+                    _select_sql(table, names)
+                    + ' WHERE "account_idx" BETWEEN :lo AND :hi AND "job" = :job',
+                    {"lo": lo, "hi": hi - 1, "job": job},
                 )
             }
             inserts = []
@@ -345,24 +663,21 @@ class World:
                 elif old == row:
                     counts["unchanged"] += 1
                 else:
-                    changed = tuple(n for n, a, b in zip(names, old, row, strict=True) if a != b)
-                    conn.execute(
-                        table.update()
-                        .where(table.c.key == row[0])
-                        .values({n: v for n, v in zip(names, row, strict=True) if n in changed})
-                    )
-                    updates.setdefault(changed, []).append(row[0])
+                    values = {n: b for n, a, b in zip(names, old, row, strict=True) if a != b}
+                    updates.setdefault(tuple(values), []).append({**values, "key": row[0]})
                     counts["updated"] += 1
+            for changed, params in updates.items():
+                conn.executemany(_update_sql(table, changed), params)
             if existing:
                 gone = list(existing)
-                for start in range(0, len(gone), 500):
-                    conn.execute(table.delete().where(table.c.key.in_(gone[start : start + 500])))
+                conn.executemany(f'DELETE FROM "{table}" WHERE "key" = :key', _keys(gone))
                 self.log_change(conn, object_name, "delete", gone, run_id, ts=ts)
                 counts["deleted"] = len(gone)
-        for changed, keys in updates.items():
+        for changed, params in updates.items():
+            keys = [p["key"] for p in params]
             self.log_change(conn, object_name, "update", keys, run_id, list(changed), ts)
         if inserts:
-            self._insert_many(conn, table, names, inserts)
+            self._db.insert_rows(conn, table, names, inserts)  # type: ignore[arg-type]
             self.log_change(conn, object_name, "insert", [r[0] for r in inserts], run_id, ts=ts)
             counts["inserted"] = len(inserts)
         return counts
@@ -377,19 +692,21 @@ class World:
         fields: list[str] | None = None,
         ts: str | None = None,
     ) -> None:
-        """Record one change-log entry covering ``keys`` (call inside the write's transaction).
+        """Record one change-log entry covering ``keys`` (call inside the write's transaction:
+        ``conn`` comes from :meth:`transaction`).
 
         ``keys`` is a list of record keys, or that list already encoded as JSON.
         """
         conn.execute(
-            t.changes.insert().values(
-                ts=ts or now_iso(),
-                run_id=run_id,
-                object=object_name,
-                op=op,
-                keys=keys if isinstance(keys, str) else json.dumps(keys),
-                fields=json.dumps(fields) if fields is not None else None,
-            )
+            _LOG_CHANGE,
+            {
+                "ts": ts or now_iso(),
+                "run_id": run_id,
+                "object": object_name,
+                "op": op,
+                "keys": keys if isinstance(keys, str) else json.dumps(keys),
+                "fields": json.dumps(fields) if fields is not None else None,
+            },
         )
 
     def append_shard(
@@ -400,55 +717,38 @@ class World:
         The caller guarantees the records are new (a fresh range of accounts). One transaction
         covers every table and its change-log entry, as ``write_rows`` does.
         """
-        if not self.is_sqlite:
+        if not isinstance(self._db, _SQLite):
             raise WorldError(f"world {self.location}: shards only go into SQLite worlds")
         ts = now_iso()
         stats: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            raw.execute("ATTACH DATABASE ? AS shard", (str(shard),))  # not allowed mid-transaction
-            try:
-                with conn.begin():
-                    for name, (count, keys_json) in manifest.items():
-                        table = t.RECORD_TABLES[name].name
-                        raw.execute(f'INSERT INTO main."{table}" SELECT * FROM shard."{table}"')
-                        self.log_change(conn, name, "insert", keys_json, run_id, ts=ts)
-                        stats[name] = {"inserted": count}
-            finally:
-                raw.execute("DETACH DATABASE shard")
+        with self._db.attached(shard, "shard"), self._db.transaction() as conn:
+            for name, (count, keys_json) in manifest.items():
+                table, columns = t.record_table_name(name), quoted(t.RECORD_COLUMNS[name])
+                conn.execute(
+                    f'INSERT INTO main."{table}" ({columns}) SELECT {columns} FROM shard."{table}"'
+                )
+                self.log_change(conn, name, "insert", keys_json, run_id, ts=ts)
+                stats[name] = {"inserted": count}
         return stats
-
-    def _insert_many(
-        self, conn: Connection, table: t.Table, names: list[str], rows: Iterable[tuple]
-    ) -> None:
-        if self.is_sqlite:
-            # sqlite3's own executemany, on this transaction's connection, is twice as fast as
-            # going through SQLAlchemy and five times faster than Core's dict round-trip.
-            placeholders = ",".join("?" * len(names))
-            quoted = ",".join(f'"{n}"' for n in names)
-            conn.connection.driver_connection.executemany(
-                f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', rows
-            )
-        else:
-            conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
 
     def delete_keys(
         self, object_name: str, keys: Sequence[str], run_id: str | None, *, job: str | None = None
     ) -> int:
         """Delete records by key (only ``job``'s records when given), logging every delete."""
-        table = t.RECORD_TABLES[object_name]
+        table = t.record_table_name(object_name)
         ts = now_iso()
         removed = 0
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             for start in range(0, len(keys), 500):
-                part = list(keys[start : start + 500])
-                query = select(table.c.key).where(table.c.key.in_(part))
+                marks, params = in_list(keys[start : start + 500])
+                query = f'SELECT "key" FROM "{table}" WHERE "key" IN {marks}'
                 if job is not None:
-                    query = query.where(table.c.job == job)
-                found = [r[0] for r in conn.execute(query)]
+                    query += ' AND "job" = :job'
+                    params["job"] = job
+                found = [r[0] for r in conn.execute(query, params)]
                 if not found:
                     continue
-                conn.execute(table.delete().where(table.c.key.in_(found)))
+                conn.executemany(f'DELETE FROM "{table}" WHERE "key" = :key', _keys(found))
                 self.log_change(conn, object_name, "delete", found, run_id, ts=ts)
                 removed += len(found)
         return removed
@@ -457,18 +757,15 @@ class World:
         """Delete every record of accounts with index ≥ first_idx (the world shrank)."""
         ts = now_iso()
         removed = 0
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             for name in reversed(sf.GENERATED):
-                table = t.RECORD_TABLES[name]
-                keys = [
-                    r[0]
-                    for r in conn.execute(
-                        select(table.c.key).where(table.c.account_idx >= first_idx)
-                    )
-                ]
+                table = t.record_table_name(name)
+                where = ' WHERE "account_idx" >= :first'
+                params = {"first": first_idx}
+                keys = [r[0] for r in conn.execute(f'SELECT "key" FROM "{table}"' + where, params)]
                 if not keys:
                     continue
-                conn.execute(table.delete().where(table.c.account_idx >= first_idx))
+                conn.execute(f'DELETE FROM "{table}"' + where, params)
                 self.log_change(conn, name, "delete", keys, run_id, ts=ts)
                 removed += len(keys)
         return removed
@@ -476,10 +773,10 @@ class World:
     def reset(self) -> dict[str, int]:
         """Remove every record, run, change and cache entry; keep the schema."""
         removed = self.counts()
-        with self.engine.begin() as conn:
-            for table in reversed(t.metadata.sorted_tables):
-                if table.name != "meta":
-                    conn.execute(table.delete())
+        with self._db.transaction() as conn:
+            for name in reversed(t.TABLES):
+                if name != "meta":
+                    conn.execute(f'DELETE FROM "{name}"')
         return removed
 
     # -- text: cache and re-fill ----------------------------------------------------------------
@@ -488,12 +785,12 @@ class World:
         """Cached texts for the given cache keys (missing keys are simply absent)."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
-        table = t.content_cache
-        with self.engine.connect() as conn:
+        with self._db.reading() as conn:
             for start in range(0, len(wanted), 500):
-                part = wanted[start : start + 500]
-                query = select(table.c.cache_key, table.c.text).where(table.c.cache_key.in_(part))
-                found.update({k: v for k, v in conn.execute(query)})
+                marks, params = in_list(wanted[start : start + 500])
+                query = _select_sql("content_cache", ("cache_key", "text"))
+                query += f' WHERE "cache_key" IN {marks}'
+                found.update({k: v for k, v in conn.execute(query, params)})
         return found
 
     def cache_put_many(
@@ -513,17 +810,17 @@ class World:
         ]
         if not rows:
             return 0
-        table = t.content_cache
-        with self.engine.begin() as conn:
-            keys = [r["cache_key"] for r in rows]
-            for start in range(0, len(keys), 500):
-                conn.execute(table.delete().where(table.c.cache_key.in_(keys[start : start + 500])))
-            conn.execute(table.insert(), rows)
+        with self._db.transaction() as conn:
+            conn.executemany(
+                'DELETE FROM "content_cache" WHERE "cache_key" = :cache_key',
+                [{"cache_key": r["cache_key"]} for r in rows],
+            )
+            conn.executemany(insert_sql("content_cache", tuple(rows[0])), rows)
         return len(rows)
 
     def cache_count(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(t.content_cache)).scalar_one()
+        with self._db.reading() as conn:
+            return conn.execute('SELECT count(*) FROM "content_cache"').fetchone()[0]
 
     def update_text(
         self, updates: Iterable[tuple[str, str, str]], run_id: str | None
@@ -539,23 +836,21 @@ class World:
             by_record.setdefault(key, {})[field_name] = value
         ts = now_iso()
         counts: dict[str, int] = {}
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             by_object: dict[str, list[str]] = {}
             for key in by_record:
                 by_object.setdefault(key.split("/", 1)[0], []).append(key)
             for object_name, keys in by_object.items():
-                table = t.RECORD_TABLES[object_name]
-                fields = sorted({f for k in keys for f in by_record[k]})
+                table = t.record_table_name(object_name)
+                fields = tuple(sorted({f for k in keys for f in by_record[k]}))
                 groups: dict[tuple[str, ...], list[str]] = {}  # changed fields → keys
                 for start in range(0, len(keys), 500):
                     part = keys[start : start + 500]
+                    marks, params = in_list(part)
+                    query = _select_sql(table, ("key", *fields)) + f' WHERE "key" IN {marks}'
                     stored = {
                         row[0]: dict(zip(fields, row[1:], strict=True))
-                        for row in conn.execute(
-                            select(table.c.key, *[table.c[f] for f in fields]).where(
-                                table.c.key.in_(part)
-                            )
-                        )
+                        for row in conn.execute(query, params)
                     }
                     for key in part:
                         old = stored.get(key)
@@ -564,8 +859,9 @@ class World:
                         changed = {f: v for f, v in by_record[key].items() if old.get(f) != v}
                         if not changed:
                             continue
-                        conn.execute(table.update().where(table.c.key == key).values(changed))
-                        groups.setdefault(tuple(sorted(changed)), []).append(key)
+                        names = tuple(sorted(changed))
+                        conn.execute(_update_sql(table, names), {**changed, "key": key})
+                        groups.setdefault(names, []).append(key)
                 for changed_fields, changed_keys in groups.items():
                     self.log_change(
                         conn, object_name, "update", changed_keys, run_id, list(changed_fields), ts
@@ -576,56 +872,56 @@ class World:
     # -- runs ----------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, command: str, config: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
-                t.runs.insert().values(
-                    run_id=run_id,
-                    command=command,
-                    status="running",
-                    started_at=now_iso(),
-                    seed=config.get("seed"),
-                    as_of=config.get("as_of"),
+                _START_RUN,
+                {
+                    "run_id": run_id,
+                    "command": command,
+                    "status": "running",
+                    "started_at": now_iso(),
+                    "seed": config.get("seed"),
+                    "as_of": config.get("as_of"),
                     # Key order is part of the recipe (weighted tables draw in order).
-                    config=json.dumps(config),
-                )
+                    "config": json.dumps(config),
+                },
             )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
-                t.runs.update()
-                .where(t.runs.c.run_id == run_id)
-                .values(status=status, finished_at=now_iso(), summary=json.dumps(summary))
+                'UPDATE "runs" SET "status" = :status, "finished_at" = :finished_at, '
+                '"summary" = :summary WHERE "run_id" = :run_id',
+                {
+                    "run_id": run_id,
+                    "status": status,
+                    "finished_at": now_iso(),
+                    "summary": json.dumps(summary),
+                },
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
-            ).all()
-        return [dict(r._mapping) for r in rows]
+        columns = t.TABLES["runs"].column_names
+        query = _select_sql("runs", columns) + ' ORDER BY "started_at" DESC LIMIT :limit'
+        with self._db.reading() as conn:
+            return _rows(conn.execute(query, {"limit": limit}), columns)
 
     def changes_since(self, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Change-log entries after ``after_id``, oldest first, with keys/fields decoded."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.changes)
-                .where(t.changes.c.id > after_id)
-                .order_by(t.changes.c.id)
-                .limit(limit)
-            ).all()
-        entries = []
-        for row in rows:
-            entry = dict(row._mapping)
+        columns = t.TABLES["changes"].column_names
+        query = _select_sql("changes", columns) + ' WHERE "id" > :after ORDER BY "id" LIMIT :limit'
+        with self._db.reading() as conn:
+            entries = _rows(conn.execute(query, {"after": after_id, "limit": limit}), columns)
+        for entry in entries:
             entry["keys"] = json.loads(entry["keys"])
             entry["fields"] = json.loads(entry["fields"]) if entry["fields"] else None
-            entries.append(entry)
         return entries
 
 
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+_START_RUN = insert_sql(
+    "runs", ("run_id", "command", "status", "started_at", "seed", "as_of", "config")
+)
+
+
+def _keys(keys: Iterable[str]) -> list[dict[str, str]]:
+    return [{"key": k} for k in keys]

@@ -1,175 +1,216 @@
-"""The world's tables (SQLAlchemy Core), derived from the schema module.
+"""The world's tables: plain data, and the SQLAlchemy Core tables built from it on first use.
 
 Record tables are named ``rec_<Object>`` and hold, besides the Salesforce fields, ``key`` (the
 stable local key), ``account_idx``/``seq`` (generation order: exports sort by them) and ``tier``
 (the density tier the record was drawn in) and ``job`` (which job made it: ``generate``,
 ``activity``, ``simulate``…; a job only ever rewrites or deletes its own records). Lookup fields
 hold the parent's *key*, never a remote ID; remote IDs live in ``sync``.
+
+The definitions are plain data (:data:`TABLES`) so that what a run needs to know about the
+tables (column order, the fingerprint of the shipped DDL) costs no SQLAlchemy import: a
+``generate`` on a SQLite world never loads it (see store.py). The SQLAlchemy ``Table`` objects
+(``metadata``, ``RECORD_TABLES``, ``meta``, ``runs``, ``changes``…) that the modules building
+queries with SQLAlchemy Core import are built from that data the first time one is asked for
+(the module ``__getattr__`` below), so ``from orgforge.world.tables import RECORD_TABLES`` keeps
+working.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
-)
+import threading
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orgforge.schema import salesforce as sf
 
-metadata = MetaData()
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData, Table
 
-_SQL_TYPES = {
-    "int": Integer,
-    "boolean": Integer,
-    "currency": Float,
-    "percent": Float,
-    "double": Float,
+
+# NamedTuples rather than dataclasses: a world's ~330 columns are built on every run's import.
+class ColumnDef(NamedTuple):
+    name: str
+    type: str  # string (VARCHAR) | text | integer | float
+    nullable: bool = True
+    default: str | None = None  # server default
+
+
+class TableDef(NamedTuple):
+    name: str
+    columns: tuple[ColumnDef, ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, columns), not unique
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _col(name: str, type_: str = "string", *, null: bool = True, default: str | None = None):
+    return ColumnDef(name, type_, null, default)
+
+
+_FIELD_TYPES = {  # Salesforce field type → column type; every other type is text
+    "int": "integer",
+    "boolean": "integer",
+    "currency": "float",
+    "percent": "float",
+    "double": "float",
 }
 
 
-def _record_table(obj: sf.SObject) -> Table:
-    columns = [
-        Column("key", String, primary_key=True),
-        Column("account_idx", Integer, nullable=False),
-        Column("seq", Integer, nullable=False),
-        Column("tier", String),
-        Column("job", String, nullable=False, server_default="generate"),
-    ]
-    for field in obj.fields:
-        columns.append(Column(field.name, _SQL_TYPES.get(field.type, Text)))
-    return Table(
-        f"rec_{obj.name}",
-        metadata,
-        *columns,
-        Index(f"ix_rec_{obj.name}_order", "account_idx", "seq"),
+def record_table_name(object_name: str) -> str:
+    return f"rec_{object_name}"
+
+
+def _record_table(obj: sf.SObject) -> TableDef:
+    name = record_table_name(obj.name)
+    return TableDef(
+        name,
+        (
+            _col("key", null=False),
+            _col("account_idx", "integer", null=False),
+            _col("seq", "integer", null=False),
+            _col("tier"),
+            _col("job", null=False, default="generate"),
+            *(_col(f.name, _FIELD_TYPES.get(f.type, "text")) for f in obj.fields),
+        ),
+        primary_key=("key",),
+        indexes=((f"ix_{name}_order", ("account_idx", "seq")),),
     )
 
 
-RECORD_TABLES: dict[str, Table] = {obj.name: _record_table(obj) for obj in sf.OBJECTS}
+# Every table of a world, in creation order (record tables first, in load order).
+TABLES: dict[str, TableDef] = {
+    table.name: table
+    for table in (
+        *(_record_table(obj) for obj in sf.OBJECTS),
+        TableDef(
+            "meta",
+            (_col("name", null=False), _col("value", "text", null=False)),
+            primary_key=("name",),
+        ),
+        TableDef(
+            "runs",
+            (
+                _col("run_id", null=False),
+                _col("command", null=False),
+                _col("status", null=False),  # running | ok | failed
+                _col("started_at", null=False),
+                _col("finished_at"),
+                _col("seed", "integer"),
+                _col("as_of"),
+                _col("config", "text"),  # resolved config, JSON, secrets masked
+                _col("summary", "text"),  # JSON
+            ),
+            primary_key=("run_id",),
+        ),
+        # One row per (write, object, operation, changed fields): like a Salesforce change
+        # event, it names every record it covers, so a bulk insert of 6,000 contacts is one row.
+        TableDef(
+            "changes",
+            (
+                _col("id", "integer", null=False),  # autoincrement
+                _col("ts", null=False),
+                _col("run_id"),
+                _col("object", null=False),
+                _col("op", null=False),  # insert | update | delete
+                _col("keys", "text", null=False),  # JSON list of record keys
+                _col("fields", "text"),  # JSON list of changed field names (updates only)
+            ),
+            primary_key=("id",),
+            indexes=(("ix_changes_object_id", ("object", "id")),),
+        ),
+        TableDef(
+            "sync",
+            (
+                _col("target", null=False),
+                _col("object", null=False),
+                _col("key", null=False),
+                _col("remote_id"),
+                _col("status", null=False),  # pending | ok | failed | deleted
+                _col("run_id"),
+                _col("updated_at", null=False),
+                _col("error", "text"),
+            ),
+            primary_key=("target", "key"),
+            indexes=(("ix_sync_target_object", ("target", "object")),),
+        ),
+        TableDef(
+            "content_cache",
+            (
+                _col("cache_key", null=False),
+                _col("text", "text", null=False),
+                _col("provider"),
+                _col("model"),
+                _col("prompt_version"),
+                _col("created_at", null=False),
+            ),
+            primary_key=("cache_key",),
+        ),
+        # Scorecards on opportunities (the activity job). Not Salesforce objects: the Salesforce
+        # sink maps them to a note or to custom objects (config: activity.scorecards.salesforce).
+        TableDef(
+            "scorecards",
+            (
+                _col("key", null=False),  # Scorecard/0042/1/meddicc
+                _col("opportunity", null=False),  # the opportunity's key
+                _col("account_idx", "integer", null=False),
+                _col("seq", "integer", null=False),
+                _col("framework", null=False),
+                _col("mode", null=False),  # heuristic | llm | hybrid
+                _col("answered", "integer", null=False),
+                _col("total", "integer", null=False),
+                _col("coverage", "float", null=False),  # answered / total
+                _col("confidence", "float", null=False),  # weighted by question weight
+                _col("job", null=False, default="activity"),
+                _col("run_id"),
+                _col("updated_at", null=False),
+            ),
+            primary_key=("key",),
+            indexes=(("ix_scorecards_order", ("account_idx", "seq")),),
+        ),
+        TableDef(
+            "scorecard_answers",
+            (
+                _col("scorecard", null=False),  # scorecards.key
+                _col("question", null=False),  # question id within the framework
+                _col("position", "integer", null=False),
+                _col("text", "text", null=False),  # the question
+                _col("weight", "float", null=False),
+                _col("answer", "text"),  # None = unanswered
+                _col("confidence", "float", null=False),
+                _col("source", null=False),  # heuristic | llm | none
+                _col("evidence", "text"),  # JSON list of what the answer rests on
+            ),
+            primary_key=("scorecard", "question"),
+        ),
+        # Write-ahead journal of a target's in-flight batches (targets/salesforce/__init__.py).
+        # A row is written (and committed) before a batch is sent and deleted in the same
+        # transaction that stores the batch's answers in ``sync``; a row left behind means the
+        # answer was lost.
+        TableDef(
+            "sync_journal",
+            (
+                _col("id", "integer", null=False),  # autoincrement
+                _col("target", null=False),
+                _col("run_id"),
+                _col("api", null=False),  # rest | bulk
+                _col("op", null=False),  # insert | upsert
+                _col("objects", "text", null=False),  # JSON list of object names in the batch
+                _col("keys", "text", null=False),  # JSON list of record keys, in request order
+                _col("job_id"),  # Bulk API 2.0 job, recorded before its data is uploaded
+                _col("started_at", null=False),  # UTC, before the request was sent
+            ),
+            primary_key=("id",),
+            indexes=(("ix_sync_journal_target", ("target",)),),
+        ),
+    )
+}
 
-meta = Table(
-    "meta",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("run_id", String, primary_key=True),
-    Column("command", String, nullable=False),
-    Column("status", String, nullable=False),  # running | ok | failed
-    Column("started_at", String, nullable=False),
-    Column("finished_at", String),
-    Column("seed", Integer),
-    Column("as_of", String),
-    Column("config", Text),  # resolved config, JSON, secrets masked
-    Column("summary", Text),  # JSON
-)
-
-# One row per (write, object, operation, changed fields): like a Salesforce change event, it
-# names every record it covers, so a bulk insert of 6,000 contacts is one row, not 6,000.
-changes = Table(
-    "changes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ts", String, nullable=False),
-    Column("run_id", String),
-    Column("object", String, nullable=False),
-    Column("op", String, nullable=False),  # insert | update | delete
-    Column("keys", Text, nullable=False),  # JSON list of record keys
-    Column("fields", Text),  # JSON list of changed field names (updates only)
-    Index("ix_changes_object_id", "object", "id"),
-)
-
-sync = Table(
-    "sync",
-    metadata,
-    Column("target", String, nullable=False),
-    Column("object", String, nullable=False),
-    Column("key", String, nullable=False),
-    Column("remote_id", String),
-    Column("status", String, nullable=False),  # pending | ok | failed | deleted
-    Column("run_id", String),
-    Column("updated_at", String, nullable=False),
-    Column("error", Text),
-    PrimaryKeyConstraint("target", "key"),
-    Index("ix_sync_target_object", "target", "object"),
-)
-
-content_cache = Table(
-    "content_cache",
-    metadata,
-    Column("cache_key", String, primary_key=True),
-    Column("text", Text, nullable=False),
-    Column("provider", String),
-    Column("model", String),
-    Column("prompt_version", String),
-    Column("created_at", String, nullable=False),
-)
-
-# Scorecards on opportunities (the activity job). Not Salesforce objects: the Salesforce sink
-# maps them to a note or to custom objects (config: activity.scorecards.salesforce).
-scorecards = Table(
-    "scorecards",
-    metadata,
-    Column("key", String, primary_key=True),  # Scorecard/0042/1/meddicc
-    Column("opportunity", String, nullable=False),  # the opportunity's key
-    Column("account_idx", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("framework", String, nullable=False),
-    Column("mode", String, nullable=False),  # heuristic | llm | hybrid
-    Column("answered", Integer, nullable=False),
-    Column("total", Integer, nullable=False),
-    Column("coverage", Float, nullable=False),  # answered / total
-    Column("confidence", Float, nullable=False),  # weighted by question weight
-    Column("job", String, nullable=False, server_default="activity"),
-    Column("run_id", String),
-    Column("updated_at", String, nullable=False),
-    Index("ix_scorecards_order", "account_idx", "seq"),
-)
-
-scorecard_answers = Table(
-    "scorecard_answers",
-    metadata,
-    Column("scorecard", String, nullable=False),  # scorecards.key
-    Column("question", String, nullable=False),  # question id within the framework
-    Column("position", Integer, nullable=False),
-    Column("text", Text, nullable=False),  # the question
-    Column("weight", Float, nullable=False),
-    Column("answer", Text),  # None = unanswered
-    Column("confidence", Float, nullable=False),
-    Column("source", String, nullable=False),  # heuristic | llm | none
-    Column("evidence", Text),  # JSON list of what the answer rests on
-    PrimaryKeyConstraint("scorecard", "question"),
-)
-
-sync_journal = Table(
-    "sync_journal",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("target", String, nullable=False),
-    Column("run_id", String),
-    Column("api", String, nullable=False),  # rest | bulk
-    Column("op", String, nullable=False),  # insert | upsert
-    Column("objects", Text, nullable=False),  # JSON list of object names in the batch
-    Column("keys", Text, nullable=False),  # JSON list of record keys, in request order
-    Column("job_id", String),  # Bulk API 2.0 job, recorded before its data is uploaded
-    Column("started_at", String, nullable=False),  # UTC, before the request was sent
-    Index("ix_sync_journal_target", "target"),
-)
-"""Write-ahead journal of a target's in-flight batches (see targets/salesforce/__init__.py).
-
-A row is written (and committed) before a batch is sent and deleted in the same transaction
-that stores the batch's answers in ``sync``; a row left behind means the answer was lost."""
+# object → its record table's columns, in table order (the order of generated row tuples)
+RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
+    obj.name: TABLES[record_table_name(obj.name)].column_names for obj in sf.OBJECTS
+}
 
 
 def fingerprint() -> str:
@@ -177,36 +218,87 @@ def fingerprint() -> str:
 
     ``schema_sqlite.sql`` records the fingerprint of the tables it was built from; a new world
     uses that file only while the fingerprints agree, so editing this module (or the schema it
-    derives from) without rebuilding the file costs speed, never a wrong schema.
+    derives from) without rebuilding the file costs speed, never a wrong schema. The mapping to
+    SQLAlchemy types is part of the definition, so it is hashed too.
     """
     import hashlib
 
-    described = [
-        (
-            table.name,
-            [
-                (
-                    column.name,
-                    type(column.type).__name__,
-                    # length, precision…: its public settings (repr() is slow; the private
-                    # ones are caches SQLAlchemy fills in as it uses the type)
-                    sorted((k, v) for k, v in vars(column.type).items() if k[0] != "_"),
-                    column.nullable,
-                    column.primary_key,
-                    str(column.autoincrement),
-                    None if column.server_default is None else str(column.server_default.arg),
-                )
-                for column in table.columns
-            ],
-            sorted(
-                (index.name, index.unique, [c.name for c in index.columns])
-                for index in table.indexes
-            ),
-            sorted(
-                (type(key).__name__, str(key.name), [c.name for c in key.columns])
-                for key in table.constraints
-            ),
+    described = repr((list(TABLES.values()), _SQLALCHEMY_TYPES))
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+# -- SQLAlchemy Core, on first use ----------------------------------------------------------------
+
+_SQLALCHEMY_TYPES = {"string": "String", "text": "Text", "integer": "Integer", "float": "Float"}
+_TABLE_ATTRIBUTES = {  # module attribute → table name
+    "meta": "meta",
+    "runs": "runs",
+    "changes": "changes",
+    "sync": "sync",
+    "content_cache": "content_cache",
+    "scorecards": "scorecards",
+    "scorecard_answers": "scorecard_answers",
+    "sync_journal": "sync_journal",
+}
+
+metadata: MetaData
+RECORD_TABLES: dict[str, Table]
+
+
+def _sqlalchemy_table(table: TableDef, metadata: MetaData) -> Table:
+    import sqlalchemy as sa
+
+    single_key = table.primary_key if len(table.primary_key) == 1 else ()
+    items: list[Any] = [
+        sa.Column(
+            c.name,
+            getattr(sa, _SQLALCHEMY_TYPES[c.type]),
+            primary_key=c.name in single_key,
+            nullable=c.nullable,
+            server_default=c.default,
         )
-        for table in metadata.sorted_tables
+        for c in table.columns
     ]
-    return hashlib.sha256(repr(described).encode()).hexdigest()[:16]
+    if not single_key:
+        items.append(sa.PrimaryKeyConstraint(*table.primary_key))
+    items += [sa.Index(name, *columns) for name, columns in table.indexes]
+    return sa.Table(table.name, metadata, *items)
+
+
+def _build_sqlalchemy_tables() -> dict[str, Any]:
+    from sqlalchemy import MetaData
+
+    built = MetaData()
+    tables = {name: _sqlalchemy_table(table, built) for name, table in TABLES.items()}
+    return {
+        "metadata": built,
+        "RECORD_TABLES": {obj.name: tables[record_table_name(obj.name)] for obj in sf.OBJECTS},
+        **{attribute: tables[name] for attribute, name in _TABLE_ATTRIBUTES.items()},
+    }
+
+
+def compile_sqlite_ddl() -> list[str]:
+    """The statements SQLAlchemy's ``create_all`` sends to SQLite for an empty database, in its
+    order: what scripts/build_world_schema.py ships as ``schema_sqlite.sql``."""
+    from sqlalchemy import create_mock_engine
+
+    statements: list[str] = []
+
+    def record(sql: Any, *_args: Any, **_kwargs: Any) -> None:
+        statements.append(str(sql.compile(dialect=engine.dialect)).strip())
+
+    engine = create_mock_engine("sqlite://", record)
+    __getattr__("metadata").create_all(engine, checkfirst=False)
+    return statements
+
+
+_build_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "metadata" or name == "RECORD_TABLES" or name in _TABLE_ATTRIBUTES:
+        with _build_lock:  # once: every caller must get the same Table objects
+            if "metadata" not in globals():
+                globals().update(_build_sqlalchemy_tables())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
