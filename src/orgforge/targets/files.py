@@ -286,7 +286,9 @@ def _arrow_type(field_type: str):
 def _write_parquet(world: World, obj: sf.SObject, path: Path, progress) -> tuple[list[str], int]:
     columns = _full_columns(obj.name)
     batches = _batched(world.iter_rows(obj.name, columns), PARQUET_ROWS)
-    return columns, _parquet_file(path, obj, columns, batches, progress)
+    return columns, _parquet_file(
+        path, obj, (_arrow_table(obj, rows) for rows in batches), progress
+    )
 
 
 def _batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
@@ -295,32 +297,42 @@ def _batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _parquet_file(
-    path: Path | str,
-    obj: sf.SObject,
-    columns: list[str],
-    batches: Iterable[Sequence[tuple]],
-    progress: Callable[[int], None] | None,
-) -> int:
-    """Write batches of rows (tuples in ``columns`` order) as a Parquet file, one row group per
-    batch, built column by column (a dict per row costs several times more)."""
+@cache
+def _parquet_schema(object_name: str):
     import pyarrow as pa
+
+    types = {f.name: f.type for f in sf.get(object_name).fields}
+    columns = _full_columns(object_name)
+    return pa.schema([(c, _arrow_type(types.get(c, "string"))) for c in columns])
+
+
+def _arrow_table(obj: sf.SObject, rows: Sequence[tuple]):
+    """Rows of world values (tuples in ``_full_columns`` order) as an Arrow table, converted
+    column by column: what ``pa.Table.from_pylist`` of a dict per row gives, several times
+    faster. Booleans, 0/1 in the world, become bool() of their value."""
+    import pyarrow as pa
+
+    schema = _parquet_schema(obj.name)
+    booleans = _booleans(obj)
+    values: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, name in enumerate(schema.names):
+        if name in booleans:
+            values[i] = [None if v is None else bool(v) for v in values[i]]
+    arrays = [pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _parquet_file(path: Path | str, obj: sf.SObject, tables: Iterable, progress) -> int:
+    """Write Arrow tables as a Parquet file, one row group each."""
     import pyarrow.parquet as pq
 
-    types = {f.name: f.type for f in obj.fields}
-    schema = pa.schema([(c, _arrow_type(types.get(c, "string"))) for c in columns])
-    booleans = [i for i, c in enumerate(columns) if types.get(c) == "boolean"]
     count = 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for rows in batches:
-            values: list[Sequence[Any]] = list(zip(*rows, strict=True))
-            for i in booleans:  # 0/1 in the world
-                values[i] = [None if v is None else bool(v) for v in values[i]]
-            arrays = [pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-            count += len(rows)
+    with pq.ParquetWriter(path, _parquet_schema(obj.name), compression="zstd") as writer:
+        for table in tables:
+            writer.write_table(table)
+            count += table.num_rows
             if progress:
-                progress(len(rows))
+                progress(table.num_rows)
     return count
 
 
@@ -738,12 +750,32 @@ def _write_text_part(db: sqlite3.Connection, part: _Part) -> int:
 
 def _write_parquet_part(db: sqlite3.Connection, part: _Part) -> int:
     obj = sf.get(part.object_name)
-    columns = _full_columns(obj.name)
-    query = (
-        f"SELECT {', '.join(map(_quote_name, columns))} FROM {_table(obj.name)} "
-        "ORDER BY account_idx, seq"
-    )
-    return _parquet_file(part.path, obj, columns, _batches(db.execute(query), PARQUET_ROWS), None)
+    rows = db.execute(_parquet_query(obj.name))
+    tables = (_arrow_table_from_sqlite(db, obj, batch) for batch in _batches(rows, PARQUET_ROWS))
+    return _parquet_file(part.path, obj, tables, None)
+
+
+def _arrow_table_from_sqlite(db: sqlite3.Connection, obj: sf.SObject, rows: list[tuple]):
+    """A batch of ``_parquet_query`` rows as an Arrow table, converted by Arrow in one call (a
+    struct per row: no Python loop, no column of Python objects). A batch Arrow refuses (a
+    value of another type than its column, a boolean that isn't 0/1) is read again and
+    converted as the generic path converts it, which also raises what that path raises."""
+    import pyarrow as pa
+
+    schema = _parquet_schema(obj.name)
+    booleans = _booleans(obj)
+    as_read = [pa.field(f.name, pa.int64() if f.name in booleans else f.type) for f in schema]
+    try:
+        fetched = pa.array(rows, type=pa.struct([*as_read, pa.field("rowid", pa.int64())]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        raw = [db.execute(_row_query(obj.name, "parquet"), (row[-1],)).fetchone() for row in rows]
+        return _arrow_table(obj, raw)
+    columns = fetched.flatten()[:-1]
+    arrays = [
+        column.cast(pa.bool_()) if name in booleans else column
+        for column, name in zip(columns, schema.names, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _batches(cursor: sqlite3.Cursor, size: int) -> Iterator[list[tuple]]:
@@ -839,9 +871,33 @@ def _row_query(object_name: str, fmt: str) -> str:
     """The SELECT of one row's values by rowid, for rendering it in Python."""
     if fmt == "csv":
         columns = [_to_sql(cell) for cell, _ in _csv_cells(sf.get(object_name))]
-    else:
+    else:  # the world's values, as the generic path reads them
         columns = [_quote_name(c) for c in _full_columns(object_name)]
     return f"SELECT {', '.join(columns)} FROM {_table(object_name)} WHERE rowid = ?"
+
+
+@cache
+def _parquet_query(object_name: str) -> str:
+    """The SELECT of a row's values as Arrow takes them in one go, and its rowid: texts as
+    UTF-8 bytes (not decoded to str only to be encoded again), booleans as 0/1 ints (a text
+    there, for the generic path to handle: Arrow refuses it)."""
+    obj = sf.get(object_name)
+    types = {f.name: f.type for f in obj.fields}
+    columns = []
+    for name in _full_columns(object_name):
+        col = _quote_name(name)
+        if types.get(name) == "boolean":
+            columns.append(
+                f"CASE typeof({col}) WHEN 'integer' THEN {col} != 0 WHEN 'null' THEN NULL "
+                "ELSE 'not 0/1' END"
+            )
+        elif types.get(name) in NUMERIC:
+            columns.append(col)
+        else:
+            columns.append(f"CAST({col} AS BLOB)")
+    return (
+        f"SELECT {', '.join(columns)}, rowid FROM {_table(object_name)} ORDER BY account_idx, seq"
+    )
 
 
 def _csv_line_sql(object_name: str) -> tuple[str, int]:
