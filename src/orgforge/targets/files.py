@@ -17,17 +17,20 @@ written to a temporary name and renamed, so a failed export never leaves half a 
 Two ways to read the world, one output:
 
 - *SQLite worlds* take the fast path. SQLite renders each row as one string (a CSV line with
-  ``\\x1f`` between cells, or a JSON object), so Python handles a string per row rather than
-  an object per cell; CSV quoting is done in Python only on the cells that need it. Big
-  objects are cut into parts by ``account_idx`` range and written by a pool of forked worker
-  processes (their own read-only connections), each part to its own file in a hidden folder
-  under ``--out``; the parent concatenates an object's parts in order, renames the result and
-  reports progress as parts finish. Small worlds take the same path in one process. Parquet
-  is written one object per worker, column by column from the rows.
+  ``\\x1f`` between its cells, a JSON record) that reaches Python as UTF-8 bytes: Python
+  handles a string per row rather than an object per cell, and quotes only the CSV cells
+  that need it. Rows SQL can't render as Python does (a non-integral float, a value of
+  another type than its column) take the generic rendering, row by row. Arrow converts a
+  Parquet batch in one call. Big objects are cut into ``account_idx`` ranges, written by two
+  forked worker processes (each with its own read-only connection) to part files in a
+  hidden folder under ``--out``; the parent concatenates an object's parts in order, renames
+  the result and reports progress as parts finish. Small worlds, and worlds not in a file,
+  take the same path in one process.
 - *Any other database* (a SQLAlchemy URL) is read through SQLAlchemy, one object at a time.
 
-Both write the same bytes: tests compare them on worlds holding awkward values (quotes,
-commas, line breaks, control characters, non-integral floats).
+Both write the same bytes, which tests check on worlds of awkward values (quotes, commas,
+line breaks, control characters, floats, values of another type). One known difference: a
+CSV cell ends at a NUL character on the fast path (SQLite's printf stops there).
 """
 
 from __future__ import annotations
@@ -505,36 +508,40 @@ def _export_sqlite(
     except OSError as exc:
         raise _cant_write(out / f"{objects[0]}.{fmt}", exc.strerror) from None
     try:
-        parts = {
-            name: _split(name, fmt, *sizes[name], part_rows=part_rows, folder=folder)
-            for name in objects
-        }
+        parts = {name: _split(name, fmt, *sizes[name], part_rows, folder) for name in objects}
         todo = [part for name in objects for part in parts[name]]
         if fmt == "parquet":  # one part per object: biggest first, so no worker idles at the end
             todo.sort(key=lambda p: -sizes[p.object_name][0] * len(_full_columns(p.object_name)))
-        total = sum(count for count, _, _ in sizes.values())
-        left = {name: len(parts[name]) for name in objects}
-        counts = dict.fromkeys(objects, 0)
-        written: dict[str, tuple[list[str], int]] = {}
-        try:
-            with _finished_parts(world, _processes(world, processes, total), todo) as finished:
-                for part, count in finished:
-                    name = part.object_name
-                    counts[name] += count
-                    if progress and count:
-                        progress(count)
-                    left[name] -= 1
-                    if not left[name]:
-                        path = out / f"{name}.{fmt}"
-                        written[name] = (
-                            _assemble(path, fmt, parts[name], counts[name]),
-                            counts[name],
-                        )
-        except _PartError as exc:
-            raise _cant_write(out / f"{exc.object_name}.{fmt}", exc.reason) from None
-        return written
+        processes = _processes(world, processes, sum(count for count, _, _ in sizes.values()))
+        with _finished_parts(world, processes, todo) as finished:
+            return _assemble_as_finished(finished, out, fmt, parts, progress)
+    except _PartError as exc:
+        raise _cant_write(out / f"{exc.object_name}.{fmt}", exc.reason) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _assemble_as_finished(
+    finished: Iterable[tuple[_Part, int]],
+    out: Path,
+    fmt: str,
+    parts: dict[str, list[_Part]],
+    progress: Callable[[int], None] | None,
+) -> dict[str, tuple[list[str], int]]:
+    """Report rows as parts finish; assemble an object's file when its last part is done."""
+    left = {name: len(object_parts) for name, object_parts in parts.items()}
+    counts = dict.fromkeys(parts, 0)
+    written: dict[str, tuple[list[str], int]] = {}
+    for part, rows in finished:
+        name = part.object_name
+        counts[name] += rows
+        if progress and rows:
+            progress(rows)
+        left[name] -= 1
+        if not left[name]:
+            columns = _assemble(out / f"{name}.{fmt}", fmt, parts[name], counts[name])
+            written[name] = columns, counts[name]
+    return written
 
 
 def _object_size(db: sqlite3.Connection, object_name: str) -> tuple[int, int, int]:
@@ -546,7 +553,7 @@ def _object_size(db: sqlite3.Connection, object_name: str) -> tuple[int, int, in
 
 
 def _split(
-    name: str, fmt: str, count: int, low: int, high: int, *, part_rows: int, folder: Path
+    name: str, fmt: str, count: int, low: int, high: int, part_rows: int, folder: Path
 ) -> list[_Part]:
     """An object's parts: account_idx ranges of about ``part_rows`` rows (rows per account vary
     little over many accounts); one part for a small object or a Parquet file."""
