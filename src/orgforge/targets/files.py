@@ -567,15 +567,16 @@ def _split(
 
 
 def _processes(world: World, requested: int | None, records: int) -> int:
-    """How many worker processes: forked workers need the world in a file and no connection of
-    this process open across the fork (SQLite forbids carrying one into a child)."""
+    """How many worker processes: forked workers need fork (not on Windows), the world in a
+    file and no connection of this process open across the fork (SQLite forbids carrying one
+    into a child)."""
     if requested is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         requested = min(PROCESSES, cores or 1) if records >= PARALLEL_FROM_ROWS else 1
-    checked_out = getattr(world.engine.pool, "checkedout", lambda: 0)()
-    if requested > 1 and (_world_file(world) is None or checked_out):
+    if requested <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, requested)
+    checked_out = getattr(world.engine.pool, "checkedout", lambda: 0)()
+    return 1 if _world_file(world) is None or checked_out else requested
 
 
 def _world_file(world: World) -> Path | None:
