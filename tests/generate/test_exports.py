@@ -9,7 +9,9 @@ from tests.worlds import rows
 
 import orgforge
 from orgforge.schema import salesforce as sf
+from orgforge.targets import files
 from orgforge.targets.files import LOADABLE, csv_layout, read_export
+from orgforge.world.store import World
 
 
 def test_csv_is_load_ready_with_relationship_columns(prd_world, tmp_path):
@@ -69,17 +71,16 @@ def test_json_and_parquet_are_full_fidelity(prd_world, tmp_path):
 
 
 def test_export_memory_is_streamed(prd_world, tmp_path, monkeypatch):
-    """The exporter reads the world in batches rather than materialising whole tables."""
-    from orgforge.world import store
-
+    """The exporter reads the world in bounded batches rather than materialising whole tables."""
     seen = []
-    original = store.World.iter_batches
+    original = files._batches
 
-    def spy(self, object_name, columns, batch_size=5000):
-        for batch in original(self, object_name, columns, batch_size):
+    def spy(cursor, size):
+        for batch in original(cursor, size):
             seen.append(len(batch))
             yield batch
 
-    monkeypatch.setattr(store.World, "iter_batches", spy)
-    orgforge.export(prd_world, tmp_path, "csv")
-    assert len(seen) >= 8 and max(seen) <= 5000
+    monkeypatch.setattr(files, "_batches", spy)
+    with World(prd_world, create=False) as world:
+        files.export(world, tmp_path, "csv", processes=1)
+    assert len(seen) >= 8 and max(seen) <= files.BATCH_ROWS
