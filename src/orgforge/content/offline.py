@@ -351,6 +351,10 @@ class _Spec(NamedTuple):
         for sentences in self.slots:
             pick, index = divmod(pick, len(sentences))
             shape, args = sentences[index]
+            if not shape:  # text only (or nothing)
+                if args[0]:
+                    texts.append(args[0])
+                continue
             out = [args[0]]
             i = 1
             for letter in shape:
