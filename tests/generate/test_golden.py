@@ -28,12 +28,12 @@ GOLDEN = {  # structure: every column but the text fields
     "EventRelation": "4f53cda18c2baa0c",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
-    "Account": "02cc229340121f32",
-    "Opportunity": "0a9d079c48a4fc13",
-    "Case": "ac28c1b979dcff60",
-    "CaseComment": "a429d407b0fddd5f",
-    "Task": "84abf7f98a6702df",
-    "Event": "9a7d988671d776d7",
+    "Account": "1cac41c3a526a077",
+    "Opportunity": "60a7e1ede272247e",
+    "Case": "c2687e26d69650fd",
+    "CaseComment": "3a988377f568f2e1",
+    "Task": "f99c03d91d1a1bee",
+    "Event": "9856fc7dd67b9f20",
 }
 
 
