@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ import pytest
 from tests.worlds import AS_OF, make_world, rows
 
 import orgforge
+from orgforge.generate import pipeline
 from orgforge.generate.pools import pools
 from orgforge.schema import salesforce as sf
 
@@ -141,6 +143,30 @@ def test_rerun_writes_nothing(tmp_path):
         as_of=AS_OF.isoformat(),
     )
     assert sum(w.get("inserted", 0) + w.get("updated", 0) for w in result.written.values()) == 0
+
+
+def test_a_new_offline_text_engine_rewrites_the_old_text(tmp_path, monkeypatch):
+    """A world whose text came from an older offline engine is another recipe: a rerun compares
+    every record and replaces the old text instead of keeping it beside new text."""
+    world = make_world(tmp_path, preset="tiny")
+    with sqlite3.connect(world) as db:  # what an older engine wrote: one other description
+        db.execute("UPDATE rec_Account SET Description = 'old text' WHERE key = 'Account/0001'")
+
+    def rerun():
+        return orgforge.generate(
+            world=str(world),
+            runs_dir=str(tmp_path / "runs"),
+            preset="tiny",
+            seed=42,
+            as_of=AS_OF.isoformat(),
+        )
+
+    rerun()  # same engine version: the recipe matches, nothing is compared or rewritten
+    assert rows(world, "Account")[0]["Description"] == "old text"
+    monkeypatch.setattr(pipeline, "OFFLINE_TEXT_VERSION", pipeline.OFFLINE_TEXT_VERSION + 1)
+    result = rerun()
+    assert result.written["Account"].get("updated") == 1
+    assert rows(world, "Account")[0]["Description"] != "old text"
 
 
 def test_shrinking_deletes_the_tail(tmp_path):

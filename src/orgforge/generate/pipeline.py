@@ -24,6 +24,7 @@ from pathlib import Path
 
 from orgforge.config import BLOCK_SIZE, Config, dump
 from orgforge.content.contract import ContentEngine, ContentRequest
+from orgforge.content.offline import ENGINE_VERSION as OFFLINE_TEXT_VERSION
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
 from orgforge.generate.names import AccountName, Namer
@@ -216,8 +217,9 @@ OPERATIONAL = {
 
 
 def fingerprint(config: Config) -> str:
-    """A hash of everything that decides a world's records: the recipe, minus OPERATIONAL."""
-    data = dump(config)
+    """A hash of everything that decides a world's records: the recipe, minus OPERATIONAL, plus
+    the offline text engine's version (its text is part of the records)."""
+    data = {**dump(config), "offline_text_version": OFFLINE_TEXT_VERSION}
     for section, names in OPERATIONAL.items():
         target = data.get(section, {}) if section else data
         for name in names:
