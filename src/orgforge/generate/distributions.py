@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from bisect import bisect
 from collections.abc import Mapping, Sequence
 from itertools import accumulate
@@ -95,6 +96,9 @@ def quota_sequence(mix: Mapping[str, int], total: int, rng: Random) -> list[str]
     return labels
 
 
+_EIGHT_WORDS = struct.Struct("<8Q")  # a 64-byte digest as eight little-endian uint64
+
+
 def stream(seed: int, *parts: object) -> Random:
     """An independent, reproducible random stream for (seed, parts…)."""
     return Random("/".join(map(str, (seed, *parts))))
@@ -109,4 +113,4 @@ def hash_unit(seed: int, *parts: object) -> float:
 def hash_units(seed: int, *parts: object, n: int = 8) -> list[float]:
     """``n`` (≤ 8) uniform numbers in [0, 1) from one hash."""
     digest = hashlib.blake2b("/".join(map(str, (seed, *parts))).encode(), digest_size=64).digest()
-    return [int.from_bytes(digest[i * 8 : i * 8 + 8], "little") / 2**64 for i in range(n)]
+    return [word / 2**64 for word in _EIGHT_WORDS.unpack(digest)[:n]]
