@@ -37,6 +37,45 @@ child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"records": result.records, "generate_s": t1 - t0, "export_s": t2 - t1,
                   "generate_cpu_s": c1 - c0, "export_cpu_s": c2 - c1,
                   "rss_main_mib": self_kb / 1024, "rss_worker_mib": child_kb / 1024}))
+
+# The storage ceiling: the world's own write path (workers bind shards, the parent copies them
+# in) and the export, on the rows just generated, with no generating at all. What it costs in
+# CPU, spread perfectly over every core, bounds what any generator in front of it can reach.
+import multiprocessing, os, sqlite3, tempfile
+from pathlib import Path
+from orgforge.schema.salesforce import GENERATED
+from orgforge.world.shard import write_shard
+from orgforge.world.store import World
+from orgforge.world.tables import RECORD_COLUMNS, record_table_name
+
+CHUNK = 250  # accounts per shard, as generate cuts them
+stored = sqlite3.connect(world)
+chunks = []
+for lo in range(0, accounts, CHUNK):
+    chunks.append({
+        name: stored.execute(
+            f'SELECT * FROM "{record_table_name(name)}" WHERE account_idx BETWEEN ? AND ? '
+            "ORDER BY account_idx, seq", (lo, lo + CHUNK - 1)).fetchall()
+        for name in GENERATED
+    })
+stored.close()
+scratch = Path(tempfile.mkdtemp())
+
+def bind(i):
+    return write_shard(scratch / f"{i}.db", RECORD_COLUMNS, chunks[i])
+
+c3 = cpu()
+with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+    manifests = pool.map(bind, range(len(chunks)))
+c4 = cpu()
+with World(scratch / "copy.db") as copy, copy.bulk_writes():
+    for i, manifest in enumerate(manifests):
+        copy.append_shard(scratch / f"{i}.db", manifest, None)
+c5 = cpu()
+print(json.dumps({"records": result.records, "generate_s": t1 - t0, "export_s": t2 - t1,
+                  "generate_cpu_s": c1 - c0, "export_cpu_s": c2 - c1,
+                  "bind_cpu_s": c4 - c3, "copy_cpu_s": c5 - c4, "cores": os.cpu_count(),
+                  "rss_main_mib": self_kb / 1024, "rss_worker_mib": child_kb / 1024}))
 """
 
 
@@ -97,8 +136,10 @@ def main() -> None:
             f"{'accounts':>9} {'records':>10} {'gen s':>7} {'csv s':>7} {'rec/s':>9} "
             f"{'cpu µs/rec':>11} {'RSS main':>9} {'RSS worker':>10}"
         )
+        ceilings = []
         for accounts in sizes:
             r = run_size(accounts, folder)
+            ceilings.append((accounts, r))
             total = r["generate_s"] + r["export_s"]
             print(
                 f"{accounts:>9,} {r['records']:>10,} "
@@ -109,6 +150,22 @@ def main() -> None:
                 flush=True,
             )
         print("targets: ≥150,000 rec/s at 10k accounts; RSS < 300 MiB, flat 10k→100k")
+        print(
+            "\nstorage ceiling: the same rows through the world's write path and the CSV export "
+            "alone (no generating),\nCPU spread perfectly over every core: no generator in "
+            "front of this world can go faster"
+        )
+        print(
+            f"{'accounts':>9} {'bind µs/rec':>12} {'copy µs/rec':>12} {'csv µs/rec':>11} "
+            f"{'ceiling rec/s':>14}"
+        )
+        for accounts, r in ceilings:
+            per = {k: r[f"{k}_cpu_s"] / r["records"] * 1e6 for k in ("bind", "copy", "export")}
+            ceiling = r["records"] * r["cores"] / (sum(per.values()) * r["records"] / 1e6)
+            print(
+                f"{accounts:>9,} {per['bind']:>12.1f} {per['copy']:>12.1f} "
+                f"{per['export']:>11.1f} {ceiling:>14,.0f}"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -143,3 +143,21 @@ def test_the_resolved_config_reads_back_as_the_run_used_it(tmp_path):
         pass
     written = yaml.safe_load((log.dir / "config.resolved.yaml").read_text(encoding="utf-8"))
     assert written == masked(config) and list(written) == list(config)  # values and key order
+
+
+def test_bulk_writes_folds_the_wal_in_and_restores_the_checkpoint_interval(tmp_path):
+    path = tmp_path / "w.db"
+    with World(path) as world:
+        checkpoint = world._db.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert checkpoint == 1000
+        with world.bulk_writes():
+            inside = world._db.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            for n in range(50):
+                world.set_meta(f"bulk{n}", "x" * 2000)
+            assert (tmp_path / "w.db-wal").stat().st_size > 0
+        assert inside == store.BULK_CHECKPOINT_PAGES
+        assert (tmp_path / "w.db-wal").stat().st_size == 0  # checkpointed and truncated
+        after = world._db.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert after == 1000
+    with World(path) as world:
+        assert world.get_meta("bulk49") == "x" * 2000

@@ -348,24 +348,25 @@ def _run(
         _init_worker(plan, offline_inline)
         results = map(_chunk, jobs)
     try:
-        for blocks, chunk in zip(chunks, results, strict=True):
-            lo, hi = _account_range(plan, blocks)
-            fresh = is_fresh(blocks)
-            if isinstance(chunk, Shard):
-                stats = world.append_shard(chunk.path, chunk.manifest, run_id)
-                chunk.path.unlink()
-            else:
-                if isinstance(chunk, BlockResult):
-                    apply_text(chunk, engine)
-                    chunk = to_rows(plan, chunk)
-                stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
-            for name, counts in stats.items():
-                for op, n in counts.items():
-                    written[name][op] = written[name].get(op, 0) + n
-            if log:
-                log.event("chunk.written", accounts=[lo, hi], fresh=fresh)
-            if progress:
-                progress(hi - max(lo, skip_below))
+        with world.bulk_writes():
+            for blocks, chunk in zip(chunks, results, strict=True):
+                lo, hi = _account_range(plan, blocks)
+                fresh = is_fresh(blocks)
+                if isinstance(chunk, Shard):
+                    stats = world.append_shard(chunk.path, chunk.manifest, run_id)
+                    chunk.path.unlink()
+                else:
+                    if isinstance(chunk, BlockResult):
+                        apply_text(chunk, engine)
+                        chunk = to_rows(plan, chunk)
+                    stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
+                for name, counts in stats.items():
+                    for op, n in counts.items():
+                        written[name][op] = written[name].get(op, 0) + n
+                if log:
+                    log.event("chunk.written", accounts=[lo, hi], fresh=fresh)
+                if progress:
+                    progress(hi - max(lo, skip_below))
     finally:
         if pool is not None:
             pool.close()
