@@ -261,17 +261,29 @@ def _check_range(value: tuple[int, int], what: str, high: int) -> tuple[int, int
     return value
 
 
+def _refuse_unwritten(value: str, unwritten: set[str], instead: str) -> str:
+    """A mode the config describes but no sink writes yet is refused, not silently ignored."""
+    if value in unwritten:
+        raise ValueError(f"mode {value!r} is not written by any target yet; use {instead}")
+    return value
+
+
 class TagConfig(_Model):
     """Optional marker on records the activity job creates, besides the world's own state.
 
     ``description`` appends ``marker`` to the record's Description (works in any org);
-    ``field`` writes the record's signature to the custom field ``field`` (the Salesforce sink
-    sends it; the world keeps it in its plan state). ``none``: no marker.
+    ``field`` (the record's signature in the custom field ``field``) is planned and refused
+    until the Salesforce sink sends it. ``none``: no marker.
     """
 
     mode: Literal["none", "description", "field"] = "none"
     marker: str = Field("[orgforge:activity]", min_length=3, max_length=60)
     field: str = Field("Orgforge_Activity__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
+
+    @field_validator("mode")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        return _refuse_unwritten(value, {"field"}, "none or description")
 
 
 class ScorecardSalesforceConfig(_Model):
@@ -279,8 +291,8 @@ class ScorecardSalesforceConfig(_Model):
 
     ``task``: one completed Task per scorecard on the opportunity (Subject: framework, coverage,
     confidence; Description: every question and answer) — a world record like the meetings and
-    emails, so it goes to every export and to an org with ``--target salesforce``. Not yet
-    written (the target supports neither yet): ``note`` — one ContentNote per scorecard linked
+    emails, so it goes to every export and to an org with ``--target salesforce``. Planned,
+    and refused until a target writes them: ``note`` — one ContentNote per scorecard linked
     to the opportunity; ``object`` — one record of ``object`` per scorecard and one of
     ``answer_object`` per answer, fields mapped below. ``none``: scorecards stay in the world's
     scorecard tables and the exports' Scorecard file.
@@ -288,6 +300,12 @@ class ScorecardSalesforceConfig(_Model):
 
     mode: Literal["none", "task", "note", "object"] = "none"
     object: str = "Orgforge_Scorecard__c"
+
+    @field_validator("mode")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        return _refuse_unwritten(value, {"note", "object"}, "none or task")
+
     fields: dict[str, str] = Field(
         default_factory=lambda: {
             "opportunity": "Opportunity__c",

@@ -229,6 +229,20 @@ CASES = [
         "mypack.yaml",
     ),
     ("missing-pack-file", {}, {}, (*G, "--pack", "nopack.yaml"), "pack file nopack.yaml not found"),
+    (
+        "tag-mode-not-written-yet",
+        {"orgforge.yaml": "activity:\n  tag:\n    mode: field\n"},
+        {},
+        G,
+        "orgforge.yaml:3: activity.tag.mode: mode 'field' is not written by any target yet",
+    ),
+    (
+        "scorecard-mode-not-written-yet",
+        {"orgforge.yaml": "activity:\n  scorecards:\n    salesforce: {mode: object}\n"},
+        {},
+        G,
+        "activity.scorecards.salesforce.mode: mode 'object' is not written by any target yet",
+    ),
 ]
 
 
