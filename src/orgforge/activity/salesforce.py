@@ -11,8 +11,9 @@ change log); this module then brings the org in line through the Salesforce targ
   record is gone (removed by ``activity reset`` or by a run that no longer plans them), using
   the sync table's remote ids; records orgforge did not create are never touched.
 
-Scorecards are not sent yet: ``activity.scorecards.salesforce`` describes the mapping (note or
-custom objects) for when the target supports ContentNote / custom objects.
+Scorecards reach the org only as completed Tasks (``activity.scorecards.salesforce.mode: task``,
+pushed like any other activity record); the note and custom-object modes that config describes
+are refused until the target supports ContentNote and custom objects.
 """
 
 from __future__ import annotations

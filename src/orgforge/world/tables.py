@@ -147,8 +147,8 @@ TABLES: dict[str, TableDef] = {
             ),
             primary_key=("cache_key",),
         ),
-        # Scorecards on opportunities (the activity job). Not Salesforce objects: the Salesforce
-        # sink maps them to a note or to custom objects (config: activity.scorecards.salesforce).
+        # Scorecards on opportunities (the activity job). Not Salesforce objects: they reach an
+        # org as completed Tasks, if at all (config: activity.scorecards.salesforce).
         TableDef(
             "scorecards",
             (
