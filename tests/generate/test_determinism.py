@@ -223,3 +223,12 @@ def test_as_of_shifts_every_date_and_nothing_else(tmp_path, monkeypatch, days, s
                     assert new[name] == _shift(value, days, zone), (old["key"], name)
                 else:
                     assert new[name] == value, (old["key"], name)
+
+
+def test_generate_gives_the_caller_back_its_collector_threshold(tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    make_world(tmp_path / "w", accounts=20, workers=1)
+    assert gc.get_threshold() == before
+    assert before[0] != pipeline.GC_THRESHOLD  # else the test could not tell
