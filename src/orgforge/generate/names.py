@@ -11,6 +11,7 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
+from string import Formatter
 
 from orgforge.generate.distributions import hash_key
 from orgforge.generate.plan import Plan
@@ -49,20 +50,26 @@ def _pick(seq, word: int):
     return seq[int(word / _TWO_64 * len(seq))]
 
 
+def _slots(pattern: str) -> frozenset[str]:
+    """The slots str.format fills in ``pattern`` (parsed as it parses them: "{{" is no slot)."""
+    return frozenset(field for _, field, _, _ in Formatter().parse(pattern) if field is not None)
+
+
 @dataclass(frozen=True, slots=True)
 class _Parts:
     """One pack's company-name parts, gathered once per run instead of once per candidate."""
 
-    patterns: list[str]
+    patterns: list[tuple[str, frozenset[str]]]  # each with the slots it shows
     words: list[str]
     suffixes: list[str]
     word_after: dict[str, str]  # stands in for a second draw of the same word
 
     @classmethod
     def of(cls, company: Company) -> _Parts:
+        patterns = [(p, _slots(p)) for p in company.patterns]
         words = company.words
         after = {w: words[(words.index(w) + 1) % len(words)] for w in words}
-        return cls(company.patterns, words, company.suffixes, after)
+        return cls(patterns, words, company.suffixes, after)
 
 
 class Namer:
@@ -89,19 +96,21 @@ class Namer:
         key = self._name_key + b"%d/%d" % (index, attempt)
         w = _SIX_WORDS.unpack_from(hashlib.blake2b(key, digest_size=64).digest())
 
-        place = pools.places.pick_unit(w[0] / _TWO_64)
-        pattern = _pick(parts.patterns, w[1])
-        word = _pick(parts.words, w[2])
-        word2 = _pick(parts.words, w[3])
-        if word2 == word:
-            word2 = parts.word_after[word]
-        name = pattern.format(
-            last=_pick(pools.last_names, w[4]),
-            city=place.city,
-            state=place.state_name,
-            word=word,
-            word2=word2,
-        )
+        # Each slot has its own word of the hash, so drawing only the slots the pattern shows
+        # changes no pick (the others went unused).
+        pattern, slots = _pick(parts.patterns, w[1])
+        values = {}
+        if "last" in slots:
+            values["last"] = _pick(pools.last_names, w[4])
+        if "city" in slots or "state" in slots:
+            place = pools.places.pick_unit(w[0] / _TWO_64)
+            values["city"] = place.city
+            values["state"] = place.state_name
+        if "word" in slots or "word2" in slots:
+            word = values["word"] = _pick(parts.words, w[2])
+            word2 = _pick(parts.words, w[3])
+            values["word2"] = parts.word_after[word] if word2 == word else word2
+        name = pattern.format_map(values)
         if attempt >= 3:
             name = f"{name} {_pick(parts.suffixes, w[5])}"
         if attempt >= 6:
