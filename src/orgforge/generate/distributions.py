@@ -104,13 +104,22 @@ def stream(seed: int, *parts: object) -> Random:
     return Random("/".join(map(str, (seed, *parts))))
 
 
+def hash_key(seed: int, *parts: object) -> bytes:
+    """What hash_unit and hash_units digest for (seed, *parts).
+
+    A hot loop whose leading parts are fixed can encode them once and append the rest: the key
+    of (seed, "name", i) is ``hash_key(seed, "name") + b"/%d" % i``.
+    """
+    return "/".join(map(str, (seed, *parts))).encode()
+
+
 def hash_unit(seed: int, *parts: object) -> float:
     """A uniform number in [0, 1) from a hash: for picks that must not consume a stream."""
-    digest = hashlib.blake2b("/".join(map(str, (seed, *parts))).encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(hash_key(seed, *parts), digest_size=8).digest()
     return int.from_bytes(digest, "little") / 2**64
 
 
 def hash_units(seed: int, *parts: object, n: int = 8) -> list[float]:
     """``n`` (≤ 8) uniform numbers in [0, 1) from one hash."""
-    digest = hashlib.blake2b("/".join(map(str, (seed, *parts))).encode(), digest_size=64).digest()
+    digest = hashlib.blake2b(hash_key(seed, *parts), digest_size=64).digest()
     return [word / 2**64 for word in _EIGHT_WORDS.unpack(digest)[:n]]

@@ -7,14 +7,22 @@ account i's name depends only on accounts before it: growing the world never ren
 
 from __future__ import annotations
 
+import hashlib
 import re
+import struct
 from dataclasses import dataclass
+from string import Formatter
 
-from orgforge.generate.distributions import hash_unit, hash_units
+from orgforge.generate.distributions import hash_key
 from orgforge.generate.plan import Plan
+from orgforge.packs import Company
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ROMAN = ("II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+# A candidate's draws are hash_units(seed, "name", index, attempt, n=6), inlined: the parent names
+# every account serially, so its per-call overhead is a real share of a run.
+_SIX_WORDS = struct.Struct("<6Q")
+_TWO_64 = 2**64
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +34,42 @@ class AccountName:
 
 
 def slug(name: str) -> str:
-    return _NON_ALNUM.sub("", name.lower().replace("&", "and"))[:40] or "company"
+    return _slug_of_lower(name.lower())
+
+
+def _slug_of_lower(lower: str) -> str:
+    # Most names are ASCII letters and spaces (and "&"), which need no regex; the rest take it.
+    plain = lower.replace("&", "and").replace(" ", "")
+    if plain.isascii() and plain.isalnum():
+        return plain[:40]
+    return _NON_ALNUM.sub("", lower.replace("&", "and"))[:40] or "company"
+
+
+def _pick(seq, word: int):
+    """The pick hash_units' unit ``word / 2**64`` makes: the same float arithmetic."""
+    return seq[int(word / _TWO_64 * len(seq))]
+
+
+def _slots(pattern: str) -> frozenset[str]:
+    """The slots str.format fills in ``pattern`` (parsed as it parses them: "{{" is no slot)."""
+    return frozenset(field for _, field, _, _ in Formatter().parse(pattern) if field is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """One pack's company-name parts, gathered once per run instead of once per candidate."""
+
+    patterns: list[tuple[str, frozenset[str]]]  # each with the slots it shows
+    words: list[str]
+    suffixes: list[str]
+    word_after: dict[str, str]  # stands in for a second draw of the same word
+
+    @classmethod
+    def of(cls, company: Company) -> _Parts:
+        patterns = [(p, _slots(p)) for p in company.patterns]
+        words = company.words
+        after = {w: words[(words.index(w) + 1) % len(words)] for w in words}
+        return cls(patterns, words, company.suffixes, after)
 
 
 class Namer:
@@ -37,35 +80,39 @@ class Namer:
         self.taken: set[str] = set()
         self.domains: set[str] = set()
         self.next_index = 0
+        # the keys' fixed heads, so a draw only formats its index (and attempt)
+        self._industry_key = hash_key(plan.seed, "industry") + b"/"
+        self._name_key = hash_key(plan.seed, "name") + b"/"
+        self._parts = {industry: _Parts.of(pack.company) for industry, pack in plan.packs.items()}
 
     def industry(self, index: int) -> str:
-        return self.plan.industries.pick_unit(hash_unit(self.plan.seed, "industry", index))
+        """hash_unit(seed, "industry", index) picks it."""
+        key = self._industry_key + b"%d" % index
+        digest = hashlib.blake2b(key, digest_size=8).digest()
+        return self.plan.industries.pick_unit(int.from_bytes(digest, "little") / _TWO_64)
 
-    def _candidate(self, index: int, industry: str, attempt: int) -> str:
-        plan = self.plan
-        company = plan.packs[industry].company
-        seed = plan.seed
+    def _candidate(self, index: int, parts: _Parts, attempt: int) -> str:
+        pools = self.plan.pools
+        key = self._name_key + b"%d/%d" % (index, attempt)
+        w = _SIX_WORDS.unpack_from(hashlib.blake2b(key, digest_size=64).digest())
 
-        units = hash_units(seed, "name", index, attempt, n=6)
-
-        def pick(seq, slot: int):
-            return seq[int(units[slot] * len(seq))]
-
-        place = plan.pools.places.pick_unit(units[0])
-        pattern = pick(company.patterns, 1)
-        word = pick(company.words, 2)
-        word2 = pick(company.words, 3)
-        if word2 == word:
-            word2 = company.words[(company.words.index(word) + 1) % len(company.words)]
-        name = pattern.format(
-            last=pick(plan.pools.last_names, 4),
-            city=place.city,
-            state=place.state_name,
-            word=word,
-            word2=word2,
-        )
+        # Each slot has its own word of the hash, so drawing only the slots the pattern shows
+        # changes no pick (the others went unused).
+        pattern, slots = _pick(parts.patterns, w[1])
+        values = {}
+        if "last" in slots:
+            values["last"] = _pick(pools.last_names, w[4])
+        if "city" in slots or "state" in slots:
+            place = pools.places.pick_unit(w[0] / _TWO_64)
+            values["city"] = place.city
+            values["state"] = place.state_name
+        if "word" in slots or "word2" in slots:
+            word = values["word"] = _pick(parts.words, w[2])
+            word2 = _pick(parts.words, w[3])
+            values["word2"] = parts.word_after[word] if word2 == word else word2
+        name = pattern.format_map(values)
         if attempt >= 3:
-            name = f"{name} {pick(company.suffixes, 5)}"
+            name = f"{name} {_pick(parts.suffixes, w[5])}"
         if attempt >= 6:
             name = f"{name} {_ROMAN[min(attempt - 6, len(_ROMAN) - 1)]}"
         if attempt >= 6 + len(_ROMAN):
@@ -77,13 +124,16 @@ class Namer:
             raise ValueError(f"accounts must be named in order (expected {self.next_index})")
         self.next_index += 1
         industry = self.industry(index)
+        parts = self._parts[industry]
         attempt = 0
         while True:
-            name = self._candidate(index, industry, attempt)
-            domain = slug(name)
-            if name.lower() not in self.taken and domain not in self.domains:
-                break
+            name = self._candidate(index, parts, attempt)
+            lower = name.lower()
+            if lower not in self.taken:  # else no domain could save it: skip the slug
+                domain = _slug_of_lower(lower)
+                if domain not in self.domains:
+                    break
             attempt += 1
-        self.taken.add(name.lower())
+        self.taken.add(lower)
         self.domains.add(domain)
         return AccountName(index, industry, name[:255], f"{domain}.example.com")

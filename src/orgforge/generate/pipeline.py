@@ -201,8 +201,14 @@ def _jobs(
             named = namer.name(namer.next_index)
             if named.index >= lo:
                 names[named.index] = named
+        # Naming drew each account's industry; only the last block's slots past the world's last
+        # account have no name to take theirs from.
         industries = {
-            b: [namer.industry(b * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)] for b in blocks
+            b: [
+                names[i].industry if i < hi else namer.industry(i)
+                for i in range(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE)
+            ]
+            for b in blocks
         }
         yield Job(blocks, names, industries, shard_for(blocks))
 
