@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import orgforge
 
 
@@ -51,6 +53,15 @@ def test_a_quiet_generate_does_not_load_rich(tmp_path):
     loaded = _modules_after(run, tmp_path)
     assert "orgforge.generate.pipeline" in loaded and (tmp_path / "w.db").exists()
     assert not {m for m in loaded if m == "rich" or m.startswith("rich.")}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_exporting_a_sqlite_world_does_not_load_sqlalchemy(prd_world, tmp_path, fmt):
+    run = f"import orgforge\norgforge.export({str(prd_world)!r}, 'out', {fmt!r})"
+    loaded = _modules_after(run, tmp_path)
+    assert (tmp_path / "out" / f"Account.{fmt}").stat().st_size
+    assert "orgforge.targets.files" in loaded
+    assert not {m for m in loaded if m.split(".")[0] == "sqlalchemy"}
 
 
 def test_public_names_resolve_to_the_api():
