@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orgforge.config import Config, load_config
 from orgforge.errors import ConfigError
 
 if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
+    from orgforge.config import Config  # nor `export` pydantic, which the config module loads
     from orgforge.generate.pipeline import GenerateResult
 
 
@@ -27,6 +27,8 @@ def resolve(
     config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
 ) -> Config:
     """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
+    from orgforge.config import PRESETS, Config, load_config
+
     mapping = {
         "seed": "seed",
         "as_of": "as_of",
@@ -58,8 +60,6 @@ def resolve(
                 target = target[part]
             target[leaf] = value
         if "preset" in dotted and "generate.accounts" not in dotted:
-            from orgforge.config import PRESETS
-
             data["generate"]["accounts"] = PRESETS[dotted["preset"]]
         return Config.model_validate(data)
     return load_config(config, flags=dotted, cwd=cwd)
@@ -159,6 +159,8 @@ _SF_FLAGS = {
 
 
 def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
+    from orgforge.config import Config
+
     sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
     resolved = resolve(config, **options)
     updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}

@@ -1,4 +1,4 @@
-"""Start-up: what a fresh interpreter loads for `import orgforge…` and for a quiet generate.
+"""Start-up: what a fresh interpreter loads for `import orgforge…`, a quiet generate and an export.
 
 The package and the CLI load their heavy parts on first use (see orgforge/__init__.py and
 cli/_console.py); these tests pin that down, and that the public names still work.
@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 import orgforge
 
@@ -51,6 +53,16 @@ def test_a_quiet_generate_does_not_load_rich(tmp_path):
     loaded = _modules_after(run, tmp_path)
     assert "orgforge.generate.pipeline" in loaded and (tmp_path / "w.db").exists()
     assert not {m for m in loaded if m == "rich" or m.startswith("rich.")}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_exporting_a_sqlite_world_does_not_load_sqlalchemy_or_the_config(prd_world, tmp_path, fmt):
+    run = f"import orgforge\norgforge.export({str(prd_world)!r}, 'out', {fmt!r})"
+    loaded = _modules_after(run, tmp_path)
+    assert (tmp_path / "out" / f"Account.{fmt}").stat().st_size
+    assert "orgforge.targets.files" in loaded
+    assert not {m.split(".")[0] for m in loaded} & {"sqlalchemy", "pydantic"}
+    assert "orgforge.config" not in loaded
 
 
 def test_public_names_resolve_to_the_api():

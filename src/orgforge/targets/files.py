@@ -16,17 +16,21 @@ written to a temporary name and renamed, so a failed export never leaves half a 
 
 Two ways to read the world, one output:
 
-- *SQLite worlds* take the fast path. SQLite renders each row as one string (a CSV line with
-  ``\\x1f`` between its cells, a JSON record) that reaches Python as UTF-8 bytes: Python
-  handles a string per row rather than an object per cell, and quotes only the CSV cells
-  that need it. Rows SQL can't render as Python does (a non-integral float, a value of
-  another type than its column) take the generic rendering, row by row. Arrow converts a
-  Parquet batch in one call. Big objects are cut into ``account_idx`` ranges, written by two
-  forked worker processes (each with its own read-only connection) to part files in a
-  hidden folder under ``--out``; the parent concatenates an object's parts in order, renames
-  the result and reports progress as parts finish. Small worlds, and worlds not in a file,
-  take the same path in one process.
-- *Any other database* (a SQLAlchemy URL) is read through SQLAlchemy, one object at a time.
+- *SQLite worlds* (those ``World`` serves through sqlite3) take the fast path, which never
+  imports SQLAlchemy (its import would cost a small export more than the rows do): its SQL
+  is written here as text, read on read-only sqlite3 connections of its own. SQLite renders
+  each row as one string (a CSV line with ``\\x1f`` between its cells, a JSON record) that
+  reaches Python as UTF-8 bytes: Python handles a string per row rather than an object per
+  cell, and quotes only the CSV cells that need it. Rows SQL can't render as Python does (a
+  non-integral float, a value of another type than its column) take the generic rendering,
+  row by row. Arrow converts a Parquet batch in one call. Big objects are cut into
+  ``account_idx`` ranges, written by two forked worker processes (each with its own
+  connection) to part files in a hidden folder under ``--out``; the parent concatenates an
+  object's parts in order, renames the result and reports progress as parts finish. Small
+  worlds take the same path in one process.
+- *Any other database* (a SQLAlchemy URL) is read through SQLAlchemy, one object at a time,
+  its CSV cells built as SQLAlchemy expressions (``csv_select``, the fast path's
+  ``_csv_cells`` written for SQLite).
 
 Both write the same bytes, which tests check on worlds of awkward values (quotes, commas,
 line breaks, control characters, floats, values of another type). One known difference: a
@@ -51,16 +55,15 @@ from functools import cache
 from itertools import islice
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Integer, case, cast
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.sql.elements import ColumnElement
+from typing import TYPE_CHECKING, Any
 
 from orgforge.errors import OutputError, UsageError
 from orgforge.schema import salesforce as sf
-from orgforge.world.store import World
-from orgforge.world.tables import RECORD_TABLES
+from orgforge.world import tables as t
+from orgforge.world.store import World, quoted, sqlite_file
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
 
 FORMATS = ("csv", "json", "parquet")
 LOADABLE = tuple(name for name in sf.GENERATED if name != "User")
@@ -84,24 +87,32 @@ def relationship_columns(field: sf.Field) -> list[tuple[str, str]]:
     return [(f"{field.relationship_name}.{sf.KEY_FIELD}", field.reference_to[0])]
 
 
-def csv_layout(obj: sf.SObject) -> tuple[list[str], list[Callable[[dict], str]]]:
-    """The CSV header of an object and, per column, how to render it from a world row."""
-    header = [sf.KEY_FIELD]
-    render: list[Callable[[dict], str]] = [lambda row: row["key"]]
+def _csv_fields(obj: sf.SObject) -> list[tuple[str, sf.Field, str | None]]:
+    """The CSV columns after the key: (header, field, parent type for a lookup's column)."""
+    columns: list[tuple[str, sf.Field, str | None]] = []
     for field in obj.fields:
         if not field.createable or field.name == "OwnerId":
             continue
         if field.is_reference:
-            for column, parent in relationship_columns(field):
-                header.append(column)
-                prefix = parent + "/"
-                render.append(
-                    lambda row, n=field.name, p=prefix: (
-                        row[n] if row[n] and row[n].startswith(p) else ""
-                    )
-                )
+            columns += [(header, field, parent) for header, parent in relationship_columns(field)]
         else:
-            header.append(field.name)
+            columns.append((field.name, field, None))
+    return columns
+
+
+def csv_layout(obj: sf.SObject) -> tuple[list[str], list[Callable[[dict], str]]]:
+    """The CSV header of an object and, per column, how to render it from a world row."""
+    header = [sf.KEY_FIELD]
+    render: list[Callable[[dict], str]] = [lambda row: row["key"]]
+    for column, field, parent in _csv_fields(obj):
+        header.append(column)
+        if parent is not None:
+            render.append(
+                lambda row, n=field.name, p=parent + "/": (
+                    row[n] if row[n] and row[n].startswith(p) else ""
+                )
+            )
+        else:
             render.append(_renderer(field))
     return header, render
 
@@ -120,30 +131,24 @@ def _number(value: float) -> str:
 
 
 def csv_select(obj: sf.SObject) -> list[ColumnElement]:
-    """The CSV columns of ``csv_layout`` as SQL, so rows stream from the database to the csv
-    module without a Python function per cell (the export's hot path). NULL becomes an empty
-    cell; tests check both renderings agree cell for cell."""
-    return [cell for cell, _ in _csv_cells(obj)]
+    """The CSV columns of ``csv_layout`` as SQLAlchemy expressions, so rows stream from any
+    database to the csv module without a Python function per cell. NULL becomes an empty cell;
+    tests check both renderings agree cell for cell. (SQLite worlds: ``_csv_cells``.)"""
+    from sqlalchemy import Integer, case, cast
 
-
-def _csv_cells(obj: sf.SObject) -> list[tuple[ColumnElement, bool]]:
-    """``csv_select``'s columns, each with whether it can hold a float (an int or number field)."""
-    table = RECORD_TABLES[obj.name]
-    cells: list[tuple[ColumnElement, bool]] = [(table.c.key, False)]
-    for field in obj.fields:
-        if not field.createable or field.name == "OwnerId":
-            continue
+    table = t.RECORD_TABLES[obj.name]
+    cells: list[ColumnElement] = [table.c.key]
+    for _, field, parent in _csv_fields(obj):
         col = table.c[field.name]
-        if field.is_reference:
-            for _, parent in relationship_columns(field):
-                cells.append((case((col.like(f"{parent}/%"), col), else_=None), False))
+        if parent is not None:
+            cells.append(case((col.like(f"{parent}/%"), col), else_=None))
         elif field.type == "boolean":
-            cells.append((case((col == 1, "true"), (col == 0, "false"), else_=None), False))
+            cells.append(case((col == 1, "true"), (col == 0, "false"), else_=None))
         elif field.type in ("currency", "percent", "double"):
             whole = cast(col, Integer)
-            cells.append((case((col == whole, whole), else_=col), True))
+            cells.append(case((col == whole, whole), else_=col))
         else:
-            cells.append((col, field.type == "int"))
+            cells.append(col)
     return cells
 
 
@@ -245,8 +250,7 @@ def _write_csv(world: World, obj: sf.SObject, path: Path, progress) -> tuple[lis
 
 def _full_columns(object_name: str) -> list[str]:
     """The JSON and Parquet columns: every column of the world's table but the sort keys."""
-    table = RECORD_TABLES[object_name]
-    return [c.name for c in table.columns if c.name not in ("account_idx", "seq")]
+    return [c for c in t.RECORD_COLUMNS[object_name] if c not in ("account_idx", "seq")]
 
 
 def _json_record(columns: Sequence[str], values: Sequence[Any], booleans: set[str]) -> str:
@@ -363,21 +367,25 @@ def _write_scorecards(world: World, out: Path, fmt: str) -> dict[str, Any] | Non
     scorecard with its answers nested. Listed in the manifest under ``extras`` (they are not a
     Salesforce object: the Salesforce sink maps them, see activity.scorecards.salesforce).
     """
-    from sqlalchemy import select
-
-    from orgforge.world import tables as t
-
-    sc, sa = t.scorecards, t.scorecard_answers
-    with world.engine.connect() as conn:
+    card_columns = t.TABLES["scorecards"].column_names
+    answer_columns = t.TABLES["scorecard_answers"].column_names
+    with world.reading() as conn:
         cards = [
-            dict(r._mapping)
-            for r in conn.execute(select(sc).order_by(sc.c.account_idx, sc.c.seq, sc.c.key))
+            dict(zip(card_columns, r, strict=True))
+            for r in conn.execute(
+                f'SELECT {quoted(card_columns)} FROM "scorecards" '
+                'ORDER BY "account_idx", "seq", "key"'
+            )
         ]
         if not cards:
             return None
         answers: dict[str, list[dict]] = {}
-        for r in conn.execute(select(sa).order_by(sa.c.scorecard, sa.c.position)):
-            answers.setdefault(r.scorecard, []).append(dict(r._mapping))
+        for r in conn.execute(
+            f'SELECT {quoted(answer_columns)} FROM "scorecard_answers" '
+            'ORDER BY "scorecard", "position"'
+        ):
+            answer = dict(zip(answer_columns, r, strict=True))
+            answers.setdefault(answer["scorecard"], []).append(answer)
     path = out / f"Scorecard.{fmt}"
     tmp = path.with_name(path.name + ".tmp")
     rows = [
@@ -496,11 +504,8 @@ def _export_sqlite(
     processes: int | None,
     part_rows: int,
 ) -> dict[str, tuple[list[str], int]]:
-    raw = world.engine.raw_connection()
-    try:
-        sizes = {name: _object_size(raw.driver_connection, name) for name in objects}
-    finally:
-        raw.close()
+    with closing(_reader(_world_file(world))) as db:
+        sizes = {name: _object_size(db, name) for name in objects}
     if fmt == "parquet":
         import pyarrow.parquet  # noqa: F401  (once, here, rather than in every worker)
     try:
@@ -567,24 +572,30 @@ def _split(
 
 
 def _processes(world: World, requested: int | None, records: int) -> int:
-    """How many worker processes: forked workers need fork (not on Windows), the world in a
-    file and no connection of this process open across the fork (SQLite forbids carrying one
-    into a child)."""
+    """How many worker processes: forked workers need fork (not on Windows), a world that
+    sqlite3 serves from its file and no connection of this process's SQLAlchemy engine in use
+    (SQLite forbids carrying one into a child; an idle one is closed before forking)."""
     if requested is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         requested = min(PROCESSES, cores or 1) if records >= PARALLEL_FROM_ROWS else 1
     if requested <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    checked_out = getattr(world.engine.pool, "checkedout", lambda: 0)()
-    return 1 if _world_file(world) is None or checked_out else requested
+    engine = world.engine_if_made
+    checked_out = getattr(engine.pool, "checkedout", lambda: 0)() if engine is not None else 0
+    return 1 if not world.is_sqlite or checked_out else requested
 
 
-def _world_file(world: World) -> Path | None:
-    database = world.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database).expanduser().resolve()
-    return path if path.is_file() else None
+def _world_file(world: World) -> Path:
+    """The file of a world sqlite3 serves (``World.is_sqlite``)."""
+    path = sqlite_file(world.location)
+    assert path is not None
+    return path.resolve()
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection of the export's own: the world's is for its writes and other
+    threads, and a forked worker can't use one opened before the fork."""
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
 
 
 @contextmanager
@@ -593,19 +604,18 @@ def _finished_parts(
 ) -> Iterator[Iterator[tuple[_Part, int]]]:
     """Write the parts; yield (part, rows) as each one is done. Leaving the block stops the
     workers, so no part file is written after it."""
-    if processes <= 1:
-        raw = world.engine.raw_connection()
-        try:
-            yield ((part, _write_part(raw.driver_connection, part)) for part in parts)
-        finally:
-            raw.close()
-        return
     path = _world_file(world)
-    assert path is not None
-    # SQLite connections must not cross a fork (sqlite.org/howtocorrupt.html, 2.6): close this
-    # process's (the engine opens new ones when asked) and let each worker open its own.
-    world.engine.dispose()
-    workers = _Workers(f"{path.as_uri()}?mode=ro", min(processes, len(parts)))
+    if processes <= 1:
+        with closing(_reader(path)) as db:
+            yield ((part, _write_part(db, part)) for part in parts)
+        return
+    # SQLite connections must not be used across a fork (sqlite.org/howtocorrupt.html, 2.6):
+    # close the engine's idle ones, if it has any (it opens new ones when asked), and let each
+    # worker open its own.
+    engine = world.engine_if_made
+    if engine is not None:
+        engine.dispose()
+    workers = _Workers(path, min(processes, len(parts)))
     try:
         yield workers.run(parts)
     finally:
@@ -620,7 +630,7 @@ class _Workers:
     no lock is shared: stopping closes the pipes, kills whoever is still busy and reaps all.
     """
 
-    def __init__(self, uri: str, count: int) -> None:
+    def __init__(self, path: Path, count: int) -> None:
         context = multiprocessing.get_context("fork")  # inherits the imports: starts in ms
         self.pipes: list[Connection] = []
         self.processes: list[multiprocessing.process.BaseProcess] = []
@@ -630,7 +640,7 @@ class _Workers:
             self.pipes.append(ours)
             # The child inherits our ends of its pipe and of earlier ones: it closes them, or
             # it would never read the end of its own.
-            args = (uri, theirs, list(self.pipes))
+            args = (path, theirs, list(self.pipes))
             process = context.Process(target=_worker, args=args, daemon=True)
             process.start()
             theirs.close()
@@ -668,13 +678,13 @@ class _Workers:
             process.join()
 
 
-def _worker(uri: str, pipe: Connection, parents: list[Connection]) -> None:
+def _worker(path: Path, pipe: Connection, parents: list[Connection]) -> None:
     """A worker process: write the parts the pipe brings, answer each with its rows or error."""
     status = 1
     try:
         for inherited in parents:
             inherited.close()
-        db = sqlite3.connect(uri, uri=True, timeout=10)  # its own, read-only
+        db = _reader(path)
         while True:
             try:
                 part = pipe.recv()
@@ -878,7 +888,7 @@ def _line_query(object_name: str, fmt: str, ranged: bool) -> tuple[str, int]:
 def _row_query(object_name: str, fmt: str) -> str:
     """The SELECT of one row's values by rowid, for rendering it in Python."""
     if fmt == "csv":
-        columns = [_to_sql(cell) for cell, _ in _csv_cells(sf.get(object_name))]
+        columns = [cell for cell, _ in _csv_cells(sf.get(object_name))]
     else:  # the world's values, as the generic path reads them
         columns = [_quote_name(c) for c in _full_columns(object_name)]
     return f"SELECT {', '.join(columns)} FROM {_table(object_name)} WHERE rowid = ?"
@@ -908,13 +918,35 @@ def _parquet_query(object_name: str) -> str:
     )
 
 
+def _csv_cells(obj: sf.SObject) -> list[tuple[str, bool]]:
+    """``csv_select``'s columns as SQLite SQL, each with whether it can hold a float (an int or
+    number field). Written out rather than compiled from csv_select: building and compiling
+    SQLAlchemy expressions costs its import, a good part of a small export's time."""
+    cells = [(_quote_name("key"), False)]
+    for _, field, parent in _csv_fields(obj):
+        col = _quote_name(field.name)
+        if parent is not None:
+            cells.append(
+                (f"CASE WHEN {col} LIKE {_sql_string(parent + '/%')} THEN {col} END", False)
+            )
+        elif field.type == "boolean":
+            cells.append(
+                (f"CASE WHEN {col} = 1 THEN 'true' WHEN {col} = 0 THEN 'false' END", False)
+            )
+        elif field.type in ("currency", "percent", "double"):
+            whole = f"CAST({col} AS INTEGER)"
+            cells.append((f"CASE WHEN {col} = {whole} THEN {whole} ELSE {col} END", True))
+        else:
+            cells.append((col, field.type == "int"))
+    return cells
+
+
 def _csv_line_sql(object_name: str) -> tuple[str, int]:
     """csv_select's cells joined by SEP. NULL on a row where a cell is a float: csv.writer writes
     repr(float), which SQLite's float formatting doesn't always match."""
     cells = _csv_cells(sf.get(object_name))
-    values = [_to_sql(cell) for cell, _ in cells]
-    numeric = [v for v, (_, may_be_float) in zip(values, cells, strict=True) if may_be_float]
-    guards = [f"typeof({v}) != 'real'" for v in numeric]
+    values = [cell for cell, _ in cells]
+    guards = [f"typeof({cell}) != 'real'" for cell, may_be_float in cells if may_be_float]
     literals = ["", *[SEP] * (len(values) - 1), ""]
     return _guarded(guards, _printf(literals, values)), len(values)
 
@@ -965,15 +997,8 @@ def _guarded(guards: list[str], expression: str) -> str:
     return f"CASE WHEN {' AND '.join(guards)} THEN {expression} END" if guards else expression
 
 
-def _to_sql(element: ColumnElement) -> str:
-    compiled = element.compile(
-        dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}
-    )
-    return str(compiled)
-
-
 def _table(object_name: str) -> str:
-    return _quote_name(RECORD_TABLES[object_name].name)
+    return _quote_name(t.record_table_name(object_name))
 
 
 def _quote_name(name: str) -> str:

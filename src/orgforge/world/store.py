@@ -14,9 +14,9 @@ alike: parameters are named (``:name``), and every identifier is double-quoted (
 side re-quotes them for its dialect, as its own DDL did).
 
 ``World.engine`` is a SQLAlchemy engine on the same world, for the modules that build queries
-with SQLAlchemy Core (exports, activity, metrics, sync); for a SQLite world it is created on
-first use, with its own connections. Writes made through ``World`` methods and
-:meth:`World.transaction` go through the world's own connection.
+with SQLAlchemy Core (activity, metrics, sync, the export of a non-SQLite world); for a SQLite
+world it is created on first use, with its own connections. Writes made through ``World``
+methods and :meth:`World.transaction` go through the world's own connection.
 """
 
 from __future__ import annotations
@@ -395,6 +395,18 @@ class World:
     def engine(self) -> Engine:
         """A SQLAlchemy engine on this world, for queries built with SQLAlchemy Core."""
         return self._db.engine
+
+    @property
+    def engine_if_made(self) -> Engine | None:
+        """``engine`` if it exists already, else None: asking doesn't make it (for a SQLite
+        world, making it imports SQLAlchemy)."""
+        return self._db._engine if isinstance(self._db, _SQLite) else self._db.engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """The world's own connection for reads of SQL text written as this module's is."""
+        with self._db.reading() as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
