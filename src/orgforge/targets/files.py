@@ -365,7 +365,7 @@ def _write_scorecards(world: World, out: Path, fmt: str) -> dict[str, Any] | Non
 
     CSV and Parquet: one row per answer, the scorecard's figures repeated. JSON: one object per
     scorecard with its answers nested. Listed in the manifest under ``extras`` (they are not a
-    Salesforce object: the Salesforce sink maps them, see activity.scorecards.salesforce).
+    Salesforce object: an org gets them as Tasks, if at all; see activity.scorecards.salesforce).
     """
     card_columns = t.TABLES["scorecards"].column_names
     answer_columns = t.TABLES["scorecard_answers"].column_names
