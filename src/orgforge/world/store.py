@@ -241,12 +241,13 @@ class _SQLite:
         same (synchronous=NORMAL); the WAL just grows up to BULK_CHECKPOINT_PAGES first.
         """
         with self._lock:
+            before = self.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
             self.connection.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
         try:
             yield
         finally:
             with self._lock:
-                self.connection.execute("PRAGMA wal_autocheckpoint=1000")
+                self.connection.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
                 self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
