@@ -56,7 +56,8 @@ class LeadDesk:
         self.watch: dict[str, _Watch] = {}
         self.assigned: dict[str, tuple[str, datetime]] = {}  # lead → (owner, first assignment)
         self.leads: dict[str, Lead] = {}
-        self.responses: dict[str, ResponseTime] = {}
+        self.responses: dict[str, ResponseTime] = {}  # this session's first touches
+        self.responded: set[str] = set()  # every lead with a first touch, across restarts
         self.decisions: list[Decision] = []
 
     def _decide(self, fn, lead: Lead, action: str, why: str | None, event: ChangeEvent | None):
@@ -136,8 +137,9 @@ class LeadDesk:
     def touched(self, touch: Touch) -> ResponseTime | None:
         """A touch on a lead; the first one sets its response time (later ones are ignored)."""
         lead = self.leads.get(touch.lead_id)
-        if lead is None or touch.lead_id in self.responses:
+        if lead is None or touch.lead_id in self.responded:
             return None
+        self.responded.add(touch.lead_id)
         self.watch.pop(touch.lead_id, None)
         owner, assigned = self.assigned[touch.lead_id]
         rt = response_time(

@@ -1,0 +1,181 @@
+"""``orgforge agents run``: a session over a feed, as the CLI and the library start it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orgforge.agents.feeds import PollFeed, WorldFeed
+from orgforge.agents.flywheel import FlywheelLog
+from orgforge.agents.policy import load_policy
+from orgforge.agents.routing import AccountIndex
+from orgforge.agents.session import POLL_OBJECTS, Session, StepReport
+from orgforge.agents.workloads import LeadDesk
+from orgforge.errors import ConfigError
+
+FEEDS = ("world", "poll")
+WORKLOADS = ("lead.route", "lead.first_touch")
+
+
+class SalesforceLeadWriter:
+    """Writes routing and first-touch results onto Leads through the Salesforce target."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.writes = 0
+        self.missing_fields: set[str] = set()
+
+    def set_owner(self, lead_id: str, owner: str) -> None:
+        self._patch(lead_id, {"OwnerId": owner})
+
+    def set_fields(self, lead_id: str, fields: dict[str, object]) -> None:
+        self._patch(lead_id, {k: v for k, v in fields.items() if k not in self.missing_fields})
+
+    def _patch(self, lead_id: str, fields: dict[str, object]) -> None:
+        from orgforge.targets.salesforce.client import ApiError
+
+        if not fields:
+            return
+        try:
+            self.client.request(
+                "PATCH", f"sobjects/Lead/{lead_id}", json=fields, what=f"update Lead {lead_id}"
+            )
+        except ApiError as exc:
+            if exc.code != "INVALID_FIELD":
+                raise
+            # The org lacks a first-response field: say so once, write the rest.
+            bad = {f for f in fields if f in exc.detail}
+            if not bad:
+                raise
+            self.missing_fields |= bad
+            self._patch(lead_id, {k: v for k, v in fields.items() if k not in bad})
+            return
+        self.writes += 1
+
+
+@dataclass
+class AgentsReport:
+    feed: str
+    steps: int = 0
+    events: int = 0
+    routed: int = 0
+    reassigned: int = 0
+    touches: int = 0
+    gaps: int = 0
+    writes: int = 0
+    log_lines: int = 0
+    log_dir: str = ""
+    dry_run: bool = False
+    missing_fields: list[str] = field(default_factory=list)
+    decisions: list[Any] = field(default_factory=list)  # this run's routing decisions
+    unwatched: list[str] = field(default_factory=list)  # objects the org doesn't have
+
+    def add(self, step: StepReport) -> None:
+        self.steps += 1
+        self.events += step.events
+        self.routed += step.routed
+        self.reassigned += step.reassigned
+        self.touches += step.touches
+        self.gaps += step.gaps
+
+
+def run_agents(
+    cfg: Any,
+    *,
+    feed: str = "poll",
+    workloads: tuple[str, ...] = WORKLOADS,
+    policy: str | Path | None = None,
+    log_dir: str | Path = "flywheel",
+    dry_run: bool = False,
+    once: bool = False,
+    interval: float = 5.0,
+    max_steps: int | None = None,
+    name: str | None = None,
+    session: Any = None,
+    env: dict[str, str] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+    on_step: Callable[[AgentsReport], None] | None = None,
+) -> AgentsReport:
+    """Run the lead workloads over ``feed`` until stopped (``once``: one sweep)."""
+    from orgforge.world.store import World
+
+    if feed not in FEEDS:
+        raise ConfigError(f"--feed: unknown feed {feed!r}", f"Feeds: {', '.join(FEEDS)}.")
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown:
+        raise ConfigError(
+            f"--workload: unknown workload {unknown[0]!r}", f"Workloads: {', '.join(WORKLOADS)}."
+        )
+    if interval <= 0 or interval > 3600:
+        raise ConfigError(f"--interval: {interval} is not between 0 and 3600 seconds")
+    rules = load_policy(policy)
+    report = AgentsReport(feed=feed, log_dir=str(log_dir), dry_run=dry_run)
+    world = World(cfg.world)
+    try:
+        name = name or f"{feed}:{'+'.join(workloads)}"
+        saved = Session.saved(world, name)
+        writer = None
+        client = None
+        if feed == "world":
+            source = WorldFeed(world, saved["position"] if saved else 0)
+            decide_at = "event"
+        else:
+            from orgforge.targets.salesforce.ops import connect
+
+            client = connect(cfg, session=session, env=env)
+            # An org without Enhanced Email has no EmailMessage: watch what the org has
+            listed = client.request("GET", "sobjects", what="describe global")["sobjects"]
+            present = {o["name"] for o in listed}
+            objects = {k: v for k, v in POLL_OBJECTS.items() if k in present}
+            report.unwatched = sorted(set(POLL_OBJECTS) - set(objects))
+            source = PollFeed(client, objects, saved["position"] if saved else None, now=now)
+            decide_at = "now"
+            if not dry_run:
+                writer = SalesforceLeadWriter(client)
+        # --dry-run decides and reports but writes nothing: no org write, no log, no state
+        log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
+        desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer)
+        report.decisions = desk.decisions
+        if "lead.route" not in workloads:
+            desk.new_lead = _remember_only(desk)  # type: ignore[method-assign]
+        run = Session(name, source, desk, None if dry_run else world, now=now, decide_at=decide_at)
+        if saved:
+            run.restore(saved)
+        while True:
+            step = run.step()
+            report.add(step)
+            report.log_lines = log.lines if log is not None else 0
+            if writer is not None:
+                report.writes = writer.writes
+                report.missing_fields = sorted(writer.missing_fields)
+            if on_step is not None:
+                on_step(report)
+            if once or (max_steps is not None and report.steps >= max_steps):
+                return report
+            if feed == "world" and step.events == 0:
+                return report  # the world's log is finite: a replay ends when it is read
+            sleep(interval)
+    finally:
+        world.close()
+
+
+def _remember_only(desk: LeadDesk):
+    """Without lead.route, leads are only remembered (for first touch), never assigned."""
+
+    def remember(lead, at, event=None):
+        desk.leads[lead.id] = lead
+        owner = ""
+        desk.assigned[lead.id] = (owner, at)
+
+    return remember
+
+
+def _client_id(feed: str, client: Any, cfg: Any) -> str:
+    if client is not None:
+        return f"salesforce:{client.org_id}"
+    return f"world:{cfg.world}"
