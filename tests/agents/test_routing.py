@@ -10,7 +10,7 @@ import pytest
 
 from orgforge.agents.policy import Policy
 from orgforge.agents.routing import AccountIndex, AccountMatch, Lead, Router, company_key
-from orgforge.agents.workloads import LeadDesk
+from orgforge.agents.workloads import LeadDesk, run_timeline
 
 from .conftest import START
 
@@ -80,7 +80,7 @@ def test_thousand_leads_never_go_to_off_shift_or_ooo_reps_and_none_is_unassigned
             "id": "LDN",
             "timezone": "Europe/London",
             "hours": ["09:00", "17:30"],
-            "out_of_office": [{"start": "2026-11-09", "end": "2026-11-11"}],
+            "out_of_office": [{"start": "2026-10-28", "end": "2026-10-30"}],
         },
         {
             "id": "TYO",
@@ -109,22 +109,49 @@ def test_thousand_leads_never_go_to_off_shift_or_ooo_reps_and_none_is_unassigned
         pools=[{"name": "all", "members": [{"rep": r["id"]} for r in reps]}],
         match_accounts=False,
     )
-    router = Router(policy)
+    desk = LeadDesk(policy)
+    run_timeline(desk, [(lead, lead.created) for lead in leads], [])
+    desk.check_slas(datetime(2027, 1, 1, tzinfo=UTC))  # dispatch whatever is still held
+    assert not desk.held
     by_id = {r["id"]: r for r in reps}
-    fallbacks = 0
-    for lead in leads:
-        decision = router.route(lead, lead.created)
-        assert decision.owner, lead.id
-        if decision.owner == "Queue/Q":
-            fallbacks += 1
-            assert all(_independent_off(r, lead.created) for r in reps), lead.id
-            assert decision.rule == "fallback" and decision.exclusions
+    held = 0
+    for decision in desk.decisions:
+        assert decision.owner, decision.lead_id
+        if decision.rule == "held":
+            held += 1
+            assert decision.owner == "Queue/Q" and decision.exclusions
+            assert all(_independent_off(r, decision.decided_at) for r in reps)
+            # held until the first instant someone is on shift, not a minute later
+            at = decision.dispatch_at
+            assert any(not _independent_off(r, at) for r in reps)
+            assert all(_independent_off(r, at - timedelta(seconds=1)) for r in reps)
         else:
-            assert not _independent_off(by_id[decision.owner], lead.created), (lead.id, decision)
-            # every rep who was off at that instant was excluded, with a reason
+            assert decision.rule == "pool"
+            assert not _independent_off(by_id[decision.owner], decision.decided_at), decision
             excluded = {e["rep"] for e in decision.exclusions}
-            assert excluded == {r["id"] for r in reps if _independent_off(r, lead.created)}
-    assert 0 < fallbacks < len(leads)  # the fixture exercises both paths
+            assert excluded == {r["id"] for r in reps if _independent_off(r, decision.decided_at)}
+    final = {}
+    for decision in desk.decisions:
+        final[decision.lead_id] = decision.owner
+    assert len(final) == len(leads) and set(final.values()) <= set(by_id)
+    assert 0 < held < len(leads)  # the fixture exercises both paths
+
+
+def test_a_lead_no_pool_serves_goes_to_the_fallback_owner():
+    policy = _policy(
+        pools=[{"name": "p", "segments": [], "regions": [], "members": [{"rep": "R1"}]}],
+        regions=[{"name": "W", "countries": ["US"]}, {"name": "E", "countries": ["DE"]}],
+    )
+    policy = Policy.model_validate(
+        {
+            **policy.model_dump(mode="json"),
+            "default_region": None,
+            "pools": [{"name": "p", "regions": ["W"], "members": [{"rep": "R1"}]}],
+        }
+    )
+    decision = Router(policy).route(Lead("L1", START, country="Peru"), START)
+    assert (decision.owner, decision.rule) == ("Queue/Q", "fallback")
+    assert "no pool serves ALL / no region" in decision.reason
 
 
 def test_account_owner_wins_on_shift_and_is_skipped_with_a_reason_off_shift():

@@ -45,13 +45,30 @@ class FlywheelLog:
         self.folder = Path(folder)
         self.client_id = client_id
         self.lines = 0
+        self._open: dict[str, Any] = {}  # file name → handle: days come in order, so few
 
     def _write(self, workload: str, at: datetime, line: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{workload}_{at.astimezone(UTC).date().isoformat()}.jsonl"
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")
+        name = f"{workload}_{at.astimezone(UTC).date().isoformat()}.jsonl"
+        fh = self._open.get(name)
+        if fh is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if len(self._open) >= 8:
+                self.close()
+            # unbuffered: each line is one append, so a killed session leaves whole lines
+            fh = self._open[name] = (self.folder / name).open("ab", buffering=0)
+        fh.write((json.dumps(line, default=str, ensure_ascii=False) + "\n").encode())
         self.lines += 1
+
+    def close(self) -> None:
+        for fh in self._open.values():
+            fh.close()
+        self._open.clear()
+
+    def __enter__(self) -> FlywheelLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def route(
         self,
@@ -182,7 +199,7 @@ def replay(location: str | Path, policy: Policy) -> tuple[int, list[Difference]]
             answer = json.loads(line["response"]["choices"][0]["message"]["content"])
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise LogError(f"{where}: not a lead.route decision line ({exc})") from None
-        if meta.get("action") == "reassign":
+        if meta.get("action") == "reassign":  # route and dispatch re-run the same rules
             decision = router.reassign(lead, at, meta["reassigned_from"], meta.get("why") or "")
         else:
             decision = router.route(lead, at, AccountMatch(**match) if match else None)

@@ -35,12 +35,16 @@ def availability(rep: Rep, instant: datetime) -> str | None:
     if not rep.active:
         return "inactive"
     local = _aware(instant).astimezone(rep.zone)
+    start, end = rep.hours
+    day_name = WEEKDAYS[local.weekday()]
+    now = local.time()
+    if day_name in rep.days and start <= now < end and not rep.out_of_office:
+        return None  # the common case, decided without building a reason
     if is_out_of_office(rep, local.date()):
         return "out of office"
-    if WEEKDAYS[local.weekday()] not in rep.days:
+    if day_name not in rep.days:
         return f"not a working day ({local:%A} in {rep.timezone})"
-    start, end = rep.hours
-    if not start <= local.time() < end:
+    if not start <= now < end:
         return f"off shift ({local:%H:%M} in {rep.timezone}, works {start:%H:%M}-{end:%H:%M})"
     return None
 
@@ -83,4 +87,14 @@ def add_working(rep: Rep, start: datetime, seconds: float) -> datetime | None:
                 return lo + timedelta(seconds=left)
             left -= span
         cursor = horizon
+    return None
+
+
+def next_on_shift(rep: Rep, after: datetime) -> datetime | None:
+    """The first instant at or after ``after`` when ``rep`` is on shift (None: not within a
+    year, e.g. inactive or no working days)."""
+    if not rep.active:
+        return None
+    for lo, _hi in windows(rep, after, after + timedelta(days=366)):
+        return lo
     return None

@@ -137,6 +137,7 @@ class Policy(_Strict):
     pools: tuple[Pool, ...]
     fallback_owner: str  # a rep id or a queue id: the owner when no pool can take the lead
     match_accounts: bool = True  # a lead from an existing account goes to that account's owner
+    hold_off_hours: bool = True  # nobody on shift: hold in fallback_owner, dispatch at shift start
     sla: tuple[Sla, ...] = Field(default=(), max_length=3)
     recent_owners: Annotated[int, Field(ge=0, le=1000)] = 50  # never reassign to these
     source: str = Field("", exclude=True)

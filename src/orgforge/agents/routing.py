@@ -13,8 +13,12 @@ For a new lead the router tries, in order:
    neither earns credit nor is flooded on return. Members who are inactive, off shift, out of
    office, at their daily cap, or (on reassignment) among the lead's recent owners are excluded
    with the reason.
-3. **Fallback**: no pool could take it → ``fallback_owner`` (best a queue), so no lead is left
-   unassigned.
+3. **Hold or fallback**: when pools serve the lead but none of their members is on shift (and
+   ``hold_off_hours``, the default), the lead is *held* in ``fallback_owner`` (a queue) and
+   dispatched through the pools at the first instant one of their members comes on shift —
+   the way round-robin pools that follow user schedules work. Otherwise (no pool serves the
+   segment and region, or holding is off) it goes to ``fallback_owner``, so no lead is left
+   unassigned. A reassignment that finds nobody else on shift keeps the current owner.
 
 The router holds no clock and no randomness: a decision is a function of the policy, the lead,
 the decision time, the account-match result and the router state, and :class:`RouterState`
@@ -28,10 +32,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orgforge.agents.hours import availability
+from orgforge.agents.hours import availability, next_on_shift
 from orgforge.agents.policy import Policy, Pool
 
 FREE_MAIL = frozenset(
@@ -71,9 +75,14 @@ class Lead:
         return f"Lead {self.id}: {self.company or '?'}; {size}; {self.country or 'country unknown'}"
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created"] = self.created.isoformat()
-        return data
+        return {
+            "id": self.id,
+            "created": self.created.isoformat(),
+            "company": self.company,
+            "email": self.email,
+            "country": self.country,
+            "employees": self.employees,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lead:
@@ -117,9 +126,17 @@ class RouterState:
     credit: dict[str, dict[str, int]] = field(default_factory=dict)  # pool → rep → credit
     daily: dict[str, int] = field(default_factory=dict)  # "rep|local day" → assignments
     owners: dict[str, list[str]] = field(default_factory=dict)  # lead → owners, oldest first
+    decisions: int = 0
+    chain: str = "0" * 32
 
     def to_json(self) -> str:
-        data = {"credit": self.credit, "daily": self.daily, "owners": self.owners}
+        data = {
+            "credit": self.credit,
+            "daily": self.daily,
+            "owners": self.owners,
+            "decisions": self.decisions,
+            "chain": self.chain,
+        }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -127,10 +144,13 @@ class RouterState:
         return cls(**json.loads(text))
 
     def digest(self) -> str:
-        """Round-robin credit and daily counts, hashed: equal before two decisions means the
-        router was in the same place (owners per lead only matter to reassignments)."""
-        text = json.dumps([self.credit, self.daily], sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        """A hash chained over every assignment so far: a log line records it before each
+        decision, so two runs agree on it exactly as long as they made the same decisions."""
+        return self.chain[:12]
+
+    def chain_in(self, lead_id: str, owner: str) -> None:
+        link = f"{self.chain}|{lead_id}|{owner}".encode()
+        self.chain = hashlib.blake2b(link, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -138,7 +158,7 @@ class Decision:
     lead_id: str
     decided_at: datetime
     owner: str
-    rule: str  # account_match | pool | fallback
+    rule: str  # account_match | pool | held | fallback | kept
     reason: str
     segment: str
     region: str | None
@@ -147,12 +167,16 @@ class Decision:
     candidates: list[dict[str, Any]] = field(default_factory=list)  # rep, weight, credit, excluded
     exclusions: list[dict[str, str]] = field(default_factory=list)  # rep, reason
     reassigned_from: str | None = None
+    dispatch_at: datetime | None = None  # held: when a pool member next comes on shift
+    action: str = "route"  # route | dispatch (of a held lead) | reassign (SLA)
     policy_version: str = ""
     policy_digest: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["decided_at"] = self.decided_at.isoformat()
+        if self.dispatch_at is not None:
+            data["dispatch_at"] = self.dispatch_at.isoformat()
         return data
 
     def outcome(self) -> tuple[str, str, str | None]:
@@ -268,7 +292,34 @@ class Router:
                 f"{chosen.rep} had the highest round-robin credit ({score} of {total} weight "
                 f"among {len(eligible)} eligible)",
             )
+        reassigning = base.get("reassigned_from")
+        if reassigning and pools:
+            return Decision(
+                **base,
+                owner=reassigning,
+                rule="kept",
+                candidates=candidates,
+                exclusions=exclusions,
+                reason=f"no other rep of {', '.join(p.name for p in pools)} can take it now; "
+                f"stays with {reassigning}",
+            )
         owner = self.policy.fallback_owner
+        if pools and self.policy.hold_off_hours:
+            members = {m.rep for p in pools for m in p.members}
+            nxt = [next_on_shift(self.policy.rep_by_id[r], at) for r in sorted(members)]
+            dispatch = min((n for n in nxt if n is not None), default=None)
+            if dispatch is not None:
+                self._record(lead.id, owner, at)
+                return Decision(
+                    **base,
+                    owner=owner,
+                    rule="held",
+                    candidates=candidates,
+                    exclusions=exclusions,
+                    dispatch_at=dispatch,
+                    reason=f"nobody in {', '.join(p.name for p in pools)} is on shift; held in "
+                    f"{owner} until {dispatch.isoformat(timespec='minutes')}",
+                )
         self._record(lead.id, owner, at)
         if not pools:
             why = f"no pool serves {segment} / {region or 'no region'}"
@@ -299,11 +350,22 @@ class Router:
         return None
 
     def _record(self, lead_id: str, owner: str, at: datetime) -> None:
+        self.state.decisions += 1
+        self.state.chain_in(lead_id, owner)
         rep = self.policy.rep_by_id.get(owner)
         if rep is not None:
             key = _day_key(owner, at, rep.zone)
+            if key not in self.state.daily:
+                self._forget_old_days(at)
             self.state.daily[key] = self.state.daily.get(key, 0) + 1
         self.state.owners.setdefault(lead_id, []).append(owner)
+
+    def _forget_old_days(self, at: datetime) -> None:
+        """Caps count the rep's current local day only: drop counts two or more days old."""
+        horizon = (at.astimezone(UTC).date() - timedelta(days=2)).isoformat()
+        stale = [k for k in self.state.daily if k.rsplit("|", 1)[1] < horizon]
+        for key in stale:
+            del self.state.daily[key]
 
 
 def _serves(pool: Pool, segment: str, region: str | None) -> bool:

@@ -116,6 +116,7 @@ def run_agents(
     rules = load_policy(policy)
     report = AgentsReport(feed=feed, log_dir=str(log_dir), dry_run=dry_run)
     world = World(cfg.world)
+    log = None
     try:
         name = name or f"{feed}:{'+'.join(workloads)}"
         saved = Session.saved(world, name)
@@ -161,6 +162,8 @@ def run_agents(
                 return report  # the world's log is finite: a replay ends when it is read
             sleep(interval)
     finally:
+        if log is not None:
+            log.close()
         world.close()
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from orgforge.agents.events import ChangeEvent
 from orgforge.agents.feeds import Feed, parse_ts
 from orgforge.agents.first_touch import touch_from_email, touch_from_task
-from orgforge.agents.routing import Lead, RouterState
+from orgforge.agents.routing import AccountMatch, Lead, RouterState
 from orgforge.agents.workloads import LeadDesk, _Watch
 
 LEAD_FIELDS = ("Company", "Email", "Country", "NumberOfEmployees", "OwnerId", "Status")
@@ -90,6 +90,10 @@ class Session:
                 _Watch(desk.leads[lead_id], owner, datetime.fromisoformat(assigned), checkpoint)
             )
         desk.responded = set(saved.get("responded", ()))
+        for lead_id, (when, match) in saved.get("held", {}).items():
+            desk.hold(
+                lead_id, datetime.fromisoformat(when), AccountMatch(**match) if match else None
+            )
 
     def _save(self) -> None:
         if self.store is None:
@@ -105,6 +109,10 @@ class Session:
                 k: (w.owner, w.assigned.isoformat(), w.checkpoint) for k, w in desk.watch.items()
             },
             "responded": sorted(desk.responded),
+            "held": {
+                k: (when.isoformat(), m.__dict__ if m else None)
+                for k, (when, m) in desk.held.items()
+            },
         }
         self.store.set_meta(f"agents:{self.name}", json.dumps(state, sort_keys=True))
 

@@ -9,6 +9,8 @@ nothing on ``--dry-run``), so the desk itself never talks to an API.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +22,14 @@ from orgforge.agents.first_touch import ResponseTime, Touch, response_time
 from orgforge.agents.flywheel import FlywheelLog
 from orgforge.agents.hours import add_working
 from orgforge.agents.policy import Policy
-from orgforge.agents.routing import AccountIndex, Decision, Lead, Router, RouterState
+from orgforge.agents.routing import (
+    AccountIndex,
+    AccountMatch,
+    Decision,
+    Lead,
+    Router,
+    RouterState,
+)
 
 
 class OwnerWriter(Protocol):
@@ -59,11 +68,15 @@ class LeadDesk:
         self.responses: dict[str, ResponseTime] = {}  # this session's first touches
         self.responded: set[str] = set()  # every lead with a first touch, across restarts
         self.decisions: list[Decision] = []
+        self.held: dict[str, tuple[datetime, AccountMatch | None]] = {}  # lead → (when, match)
+        self._due: list[tuple[datetime, int, str, object]] = []
+        self._order = itertools.count()
 
     def _decide(self, fn, lead: Lead, action: str, why: str | None, event: ChangeEvent | None):
         before = self.router.state.digest()
         started = time.perf_counter()
         decision = fn()
+        decision.action = action
         latency_ms = (time.perf_counter() - started) * 1000
         if self.log is not None:
             self.log.route(
@@ -86,14 +99,31 @@ class LeadDesk:
             lambda: self.router.route(lead, at, match), lead, "route", None, event
         )
         self.leads[lead.id] = lead
-        self.assigned[lead.id] = (decision.owner, at)
-        if self.policy.sla and decision.owner in self.policy.rep_by_id:
-            self._watch(_Watch(lead, decision.owner, at, 0))
+        self._assigned(lead, decision, at, match)
         return decision
+
+    def _assigned(
+        self, lead: Lead, decision: Decision, at: datetime, match: AccountMatch | None = None
+    ) -> None:
+        self.assigned[lead.id] = (decision.owner, at)
+        if decision.rule == "held" and decision.dispatch_at is not None:
+            self.hold(lead.id, decision.dispatch_at, match)
+        elif self.policy.sla and decision.owner in self.policy.rep_by_id:
+            self._watch(_Watch(lead, decision.owner, at, 0))
+
+    # Held leads and SLA watches wait in one heap of (when, order, lead, entry); an entry that
+    # was replaced or cleared (touched, reassigned) is stale and skipped when it comes up.
+
+    def hold(self, lead_id: str, when: datetime, match: AccountMatch | None) -> None:
+        entry = (when, match)
+        self.held[lead_id] = entry
+        heapq.heappush(self._due, (when, next(self._order), lead_id, entry))
 
     def _watch(self, watch: _Watch) -> None:
         watch.due = self.sla_due(watch)
         self.watch[watch.lead.id] = watch
+        if watch.due is not None:
+            heapq.heappush(self._due, (watch.due, next(self._order), watch.lead.id, watch))
 
     def sla_due(self, watch: _Watch) -> datetime | None:
         sla = self.policy.sla[watch.checkpoint]
@@ -103,36 +133,63 @@ class LeadDesk:
         return add_working(rep, watch.assigned, sla.minutes * 60)
 
     def check_slas(self, at: datetime) -> list[Decision]:
-        """Reassign every watched lead whose next SLA checkpoint has passed by ``at``."""
-        moved = []
-        dues = [(w.due, lead_id) for lead_id, w in self.watch.items()]
-        for due, lead_id in sorted((d, k) for d, k in dues if d is not None and d <= at):
-            watch = self.watch[lead_id]
-            sla = self.policy.sla[watch.checkpoint]
-            unit = "working minutes" if sla.working_hours else "minutes"
-            why = f"SLA {sla.name} missed: untouched {sla.minutes} {unit} after assignment"
-            if not sla.reassign:
-                watch.checkpoint += 1
-                if watch.checkpoint >= len(self.policy.sla):
-                    del self.watch[lead_id]
-                else:
-                    self._watch(watch)
-                continue
-            decision = self._decide(
-                lambda w=watch, why=why, due=due: self.router.reassign(w.lead, due, w.owner, why),
-                watch.lead,
-                "reassign",
-                why,
-                None,
-            )
-            moved.append(decision)
-            self.assigned[lead_id] = (decision.owner, self.assigned[lead_id][1])
-            nxt = watch.checkpoint + 1
-            if nxt < len(self.policy.sla) and decision.owner in self.policy.rep_by_id:
-                self._watch(_Watch(watch.lead, decision.owner, due, nxt))
+        """Everything due by ``at``, in time order: held leads are dispatched once a pool
+        member is on shift, and watched leads whose SLA checkpoint passed are reassigned."""
+        moved: list[Decision] = []
+        while self._due and self._due[0][0] <= at:
+            when, _order, lead_id, entry = heapq.heappop(self._due)
+            if isinstance(entry, _Watch):
+                if self.watch.get(lead_id) is entry:
+                    moved.extend(self._sla_passed(entry, when))
+            elif self.held.get(lead_id) is entry:
+                moved.append(self._dispatch(lead_id, when, entry[1]))
+        return moved
+
+    def _dispatch(self, lead_id: str, when: datetime, match: AccountMatch | None) -> Decision:
+        del self.held[lead_id]
+        lead = self.leads[lead_id]
+        decision = self._decide(
+            lambda: self.router.route(lead, when, match),
+            lead,
+            "dispatch",
+            "held until a pool member came on shift",
+            None,
+        )
+        self._assigned(lead, decision, when, match)
+        return decision
+
+    def _sla_passed(self, watch: _Watch, due: datetime) -> list[Decision]:
+        lead_id = watch.lead.id
+        sla = self.policy.sla[watch.checkpoint]
+        nxt = watch.checkpoint + 1
+        more = nxt < len(self.policy.sla)
+        if not sla.reassign:
+            if more:
+                self._watch(_Watch(watch.lead, watch.owner, watch.assigned, nxt))
             else:
                 del self.watch[lead_id]
-        return moved
+            return []
+        unit = "working minutes" if sla.working_hours else "minutes"
+        why = f"SLA {sla.name} missed: untouched {sla.minutes} {unit} after assignment"
+        decision = self._decide(
+            lambda: self.router.reassign(watch.lead, due, watch.owner, why),
+            watch.lead,
+            "reassign",
+            why,
+            None,
+        )
+        if decision.rule == "kept":
+            if more:
+                self._watch(_Watch(watch.lead, watch.owner, watch.assigned, nxt))
+            else:
+                del self.watch[lead_id]
+            return [decision]
+        self.assigned[lead_id] = (decision.owner, self.assigned[lead_id][1])
+        if more and decision.owner in self.policy.rep_by_id:
+            self._watch(_Watch(watch.lead, decision.owner, due, nxt))
+        else:
+            del self.watch[lead_id]
+        return [decision]
 
     def touched(self, touch: Touch) -> ResponseTime | None:
         """A touch on a lead; the first one sets its response time (later ones are ignored)."""
@@ -141,6 +198,7 @@ class LeadDesk:
             return None
         self.responded.add(touch.lead_id)
         self.watch.pop(touch.lead_id, None)
+        self.held.pop(touch.lead_id, None)
         owner, assigned = self.assigned[touch.lead_id]
         rt = response_time(
             lead.id, owner, lead.created, assigned, touch, self.policy.rep_by_id.get(owner)

@@ -29,6 +29,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
     ("agents", "agents", ()),
+    ("metrics", None, ("metrics",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 
