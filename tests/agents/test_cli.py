@@ -179,3 +179,57 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 2  # one line of error, one of hint
     assert not (tmp_path / "flywheel").exists() and not (tmp_path / "w.db").exists()
+
+
+def test_poll_refuses_owners_that_cannot_become_an_owner_id_before_writing(org, tmp_path):
+    sb, sf = org
+    env = {"SF_ACCESS_TOKEN": sb.token}
+    done = orgforge(
+        "agents",
+        "run",
+        "--feed",
+        "poll",
+        "--once",
+        "--instance-url",
+        sb.instance_url,
+        "--auth",
+        "token",
+        "--world",
+        "w.db",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "owner 'User/01': not an org id or username" in done.stderr
+    assert not (tmp_path / "w.db").exists() and not (tmp_path / "flywheel").exists()
+    username = sf.query("SELECT Username FROM User WHERE IsActive = true LIMIT 1")["records"][0]
+    policy = {
+        "version": "u1",
+        "segments": [{"name": "ALL"}],
+        "regions": [],
+        "default_region": None,
+        "fallback_owner": username["Username"],
+        "reps": [{"id": username["Username"], **ALWAYS}],
+        "pools": [{"name": "p", "members": [{"rep": username["Username"]}]}],
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy))
+    run = (
+        "agents",
+        "run",
+        "--feed",
+        "poll",
+        "--once",
+        "--policy",
+        "p.yaml",
+        "--instance-url",
+        sb.instance_url,
+        "--auth",
+        "token",
+        "--world",
+        "w.db",
+    )
+    assert orgforge(*run, cwd=tmp_path, env=env).returncode == 0
+    lead = sf.Lead.create({"LastName": "By Username", "Company": "U Co"})["id"]
+    assert orgforge(*run, cwd=tmp_path, env=env).returncode == 0
+    owner = sf.query(f"SELECT Owner.Username FROM Lead WHERE Id = '{lead}'")["records"][0]
+    assert owner["Owner"]["Username"] == username["Username"]

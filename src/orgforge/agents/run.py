@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,16 +22,45 @@ FEEDS = ("world", "poll")
 WORKLOADS = ("lead.route", "lead.first_touch")
 
 
+_SF_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+
+
+def org_owner_ids(client: Any, policy: Any, where: str) -> dict[str, str]:
+    """Policy owner → org id: ids (005…, 00G…) as they are, usernames looked up; anything
+    else can't become an OwnerId, so it is refused before the first write."""
+    owners = [r.id for r in policy.reps] + [policy.fallback_owner]
+    usernames = sorted({o for o in owners if "@" in o})
+    found: dict[str, str] = {}
+    if usernames:
+        quoted = ", ".join("'" + u.replace("'", "\\'") + "'" for u in usernames)
+        for row in client.query_all(f"SELECT Id, Username FROM User WHERE Username IN ({quoted})"):
+            found[row["Username"].casefold()] = row["Id"]
+    mapping = {}
+    for owner in owners:
+        if _SF_ID.match(owner):
+            mapping[owner] = owner
+        elif "@" in owner and owner.casefold() in found:
+            mapping[owner] = found[owner.casefold()]
+        else:
+            what = "no user with that username" if "@" in owner else "not an org id or username"
+            raise ConfigError(
+                f"{where}: owner {owner!r}: {what}; the poll feed writes Lead.OwnerId",
+                "Use org user/queue ids (005…/00G…) or usernames in the policy, or --dry-run.",
+            )
+    return mapping
+
+
 class SalesforceLeadWriter:
     """Writes routing and first-touch results onto Leads through the Salesforce target."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, owners: dict[str, str] | None = None) -> None:
         self.client = client
+        self.owners = owners or {}
         self.writes = 0
         self.missing_fields: set[str] = set()
 
     def set_owner(self, lead_id: str, owner: str) -> None:
-        self._patch(lead_id, {"OwnerId": owner})
+        self._patch(lead_id, {"OwnerId": self.owners.get(owner, owner)})
 
     def set_fields(self, lead_id: str, fields: dict[str, object]) -> None:
         self._patch(lead_id, {k: v for k, v in fields.items() if k not in self.missing_fields})
@@ -115,29 +145,32 @@ def run_agents(
         raise ConfigError(f"--interval: {interval} is not between 0 and 3600 seconds")
     rules = load_policy(policy)
     report = AgentsReport(feed=feed, log_dir=str(log_dir), dry_run=dry_run)
+    name = name or f"{feed}:{'+'.join(workloads)}"
+    writer = None
+    client = None
+    objects: dict[str, tuple[str, ...]] = {}
+    if feed == "poll":  # everything that can refuse the run does so before the world is opened
+        from orgforge.targets.salesforce.ops import connect
+
+        client = connect(cfg, session=session, env=env)
+        # An org without Enhanced Email has no EmailMessage: watch what the org has
+        listed = client.request("GET", "sobjects", what="describe global")["sobjects"]
+        present = {o["name"] for o in listed}
+        objects = {k: v for k, v in POLL_OBJECTS.items() if k in present}
+        report.unwatched = sorted(set(POLL_OBJECTS) - set(objects))
+        if not dry_run:
+            where = str(policy) if policy else "builtin:policy.example.yaml"
+            writer = SalesforceLeadWriter(client, org_owner_ids(client, rules, where))
     world = World(cfg.world)
     log = None
     try:
-        name = name or f"{feed}:{'+'.join(workloads)}"
         saved = Session.saved(world, name)
-        writer = None
-        client = None
         if feed == "world":
-            source = WorldFeed(world, saved["position"] if saved else 0)
+            source: Any = WorldFeed(world, saved["position"] if saved else 0)
             decide_at = "event"
         else:
-            from orgforge.targets.salesforce.ops import connect
-
-            client = connect(cfg, session=session, env=env)
-            # An org without Enhanced Email has no EmailMessage: watch what the org has
-            listed = client.request("GET", "sobjects", what="describe global")["sobjects"]
-            present = {o["name"] for o in listed}
-            objects = {k: v for k, v in POLL_OBJECTS.items() if k in present}
-            report.unwatched = sorted(set(POLL_OBJECTS) - set(objects))
             source = PollFeed(client, objects, saved["position"] if saved else None, now=now)
             decide_at = "now"
-            if not dry_run:
-                writer = SalesforceLeadWriter(client)
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
         desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer)
