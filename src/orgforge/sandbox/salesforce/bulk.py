@@ -20,10 +20,11 @@ from typing import Any
 
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.faults import Faults
+from orgforge.sandbox.salesforce.jsonbody import ascii_int, json_token, parser_error
 from orgforge.sandbox.salesforce.metadata import Field, SObject
 from orgforge.sandbox.salesforce.org import Org
 from orgforge.sandbox.salesforce.query import Engine, malformed
-from orgforge.sandbox.salesforce.sferrors import SFError
+from orgforge.sandbox.salesforce.sferrors import SFError, unknown_exception
 from orgforge.sandbox.salesforce.soql import Count, Query, SOQLError, parse
 from orgforge.sandbox.salesforce.values import coerce, format_datetime
 
@@ -122,6 +123,7 @@ class Bulk:
         }
 
     def create_ingest(self, body: dict[str, Any], user_id: str, version: str) -> dict[str, Any]:
+        _check_strings(body)
         operation = body.get("operation")
         if operation not in INGEST_OPERATIONS:
             raise SFError("INVALIDJOB", f"Invalid operation: {operation}", with_fields=False)
@@ -166,6 +168,7 @@ class Bulk:
         return self.public_info(job, create=True)
 
     def create_query(self, body: dict[str, Any], user_id: str, version: str) -> dict[str, Any]:
+        _check_strings(body)
         operation = body.get("operation", "query")
         if operation not in ("query", "queryAll"):
             raise SFError("INVALIDJOB", f"Invalid operation: {operation}", with_fields=False)
@@ -313,11 +316,15 @@ class Bulk:
         start = 0
         if locator:
             try:
-                start = int(base64.b64decode(locator.encode()).decode())
-            except (ValueError, UnicodeDecodeError):
+                decoded = base64.b64decode(locator.encode(), validate=True).decode("ascii")
+            except (ValueError, UnicodeError):
+                decoded = ""
+            position = ascii_int(decoded)
+            if position is None or position > len(job.rows):
                 raise SFError(
-                    "INVALIDLOCATOR", f"Invalid locator: {locator}", with_fields=False
-                ) from None
+                    "INVALIDLOCATOR", f"Invalid locator: {locator[:50]}", with_fields=False
+                )
+            start = position
         size = max_records if max_records and max_records > 0 else len(job.rows)
         page = job.rows[start : start + size]
         end = start + len(page)
@@ -345,8 +352,9 @@ class Bulk:
                     self._run_ingest(job)
             except SFError as exc:
                 self._touch(job, state="Failed", errorMessage=exc.message)
-            except Exception as exc:  # the job fails, the worker lives on
-                self._touch(job, state="Failed", errorMessage=f"UNKNOWN_EXCEPTION: {exc}")
+            except Exception:  # the job fails, the worker lives on; details go to the log only
+                _eid, message = unknown_exception(f"Bulk job {job.id}")
+                self._touch(job, state="Failed", errorMessage=f"UNKNOWN_EXCEPTION: {message}")
             elapsed = int((time.monotonic() - job.started) * 1000)
             job.info["totalProcessingTime"] = elapsed
             if "apiActiveProcessingTime" in job.info:
@@ -554,6 +562,28 @@ def _xsd(f: Field) -> str:
 
 def _no_field(name: str) -> SFError:
     return SFError("InvalidBatch", f"InvalidBatch : Field name not found : {name}")
+
+
+_STRING_KEYS = (
+    "object",
+    "operation",
+    "externalIdFieldName",
+    "contentType",
+    "columnDelimiter",
+    "lineEnding",
+    "query",
+    "assignmentRuleId",
+)
+
+
+def _check_strings(body: dict[str, Any]) -> None:
+    """A job definition's properties are strings; anything else is a parse error in a real org."""
+    for key in _STRING_KEYS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise parser_error(
+                f"Cannot deserialize instance of string from {json_token(value)} value ({key})"
+            )
 
 
 def _invalid_job(text: str, exc: SOQLError) -> SFError:
