@@ -117,8 +117,7 @@ class SandboxState:
         self.stats.reset()
         self.usage.used = 0
         self.auth.reset()
-        with self.bulk._lock:
-            self.bulk.jobs.clear()
+        self.bulk.reset()
 
 
 def create_app(state: SandboxState) -> FastAPI:
