@@ -1,4 +1,4 @@
-"""Bulk 2.0 jobs outlive a sandbox restart, as they do in a real org (they used to live in memory)."""
+"""Bulk 2.0 jobs outlive a sandbox restart, as in a real org (they used to live in memory)."""
 
 from __future__ import annotations
 
