@@ -82,28 +82,36 @@ def parse_json(body: bytes) -> Any:
         raise parser_error(
             f"Unexpected character ('{char}' (code {ord(char)})) at {_position(text, exc.pos)}"
         ) from None
-    _check_shape(value, check_surrogates=_SURROGATE_ESCAPE.search(text) is not None)
+    # Walk the parsed value only when it could break a rule: more brackets than the depth limit
+    # (cheap to count), or a \uD800-\uDFFF escape in the text. Most bodies skip the walk.
+    deep = text.count("[") + text.count("{") > MAX_DEPTH
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    if deep or surrogates:
+        _check_shape(value, check_surrogates=surrogates)
     return value
 
 
 def _check_shape(value: Any, *, check_surrogates: bool) -> None:
     """Nesting depth (iteratively: no recursion on hostile input) and lone surrogates."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    if check_surrogates and isinstance(value, str):
+        _check_string(value)
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _depth_error(depth)
         if isinstance(node, dict):
-            if depth > MAX_DEPTH:
-                raise _depth_error(depth)
-            for key, child in node.items():
-                if check_surrogates:
+            if check_surrogates:
+                for key in node:
                     _check_string(key)
+            children = node.values()
+        else:
+            children = node
+        for child in children:
+            if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-        elif isinstance(node, list):
-            if depth > MAX_DEPTH:
-                raise _depth_error(depth)
-            stack.extend((child, depth + 1) for child in node)
-        elif check_surrogates and isinstance(node, str):
-            _check_string(node)
+            elif check_surrogates and isinstance(child, str):
+                _check_string(child)
 
 
 def _depth_error(depth: int) -> SFError:
