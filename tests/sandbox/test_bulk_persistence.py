@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+import time
 
 import httpx
 
@@ -124,3 +125,36 @@ def test_a_job_interrupted_mid_run_resumes_after_its_last_committed_batch(tmp_pa
         )
         assert len(ok) == 450 and len({r["sf__Id"] for r in ok}) == 450
         assert {r["Orgforge_Key__c"] for r in ok} == {f"K{i}" for i in range(450)}
+
+
+def test_stopping_mid_job_leaves_it_in_progress_and_the_next_start_finishes_it(tmp_path):
+    """Shutdown lets the batch in progress commit, then stops; nothing is marked Failed."""
+    config = SandboxConfig(db_path=tmp_path / "org.db", schema=EXAMPLE_SCHEMA, token="T")
+    rows = "".join(f"Company {i},K{i}\n" for i in range(1000))  # five batches of 200
+    with run_in_thread(config) as sb, _client(sb) as api:
+        bulk = sb.state.bulk
+        real_apply = bulk._apply
+        applied = []
+
+        def apply_then_shut_down(*args, **kwargs):
+            applied.append(1)
+            if len(applied) == 250:  # inside the second batch: the server is told to stop
+                bulk.stopping = True
+            return real_apply(*args, **kwargs)
+
+        bulk._apply = apply_then_shut_down
+        job = _ingest(api, "Name,Orgforge_Key__c\n" + rows, close=False)
+        api.patch(f"/jobs/ingest/{job}", json={"state": "UploadComplete"})
+        deadline = time.monotonic() + 20
+        while api.get(f"/jobs/ingest/{job}").json()["numberRecordsProcessed"] < 400:
+            assert time.monotonic() < deadline, "the second batch never committed"
+            time.sleep(0.02)
+        stopped = api.get(f"/jobs/ingest/{job}").json()
+        assert (stopped["state"], stopped["numberRecordsProcessed"]) == ("InProgress", 400)
+
+    with run_in_thread(config) as sb, _client(sb) as api:
+        info = wait_for_job(api, f"/jobs/ingest/{job}")
+        assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 1000)
+        assert _count(api, "SELECT Id FROM Account") == 1000
+        ok = api.get(f"/jobs/ingest/{job}/successfulResults").text
+        assert ok.count("\n") == 1001

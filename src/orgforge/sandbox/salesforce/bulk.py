@@ -93,6 +93,7 @@ class Bulk:
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self.stopping = False
         with self.org.transaction() as tx:
             for statement in _SCHEMA:
                 tx.conn.execute(statement)
@@ -104,6 +105,9 @@ class Bulk:
                 self._queue.put(job.id)
 
     def stop(self) -> None:
+        """Stop after the batch in progress; an unfinished job stays InProgress and resumes at
+        the next start (so a shutdown never marks a job Failed)."""
+        self.stopping = True
         self._queue.put(None)
         self._worker.join(timeout=5)
 
@@ -428,7 +432,7 @@ class Bulk:
     def _run(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is None:
+            if job_id is None or self.stopping:
                 return
             job = self.jobs.get(job_id)
             if job is None or job.abort:
@@ -443,6 +447,8 @@ class Bulk:
             except SFError as exc:
                 self._touch(job, state="Failed", errorMessage=exc.message, **_timing(job))
             except Exception:  # the job fails, the worker lives on; details go to the log only
+                if self.stopping:  # the org closed under it: leave the job to resume
+                    return
                 _eid, message = unknown_exception(f"Bulk job {job.id}")
                 self._touch(
                     job,
@@ -457,7 +463,7 @@ class Bulk:
         )
         header = self.engine.headers(plan)
         rows = [self.engine.flat(plan, rec, lookup) for rec in records]
-        if job.abort:
+        if job.abort or self.stopping:
             return
         with self.org.transaction() as tx:  # rows and JobComplete together: all or nothing
             job.header, job.rows = header, []
@@ -545,6 +551,8 @@ class Bulk:
         # After a restart, rows whose results were committed are done: resume after them.
         processed, failed = len(job.success) + len(job.failed), len(job.failed)
         for start in range(processed, len(rows), BATCH):
+            if self.stopping:  # shutting down: the committed batches stand, the rest resumes
+                return
             if job.abort:
                 break
             batch = rows[start : start + BATCH]
