@@ -123,6 +123,13 @@ def test_job_definitions_and_retrieve_of_the_wrong_shape(api):
         {"operation": "query", "query": 123},
     ):
         _parser_error(api.post("/jobs/query", json=body))
+    for value in ("yes", 1, [True], {"a": 1}):
+        body = {"allOrNone": value, "records": [{"attributes": {"type": "Account"}, "Name": "x"}]}
+        _parser_error(api.post("/composite/sobjects", json=body))
+        _parser_error(api.patch("/composite/sobjects/Account/Orgforge_Key__c", json=body))
+    info = api.post("/jobs/ingest", json={"object": "Account", "operation": "insert"}).json()
+    _parser_error(api.patch(f"/jobs/ingest/{info['id']}", json={"state": ["UploadComplete"]}))
+    assert api.get(f"/jobs/ingest/{info['id']}").json()["state"] == "Open"
     _parser_error(api.post("/composite/sobjects/Account", json={"ids": [1], "fields": ["Name"]}))
     _parser_error(api.post("/composite/sobjects/Account", json={"ids": ["x"], "fields": [[]]}))
 

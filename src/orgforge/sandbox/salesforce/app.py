@@ -621,7 +621,7 @@ class Api:
             )
         records = body["records"]
         _check_size(len(records))
-        all_or_none = bool(body.get("allOrNone", False))
+        all_or_none = _all_or_none(body)
         items = [self._parse_item(r) for r in records]
         op = self._create_one if method == "POST" else self._update_one
         return self._run_collection(items, all_or_none, ctx, op)
@@ -768,7 +768,7 @@ class Api:
             record_id, created = tx.upsert(o, key, key_value, values, c.user_id, refs)
             return {"id": record_id, "success": True, "errors": [], "created": created}
 
-        results = self._run_collection(items, bool(body.get("allOrNone", False)), ctx, one)
+        results = self._run_collection(items, _all_or_none(body), ctx, one)
         for result in results:
             if result.get("success") is False:
                 result.pop("id", None)
@@ -961,6 +961,10 @@ class Api:
             return Response(status_code=204)
         body = ctx.json()
         state = body.get("state") if isinstance(body, dict) else None
+        if state is not None and not isinstance(state, str):
+            raise parser_error(
+                f"Cannot deserialize instance of string from {json_token(state)} value"
+            )
         return self.s.bulk.set_state(job_id, kind, state)
 
     def ingest_upload(self, ctx: Ctx) -> Any:
@@ -1049,6 +1053,16 @@ def _payload_id(payload: Any) -> str | None:
     if isinstance(payload, tuple) and payload and isinstance(payload[0], str):
         return ids.normalize(payload[0]) or payload[0]
     return None
+
+
+def _all_or_none(body: dict[str, Any]) -> bool:
+    """``allOrNone``: a boolean, or the strings "true"/"false" (which the parser coerces)."""
+    value = body.get("allOrNone", False)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise parser_error(f"Cannot deserialize instance of boolean from {json_token(value)} value")
 
 
 def _check_size(n: int) -> None:
