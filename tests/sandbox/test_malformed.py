@@ -320,3 +320,15 @@ def test_a_battery_of_malformed_requests_to_every_route(sb, api, account):
                     text = response.text + " ".join(response.headers.values())
                     assert not PYTHON_TEXT.search(text), where + " " + text[:300]
     assert sent > 300
+
+
+def test_bulk_uploads_that_are_not_csv_fail_the_job_with_invalid_batch(api):
+    for data in (b"Name\n\xff\xfe\n", b'Name\n"' + b"x" * 200_000 + b'"\n'):
+        job = api.post("/jobs/ingest", json={"object": "Account", "operation": "insert"}).json()
+        api.put(
+            f"/jobs/ingest/{job['id']}/batches", content=data, headers={"Content-Type": "text/csv"}
+        )
+        api.patch(f"/jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+        info = wait_for_job(api, f"/jobs/ingest/{job['id']}")
+        assert info["state"] == "Failed" and info["errorMessage"].startswith("InvalidBatch : ")
+        assert not PYTHON_TEXT.search(info["errorMessage"])

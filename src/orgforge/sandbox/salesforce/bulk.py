@@ -474,6 +474,16 @@ class Bulk:
             )
 
     def _parse_csv(self, job: Job) -> tuple[list[str], list[list[str]]]:
+        try:
+            return self._read_csv(job)
+        except UnicodeDecodeError as exc:
+            raise SFError(
+                "InvalidBatch", f"InvalidBatch : Invalid UTF-8 byte 0x{exc.object[exc.start]:02x}"
+            ) from None
+        except csv.Error:  # e.g. a field beyond the csv module's size limit
+            raise SFError("InvalidBatch", "InvalidBatch : Failed to parse the CSV data") from None
+
+    def _read_csv(self, job: Job) -> tuple[list[str], list[list[str]]]:
         data = b"".join(job.chunks).decode("utf-8-sig")
         delimiter = DELIMITERS[job.info["columnDelimiter"]]
         header: list[str] | None = None
