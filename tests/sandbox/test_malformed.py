@@ -210,8 +210,11 @@ def test_admin_routes_need_the_token_except_health(sb, api):
     ).json()
     oauth = {"Authorization": f"Bearer {login['access_token']}"}
     assert httpx.get(f"{base}/_sandbox/stats", headers=oauth).status_code == 200
+    job = api.post("/jobs/ingest", json={"object": "Account", "operation": "insert"}).json()
     assert httpx.post(f"{base}/_sandbox/reset", headers=sb.headers).json() == {"status": "reset"}
     assert api.get("/query", params={"q": "SELECT COUNT() FROM Account"}).json()["totalSize"] == 0
+    assert api.get(f"/jobs/ingest/{job['id']}").status_code == 404  # stored jobs go too
+    assert api.get("/jobs/ingest").json()["records"] == []
 
 
 def test_an_unexpected_error_is_logged_with_an_id_and_answered_without_details(
