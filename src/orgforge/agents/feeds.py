@@ -190,3 +190,185 @@ class PollFeed:
         ]
         self._position[name] = {**pos, "deleted_from": soql_datetime(parse_ts(covered))}
         return events
+
+
+def channel_of(entity: str) -> str:
+    """The CDC channel of one object: /data/LeadChangeEvent, /data/Thing__ChangeEvent."""
+    if entity.endswith("__c"):
+        return f"/data/{entity[:-3]}__ChangeEvent"
+    return f"/data/{entity}ChangeEvent"
+
+
+class ReplayExpired(Exception):
+    """The org no longer has the events after the stored replay id (older than retention)."""
+
+    def __init__(self, channel: str, replay_id: int, message: str) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.replay_id = replay_id
+
+
+class StreamFeed:
+    """Change events over CometD (the Streaming API's Bayeux protocol), with replay.
+
+    The position is the last replay id handled per channel: a feed built with it resubscribes
+    with that id, so the org resends exactly what came after (-1, "new events only", when there
+    is none). ``poll`` is one ``/meta/connect`` long poll of at most ``wait`` seconds. An
+    expired replay id raises :class:`ReplayExpired`; the caller reconciles by polling.
+    """
+
+    name = "stream"
+
+    def __init__(
+        self,
+        instance_url: str,
+        token: str,
+        channels: tuple[str, ...] = ("/data/ChangeEvents",),
+        position: dict[str, Any] | None = None,
+        *,
+        version: str = "59.0",
+        wait: float = 10.0,
+        http: Any = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        import httpx
+
+        self.now = now
+        self._fresh = False
+
+        self.url = f"{instance_url.rstrip('/')}/cometd/{version}"
+        self.token = token
+        self.channels = channels
+        self.wait = wait
+        self._position: dict[str, Any] = dict(position or {})
+        self._http = http or httpx.Client(timeout=wait + 30)
+        self._client_id: str | None = None
+        self._next_id = 0
+
+    @property
+    def position(self) -> dict[str, Any]:
+        return self._position
+
+    def _post(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from orgforge.errors import AuthError, TargetError
+
+        for m in messages:
+            self._next_id += 1
+            m["id"] = str(self._next_id)
+        response = self._http.post(
+            self.url, json=messages, headers={"Authorization": f"OAuth {self.token}"}
+        )
+        if response.status_code == 401:
+            raise AuthError(f"cometd: {self.url}: HTTP 401: the org refused the session")
+        if response.status_code >= 400:
+            raise TargetError(f"cometd: {self.url}: HTTP {response.status_code}")
+        return response.json()
+
+    def connect(self) -> None:
+        """Handshake and subscribe every channel from its stored replay id.
+
+        A channel with no stored id but an earlier session on record (``_since``) may have
+        missed changes while nobody listened: that raises :class:`ReplayExpired` too, so the
+        caller reconciles by polling from ``_since`` instead of silently starting at "new"."""
+        from orgforge.errors import TargetError
+
+        if not self._fresh and "_since" in self._position:
+            for channel in self.channels:
+                if channel not in self._position:
+                    raise ReplayExpired(
+                        channel,
+                        -1,
+                        f"no replay id stored for {channel} since {self._position['_since']}",
+                    )
+        started = self.now()
+
+        (reply,) = self._post(
+            [
+                {
+                    "channel": "/meta/handshake",
+                    "version": "1.0",
+                    "supportedConnectionTypes": ["long-polling"],
+                    "ext": {"replay": True},
+                }
+            ]
+        )
+        if not reply.get("successful"):
+            raise TargetError(f"cometd: handshake refused: {reply.get('error')}")
+        self._client_id = reply["clientId"]
+        for channel in self.channels:
+            replay = int(self._position.get(channel, -1))
+            (sub,) = self._post(
+                [
+                    {
+                        "channel": "/meta/subscribe",
+                        "clientId": self._client_id,
+                        "subscription": channel,
+                        "ext": {"replay": {channel: replay}},
+                    }
+                ]
+            )
+            if not sub.get("successful"):
+                error = str(sub.get("error"))
+                if error.startswith("400::The replayId"):
+                    raise ReplayExpired(channel, replay, error)
+                raise TargetError(f"cometd: subscribe {channel}: {error}")
+        if self._fresh or "_since" not in self._position:
+            self._position["_since"] = started.isoformat()
+        self._fresh = False
+
+    def resubscribe_from_now(self) -> None:
+        """After reconciling by polling: start again with new events only."""
+        for channel in self.channels:
+            self._position.pop(channel, None)
+        self._client_id = None
+        self._fresh = True
+
+    def poll(self) -> list[ChangeEvent]:
+        if self._client_id is None:
+            self.connect()
+        replies = self._post(
+            [
+                {
+                    "channel": "/meta/connect",
+                    "clientId": self._client_id,
+                    "connectionType": "long-polling",
+                    "advice": {"timeout": int(self.wait * 1000)},
+                }
+            ]
+        )
+        events = []
+        for message in replies:
+            channel = message.get("channel", "")
+            if channel == "/meta/connect":
+                if not message.get("successful"):
+                    self._client_id = None  # 403::Unknown client: handshake again next time
+                continue
+            data = message.get("data") or {}
+            payload = dict(data.get("payload") or {})
+            header = payload.pop("ChangeEventHeader", None)
+            if header is None:
+                continue
+            replay = data.get("event", {}).get("replayId")
+            events.append(
+                ChangeEvent(
+                    entity=header["entityName"],
+                    change_type=header["changeType"],
+                    record_ids=tuple(header.get("recordIds") or ()),
+                    commit_ts=datetime.fromtimestamp(header["commitTimestamp"] / 1000, UTC),
+                    replay_id=str(replay),
+                    changed_fields=tuple(header.get("changedFields") or ()),
+                    transaction_key=header.get("transactionKey"),
+                    sequence_number=int(header.get("sequenceNumber") or 1),
+                    commit_user=header.get("commitUser"),
+                    change_origin=header.get("changeOrigin"),
+                    fields=payload,
+                )
+            )
+            for sub in self.channels:
+                if sub in (channel, "/data/ChangeEvents"):
+                    self._position[sub] = replay
+            self._position["_since"] = events[-1].commit_ts.isoformat()
+        return events
+
+    def close(self) -> None:
+        self._http.close()

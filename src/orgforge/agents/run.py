@@ -6,11 +6,18 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from orgforge.agents.feeds import PollFeed, WorldFeed
+from orgforge.agents.feeds import (
+    PollFeed,
+    ReplayExpired,
+    StreamFeed,
+    WorldFeed,
+    channel_of,
+    parse_ts,
+)
 from orgforge.agents.flywheel import FlywheelLog
 from orgforge.agents.policy import load_policy
 from orgforge.agents.routing import AccountIndex
@@ -18,7 +25,7 @@ from orgforge.agents.session import POLL_OBJECTS, Session, StepReport
 from orgforge.agents.workloads import LeadDesk
 from orgforge.errors import ConfigError
 
-FEEDS = ("world", "poll")
+FEEDS = ("world", "poll", "stream")
 WORKLOADS = ("lead.route", "lead.first_touch")
 
 
@@ -72,7 +79,12 @@ class SalesforceLeadWriter:
             return
         try:
             self.client.request(
-                "PATCH", f"sobjects/Lead/{lead_id}", json=fields, what=f"update Lead {lead_id}"
+                "PATCH",
+                f"sobjects/Lead/{lead_id}",
+                json=fields,
+                # an org's active assignment rule would otherwise re-route the lead
+                headers={"Sforce-Auto-Assign": "FALSE"},
+                what=f"update Lead {lead_id}",
             )
         except ApiError as exc:
             if exc.code != "INVALID_FIELD":
@@ -103,6 +115,7 @@ class AgentsReport:
     missing_fields: list[str] = field(default_factory=list)
     decisions: list[Any] = field(default_factory=list)  # this run's routing decisions
     unwatched: list[str] = field(default_factory=list)  # objects the org doesn't have
+    reconciled: list[str] = field(default_factory=list)  # why a stream fell back to polling
 
     def add(self, step: StepReport) -> None:
         self.steps += 1
@@ -149,7 +162,7 @@ def run_agents(
     writer = None
     client = None
     objects: dict[str, tuple[str, ...]] = {}
-    if feed == "poll":  # everything that can refuse the run does so before the world is opened
+    if feed in ("poll", "stream"):  # whatever can refuse the run does so before the world opens
         from orgforge.targets.salesforce.ops import connect
 
         client = connect(cfg, session=session, env=env)
@@ -168,8 +181,20 @@ def run_agents(
         if feed == "world":
             source: Any = WorldFeed(world, saved["position"] if saved else 0)
             decide_at = "event"
-        else:
+        elif feed == "poll":
             source = PollFeed(client, objects, saved["position"] if saved else None, now=now)
+            decide_at = "now"
+        else:
+            source = StreamFeed(
+                client.instance_url,
+                client.sf.session_id,
+                channels=tuple(channel_of(o) for o in objects),
+                position=saved["position"] if saved else None,
+                version=cfg.salesforce.api_version,
+                wait=min(interval, 60.0),
+                http=_http_like(client),
+                now=now,
+            )
             decide_at = "now"
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
@@ -177,11 +202,23 @@ def run_agents(
         report.decisions = desk.decisions
         if "lead.route" not in workloads:
             desk.new_lead = _remember_only(desk)  # type: ignore[method-assign]
-        run = Session(name, source, desk, None if dry_run else world, now=now, decide_at=decide_at)
+        reader = _reader(client) if client is not None else None
+        run = Session(
+            name,
+            source,
+            desk,
+            None if dry_run else world,
+            now=now,
+            decide_at=decide_at,
+            reader=reader,
+        )
         if saved:
             run.restore(saved)
         while True:
-            step = run.step()
+            try:
+                step = run.step()
+            except ReplayExpired as exc:
+                step = _reconcile(run, source, client, objects, exc, now, report)
             report.add(step)
             report.log_lines = log.lines if log is not None else 0
             if writer is not None:
@@ -191,6 +228,8 @@ def run_agents(
                 on_step(report)
             if once or (max_steps is not None and report.steps >= max_steps):
                 return report
+            if feed == "stream":
+                continue  # the long poll itself waited for events: no sleep between
             if feed == "world" and step.events == 0:
                 return report  # the world's log is finite: a replay ends when it is read
             sleep(interval)
@@ -215,3 +254,50 @@ def _client_id(feed: str, client: Any, cfg: Any) -> str:
     if client is not None:
         return f"salesforce:{client.org_id}"
     return f"world:{cfg.world}"
+
+
+def _http_like(client: Any) -> Any:
+    """An httpx client that trusts what the Salesforce target's session trusts (the
+    sandbox's own certificate with --tls)."""
+    import httpx
+
+    verify = getattr(client.sf.session, "verify", True)
+    return httpx.Client(timeout=90.0, verify=verify if verify is not None else True)
+
+
+def _reader(client: Any):
+    """Re-read one record by id (gap events, updates without the fields a workload needs)."""
+    from orgforge.targets.salesforce.client import soql_quote
+
+    def read(entity: str, record_id: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
+        wanted = ", ".join(dict.fromkeys(("Id", "CreatedDate", *fields)))
+        rows = list(
+            client.query_all(f"SELECT {wanted} FROM {entity} WHERE Id = {soql_quote(record_id)}")
+        )
+        if not rows:
+            return None
+        return {k: v for k, v in rows[0].items() if k != "attributes"}
+
+    return read
+
+
+def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:
+    """The stored replay id is older than the org keeps: subscribe for new events first (so
+    nothing after this instant can be lost), then sweep by polling from the last change handled
+    — routed leads and first touches are remembered, so the overlap decides nothing twice."""
+    since_text = stream.position.get("_since")
+    since = parse_ts(since_text) if since_text else now() - timedelta(hours=72)
+    report.reconciled.append(
+        f"{exc.channel}: replay id {exc.replay_id} is no longer kept by the org; "
+        f"reconciled by polling changes since {since.isoformat(timespec='seconds')}"
+    )
+    stream.resubscribe_from_now()
+    stream.connect()
+    sweep = PollFeed(client, objects, None, now=now, start=since)
+    run.feed = sweep
+    try:
+        step = run.step()
+    finally:
+        run.feed = stream
+    run.save()  # the stream's position (new events from the resubscription on), not the sweep's
+    return step

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ class Session:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         decide_at: str = "now",  # now: live time; event: the event's commit time (replays)
+        reader: Callable[[str, str, tuple[str, ...]], dict[str, Any] | None] | None = None,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -69,6 +70,7 @@ class Session:
         self.store = store
         self.now = now
         self.decide_at = decide_at
+        self.reader = reader  # (entity, id, fields) → the record now, for partial events
 
     # -- state --------------------------------------------------------------------------------
 
@@ -95,7 +97,7 @@ class Session:
                 lead_id, datetime.fromisoformat(when), AccountMatch(**match) if match else None
             )
 
-    def _save(self) -> None:
+    def save(self) -> None:
         if self.store is None:
             return
         desk = self.desk
@@ -125,13 +127,30 @@ class Session:
         for event in events:
             self._handle(event, report)
         report.reassigned += len(self.desk.check_slas(self.now()))
-        self._save()
+        self.save()
         return report
+
+    def _complete(self, event: ChangeEvent, needed: tuple[str, ...]) -> ChangeEvent:
+        """A gap event, or an update that doesn't carry ``needed``, re-read by id: streaming
+        updates carry only the fields that changed (a Task completed has no WhoId)."""
+        if self.reader is None or not event.record_ids:
+            return event
+        if not event.is_gap and all(n in event.fields for n in needed):
+            return event
+        record = self.reader(event.entity, event.record_ids[0], needed)
+        if record is None:
+            return event
+        kind = event.change_type.removeprefix("GAP_")
+        return replace(event, change_type=kind, fields={**record, **event.fields})
 
     def _handle(self, event: ChangeEvent, report: StepReport) -> None:
         if event.is_gap:
-            report.gaps += 1  # headers only: a later sweep re-reads the record by id
-            return
+            report.gaps += 1
+            if event.change_type == "GAP_OVERFLOW" or self.reader is None:
+                return  # no record ids (or no way to read them): the next sweep catches up
+        needed = POLL_OBJECTS.get(event.entity, ())
+        if event.change_type in ("UPDATE", "GAP_CREATE", "GAP_UPDATE"):
+            event = self._complete(event, needed)
         at = event.commit_ts if self.decide_at == "event" else self.now()
         self.desk.check_slas(at)
         if event.entity == "Lead" and event.change_type in ("CREATE", "UPDATE"):

@@ -40,7 +40,9 @@ def run(
     policy: PolicyOpt = None,
     log_dir: LogDirOpt = "flywheel",
     once: bool = typer.Option(False, "--once", help="One sweep, then stop."),
-    interval: float = typer.Option(5.0, "--interval", help="Seconds between sweeps."),
+    interval: float = typer.Option(
+        5.0, "--interval", help="Seconds between sweeps (stream: the longest long poll)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Decide and show; write nothing."),
     config: ConfigOpt = None,
     world: WorldOpt = None,
@@ -117,6 +119,8 @@ def run(
         f"{report.events} events: {report.routed} leads routed, {report.reassigned} reassigned, "
         f"{report.touches} first touches; {wrote}"
     )
+    for line in report.reconciled:
+        _console.err.print(f"note: {line}")
     if report.unwatched:
         _console.err.print(
             f"note: the org has no {', '.join(report.unwatched)}; first touches come from "

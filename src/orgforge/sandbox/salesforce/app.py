@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from orgforge.sandbox.salesforce import ids
+from orgforge.sandbox.salesforce import ids, streaming
 from orgforge.sandbox.salesforce.auth import Auth, OAuthError, Session
 from orgforge.sandbox.salesforce.bulk import Bulk
 from orgforge.sandbox.salesforce.faults import Faults, Stats
@@ -38,6 +38,7 @@ from orgforge.sandbox.salesforce.sferrors import (
     rolled_back,
     unknown_exception,
 )
+from orgforge.sandbox.salesforce.streaming import ChangeBus, CometD
 from orgforge.sandbox.salesforce.values import (
     format_datetime,
     now,
@@ -110,9 +111,13 @@ class SandboxState:
         self.query_batch_size = query_batch_size
         self.instance_url = ""
         self.started = now()
+        self.bus = ChangeBus(org.conn)
+        org.bus = self.bus
+        self.cometd = CometD(self.bus, self.meta.objects)
 
     def reset(self) -> None:
         self.org.reset()
+        self.bus.clear()
         self.cursors.clear()
         self.stats.reset()
         self.usage.used = 0
@@ -124,6 +129,7 @@ def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.sandbox = state
     api = Api(state)
+    streaming.mount(app, state, state.cometd)
 
     async def last_resort(request: Request, exc: Exception) -> Response:
         # Anything that escapes dispatch (reading the body, routing) still gets no Python text.
