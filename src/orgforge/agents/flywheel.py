@@ -28,6 +28,7 @@ from orgforge.errors import UsageError
 
 ROUTE = "lead.route"
 FIRST_TOUCH = "lead.first_touch"
+OUTREACH = "outreach.suggest"
 
 
 class LogError(UsageError):
@@ -134,6 +135,35 @@ class FlywheelLog:
                 "request": {"messages": [{"role": "user", "content": f"Lead {lead_id}"}]},
                 "response": {"choices": [{"message": {"content": json.dumps(payload)}}]},
                 "metadata": {"lead_id": lead_id, **payload},
+            },
+        )
+
+    def outreach(self, at: datetime, suggestion: Any, sent: bool | None, error: str | None):
+        answer = {
+            "template_id": suggestion.template_id,
+            "intent_detected": suggestion.intent,
+            "matched_keyword": suggestion.matched,
+            "subject": suggestion.subject,
+            "body": suggestion.body,
+        }
+        self._write(
+            OUTREACH,
+            at,
+            {
+                "timestamp": _ts(at),
+                "client_id": self.client_id,
+                "workload_id": OUTREACH,
+                "request": {
+                    "messages": [{"role": "user", "content": f"Lead {suggestion.lead_id}"}],
+                    "model": "rules",
+                },
+                "response": {"choices": [{"message": {"content": json.dumps(answer)}}]},
+                "metadata": {
+                    "lead_id": suggestion.lead_id,
+                    "template_id": suggestion.template_id,
+                    "sent": sent,
+                    "error": error,
+                },
             },
         )
 

@@ -19,6 +19,7 @@ from orgforge.agents.feeds import (
     parse_ts,
 )
 from orgforge.agents.flywheel import FlywheelLog
+from orgforge.agents.outreach import load_templates, suggest
 from orgforge.agents.policy import load_policy
 from orgforge.agents.routing import AccountIndex
 from orgforge.agents.session import POLL_OBJECTS, Session, StepReport
@@ -26,7 +27,8 @@ from orgforge.agents.workloads import LeadDesk
 from orgforge.errors import ConfigError
 
 FEEDS = ("world", "poll", "stream")
-WORKLOADS = ("lead.route", "lead.first_touch")
+WORKLOADS = ("lead.route", "lead.first_touch", "outreach.suggest")
+DEFAULT_WORKLOADS = ("lead.route", "lead.first_touch")
 
 
 _SF_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
@@ -72,6 +74,32 @@ class SalesforceLeadWriter:
     def set_fields(self, lead_id: str, fields: dict[str, object]) -> None:
         self._patch(lead_id, {k: v for k, v in fields.items() if k not in self.missing_fields})
 
+    def send_email(self, lead_id: str, to: str, subject: str, body: str) -> str | None:
+        """Send through the emailSimple action, logged on the lead; the error text, or None."""
+        result = self.client.request(
+            "POST",
+            "actions/standard/emailSimple",
+            json={
+                "inputs": [
+                    {
+                        "emailAddresses": to,
+                        "emailSubject": subject,
+                        "emailBody": body,
+                        "senderType": "CurrentUser",
+                        "recipientId": lead_id,
+                        "logEmailOnSend": True,
+                    }
+                ]
+            },
+            idempotent=False,
+            what=f"emailSimple to Lead {lead_id}",
+        )
+        first = result[0] if isinstance(result, list) and result else {}
+        if first.get("isSuccess"):
+            return None
+        errors = first.get("errors") or [{}]
+        return str(errors[0].get("message") or "not sent")
+
     def _patch(self, lead_id: str, fields: dict[str, object]) -> None:
         from orgforge.targets.salesforce.client import ApiError
 
@@ -116,6 +144,9 @@ class AgentsReport:
     decisions: list[Any] = field(default_factory=list)  # this run's routing decisions
     unwatched: list[str] = field(default_factory=list)  # objects the org doesn't have
     reconciled: list[str] = field(default_factory=list)  # why a stream fell back to polling
+    suggested: int = 0
+    sent: int = 0
+    send_failed: int = 0
 
     def add(self, step: StepReport) -> None:
         self.steps += 1
@@ -130,7 +161,9 @@ def run_agents(
     cfg: Any,
     *,
     feed: str = "poll",
-    workloads: tuple[str, ...] = WORKLOADS,
+    workloads: tuple[str, ...] = DEFAULT_WORKLOADS,
+    templates: str | Path | None = None,
+    send: bool = False,
     policy: str | Path | None = None,
     log_dir: str | Path = "flywheel",
     dry_run: bool = False,
@@ -157,6 +190,9 @@ def run_agents(
     if interval <= 0 or interval > 3600:
         raise ConfigError(f"--interval: {interval} is not between 0 and 3600 seconds")
     rules = load_policy(policy)
+    outreach = load_templates(templates) if "outreach.suggest" in workloads else None
+    if send and outreach is None:
+        raise ConfigError("--send: nothing to send", "Add --workload outreach.suggest.")
     report = AgentsReport(feed=feed, log_dir=str(log_dir), dry_run=dry_run)
     name = name or f"{feed}:{'+'.join(workloads)}"
     writer = None
@@ -214,6 +250,10 @@ def run_agents(
         )
         if saved:
             run.restore(saved)
+        if outreach is not None:
+            desk.on_assigned = _outreach(
+                run, rules, outreach, log, writer if send else None, report
+            )
         while True:
             try:
                 step = run.step()
@@ -301,3 +341,32 @@ def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:
         run.feed = stream
     run.save()  # the stream's position (new events from the resubscription on), not the sweep's
     return step
+
+
+def _outreach(run, policy, templates, log, writer, report):
+    """When a lead reaches a rep: pick and fill a template, log it, send it if asked."""
+
+    def on_assigned(lead, decision, at) -> None:
+        fields = run.lead_fields.get(lead.id) or {
+            "Id": lead.id,
+            "Company": lead.company,
+            "Email": lead.email,
+        }
+        rep = policy.rep_by_id.get(decision.owner)
+        suggestion = suggest(templates, fields, (rep.name if rep and rep.name else "Your rep"))
+        report.suggested += 1
+        sent, error = None, None
+        if writer is not None:
+            if not suggestion.to:
+                sent, error = False, "the lead has no email address"
+            else:
+                error = writer.send_email(
+                    lead.id, suggestion.to, suggestion.subject, suggestion.body
+                )
+                sent = error is None
+            report.sent += bool(sent)
+            report.send_failed += not sent
+        if log is not None:
+            log.outreach(at, suggestion, sent, error)
+
+    return on_assigned

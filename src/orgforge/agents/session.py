@@ -23,7 +23,19 @@ from orgforge.agents.first_touch import touch_from_email, touch_from_task
 from orgforge.agents.routing import AccountMatch, Lead, RouterState
 from orgforge.agents.workloads import LeadDesk, _Watch
 
-LEAD_FIELDS = ("Company", "Email", "Country", "NumberOfEmployees", "OwnerId", "Status")
+LEAD_FIELDS = (
+    "Company",
+    "Email",
+    "Country",
+    "NumberOfEmployees",
+    "OwnerId",
+    "Status",
+    "FirstName",
+    "LastName",
+    "Title",
+    "LeadSource",
+    "Description",
+)
 TASK_FIELDS = ("WhoId", "OwnerId", "Status", "Type", "TaskSubtype", "CompletedDateTime")
 EMAIL_FIELDS = ("RelatedToId", "Incoming", "MessageDate", "CreatedById", "FromAddress")
 POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
@@ -71,6 +83,7 @@ class Session:
         self.now = now
         self.decide_at = decide_at
         self.reader = reader  # (entity, id, fields) → the record now, for partial events
+        self.lead_fields: dict[str, dict[str, Any]] = {}  # this run's leads, for outreach
 
     # -- state --------------------------------------------------------------------------------
 
@@ -161,6 +174,7 @@ class Session:
                     )
                     continue
                 lead = lead_from_record(record_id, dict(event.fields), event.commit_ts)
+                self.lead_fields[record_id] = {"Id": record_id, **event.fields}
                 self.desk.new_lead(lead, at, event)
                 report.routed += 1
         elif event.entity == "Task" and event.change_type in ("CREATE", "UPDATE"):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from orgforge.agents.events import ChangeEvent
 from orgforge.agents.first_touch import ResponseTime, Touch, response_time
@@ -70,6 +70,8 @@ class LeadDesk:
         self.decisions: list[Decision] = []
         self.held: dict[str, tuple[datetime, AccountMatch | None]] = {}  # lead → (when, match)
         self._due: list[tuple[datetime, int, str, object]] = []
+        # called when a lead reaches a rep (routed, or dispatched after a hold): outreach
+        self.on_assigned: Any = None
         self._order = itertools.count()
 
     def _decide(self, fn, lead: Lead, action: str, why: str | None, event: ChangeEvent | None):
@@ -106,6 +108,8 @@ class LeadDesk:
         self, lead: Lead, decision: Decision, at: datetime, match: AccountMatch | None = None
     ) -> None:
         self.assigned[lead.id] = (decision.owner, at)
+        if self.on_assigned is not None and decision.rule in ("pool", "account_match"):
+            self.on_assigned(lead, decision, at)
         if decision.rule == "held" and decision.dispatch_at is not None:
             self.hold(lead.id, decision.dispatch_at, match)
         elif self.policy.sla and decision.owner in self.policy.rep_by_id:

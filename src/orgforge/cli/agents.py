@@ -35,7 +35,15 @@ def run(
         "poll", "--feed", help="world (replay the change log) | poll (an org)."
     ),
     workload: list[str] = typer.Option(
-        ["lead.route", "lead.first_touch"], "--workload", help="lead.route, lead.first_touch."
+        ["lead.route", "lead.first_touch"],
+        "--workload",
+        help="lead.route, lead.first_touch, outreach.suggest (repeat the option).",
+    ),
+    templates: str | None = typer.Option(
+        None, "--templates", help="Outreach templates YAML (default: the built-in ones)."
+    ),
+    send: bool = typer.Option(
+        False, "--send", help="outreach.suggest: send through emailSimple, logged on the lead."
     ),
     policy: PolicyOpt = None,
     log_dir: LogDirOpt = "flywheel",
@@ -78,6 +86,8 @@ def run(
             once=once,
             interval=interval,
             on_step=progress,
+            templates=templates,
+            send=send,
         )
     except KeyboardInterrupt:
         _console.err.print("stopped; the next run resumes after the last event handled")
@@ -125,6 +135,11 @@ def run(
         _console.err.print(
             f"note: the org has no {', '.join(report.unwatched)}; first touches come from "
             "the other objects only"
+        )
+    if report.suggested:
+        _console.out.print(
+            f"outreach: {report.suggested} suggested, {report.sent} sent, "
+            f"{report.send_failed} not sent"
         )
     if report.missing_fields:
         _console.err.print(

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orgforge.agents.flywheel import FIRST_TOUCH, iter_decisions, read_lines
+from orgforge.agents.flywheel import FIRST_TOUCH, OUTREACH, iter_decisions, read_lines
 
 BUCKETS = (
     (0, 5, "0-5 min"),
@@ -89,6 +89,8 @@ def routing_metrics(location: str | Path, sla_minutes: float = 60.0) -> dict[str
             decided = datetime.fromisoformat(d["timestamp"].replace("Z", "+00:00"))
             system_delay.append(max(0.0, (decided - created).total_seconds()))
     touches = [line["metadata"] for _w, line in read_lines(location, FIRST_TOUCH)]
+    outreach = [line["metadata"] for _w, line in read_lines(location, OUTREACH)]
+    attempted = [o for o in outreach if o.get("sent") is not None]
     ttfr_min = [t["ttfr_seconds"] / 60 for t in touches]
     working_min = [
         t["ttfr_working_seconds"] / 60 for t in touches if t.get("ttfr_working_seconds") is not None
@@ -116,6 +118,11 @@ def routing_metrics(location: str | Path, sla_minutes: float = 60.0) -> dict[str
         "first_touches": len(touches),
         "untouched": max(0, len(routes) - len(touches)),
         "policy_versions": sorted({d.get("policy_version", "") for d in decisions}),
+        "template_usage": dict(Counter(o.get("template_id") for o in outreach)),
+        "emails_sent": sum(1 for o in attempted if o["sent"]),
+        "send_success_rate": (
+            sum(1 for o in attempted if o["sent"]) / len(attempted) if attempted else None
+        ),
     }
 
 
