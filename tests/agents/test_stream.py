@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -225,3 +233,68 @@ def test_agents_stream_routes_leads_and_catches_up_after_a_restart(org, tmp_path
     assert "0 leads routed" in again.stdout and "1 first touches" in again.stdout, again.stdout
     assert sf.Lead.get(leads[1])["First_Response_User__c"] == owners[leads[1]]
     assert ALWAYS  # the policy's reps work around the clock, so nothing waits for a shift
+
+
+def test_kill_9_mid_stream_then_restart_loses_and_repeats_no_decision(org, tmp_path):
+    """A listener killed while leads keep arriving; the restarted one finishes the job: every
+    lead routed, each decision in the log exactly once."""
+
+    sb, sf = org
+    users = [
+        r["Id"]
+        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
+    ]
+    policy = _policy(tmp_path, users)
+    env = {"SF_ACCESS_TOKEN": sb.token}
+    args = (
+        "agents",
+        "run",
+        "--feed",
+        "stream",
+        "--interval",
+        "1",
+        "--policy",
+        str(policy),
+        "--instance-url",
+        sb.instance_url,
+        "--auth",
+        "token",
+        "--world",
+        "w.db",
+    )
+    assert orgforge(*args, "--once", cwd=tmp_path, env=env).returncode == 0
+
+    exe = shutil.which("orgforge", path=str(Path(sys.executable).parent))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ORGFORGE_", "SF_"))}
+    listener = subprocess.Popen(
+        [exe, *args],
+        cwd=tmp_path,
+        env={**base, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    leads = []
+    try:
+        for i in range(24):
+            leads.append(
+                sf.Lead.create({"LastName": f"K{i}", "Company": f"K{i}", "Country": "US"})["id"]
+            )
+            time.sleep(0.1)
+            if i == 15:
+                listener.send_signal(signal.SIGKILL)
+    finally:
+        listener.kill()
+        listener.wait()
+    done = orgforge(*args, "--once", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+
+    lines = [
+        json.loads(x)
+        for f in sorted((tmp_path / "flywheel").glob("lead.route_*.jsonl"))
+        for x in f.read_text().splitlines()
+        if x.strip()
+    ]
+    routed = [ln["metadata"]["lead_id"] for ln in lines if ln["metadata"]["action"] == "route"]
+    assert sorted(routed) == sorted(leads)  # every lead once: none lost, none twice
+    owners = {r["Id"]: r["OwnerId"] for r in sf.query("SELECT Id, OwnerId FROM Lead")["records"]}
+    assert all(owners[lead] in users[1:4] for lead in leads)

@@ -47,9 +47,32 @@ class FlywheelLog:
         self.client_id = client_id
         self.lines = 0
         self._open: dict[str, Any] = {}  # file name → handle: days come in order, so few
+        self._known: dict[str, set[str]] = {}  # file name → decision keys already in it
 
-    def _write(self, workload: str, at: datetime, line: dict[str, Any]) -> None:
+    @staticmethod
+    def _keys_in(path: Path) -> set[str]:
+        keys: set[str] = set()
+        if path.is_file():
+            with path.open(encoding="utf-8") as fh:
+                for text in fh:
+                    try:
+                        keys.add(json.loads(text)["metadata"]["decision_key"])
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a torn last line from a kill: it is written again
+        return keys
+
+    def _write(self, workload: str, at: datetime, line: dict[str, Any], key: str) -> None:
+        """Append ``line`` unless the file already has one with ``key``: a session killed after
+        logging but before saving its position re-decides the same events identically on
+        restart, and this keeps each decision in the log once."""
         name = f"{workload}_{at.astimezone(UTC).date().isoformat()}.jsonl"
+        known = self._known.get(name)
+        if known is None:
+            known = self._known[name] = self._keys_in(self.folder / name)
+        if key in known:
+            return
+        known.add(key)
+        line["metadata"]["decision_key"] = key
         fh = self._open.get(name)
         if fh is None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -59,6 +82,13 @@ class FlywheelLog:
             fh = self._open[name] = (self.folder / name).open("ab", buffering=0)
         fh.write((json.dumps(line, default=str, ensure_ascii=False) + "\n").encode())
         self.lines += 1
+
+    def seen(self, workload: str, at: datetime, key: str) -> bool:
+        """Whether the day's log already holds ``key`` (so an action must not be repeated)."""
+        name = f"{workload}_{at.astimezone(UTC).date().isoformat()}.jsonl"
+        if name not in self._known:
+            self._known[name] = self._keys_in(self.folder / name)
+        return key in self._known[name]
 
     def close(self) -> None:
         for fh in self._open.values():
@@ -91,6 +121,10 @@ class FlywheelLog:
             "reason": decision.reason,
         }
         match = decision.account_match
+        # what caused the decision: the change event, or the due time of a hold or an SLA —
+        # the same after a restart re-decides it, unique between two decisions
+        cause = event.replay_id if event is not None else decision.decided_at.isoformat()
+        key = f"{action}|{lead.id}|{cause}"
         self._write(
             ROUTE,
             decision.decided_at,
@@ -122,6 +156,7 @@ class FlywheelLog:
                     "latency_ms": round(latency_ms, 3),
                 },
             },
+            key,
         )
 
     def first_touch(self, at: datetime, lead_id: str, payload: dict[str, Any]) -> None:
@@ -136,6 +171,7 @@ class FlywheelLog:
                 "response": {"choices": [{"message": {"content": json.dumps(payload)}}]},
                 "metadata": {"lead_id": lead_id, **payload},
             },
+            f"touch|{lead_id}",
         )
 
     def outreach(self, at: datetime, suggestion: Any, sent: bool | None, error: str | None):
@@ -165,6 +201,7 @@ class FlywheelLog:
                     "error": error,
                 },
             },
+            f"outreach|{suggestion.lead_id}",
         )
 
 

@@ -352,6 +352,8 @@ def _outreach(run, policy, templates, log, writer, report):
             "Company": lead.company,
             "Email": lead.email,
         }
+        if log is not None and log.seen("outreach.suggest", at, f"outreach|{lead.id}"):
+            return  # a restarted session re-deciding this lead: never email it twice
         rep = policy.rep_by_id.get(decision.owner)
         suggestion = suggest(templates, fields, (rep.name if rep and rep.name else "Your rep"))
         report.suggested += 1
