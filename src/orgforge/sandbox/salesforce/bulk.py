@@ -24,8 +24,8 @@ from orgforge.sandbox.salesforce.metadata import Field, SObject
 from orgforge.sandbox.salesforce.org import Org
 from orgforge.sandbox.salesforce.query import Engine, malformed
 from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.soql import Count, Query, SOQLError, parse
 from orgforge.sandbox.salesforce.values import coerce, format_datetime
+from orgforge.soql import Count, Query, SOQLError, parse
 
 DELIMITERS = {
     "COMMA": ",",

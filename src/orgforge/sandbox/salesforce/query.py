@@ -4,12 +4,28 @@ Semantics follow SOQL rather than SQL: text comparisons are case-insensitive, ``
 nulls, date literals cover day ranges (in UTC), IDs compare in their 18-character form whatever
 length the query used, and relationship paths (``Account.Owner.Name``) and polymorphic Name
 fields (``What.Type``, ``Who.Name``) resolve through the parent records.
+
+Every filter is compiled twice from the same literal rules: to a Python predicate over decoded
+records, and -- where SQL can say it -- to a SQLite condition (pushdown). When the whole WHERE
+compiles exactly, SQLite filters, orders and slices (``LIMIT``/``OFFSET``) and uses its indexes
+(the external ID ``Orgforge_Key__c``, lookups, ``Id``); only the matching rows are decoded.
+What SQL can't express (relationship paths, polymorphic Name fields, INCLUDES/EXCLUDES) still
+narrows the SQL where it can (the SQL part is then a superset) and Python decides the rest.
+SQL leaves are two-valued (``col IS NOT NULL AND col = ?``) so NOT means what it means in
+Python, and long AND/OR chains are nested as balanced trees to stay within SQLite's
+expression-depth limit.
+
+One deliberate rule in the pushed-down path: equality and IN on text with an ASCII literal
+use SQLite's ``COLLATE NOCASE`` (so the NOCASE indexes serve them) -- the same rule the org's
+unique and external-ID checks use. It differs from ``str.casefold`` only for the few non-ASCII
+characters that fold into ASCII (the Kelvin sign, long s, ß, ligatures); every other text rule
+runs the same Python function inside SQLite (see ``sqlfuncs``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
 import secrets
 import threading
 from collections import OrderedDict
@@ -19,11 +35,14 @@ from typing import Any
 
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.metadata import NUMBER_TYPES, Field, Metadata, SObject
-from orgforge.sandbox.salesforce.org import Org, Record
+from orgforge.sandbox.salesforce.org import Org, Record, q
 from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.soql import (
+from orgforge.sandbox.salesforce.sqlfuncs import like_pattern
+from orgforge.sandbox.salesforce.values import UTC, format_datetime_z, to_csv, to_json
+from orgforge.soql import (
     Comparison,
     Count,
+    DateRangeError,
     Literal,
     Logical,
     Not,
@@ -32,8 +51,8 @@ from orgforge.sandbox.salesforce.soql import (
     SOQLError,
     date_range,
     parse,
+    today_utc,
 )
-from orgforge.sandbox.salesforce.values import UTC, to_csv, to_json
 
 # Fields of the polymorphic "Name" entity (What, Who, Owner on some objects).
 NAME_FIELDS = [
@@ -52,6 +71,30 @@ NAME_FIELDS = [
 ]
 TEXT_KINDS = {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url"}
 MAX_OFFSET = 2000
+# Stay well inside SQLite's bound-parameter limit (32,766); beyond it, Python filters.
+MAX_SQL_PARAMS = 30_000
+
+
+@dataclass
+class Sql:
+    """A two-valued SQLite condition; ``exact`` when it is the whole filter, not a superset."""
+
+    text: str
+    params: list[Any]
+    exact: bool
+
+
+def _balanced(op: str, parts: list[Sql]) -> Sql:
+    """``a OP b OP c ...`` nested as a balanced tree (SQLite caps expression depth at 1000)."""
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    left, right = _balanced(op, parts[:mid]), _balanced(op, parts[mid:])
+    return Sql(
+        f"({left.text} {op} {right.text})",
+        left.params + right.params,
+        left.exact and right.exact,
+    )
 
 
 @dataclass
@@ -98,6 +141,14 @@ class Plan:
     limit: int | None
     offset: int | None
     include_deleted: bool
+    where_sql: Sql | None = None  # the WHERE in SQL (or a superset of it), None: all rows
+    order_sql: list[str] | None = None  # ORDER BY in SQL, None when Python must sort
+
+    @property
+    def pushed_down(self) -> bool:
+        """SQLite filters, orders and slices on its own: nothing is left for Python."""
+        exact = self.where is None or (self.where_sql is not None and self.where_sql.exact)
+        return exact and self.order_sql is not None
 
 
 class Lookup:
@@ -114,10 +165,13 @@ class Lookup:
 
 
 class Engine:
-    def __init__(self, org: Org, version: str = "59.0") -> None:
+    def __init__(
+        self, org: Org, version: str = "59.0", today: Callable[[], dt.date] = today_utc
+    ) -> None:
         self.org = org
         self.meta: Metadata = org.meta
         self.version = version
+        self.today = today  # the day date literals (TODAY, LAST_N_DAYS:7) are relative to
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -132,8 +186,24 @@ class Engine:
         return plan, self.execute(plan), lookup
 
     def execute(self, plan: Plan) -> list[Record]:
-        records = self.org.rows(plan.obj, include_deleted=plan.include_deleted)
-        if plan.where is not None:
+        sql = plan.where_sql
+        if plan.pushed_down:
+            return self.org.select(
+                plan.obj,
+                sql.text if sql else None,
+                sql.params if sql else None,
+                plan.order_sql,
+                plan.limit,
+                plan.offset,
+                plan.include_deleted,
+            )
+        records = self.org.select(
+            plan.obj,
+            sql.text if sql else None,
+            sql.params if sql else None,
+            include_deleted=plan.include_deleted,
+        )
+        if plan.where is not None and not (sql is not None and sql.exact):
             records = [r for r in records if plan.where(r)]
         for key, desc, nulls_last in reversed(plan.order):
             present = [r for r in records if key(r) is not None]
@@ -214,8 +284,13 @@ class Engine:
         if counts and columns:
             bad = next(c for c in columns if isinstance(c, Resolved))
             raise SOQLError(f"Field must be grouped or aggregated: {bad.final_name}", bad.path.pos)
-        where = self._condition(obj, query.where, alias, lookup, text) if query.where else None
+        where, where_sql = None, None
+        if query.where:
+            where, where_sql = self._condition(obj, query.where, alias, lookup, text)
+            if where_sql is not None and len(where_sql.params) > MAX_SQL_PARAMS:
+                where_sql = None
         order = []
+        order_sql: list[str] | None = []
         for item in query.order:
             resolved = self.resolve(obj, item.path, alias)
             if (
@@ -229,6 +304,7 @@ class Engine:
                     "INVALID_FIELD",
                 )
             order.append((self._sort_key(resolved, lookup), item.desc, item.nulls_last))
+            order_sql = _order_sql(resolved, item.desc, item.nulls_last, order_sql)
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise SOQLError(
                 f"Maximum SOQL offset allowed is {MAX_OFFSET}",
@@ -245,6 +321,8 @@ class Engine:
             query.limit,
             query.offset,
             include_deleted,
+            where_sql,
+            order_sql,
         )
         if parent is not None:
             plan.include_deleted = False
@@ -344,21 +422,35 @@ class Engine:
 
     def _condition(
         self, obj: SObject, node: Any, alias: str, lookup: Lookup, text: str
-    ) -> Callable[[Record], bool]:
+    ) -> tuple[Callable[[Record], bool], Sql | None]:
+        """The Python predicate for a WHERE node, and its SQL (None: SQL can't narrow it)."""
         if isinstance(node, Logical):
-            parts = [self._condition(obj, n, alias, lookup, text) for n in node.items]
+            compiled = [self._condition(obj, n, alias, lookup, text) for n in node.items]
+            parts = [p for p, _ in compiled]
+            sqls = [s for _, s in compiled]
             if node.op == "AND":
-                return lambda rec: all(p(rec) for p in parts)
-            return lambda rec: any(p(rec) for p in parts)
+                known = [s for s in sqls if s is not None]
+                sql = _balanced("AND", known) if known else None
+                if sql is not None and len(known) < len(sqls):
+                    sql.exact = False  # a superset: Python checks the parts SQL can't
+                return (lambda rec: all(p(rec) for p in parts)), sql
+            sql = None if any(s is None for s in sqls) else _balanced("OR", sqls)  # type: ignore[arg-type]
+            return (lambda rec: any(p(rec) for p in parts)), sql
         if isinstance(node, Not):
-            inner = self._condition(obj, node.item, alias, lookup, text)
-            return lambda rec: not inner(rec)
+            inner, inner_sql = self._condition(obj, node.item, alias, lookup, text)
+            # NOT of a superset is no superset: only an exact inner condition can be negated.
+            sql = (
+                Sql(f"(NOT {inner_sql.text})", inner_sql.params, True)
+                if inner_sql is not None and inner_sql.exact
+                else None
+            )
+            return (lambda rec: not inner(rec)), sql
         assert isinstance(node, Comparison)
         return self._comparison(obj, node, alias, lookup, text)
 
     def _comparison(
         self, obj: SObject, node: Comparison, alias: str, lookup: Lookup, text: str
-    ) -> Callable[[Record], bool]:
+    ) -> tuple[Callable[[Record], bool], Sql | None]:
         r = self.resolve(obj, node.path, alias)
         kind = r.kind
         if r.final is not None and r.final.type == "textarea" and r.final.length > 255:
@@ -367,6 +459,8 @@ class Engine:
                 node.path.pos,
                 "INVALID_FIELD",
             )
+        # Only a field of the queried object itself is a column SQLite can see.
+        column = q(r.final_name) if not r.steps and not r.name_entity else None
 
         def get(rec: Record) -> Any:
             v = self.value(r, rec, lookup)
@@ -385,9 +479,17 @@ class Engine:
                 )
             found = {self.value(cols[0], rec, lookup) for rec in self.execute(plan)}
             found.discard(None)
+            sql = None
+            if column is not None:
+                members = Sql(
+                    f"({column} IS NOT NULL AND {column} IN (SELECT value FROM json_each(?)))",
+                    [json.dumps(sorted(found))],
+                    True,
+                )
+                sql = _negate(members) if op == "NOTIN" else members
             if op == "NOTIN":
-                return lambda rec: get(rec) not in found
-            return lambda rec: get(rec) in found
+                return (lambda rec: get(rec) not in found), sql
+            return (lambda rec: get(rec) in found), sql
 
         if op in ("IN", "NOTIN", "INCLUDES", "EXCLUDES"):
             lits = node.value
@@ -410,11 +512,15 @@ class Engine:
                     have = {p.casefold() for p in v.split(";")} if v else set()
                     return any(w <= have for w in wanted)
 
-                return includes if op == "INCLUDES" else (lambda rec: not includes(rec))
-            tests = [self._literal_test("=", kind, r, lit, text) for lit in lits]
+                # Set containment over ';'-lists: left to Python.
+                return (includes if op == "INCLUDES" else (lambda rec: not includes(rec))), None
+            values = [self._literal_value("=", kind, r, lit) for lit in lits]
+            tests = [_python_test("=", kind, v) for v in values]
+            members_sql = _in_sql(column, kind, values) if column is not None else None
             if op == "IN":
-                return lambda rec: (lambda v: any(t(v) for t in tests))(get(rec))
-            return lambda rec: (lambda v: not any(t(v) for t in tests))(get(rec))
+                return (lambda rec: (lambda v: any(t(v) for t in tests))(get(rec))), members_sql
+            sql = _negate(members_sql) if members_sql is not None else None
+            return (lambda rec: (lambda v: not any(t(v) for t in tests))(get(rec))), sql
 
         lit = node.value
         assert isinstance(lit, Literal)
@@ -423,30 +529,28 @@ class Engine:
                 raise SOQLError(
                     f"invalid operator on {kind} field: LIKE", node.pos, "INVALID_FIELD"
                 )
-            pattern = _like(lit.value)
-            return lambda rec: (lambda v: v is not None and pattern.fullmatch(v) is not None)(
-                self.value(r, rec, lookup)
-            )
-        test = self._literal_test(op, kind, r, lit, text)
-        return lambda rec: test(get(rec))
+            pattern = like_pattern(lit.value)
+            sql = Sql(f"soql_like(?, {column})", [lit.value], True) if column is not None else None
+            return (
+                lambda rec: (lambda v: v is not None and pattern.fullmatch(v) is not None)(
+                    self.value(r, rec, lookup)
+                )
+            ), sql
+        value = self._literal_value(op, kind, r, lit)
+        test = _python_test(op, kind, value)
+        sql = _leaf_sql(column, op, kind, value) if column is not None else None
+        return (lambda rec: test(get(rec))), sql
 
-    def _literal_test(
-        self, op: str, kind: str, r: Resolved, lit: Literal, text: str
-    ) -> Callable[[Any], bool]:
+    def _literal_value(self, op: str, kind: str, r: Resolved, lit: Literal) -> LiteralValue:
+        """What a literal means for a field: null, one point, or a [lo, hi) span of time."""
         name = r.final_name
         if lit.kind == "null":
-            if op == "=":
-                return lambda v: v is None
-            if op == "!=":
-                return lambda v: v is not None
-            return lambda v: False
-        point: Any
-        span: tuple[Any, Any] | None = None
+            return LiteralValue("null", None)
         if kind in TEXT_KINDS:
             if lit.kind != "string":
                 raise _type_error(name, "string", lit, quoted=True)
-            point = lit.value.replace("\x00", "").casefold()
-        elif kind in ("id", "reference"):
+            return LiteralValue("point", lit.value.replace("\x00", "").casefold())
+        if kind in ("id", "reference"):
             if lit.kind != "string":
                 raise _type_error(name, "id", lit, quoted=True)
             point = ids.normalize(lit.value.replace("\x00", ""))
@@ -454,56 +558,54 @@ class Engine:
                 raise SOQLError(
                     f"invalid ID field: {lit.value}", lit.pos, "INVALID_QUERY_FILTER_OPERATOR"
                 )
-        elif kind in NUMBER_TYPES:
+            return LiteralValue("point", point)
+        if kind in NUMBER_TYPES:
             if lit.kind != "number":
                 raise _type_error(name, "double" if kind != "int" else "int", lit)
-            point = lit.value
-        elif kind == "boolean":
+            return LiteralValue("point", lit.value)
+        if kind == "boolean":
             if lit.kind != "bool":
                 raise _type_error(name, "boolean", lit)
-            point = lit.value
-        elif kind == "date":
-            if lit.kind == "date":
-                span = (lit.value, lit.value + dt.timedelta(days=1))
-            elif lit.kind == "dateliteral":
-                span = date_range(*lit.value, today=dt.datetime.now(UTC).date())
-            else:
-                raise _type_error(name, "date", lit)
-        elif kind == "datetime":
-            if lit.kind == "datetime":
-                point = lit.value
-            elif lit.kind == "dateliteral":
-                a, b = date_range(*lit.value, today=dt.datetime.now(UTC).date())
-                span = (
-                    dt.datetime.combine(a, dt.time(), UTC),
-                    dt.datetime.combine(b, dt.time(), UTC),
+            if op not in ("=", "!="):
+                raise SOQLError(
+                    f"invalid operator on boolean field: {op}", lit.pos, "INVALID_FIELD"
                 )
-            else:
-                raise _type_error(name, "dateTime", lit)
-        else:
-            raise SOQLError(f"cannot filter on field {name}", lit.pos, "INVALID_FIELD")
-        if span is not None:
-            lo, hi = span
-            tests = {
-                "=": lambda v: v is not None and lo <= v < hi,
-                "!=": lambda v: v is None or not (lo <= v < hi),
-                "<": lambda v: v is not None and v < lo,
-                "<=": lambda v: v is not None and v < hi,
-                ">": lambda v: v is not None and v >= hi,
-                ">=": lambda v: v is not None and v >= lo,
-            }
-            return tests[op]
-        tests = {
-            "=": lambda v: v is not None and v == point,
-            "!=": lambda v: v is None or v != point,
-            "<": lambda v: v is not None and v < point,
-            "<=": lambda v: v is not None and v <= point,
-            ">": lambda v: v is not None and v > point,
-            ">=": lambda v: v is not None and v >= point,
-        }
-        if kind == "boolean" and op not in ("=", "!="):
-            raise SOQLError(f"invalid operator on boolean field: {op}", lit.pos, "INVALID_FIELD")
-        return tests[op]
+            return LiteralValue("point", lit.value)
+        if kind == "date":
+            if lit.kind == "date":
+                return LiteralValue("span", (lit.value, lit.value + dt.timedelta(days=1)))
+            if lit.kind == "dateliteral":
+                return LiteralValue("span", self._literal_range(lit))
+            raise _type_error(name, "date", lit)
+        if kind == "datetime":
+            if lit.kind == "datetime":
+                return LiteralValue("point", lit.value)
+            if lit.kind == "dateliteral":
+                a, b = self._literal_range(lit)
+                return LiteralValue(
+                    "span",
+                    (
+                        dt.datetime.combine(a, dt.time(), UTC),
+                        dt.datetime.combine(b, dt.time(), UTC),
+                    ),
+                )
+            raise _type_error(name, "dateTime", lit)
+        raise SOQLError(f"cannot filter on field {name}", lit.pos, "INVALID_FIELD")
+
+    def _literal_range(self, lit: Literal) -> tuple[dt.date, dt.date]:
+        try:
+            return date_range(*lit.value, today=self.today())
+        except DateRangeError:
+            # Salesforce documents no error code for this. An out-of-range literal is a bad
+            # literal, like an impossible date (2024-13-01), which a real org rejects as
+            # MALFORMED_QUERY while reading the query, before any field check -- so it is
+            # MALFORMED_QUERY here too, not INVALID_QUERY_FILTER_OPERATOR (which a real org
+            # uses for a well-formed value that doesn't suit the field, like a bad ID).
+            raise SOQLError(
+                f"date literal {lit.text} is out of range: Salesforce dates run from "
+                "1700-01-01 to 4000-12-31",
+                lit.pos,
+            ) from None
 
     # ---- rendering ---------------------------------------------------------------------------
 
@@ -602,18 +704,135 @@ def _norm(kind: str, v: Any) -> Any:
     return v
 
 
-def _like(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\x00" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
-        i += 1
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+@dataclass
+class LiteralValue:
+    kind: str  # null | point | span
+    value: Any
+
+
+def _python_test(op: str, kind: str, value: LiteralValue) -> Callable[[Any], bool]:
+    if value.kind == "null":
+        if op == "=":
+            return lambda v: v is None
+        if op == "!=":
+            return lambda v: v is not None
+        return lambda v: False
+    if value.kind == "span":
+        lo, hi = value.value
+        spans = {
+            "=": lambda v: v is not None and lo <= v < hi,
+            "!=": lambda v: v is None or not (lo <= v < hi),
+            "<": lambda v: v is not None and v < lo,
+            "<=": lambda v: v is not None and v < hi,
+            ">": lambda v: v is not None and v >= hi,
+            ">=": lambda v: v is not None and v >= lo,
+        }
+        return spans[op]
+    point = value.value
+    tests = {
+        "=": lambda v: v is not None and v == point,
+        "!=": lambda v: v is None or v != point,
+        "<": lambda v: v is not None and v < point,
+        "<=": lambda v: v is not None and v <= point,
+        ">": lambda v: v is not None and v > point,
+        ">=": lambda v: v is not None and v >= point,
+    }
+    return tests[op]
+
+
+def _db_param(kind: str, value: Any) -> Any:
+    """A literal's value as the org stores it (ISO text for dates, 0/1 for booleans)."""
+    if isinstance(value, dt.datetime):
+        return format_datetime_z(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _leaf_sql(column: str, op: str, kind: str, value: LiteralValue) -> Sql:
+    """One comparison as SQL that is never NULL (so NOT and OR behave as in Python)."""
+    c = column
+    if value.kind == "null":
+        return Sql({"=": f"({c} IS NULL)", "!=": f"({c} IS NOT NULL)"}.get(op, "(0)"), [], True)
+    if value.kind == "span":
+        lo, hi = (_db_param(kind, v) for v in value.value)
+        spans = {
+            "=": (f"({c} IS NOT NULL AND {c} >= ? AND {c} < ?)", [lo, hi]),
+            "!=": (f"({c} IS NULL OR {c} < ? OR {c} >= ?)", [lo, hi]),
+            "<": (f"({c} IS NOT NULL AND {c} < ?)", [lo]),
+            "<=": (f"({c} IS NOT NULL AND {c} < ?)", [hi]),
+            ">": (f"({c} IS NOT NULL AND {c} >= ?)", [hi]),
+            ">=": (f"({c} IS NOT NULL AND {c} >= ?)", [lo]),
+        }
+        text, params = spans[op]
+        return Sql(text, params, True)
+    point = _db_param(kind, value.value)
+    lhs, collate = c, ""
+    if kind in TEXT_KINDS:
+        if op in ("=", "!=") and point.isascii():
+            collate = " COLLATE NOCASE"  # the NOCASE indexes serve it (see the module doc)
+        else:
+            lhs = f"soql_fold({c})"
+    if op == "!=":
+        return Sql(f"({c} IS NULL OR {lhs} != ?{collate})", [point], True)
+    return Sql(f"({c} IS NOT NULL AND {lhs} {op} ?{collate})", [point], True)
+
+
+def _in_sql(column: str, kind: str, values: list[LiteralValue]) -> Sql:
+    """``col IN (...)`` as one bound JSON list per kind of value (no parameter per key)."""
+    c = column
+    pieces: list[Sql] = []
+    points = [_db_param(kind, v.value) for v in values if v.kind == "point"]
+    if kind in TEXT_KINDS:
+        plain = [p for p in points if p.isascii()]
+        other = [p for p in points if not p.isascii()]
+        if plain:
+            pieces.append(
+                Sql(
+                    f"({c} IS NOT NULL AND {c} COLLATE NOCASE IN (SELECT value FROM json_each(?)))",
+                    [json.dumps(plain)],
+                    True,
+                )
+            )
+        if other:
+            pieces.append(
+                Sql(
+                    f"({c} IS NOT NULL AND soql_fold({c}) IN (SELECT value FROM json_each(?)))",
+                    [json.dumps(other)],
+                    True,
+                )
+            )
+    elif points:
+        pieces.append(
+            Sql(
+                f"({c} IS NOT NULL AND {c} IN (SELECT value FROM json_each(?)))",
+                [json.dumps(points)],
+                True,
+            )
+        )
+    pieces += [_leaf_sql(c, "=", kind, v) for v in values if v.kind != "point"]
+    return _balanced("OR", pieces) if pieces else Sql("(0)", [], True)
+
+
+def _negate(sql: Sql) -> Sql:
+    return Sql(f"(NOT {sql.text})", sql.params, sql.exact)
+
+
+def _order_sql(
+    r: Resolved, desc: bool, nulls_last: bool, so_far: list[str] | None
+) -> list[str] | None:
+    """ORDER BY terms that sort exactly like the Python keys, or None if SQL can't."""
+    if so_far is None or r.steps or r.name_entity:
+        return None
+    c = q(r.final_name)
+    value = f"soql_fold({c})" if r.kind in TEXT_KINDS or r.kind in ("id", "reference") else c
+    return [
+        *so_far,
+        f"({c} IS NULL) {'ASC' if nulls_last else 'DESC'}",
+        value + (" DESC" if desc else ""),
+    ]
 
 
 def _bad_relationship(part: str, pos: int) -> SOQLError:
