@@ -46,7 +46,7 @@ def test_filters_match_python(prd_world) -> None:
     ("text", "fragment"),
     [
         ("Stage = 'x'", "unknown field 'Stage' at column 1"),
-        ("stagename = 'x'", "unknown field 'stagename'"),
+        ("StageName = 'a' AND Amount > 5 OR Amount < 1", "AND and OR can't be mixed"),
         ("Amount > '5'", "Amount is a currency field: don't quote the value at column 10"),
         ('StageName = "Prospecting"', "double quotes are not SOQL at column 13"),
         ("StageName IN ('a' AND", "expected ',' or ')' in the IN list"),

@@ -33,7 +33,7 @@ from orgforge.soql.dates import DATE_LITERALS, DATE_LITERALS_N
 from orgforge.soql.errors import SOQLError
 from orgforge.soql.lexer import Token, tokenize
 
-MAX_DEPTH = 50
+MAX_DEPTH = 20
 # LAST_N_DAYS:n and friends take a 32-bit integer n, like Apex's Integer.
 MAX_DATE_N = 2**31 - 1
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import secrets
 import threading
 from collections import OrderedDict
@@ -73,6 +74,10 @@ TEXT_KINDS = {"string", "textarea", "picklist", "multipicklist", "email", "phone
 MAX_OFFSET = 2000
 # Stay well inside SQLite's bound-parameter limit (32,766); beyond it, Python filters.
 MAX_SQL_PARAMS = 30_000
+# SQLite's parser overflows its stack at about 35 nested parentheses; deeper filters (up to the
+# parser's MAX_DEPTH) are evaluated in Python instead.
+MAX_SQL_DEPTH = 24
+CHAIN_GROUP = 64
 
 
 @dataclass
@@ -82,18 +87,26 @@ class Sql:
     text: str
     params: list[Any]
     exact: bool
+    depth: int = 1  # parenthesis nesting, bounded by MAX_SQL_DEPTH
 
 
-def _balanced(op: str, parts: list[Sql]) -> Sql:
-    """``a OP b OP c ...`` nested as a balanced tree (SQLite caps expression depth at 1000)."""
+def _chained(op: str, parts: list[Sql]) -> Sql:
+    """``a OP b OP ...`` as about sqrt(n) parenthesized groups of about sqrt(n) terms.
+
+    SQLite parses a flat chain into a tree as deep as the chain (it refuses depth 1000) and
+    every parenthesis level costs parser stack (about 35 levels fit); one level of grouping
+    keeps both small: 5,000 ORs become ~70 groups of ~70, depth ~140.
+    """
     if len(parts) == 1:
         return parts[0]
-    mid = len(parts) // 2
-    left, right = _balanced(op, parts[:mid]), _balanced(op, parts[mid:])
+    if len(parts) > CHAIN_GROUP:
+        size = max(CHAIN_GROUP, math.isqrt(len(parts)) + 1)
+        parts = [_chained(op, parts[i : i + size]) for i in range(0, len(parts), size)]
     return Sql(
-        f"({left.text} {op} {right.text})",
-        left.params + right.params,
-        left.exact and right.exact,
+        "(" + f" {op} ".join(p.text for p in parts) + ")",
+        [x for p in parts for x in p.params],
+        all(p.exact for p in parts),
+        max(p.depth for p in parts) + 1,
     )
 
 
@@ -430,21 +443,18 @@ class Engine:
             sqls = [s for _, s in compiled]
             if node.op == "AND":
                 known = [s for s in sqls if s is not None]
-                sql = _balanced("AND", known) if known else None
+                sql = _chained("AND", known) if known else None
                 if sql is not None and len(known) < len(sqls):
                     sql.exact = False  # a superset: Python checks the parts SQL can't
+                sql = _bounded(sql)
                 return (lambda rec: all(p(rec) for p in parts)), sql
-            sql = None if any(s is None for s in sqls) else _balanced("OR", sqls)  # type: ignore[arg-type]
-            return (lambda rec: any(p(rec) for p in parts)), sql
+            sql = None if any(s is None for s in sqls) else _chained("OR", sqls)  # type: ignore[arg-type]
+            return (lambda rec: any(p(rec) for p in parts)), _bounded(sql)
         if isinstance(node, Not):
             inner, inner_sql = self._condition(obj, node.item, alias, lookup, text)
             # NOT of a superset is no superset: only an exact inner condition can be negated.
-            sql = (
-                Sql(f"(NOT {inner_sql.text})", inner_sql.params, True)
-                if inner_sql is not None and inner_sql.exact
-                else None
-            )
-            return (lambda rec: not inner(rec)), sql
+            sql = _negate(inner_sql) if inner_sql is not None and inner_sql.exact else None
+            return (lambda rec: not inner(rec)), _bounded(sql)
         assert isinstance(node, Comparison)
         return self._comparison(obj, node, alias, lookup, text)
 
@@ -813,11 +823,31 @@ def _in_sql(column: str, kind: str, values: list[LiteralValue]) -> Sql:
             )
         )
     pieces += [_leaf_sql(c, "=", kind, v) for v in values if v.kind != "point"]
-    return _balanced("OR", pieces) if pieces else Sql("(0)", [], True)
+    return _chained("OR", pieces) if pieces else Sql("(0)", [], True)
 
 
 def _negate(sql: Sql) -> Sql:
-    return Sql(f"(NOT {sql.text})", sql.params, sql.exact)
+    if sql.text.startswith("(NOT ") and sql.exact:  # NOT NOT x is x: leaves are two-valued
+        inner = sql.text[5:-1]
+        if _balanced_parens(inner):
+            return Sql(inner, sql.params, True, max(1, sql.depth - 1))
+    return Sql(f"(NOT {sql.text})", sql.params, sql.exact, sql.depth + 1)
+
+
+def _balanced_parens(text: str) -> bool:
+    """Whether text is one complete parenthesized expression (quotes never occur: all bound)."""
+    level = 0
+    for i, c in enumerate(text):
+        level += c == "("
+        level -= c == ")"
+        if level == 0 and i < len(text) - 1:
+            return False
+    return level == 0 and text.startswith("(")
+
+
+def _bounded(sql: Sql | None) -> Sql | None:
+    """Too deep for SQLite's parser: leave it to Python (still exact, just not pushed down)."""
+    return sql if sql is None or sql.depth <= MAX_SQL_DEPTH else None
 
 
 def _order_sql(
