@@ -147,7 +147,8 @@ class Parser:
 
     def query(self, top: bool) -> Query:
         start = self.expect_kw("SELECT")
-        self.enter(start)
+        if not top:
+            self.enter(start)  # a subquery is a level of nesting; the query itself is not
         items: list[Path | Count | Query] = [self.item(top)]
         while self.tok.kind == "COMMA":
             self.advance()
@@ -186,7 +187,8 @@ class Parser:
             if not self.tok.is_kw("VIEW", "REFERENCE", "UPDATE"):
                 raise self.unexpected()
             self.advance()
-        self.depth -= 1
+        if not top:
+            self.depth -= 1
         return query
 
     def integer(self) -> int:
