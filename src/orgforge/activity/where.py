@@ -79,7 +79,8 @@ class Not:
 def _where(text: str, pos: int, message: str) -> str:
     near = text[pos : pos + 24].strip()
     place = f"near {near!r}" if near else "at the end"
-    return f"--where: {message} at column {pos + 1} ({place}) in: {text}"
+    shown = text if len(text) <= 120 else f"{text[:100]}... ({len(text):,} characters)"
+    return f"--where: {message} at column {pos + 1} ({place}) in: {shown}"
 
 
 def _stamp(value: dt.datetime) -> str:
