@@ -43,13 +43,11 @@ def _plan(world: Path, where: str) -> subprocess.CompletedProcess:
     )
 
 
+# One process per family (a process costs seconds); test_where.py covers every case in-process.
 BAD = {
     "5,000 nested parentheses": ("(" * 5000 + "Amount > 5" + ")" * 5000, "nested"),
-    "5,000 NOTs": ("NOT " * 5000 + "Amount > 5", "nested"),
     "5,000-digit number": ("Amount > " + "9" * 5000, "out of range"),
-    "number beyond 64 bits": (f"Amount > {2**64}", "out of range"),
     "huge LAST_N_DAYS": ("CloseDate = LAST_N_DAYS:99999999999999", "out of range"),
-    "NEXT_N_YEARS out of range": ("CloseDate = NEXT_N_YEARS:5000", "out of range"),
     "AND/OR mixed": ("StageName = 'Prospecting' AND Amount > 5 OR Amount < 1", "parentheses"),
 }
 

@@ -235,7 +235,8 @@ def parse(text: str, today: dt.date | None = None) -> Any:
         if exc.friendly.startswith("double quotes") or exc.friendly.startswith("unexpected char"):
             hint = "Quote strings with single quotes: StageName = 'Prospecting'."
         raise FilterError(_where(text, exc.pos, exc.friendly), hint) from None
-    return _Checker(text, opportunity_fields(), today or soql.today_utc()).node(node)
+    checker = _Checker(text, opportunity_fields(), today or soql.today_utc())
+    return checker.node(soql.merge_equalities(node))  # F = a OR F = b ... is F IN (a, b)
 
 
 def _chained(join: Any, parts: list[ColumnElement]) -> ColumnElement:

@@ -32,6 +32,7 @@ from orgforge.soql.dates import (
 from orgforge.soql.errors import SOQLError
 from orgforge.soql.lexer import LIKE_ESCAPE_MARK, MAX_QUERY_LENGTH, tokenize
 from orgforge.soql.parser import MAX_DEPTH, RESERVED, Parser, parse, parse_condition
+from orgforge.soql.rewrite import merge_equalities
 
 __all__ = [
     "DATE_LITERALS",
@@ -55,6 +56,7 @@ __all__ = [
     "Query",
     "SOQLError",
     "date_range",
+    "merge_equalities",
     "parse",
     "parse_condition",
     "parse_date",

@@ -8,6 +8,7 @@ beyond 64 bits), so every caller gets a clean MALFORMED_QUERY instead of a crash
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,10 @@ class Token:
     value: Any
     pos: int
     text: str
+    upper: str = ""  # IDENT only: the word in upper case, for keyword checks
 
     def is_kw(self, *words: str) -> bool:
-        return self.kind == "IDENT" and self.value.upper() in words
+        return self.kind == "IDENT" and self.upper in words
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -38,6 +40,10 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'"
 LIKE_ESCAPE_MARK = "\x00"
 _LIKE_ESCAPES = {"%": "\x00%", "_": "\x00_"}
 _SIMPLE = {"(": "LPAREN", ")": "RPAREN", ",": "COMMA", ".": "DOT", ":": "COLON"}
+# Fast paths (a 100,000-character query is read in milliseconds, not a character at a time):
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d]\w*")
+_PLAIN_STRING = re.compile(r"'([^'\\]*)'")  # a string without escapes
 
 
 def tokenize(text: str) -> list[Token]:
@@ -53,16 +59,20 @@ def tokenize(text: str) -> list[Token]:
     while i < n:
         c = text[i]
         if c.isspace():
-            i += 1
+            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
             continue
         start = i
         if c.isalpha() or c == "_":
-            while i < n and (text[i].isalnum() or text[i] == "_"):
-                i += 1
-            word = text[start:i]
-            tokens.append(Token("IDENT", word, start, word))
+            word = _WORD.match(text, i).group()  # type: ignore[union-attr]
+            i += len(word)
+            tokens.append(Token("IDENT", word, start, word, word.upper()))
             continue
         if c == "'":
+            plain = _PLAIN_STRING.match(text, i)
+            if plain is not None:
+                tokens.append(Token("STRING", plain.group(1), start, plain.group()))
+                i = plain.end()
+                continue
             token = _string(text, i)
             tokens.append(token)
             i += len(token.text)

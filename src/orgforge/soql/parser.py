@@ -115,7 +115,7 @@ class Parser:
 
     def name(self) -> Token:
         tok = self.tok
-        if tok.kind != "IDENT" or tok.value.upper() in RESERVED:
+        if tok.kind != "IDENT" or tok.upper in RESERVED:
             raise self.unexpected(expected="a field name")
         return self.advance()
 
@@ -156,7 +156,7 @@ class Parser:
         self.expect_kw("FROM")
         obj = self.name()
         query = Query(items, obj.value, obj.pos, pos=start.pos)
-        if self.tok.kind == "IDENT" and self.tok.value.upper() not in RESERVED:
+        if self.tok.kind == "IDENT" and self.tok.upper not in RESERVED:
             query.alias = self.advance().value
         if self.tok.is_kw("USING"):
             self.advance()
@@ -206,7 +206,7 @@ class Parser:
             path = None if self.tok.kind == "RPAREN" else self.path()
             self.expect("RPAREN", "')'")
             alias = None
-            if self.tok.kind == "IDENT" and self.tok.value.upper() not in RESERVED:
+            if self.tok.kind == "IDENT" and self.tok.upper not in RESERVED:
                 alias = self.advance().value
             return Count(path, alias, tok.pos)
         if tok.is_kw("TYPEOF"):
@@ -234,23 +234,23 @@ class Parser:
         path = self.path()
         desc = False
         if self.tok.is_kw("ASC", "DESC"):
-            desc = self.advance().value.upper() == "DESC"
+            desc = self.advance().upper == "DESC"
         nulls_last = desc
         if self.tok.is_kw("NULLS"):
             self.advance()
             if not self.tok.is_kw("FIRST", "LAST"):
                 raise self.unexpected(expected="FIRST or LAST")
-            nulls_last = self.advance().value.upper() == "LAST"
+            nulls_last = self.advance().upper == "LAST"
         return Order(path, desc, nulls_last)
 
     def condition(self) -> Any:
         first = self.term()
         if not self.tok.is_kw("AND", "OR"):
             return first
-        op = self.tok.value.upper()
+        op = self.tok.upper
         items = [first]
         while self.tok.is_kw("AND", "OR"):
-            if self.tok.value.upper() != op:
+            if self.tok.upper != op:
                 raise SOQLError(
                     f"unexpected token: '{self.tok.text}'",
                     self.tok.pos,
@@ -302,7 +302,7 @@ class Parser:
             )
         if op_tok.is_kw("IN", "INCLUDES", "EXCLUDES"):
             self.advance()
-            op = op_tok.value.upper()
+            op = op_tok.upper
             values = self.in_list(allow_query=op == "IN")
             return Comparison(path, op, values, op_tok.pos)
         raise self.unexpected(
@@ -339,7 +339,7 @@ class Parser:
             self.advance()
             return Literal("datetime", tok.value, tok.pos, tok.text)
         if tok.kind == "IDENT":
-            word = tok.value.upper()
+            word = tok.upper
             if word == "NULL":
                 self.advance()
                 return Literal("null", None, tok.pos, tok.text)

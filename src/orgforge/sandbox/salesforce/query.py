@@ -51,6 +51,7 @@ from orgforge.soql import (
     Query,
     SOQLError,
     date_range,
+    merge_equalities,
     parse,
     today_utc,
 )
@@ -299,7 +300,8 @@ class Engine:
             raise SOQLError(f"Field must be grouped or aggregated: {bad.final_name}", bad.path.pos)
         where, where_sql = None, None
         if query.where:
-            where, where_sql = self._condition(obj, query.where, alias, lookup, text)
+            merged = merge_equalities(query.where)  # F = a OR F = b ... is F IN (a, b, ...)
+            where, where_sql = self._condition(obj, merged, alias, lookup, text)
             if where_sql is not None and len(where_sql.params) > MAX_SQL_PARAMS:
                 where_sql = None
         order = []
