@@ -463,21 +463,26 @@ class Engine:
     def _comparison(
         self, obj: SObject, node: Comparison, alias: str, lookup: Lookup, text: str
     ) -> tuple[Callable[[Record], bool], Sql | None]:
+        """A comparison as a test on the field's raw value, and as SQL over any path."""
         r = self.resolve(obj, node.path, alias)
-        kind = r.kind
         if r.final is not None and r.final.type == "textarea" and r.final.length > 255:
             raise SOQLError(
                 f"field '{r.final.name}' can not be filtered in a query call",
                 node.path.pos,
                 "INVALID_FIELD",
             )
-        # Only a field of the queried object itself is a column SQLite can see.
-        column = q(r.final_name) if not r.steps and not r.name_entity else None
+        test, leaf = self._tests(obj, node, r, lookup, text)
+        sql: Sql | None = None
+        if leaf is not None:
+            sql = leaf(q(r.final_name)) if not r.steps else self._path_sql(r, leaf, test)
+        return (lambda rec: test(self.value(r, rec, lookup))), _bounded(sql)
 
-        def get(rec: Record) -> Any:
-            v = self.value(r, rec, lookup)
-            return _norm(kind, v)
-
+    def _tests(
+        self, obj: SObject, node: Comparison, r: Resolved, lookup: Lookup, text: str
+    ) -> tuple[Callable[[Any], bool], Callable[[str], Sql] | None]:
+        """The test on a raw field value, and a builder of the same test as SQL on a column
+        (None where SQL can't say it)."""
+        kind = r.kind
         op = node.op
         if isinstance(node.value, Query):  # semi-join
             sub = node.value
@@ -491,17 +496,18 @@ class Engine:
                 )
             found = {self.value(cols[0], rec, lookup) for rec in self.execute(plan)}
             found.discard(None)
-            sql = None
-            if column is not None:
-                members = Sql(
+            found_json = json.dumps(sorted(found))
+
+            def members(column: str) -> Sql:
+                return Sql(
                     f"({column} IS NOT NULL AND {column} IN (SELECT value FROM json_each(?)))",
-                    [json.dumps(sorted(found))],
+                    [found_json],
                     True,
                 )
-                sql = _negate(members) if op == "NOTIN" else members
+
             if op == "NOTIN":
-                return (lambda rec: get(rec) not in found), sql
-            return (lambda rec: get(rec) in found), sql
+                return (lambda v: v not in found), (lambda c: _negate(members(c)))
+            return (lambda v: v in found), members
 
         if op in ("IN", "NOTIN", "INCLUDES", "EXCLUDES"):
             lits = node.value
@@ -519,20 +525,21 @@ class Engine:
                     if lit.kind == "string"
                 ]
 
-                def includes(rec: Record) -> bool:
-                    v = self.value(r, rec, lookup)
+                def includes(v: Any) -> bool:
                     have = {p.casefold() for p in v.split(";")} if v else set()
                     return any(w <= have for w in wanted)
 
                 # Set containment over ';'-lists: left to Python.
-                return (includes if op == "INCLUDES" else (lambda rec: not includes(rec))), None
+                return (includes if op == "INCLUDES" else (lambda v: not includes(v))), None
             values = [self._literal_value("=", kind, r, lit) for lit in lits]
             tests = [_python_test("=", kind, v) for v in values]
-            members_sql = _in_sql(column, kind, values) if column is not None else None
             if op == "IN":
-                return (lambda rec: (lambda v: any(t(v) for t in tests))(get(rec))), members_sql
-            sql = _negate(members_sql) if members_sql is not None else None
-            return (lambda rec: (lambda v: not any(t(v) for t in tests))(get(rec))), sql
+                return (lambda v: any(t(_norm(kind, v)) for t in tests)), (
+                    lambda c: _in_sql(c, kind, values)
+                )
+            return (lambda v: not any(t(_norm(kind, v)) for t in tests)), (
+                lambda c: _negate(_in_sql(c, kind, values))
+            )
 
         lit = node.value
         assert isinstance(lit, Literal)
@@ -542,16 +549,56 @@ class Engine:
                     f"invalid operator on {kind} field: LIKE", node.pos, "INVALID_FIELD"
                 )
             pattern = like_pattern(lit.value)
-            sql = Sql(f"soql_like(?, {column})", [lit.value], True) if column is not None else None
-            return (
-                lambda rec: (lambda v: v is not None and pattern.fullmatch(v) is not None)(
-                    self.value(r, rec, lookup)
-                )
-            ), sql
+            raw = lit.value
+            return (lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None), (
+                lambda c: Sql(f"soql_like(?, {c})", [raw], True)
+            )
         value = self._literal_value(op, kind, r, lit)
         test = _python_test(op, kind, value)
-        sql = _leaf_sql(column, op, kind, value) if column is not None else None
-        return (lambda rec: test(get(rec))), sql
+        return (lambda v: test(_norm(kind, v))), (lambda c: _leaf_sql(c, op, kind, value))
+
+    def _path_sql(
+        self, r: Resolved, leaf: Callable[[str], Sql], test: Callable[[Any], bool]
+    ) -> Sql | None:
+        """A filter on a parent field (``Account.Owner.Name``, ``What.Type``) as nested
+        ``IN (SELECT "Id" ...)``; a record whose chain of parents breaks has the value None,
+        so it matches exactly when the test accepts None, as in Python."""
+
+        def chain(index: int, outer: str, with_leaf: bool) -> Sql:
+            step = r.steps[index]
+            ref = f"{outer}{q(step.name)}"
+            alias = f"_r{index}"
+            names = step.reference_to if step.polymorphic else step.reference_to[:1]
+            pieces: list[Sql] = []
+            for target in filter(None, (self.meta.get(n) for n in names)):
+                cond: Sql | None = None
+                if index + 1 < len(r.steps):
+                    cond = chain(index + 1, f"{alias}.", with_leaf)
+                elif with_leaf:
+                    column = _name_column(target, r.final_name) if r.name_entity else r.final_name
+                    if column is None:  # a Name-entity value that is the same for every row
+                        if not test(_name_value(target, {}, r.final_name)):
+                            continue
+                    else:
+                        cond = leaf(f"{alias}.{q(column)}")
+                sub = f'SELECT "Id" FROM {q(target.name)} AS {alias}'
+                if cond is not None:
+                    sub += f" WHERE {cond.text}"
+                pieces.append(
+                    Sql(
+                        f"({ref} IS NOT NULL AND {ref} IN ({sub}))",
+                        cond.params if cond else [],
+                        cond.exact if cond else True,
+                        (cond.depth if cond else 0) + 2,
+                    )
+                )
+            return _chained("OR", pieces) if pieces else Sql("(0)", [], True)
+
+        matched = chain(0, "", True)
+        if not test(None):
+            return matched
+        resolved = chain(0, "", False)
+        return _chained("OR", [matched, _negate(resolved)])
 
     def _literal_value(self, op: str, kind: str, r: Resolved, lit: Literal) -> LiteralValue:
         """What a literal means for a field: null, one point, or a [lo, hi) span of time."""
@@ -708,6 +755,18 @@ def _name_value(obj: SObject, rec: Record, name: str) -> Any:
             return rec.get(nf.name)
         return rec.get("Subject")
     return rec.get(name) if name in obj.fields else None
+
+
+def _name_column(obj: SObject, name: str) -> str | None:
+    """The column holding a polymorphic Name-entity field on ``obj`` (None: not a column)."""
+    if name == "Type":
+        return None
+    if name == "Name":
+        nf = obj.name_field
+        if nf is not None:
+            return nf.name
+        return "Subject" if "Subject" in obj.fields else None
+    return name if name in obj.fields else None
 
 
 def _norm(kind: str, v: Any) -> Any:
