@@ -7,8 +7,9 @@ A fresh sandbox per size receives N Accounts through Bulk API 2.0, then answers,
 through httpx, the query a load makes to find what already exists:
 ``SELECT Id, Orgforge_Key__c FROM Account WHERE Orgforge_Key__c IN (100 keys)``. Figures: the
 median and best of 15 runs, in ms, for that lookup (pushed into SQLite, using the external-ID
-index), for ``ORDER BY Name LIMIT 10`` (ordered and sliced in SQLite) and for a filter on a
-parent field (``Owner.Name``, evaluated in Python: the fallback, which still decodes every row).
+index), for ``ORDER BY Name DESC LIMIT 10`` (ordered and sliced in SQLite) and for a filter
+on a parent field (``Owner.Name``: a subquery; in Python it decoded every row, 341 ms at 5k
+and 1.46 s at 20k before it was pushed down too).
 Before pushdown the 100-key lookup took 353 ms at 5k rows and 1.6 s at 20k (issue 12).
 """
 
@@ -75,7 +76,7 @@ def main() -> None:
                     10,
                 ),
                 (
-                    "Owner.Name filter (Python)",
+                    "Owner.Name filter (subquery)",
                     "SELECT Id FROM Account WHERE Owner.Name = 'nobody' LIMIT 10",
                     0,
                 ),
