@@ -199,3 +199,25 @@ def test_the_external_id_lookup_uses_its_index(engine) -> None:
         plan.where_sql.params,
     ).fetchall()
     assert any("USING INDEX ix_Account_Orgforge_Key__c" in row[-1] for row in rows), rows
+
+
+def test_child_subqueries_read_their_children_once_and_filter_them(engine) -> None:
+    text = (
+        "SELECT Id, (SELECT Id, LastName FROM Contacts WHERE LastName LIKE 'a%' "
+        "ORDER BY LastName DESC, Id) FROM Account"
+    )
+    plan, records, lookup = engine.run(text)
+    contacts = engine.org.select(engine.meta.get("Contact"))
+    for account in records:
+        rendered = engine.render(plan, account, lookup)["Contacts"]
+        expected = sorted(
+            (
+                c
+                for c in contacts
+                if c["AccountId"] == account["Id"] and c["LastName"].casefold().startswith("a")
+            ),
+            key=lambda c: c["Id"],
+        )
+        expected.sort(key=lambda c: c["LastName"].casefold(), reverse=True)
+        got = [c["Id"] for c in rendered["records"]] if rendered else []
+        assert got == [c["Id"] for c in expected], account["Id"]

@@ -186,9 +186,7 @@ class Bulk:
         if unsupported:
             raise SFError("API_ERROR", unsupported, with_fields=False)
         try:  # validate fields now, like a real org does at job creation
-            self.engine.run(
-                text + ("" if parsed.limit is not None else " LIMIT 0"), operation == "queryAll"
-            )
+            self.engine.check(text, operation == "queryAll")
         except SFError as exc:
             raise SFError("INVALIDJOB", exc.message, with_fields=False) from None
         job_id = self._new_id()

@@ -9,8 +9,9 @@ Every filter is compiled twice from the same literal rules: to a Python predicat
 records, and -- where SQL can say it -- to a SQLite condition (pushdown). When the whole WHERE
 compiles exactly, SQLite filters, orders and slices (``LIMIT``/``OFFSET``) and uses its indexes
 (the external ID ``Orgforge_Key__c``, lookups, ``Id``); only the matching rows are decoded.
-What SQL can't express (relationship paths, polymorphic Name fields, INCLUDES/EXCLUDES) still
-narrows the SQL where it can (the SQL part is then a superset) and Python decides the rest.
+Parent paths (``Account.Owner.Name``) and polymorphic Name fields (``What.Type``) become
+``IN (SELECT "Id" ...)`` subqueries. What SQL can't express (INCLUDES/EXCLUDES, filters too
+deep for SQLite's parser) leaves the SQL a superset, and Python decides the rest.
 SQL leaves are two-valued (``col IS NOT NULL AND col = ?``) so NOT means what it means in
 Python, and long AND/OR chains are nested as balanced trees to stay within SQLite's
 expression-depth limit.
@@ -198,6 +199,13 @@ class Engine:
         except SOQLError as exc:
             raise malformed(text, exc) from None
         return plan, self.execute(plan), lookup
+
+    def check(self, text: str, include_deleted: bool = False) -> Plan:
+        """Parse and plan without reading any rows: field, type and literal errors only."""
+        try:
+            return self.plan(parse(text), include_deleted, Lookup(self.org), text)
+        except SOQLError as exc:
+            raise malformed(text, exc) from None
 
     def execute(self, plan: Plan) -> list[Record]:
         sql = plan.where_sql
@@ -709,9 +717,7 @@ class Engine:
         self, col: ChildPlan, rec: Record, lookup: Lookup, version: str
     ) -> dict[str, Any] | None:
         plan = col.plan
-        children = [
-            c for c in self._children_cache(col, lookup) if c.get(col.via.name) == rec["Id"]
-        ]
+        children = self._children_by_parent(col, lookup).get(rec["Id"], [])
         if plan.where is not None:
             children = [c for c in children if plan.where(c)]
         for key, desc, nulls_last in reversed(plan.order):
@@ -729,11 +735,23 @@ class Engine:
             "records": [self.render(plan, c, lookup, version) for c in children],
         }
 
-    def _children_cache(self, col: ChildPlan, lookup: Lookup) -> list[Record]:
-        key = f"__children__{col.child.name}"
+    def _children_by_parent(self, col: ChildPlan, lookup: Lookup) -> dict[str, list[Record]]:
+        """The subquery's candidate children, read once per query and grouped by parent.
+
+        The subquery's WHERE narrows the read in SQLite; the Python filter still runs per
+        parent, so a superset is fine. Grouping makes a page of parents linear, not
+        parents x children.
+        """
+        key = f"__children__{col.child.name}.{col.via.name}"
         cached = lookup.cache.get(key)
         if cached is None:
-            cached = self.org.rows(col.child)  # type: ignore[assignment]
+            sql = col.plan.where_sql
+            grouped: dict[str, list[Record]] = {}
+            for child in self.org.select(
+                col.child, sql.text if sql else None, sql.params if sql else None
+            ):
+                grouped.setdefault(child.get(col.via.name), []).append(child)  # type: ignore[arg-type]
+            cached = grouped  # type: ignore[assignment]
             lookup.cache[key] = cached  # type: ignore[assignment]
         return cached  # type: ignore[return-value]
 
