@@ -77,6 +77,8 @@ async def _data(request: Request) -> tuple[Any, str | None]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None, "Could not parse request data, invalid JSON"
+    if body == {}:  # the SDK sends "{}" with DELETE
+        return None, None
     if not isinstance(body, dict) or "data" not in body:
         return None, 'data: Missing input (the body must be {"data": {...}})'
     return body["data"], None

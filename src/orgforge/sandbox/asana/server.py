@@ -46,6 +46,21 @@ class _Server(uvicorn.Server):
         while not self.should_exit:
             await asyncio.sleep(0.01)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Like uvicorn's, minus its fixed 100 ms pause: connections get up to 0.2 s to end."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        for _ in range(40):
+            if not self.server_state.connections and not self.server_state.tasks:
+                break
+            await asyncio.sleep(0.005)
+        for task in list(self.server_state.tasks):
+            task.cancel()
+
 
 @dataclass
 class SandboxConfig:
