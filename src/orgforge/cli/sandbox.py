@@ -141,7 +141,7 @@ def asana(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for fault injection (repeatable runs)."),
     env_file: Path | None = typer.Option(
-        None, "--env-file", help="Also write ORGFORGE_ASANA_URL and the tokens to this .env file."
+        None, "--env-file", help="Also write ORGFORGE_ASANA__URL and the tokens to this .env file."
     ),
 ) -> None:
     """Serve an Asana-compatible API (/api/1.0) over a local SQLite workspace."""

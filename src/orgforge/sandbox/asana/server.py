@@ -129,7 +129,7 @@ class AsanaSandbox:
 
     def env(self) -> dict[str, str]:
         """The environment orgforge's Asana target reads: URL, default token, one per person."""
-        out = {"ORGFORGE_ASANA_URL": self.base_url, "ORGFORGE_ASANA_TOKEN": self.token}
+        out = {"ORGFORGE_ASANA__URL": self.base_url, "ORGFORGE_ASANA_TOKEN": self.token}
         out.update({p.env_name: p.token for p in self.people})
         return out
 
