@@ -214,3 +214,4 @@ def _print_asana_banner(sb, env_file: Path | None) -> None:  # type: ignore[no-u
     ]
     for line in lines:
         _console.out.print(line, markup=False, highlight=False)
+    _console.out.file.flush()  # the banner must show before the server blocks, even in a pipe

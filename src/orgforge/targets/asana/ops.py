@@ -247,8 +247,10 @@ def cleanup(
         cascaded = {
             r["key"] for r in rows if r["object"] in CASCADES and r["key"].rsplit("/", 1)[0] in keys
         }
-        for r in rows:
-            report.planned[r["object"]] = report.planned.get(r["object"], 0) + 1
+        for kind in DELETE_ORDER:
+            count = sum(1 for r in rows if r["object"] == kind)
+            if count:
+                report.planned[kind] = count
         if dry_run:
             for r in rows:
                 (report.with_parent if r["key"] in cascaded else report.done)[r["object"]] += 1
