@@ -192,6 +192,8 @@ def build(config: SandboxConfig) -> SandboxState:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: must be between 0 and 65535", "Use 0 for any free port.")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted sockets (no 40 ms delayed-ACK stalls).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -209,11 +211,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _prepare(config: SandboxConfig) -> tuple[AsanaSandbox, uvicorn.Server, socket.socket]:
-    state = build(config)
+    # The socket first: a port that is taken or out of range must fail before the file exists.
+    sock = _bind(config.host, config.port)
     try:
-        sock = _bind(config.host, config.port)
-    except ConfigError:
-        state.store.close()
+        state = build(config)
+    except BaseException:
+        sock.close()
         raise
     port = sock.getsockname()[1]
     host = config.host if ":" not in config.host else f"[{config.host}]"
