@@ -1,4 +1,4 @@
-"""`orgforge sandbox asana` and `orgforge asana …` as a user runs them: the installed entry point."""
+"""`orgforge sandbox asana` and `orgforge asana …` as a user runs them (the entry point)."""
 
 from __future__ import annotations
 

@@ -208,7 +208,7 @@ def test_errors_are_per_record_and_children_of_a_failed_parent_fail_cleanly(tmp_
             "asana/x/t2",
             "task",
             {"name": "bad date", "due_on": "soon", "workspace": sb.workspace_gid},
-        ),  # fmt: skip
+        ),
         AsanaRecord("asana/x/t2/c1", "story", {"text": "hi"}, {"task": "asana/x/t2"}),
         AsanaRecord("asana/x/t1/c1", "story", {"text": "hi"}, {"task": "asana/x/t1"}),
     ]

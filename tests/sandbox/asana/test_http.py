@@ -37,8 +37,8 @@ def test_envelope_string_gids_location_and_compact_lists(sb, http):
     assert isinstance(task["gid"], str) and task["resource_type"] == "task"
     assert created.headers["Location"].endswith(f"/api/1.0/tasks/{task['gid']}")
     listed = http.get(f"/projects/{project}/tasks").json()
-    assert listed == {"data": [{"gid": task["gid"], "resource_type": "task", "name": "T",
-                                "resource_subtype": "default_task"}]}  # fmt: skip
+    compact = {"gid": task["gid"], "resource_type": "task", "name": "T"}
+    assert listed == {"data": [{**compact, "resource_subtype": "default_task"}]}
     picked = http.get(
         f"/tasks/{task['gid']}", params={"opt_fields": "name,memberships.project.name"}
     ).json()["data"]
@@ -136,10 +136,13 @@ def test_events_stop_at_100_per_sync_token_with_has_more(sb, http):
     token = http.get("/events", params={"resource": project}).json()["sync"]
     for start in range(0, 110, 10):
         actions = [
-            {"relative_path": "/tasks", "method": "post",
-             "data": {"name": f"T{i}", "projects": [project]}}
+            {
+                "relative_path": "/tasks",
+                "method": "post",
+                "data": {"name": f"T{i}", "projects": [project]},
+            }
             for i in range(start, start + 10)
-        ]  # fmt: skip
+        ]
         assert http.post("/batch", json={"data": {"actions": actions}}).status_code == 200
     first = http.get("/events", params={"resource": project, "sync": token}).json()
     assert len(first["data"]) == 100 and first["has_more"] is True
