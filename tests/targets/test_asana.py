@@ -218,6 +218,13 @@ def test_errors_are_per_record_and_children_of_a_failed_parent_fail_cleanly(tmp_
     assert results[1].error.code == "HTTP_400" and "due_on" in results[1].error.message
     assert results[2].error.code == "MISSING_PARENT"
     assert set(gids) == {"asana/x/t1", "asana/x/t1/c1"}
+    task = target.read("task", gids["asana/x/t1"], "name,completed")
+    assert task == {"gid": gids["asana/x/t1"], "name": "ok", "completed": False}
+    assert target.update("task", gids["asana/x/t1"], {"completed": True}).ok
+    assert target.read("task", gids["asana/x/t1"], "completed")["completed"] is True
+    refused = target.update("task", gids["asana/x/t1"], {"due_on": "never"})
+    assert not refused.ok and refused.error.code == "HTTP_400"
+    assert target.read("task", "999") is None
     (gone,) = target.delete("task", ["999"])
     assert gone.ok and gone.extra["already_gone"]  # 404: nothing left to delete
 

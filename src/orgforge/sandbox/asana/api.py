@@ -1225,7 +1225,7 @@ class AsanaApi:
         return self._one(call, updated)
 
     def _system_story(self, call: Call, task: dict[str, Any], subtype: str, text: str) -> None:
-        self.store.insert(
+        gid = self.store.insert(
             "story",
             {
                 "created_at": now_iso(),
@@ -1240,12 +1240,13 @@ class AsanaApi:
                 "target": task["gid"],
             },
         )
+        self.store.link("story_of", gid, task["gid"])
 
     def _delete_task_tree(self, task: str) -> None:
         for child in self.store.sources("subtask", task):
             self._delete_task_tree(child)
-        for story in [s for s in self.store.of_type("story") if s["target"] == task]:
-            self.store.delete(story["gid"])
+        for story in self.store.sources("story_of", task):
+            self.store.delete(story)
         self.store.delete(task)
 
     def delete_task(self, call: Call, task: str) -> Result:
@@ -1364,8 +1365,7 @@ class AsanaApi:
 
     def list_stories(self, call: Call, task: str) -> Result:
         self._need("task", task)
-        stories = [s for s in self.store.of_type("story") if s["target"] == task]
-        return self._page(call, stories)
+        return self._page(call, self.store.many(self.store.sources("story_of", task)))
 
     def create_story(self, call: Call, task: str) -> Result:
         record = self._need("task", task)
@@ -1399,6 +1399,7 @@ class AsanaApi:
                 },
             )
         )
+        self.store.link("story_of", gid, task)
         self.store.update(task, {"modified_at": now_iso()})
         story = self._need("story", gid)
         self._emit(call, story, "added", parent=record["gid"])

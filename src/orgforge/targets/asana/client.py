@@ -97,6 +97,7 @@ class AsanaTarget:
         timeout: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        rate_window: float = 60.0,
     ) -> None:
         if not tokens.default:
             raise ConfigError(
@@ -109,7 +110,10 @@ class AsanaTarget:
         self.max_retries = max_retries
         self.timeout = timeout
         self._sleep = sleep
-        self.limiter = ClientRateLimiter(quota_per_minute, share, clock=clock, sleep=sleep)
+        self.limiter = ClientRateLimiter(
+            quota_per_minute, share, clock=clock, sleep=sleep, window=rate_window
+        )
+        self.gids: dict[str, str] = {}  # key → gid of what this target created (write())
         self.report = TargetReport()
         self._clients: dict[str, asana.ApiClient] = {}
         self._me: dict[str, dict[str, Any]] = {}
@@ -248,8 +252,15 @@ class AsanaTarget:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, records: Iterable[AsanaRecord], gids: dict[str, str]) -> list[WriteResult]:
+    def write(self, records: list[AsanaRecord]) -> list[WriteResult]:  # the Target protocol
+        """Create the records, resolving refs against what this target created so far."""
+        return self.create(records, self.gids)
+
+    def create(
+        self, records: Iterable[AsanaRecord], gids: dict[str, str] | None = None
+    ) -> list[WriteResult]:
         """Create each record (parents before children); ``gids`` maps keys → gids and grows."""
+        gids = self.gids if gids is None else gids
         results = []
         for record in records:
             result = self.create_one(record, gids)
