@@ -260,6 +260,13 @@ def test_admin_routes_need_the_admin_token(sb, http):
     reset = httpx.post(f"{sb.url}/_sandbox/reset", headers=sb.admin_headers).json()
     assert "project" not in reset["records"] and reset["records"]["user"] == 3
     assert http.get("/users/me").status_code == 200  # people and tokens survive a reset
+    ben = sb.people[1].token
+    revoked = httpx.post(f"{sb.url}/_sandbox/revoke", json={"token": ben}, headers=sb.admin_headers)
+    assert revoked.json() == {"revoked": True}
+    assert (
+        httpx.get(f"{sb.base_url}/users/me", headers={"Authorization": f"Bearer {ben}"}).status_code
+        == 401
+    )
 
 
 def test_seed_file_and_reopening_an_existing_sandbox_file(tmp_path):

@@ -9,6 +9,7 @@ admin routes (stats, reset, tokens), protected by the admin token; ``/_sandbox/h
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +23,7 @@ from orgforge.sandbox.asana.limits import Concurrency, Faults, RateLimiter, Stat
 from orgforge.sandbox.asana.store import Store
 
 API_PREFIX = "/api/1.0"
+logger = logging.getLogger("orgforge.sandbox.asana")
 SEARCH_QUOTA = 60
 
 
@@ -208,7 +210,11 @@ async def _serve(state: SandboxState, request: Request, path: str) -> Response:
             user=user,
             base_url=state.base_url + API_PREFIX,
         )
-        result = await run_in_threadpool(state.api.handle, call)
+        try:
+            result = await run_in_threadpool(state.api.handle, call)
+        except Exception:  # a sandbox bug: answer like Asana's 500, keep the trace in the log
+            logger.exception("asana sandbox: %s %s failed", method, path)
+            return done(_error(500, "Server Error"), 500)
     finally:
         state.concurrency.leave(token or "", kind)
     return done(_json(result.body, result.status, result.headers, pretty), result.status)
