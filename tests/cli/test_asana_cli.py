@@ -118,14 +118,16 @@ def test_more_sandbox_asana_bad_input(run_cli, tmp_path, args, message):
     assert not (tmp_path / "a.db").exists()
 
 
-def test_asana_seed_and_cleanup_through_the_entry_point(tmp_path):
+def test_asana_seed_and_cleanup_through_the_entry_point(run_cli, tmp_path, monkeypatch):
     with run_in_thread(SandboxConfig(db_path=tmp_path / "sb.db", users=3)) as sb:
         env = _env(**sb.env())
         common = ["--world", "w.db", "--runs-dir", "runs"]
-        dry = _run(["asana", "seed", *common, "--dry-run", "--json"], tmp_path, env)
-        assert dry.returncode == 0, dry.stderr
-        assert json.loads(dry.stdout)["done"]["project"] == 3
-        assert not (tmp_path / "runs").exists()
+        for name, value in sb.env().items():
+            monkeypatch.setenv(name, value)
+        code, out, err = run_cli("asana", "seed", *common, "--dry-run", "--json")
+        assert code == 0, err
+        assert json.loads(out)["done"]["project"] == 3
+        assert not (tmp_path / "runs").exists() and not (tmp_path / "w.db").exists()
 
         done = _run(
             ["asana", "seed", *common, "--team", "Sales", "--tasks-per-project", "4", "--json"],

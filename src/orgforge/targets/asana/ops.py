@@ -125,7 +125,7 @@ def seed(
     from orgforge.content import engine_for
     from orgforge.generate.asana_plan import Member, Team, plan_seed
     from orgforge.world.runlog import RunLog, check_writable_dir
-    from orgforge.world.store import World
+    from orgforge.world.store import World, sqlite_file
 
     started = time.monotonic()
     report = AsanaReport("asana seed", dry_run=dry_run)
@@ -161,6 +161,18 @@ def seed(
     )
     report.planned = plan.counts()
 
+    if dry_run:  # count against the world if there is one; never create it
+        location = sqlite_file(config.world)
+        gids = {}
+        if location is None or location.exists():
+            with World(config.world, create=False) as existing:
+                gids = AsanaSync(existing).gids()
+        for record in plan.records:
+            (report.already if record.key in gids else report.done)[record.object] += 1
+        report.seconds = time.monotonic() - started
+        report.target = target.report.as_dict()
+        return report, None
+
     world = World(config.world)
     try:
         sync = AsanaSync(world)
@@ -169,12 +181,6 @@ def seed(
         for record in plan.records:
             if record.key in gids:
                 report.already[record.object] += 1
-        if dry_run:
-            for record in todo:
-                report.done[record.object] += 1
-            report.seconds = time.monotonic() - started
-            report.target = target.report.as_dict()
-            return report, None
         wanted = {id(r) for r in todo}
         texts = [(i, name, req) for i, name, req in plan.texts if id(plan.records[i]) in wanted]
         if texts:
