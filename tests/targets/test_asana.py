@@ -182,6 +182,7 @@ def test_429s_are_retried_after_retry_after_on_the_injected_clock(tmp_path):
         injected = _admin(sb, "/_sandbox/stats")["requests"]["faults"]["429"]
         assert target.report.rate_limited == injected >= 1
         assert fake.sleeps.count(7.0) == injected  # each 429 waited exactly its Retry-After
+        assert target.report.waited_seconds == pytest.approx(7.0 * injected)
         assert len(sb.state.store.of_type("task")) == 20  # no duplicates
 
 

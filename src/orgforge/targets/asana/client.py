@@ -138,6 +138,7 @@ class AsanaTarget:
         attempt = 0
         while True:
             self.limiter.acquire(token)
+            self.report.waited_seconds = self.limiter.waited
             self.report.requests += 1
             self.report.acted_as[who] += 1
             try:
@@ -174,7 +175,6 @@ class AsanaTarget:
                 self._backoff(attempt)
             attempt += 1
             self.report.retries += 1
-            self.report.waited_seconds = self.limiter.waited
 
     def _backoff(self, attempt: int) -> None:
         seconds = min(30.0, 0.5 * 2**attempt)
