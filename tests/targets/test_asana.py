@@ -253,3 +253,32 @@ def test_tokens_come_from_env_and_dotenv_never_config(tmp_path):
     assert tokens.for_persona("ADA") == ("ADA", "a")
     assert tokens.for_persona("NOBODY") == ("DEFAULT", "from-file")
     assert "from-file" not in repr(tokens)
+
+
+@pytest.mark.parametrize("premium", [True, False])
+def test_seed_uses_the_workspaces_custom_fields_or_skips_them_when_not_premium(tmp_path, premium):
+    seed_file = tmp_path / "seed.yaml"
+    seed_file.write_text(
+        f"workspace: {{name: Co, premium: {str(premium).lower()}}}\nteams: [Marketing, Ops]\n"
+        "users: [Ada Park, Ben Ortiz]\n"
+        "custom_fields: [{name: Priority, type: enum, options: [Low, Medium, High]}]\n"
+    )
+    with run_in_thread(SandboxConfig(db_path=tmp_path / "a.db", seed_file=seed_file)) as sb:
+        report, run_dir = seed(_config(tmp_path, sb), environ=sb.env())
+        assert not report.failed
+        tasks = [t for t in sb.state.store.of_type("task") if "_custom_fields" in t]
+        if premium:
+            assert report.done["custom_field_setting"] == 2 and not report.skipped
+            assert len(tasks) == report.done["task"]  # every task has a priority
+            api_task = httpx.get(
+                f"{sb.base_url}/tasks/{tasks[0]['gid']}",
+                params={"opt_fields": "custom_fields.display_value"},
+                headers=sb.headers,
+            ).json()["data"]
+            assert api_task["custom_fields"][0]["display_value"] in ("Low", "Medium", "High")
+        else:
+            assert report.skipped["custom_field_setting"] == 2 and tasks == []
+            assert report.target["skipped_features"]["custom_fields"] >= report.done["task"]
+            assert _admin(sb, "/_sandbox/stats")["requests"]["by_status"]["402"] == 1
+            events = (Path(run_dir) / "events.jsonl").read_text()
+            assert "asana.feature_skipped" in events

@@ -45,17 +45,23 @@ def _options(**kw: Any) -> dict[str, Any]:
 
 def _table(report: Any, title: str, done_label: str) -> Table:
     table = Table(title=title, show_edge=False)
-    for column in ("object", "planned", done_label, "already there", "with parent", "failed"):
+    columns = ["object", "planned", done_label, "already there", "with parent", "failed"]
+    if report.skipped:
+        columns.insert(-1, "skipped")
+    for column in columns:
         table.add_column(column, justify="left" if column == "object" else "right")
     for name, planned in report.planned.items():
-        table.add_row(
+        row = [
             name,
             f"{planned:,}",
             f"{report.done.get(name, 0):,}",
             f"{report.already.get(name, 0):,}",
             f"{report.with_parent.get(name, 0):,}",
             f"{report.failed.get(name, 0):,}",
-        )
+        ]
+        if report.skipped:
+            row.insert(-1, f"{report.skipped.get(name, 0):,}")
+        table.add_row(*row)
     return table
 
 

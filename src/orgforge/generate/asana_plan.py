@@ -11,7 +11,7 @@ Keys are hierarchical (see :mod:`orgforge.targets.asana.records`)::
 
     asana/tags/launch                 a tag (workspace-wide)
     asana/marketing                   the Marketing team's project
-    asana/marketing/s2                its second section
+    asana/marketing/s2                its second section;  …/f1 a custom field setting
     asana/marketing/t03               its third task;  …/t03/st1 a subtask;  …/t03/c1 a comment
     asana/marketing/status1           its status update
 """
@@ -101,17 +101,34 @@ def plan_seed(
     seed: int,
     tasks_per_project: int = 12,
     comments_per_task: float = 1.5,
+    custom_fields: list[dict[str, Any]] | None = None,
 ) -> SeedPlan:
-    """The records (and comment text requests) that seed one project per team."""
+    """The records (and comment text requests) that seed one project per team.
+
+    ``custom_fields`` are the workspace's (as Asana lists them): each enum field with at least
+    two enabled options (up to two fields) is added to every project, and every task gets one
+    of its options. A free workspace answers those with 402 and the target skips them.
+    """
     if not teams:
         raise ConfigError("asana seed: the workspace has no teams", "Create a team first.")
     plan = SeedPlan()
     tags_made: set[str] = set()
+    enums = []
+    for cf in custom_fields or []:
+        options = [str(o["gid"]) for o in cf.get("enum_options") or [] if o.get("enabled", True)]
+        if cf.get("resource_subtype") == "enum" and len(options) >= 2:
+            enums.append((str(cf["gid"]), options))
     for team in teams:
         if not team.members:
             continue
         _plan_team(
-            plan, team, workspace, as_of, seed, tasks_per_project, comments_per_task, tags_made
+            plan,
+            team,
+            workspace,
+            (as_of, seed),
+            (tasks_per_project, comments_per_task),
+            tags_made,
+            enums[:2],
         )
     return plan
 
@@ -120,12 +137,12 @@ def _plan_team(
     plan: SeedPlan,
     team: Team,
     workspace: str,
-    as_of: dt.date,
-    seed: int,
-    tasks_per_project: int,
-    comments_per_task: float,
+    when: tuple[dt.date, int],
+    sizes: tuple[int, float],
     tags_made: set[str],
+    enums: list[tuple[str, list[str]]],
 ) -> None:
+    (as_of, seed), (tasks_per_project, comments_per_task) = when, sizes
     rng = random.Random(f"{seed}|asana|{team.name}")
     template = template_for(team.name)
     owner = team.members[0]
@@ -162,6 +179,13 @@ def _plan_team(
             persona=owner.persona,
         )
     )
+    for f, (field_gid, _) in enumerate(enums, 1):
+        values = {"custom_field": field_gid, "is_important": True}
+        add(
+            AsanaRecord(
+                f"{base}/f{f}", "custom_field_setting", values, {"project": base}, owner.persona
+            )
+        )
     sections = template["sections"]
     for s, name in enumerate(sections, 1):
         add(
@@ -186,6 +210,8 @@ def _plan_team(
         }
         if not unassigned:
             values["assignee"] = assignee.gid
+        if enums:
+            values["custom_fields"] = {g: opts[rng.randrange(len(opts))] for g, opts in enums}
         refs: dict[str, str | list[str]] = {
             "project": base,
             "section": f"{base}/s{section_index + 1}",

@@ -11,7 +11,7 @@ target does about Asana's answers:
   at once (``INVALID_TOKEN``) without a request, and the other personas go on.
 - **402** (a premium-only feature on a free workspace): the feature is skipped and reported —
   a task's custom field values are dropped and the task created without them; a custom field
-  itself fails with ``PAYMENT_REQUIRED``.
+  or a project's custom field setting comes back as ``PAYMENT_REQUIRED`` (skipped, not failed).
 - **400/403/404**: the record's error, not retried.
 
 The SDK's own urllib3 retries are switched off (``Retry(total=0)``): it would sleep on its own
@@ -231,6 +231,16 @@ class AsanaTarget:
             lambda c: asana.UsersApi(c).get_users_for_team(team, {"opt_fields": "name,email"}),
         )
 
+    def custom_fields(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's custom fields (with their enum options)."""
+        fields = "name,resource_subtype,enum_options.name,enum_options.enabled"
+        return self._list(
+            None,
+            lambda c: asana.CustomFieldsApi(c).get_custom_fields_for_workspace(
+                workspace, {"opt_fields": fields}
+            ),
+        )
+
     def read(self, object_name: str, gid: str, opt_fields: str | None = None) -> dict | None:
         """One object by gid (None when it is gone)."""
         opts = {"opt_fields": opt_fields} if opt_fields else {}
@@ -330,7 +340,8 @@ class AsanaTarget:
                     values.pop("custom_fields")
                     self.report.skipped_features["custom_fields"] += 1
                     result.extra["skipped"] = ["custom_fields"]
-        if kind == "custom_field" and "custom_fields" in self.report.skipped_features:
+        premium_only = kind in ("custom_field", "custom_field_setting")
+        if premium_only and "custom_fields" in self.report.skipped_features:
             self.report.skipped_features["custom_fields"] += 1
             raise _Failure(
                 RecordError("PAYMENT_REQUIRED", "custom fields need a premium workspace"), 402
@@ -338,7 +349,7 @@ class AsanaTarget:
         try:
             return self._call(persona, self._creator(kind, values))
         except _Failure as failure:
-            if failure.status == 402 and kind == "custom_field":
+            if failure.status == 402 and premium_only:
                 self.report.skipped_features["custom_fields"] += 1
             raise
 
@@ -372,6 +383,11 @@ class AsanaTarget:
             return lambda c: asana.TagsApi(c).create_tag_for_workspace({"data": v}, workspace, {})
         if kind == "custom_field":
             return lambda c: asana.CustomFieldsApi(c).create_custom_field({"data": v}, {})
+        if kind == "custom_field_setting":
+            project = v.pop("project")
+            return lambda c: asana.ProjectsApi(c).add_custom_field_setting_for_project(
+                {"data": v}, project, {}
+            )
         raise ConfigError(f"Asana target: cannot create a {kind}", f"One of: {', '.join(_KINDS)}")
 
     def delete(
@@ -416,4 +432,14 @@ class AsanaTarget:
         return results
 
 
-_KINDS = ("tag", "project", "section", "task", "subtask", "story", "status_update", "custom_field")
+_KINDS = (
+    "tag",
+    "project",
+    "custom_field_setting",
+    "section",
+    "task",
+    "subtask",
+    "story",
+    "status_update",
+    "custom_field",
+)

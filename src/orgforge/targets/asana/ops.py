@@ -35,6 +35,7 @@ class AsanaReport:
     done: Counter[str] = field(default_factory=Counter)  # created or deleted
     already: Counter[str] = field(default_factory=Counter)  # in Asana from an earlier run
     with_parent: Counter[str] = field(default_factory=Counter)  # deleted by their parent's delete
+    skipped: Counter[str] = field(default_factory=Counter)  # premium-only on a free workspace
     failed: Counter[str] = field(default_factory=Counter)
     target: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -48,6 +49,7 @@ class AsanaReport:
             "done": dict(self.done),
             "already": dict(self.already),
             "with_parent": dict(self.with_parent),
+            "skipped": dict(self.skipped),
             "failed": dict(self.failed),
             "target": self.target,
             "seconds": round(self.seconds, 3),
@@ -158,6 +160,7 @@ def seed(
         seed=config.seed,
         tasks_per_project=config.asana.tasks_per_project,
         comments_per_task=config.asana.comments_per_task,
+        custom_fields=target.custom_fields(workspace),
     )
     report.planned = plan.counts()
 
@@ -200,6 +203,11 @@ def seed(
                     gids[record.key] = result.remote_id  # type: ignore[assignment]
                     sync.store(result, "ok", log.run_id)
                     report.done[record.object] += 1
+                elif result.error is not None and result.error.code == "PAYMENT_REQUIRED":
+                    # Premium-only on this workspace: skipped and reported, not a failure.
+                    sync.store(result, "skipped", log.run_id)
+                    report.skipped[record.object] += 1
+                    log.event("asana.feature_skipped", key=record.key, features=["custom_fields"])
                 else:
                     assert result.error is not None
                     sync.store(result, "error", log.run_id)

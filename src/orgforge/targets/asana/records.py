@@ -12,13 +12,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-OBJECTS = ("tag", "project", "section", "task", "subtask", "story", "status_update")
+OBJECTS = (
+    "tag",
+    "project",
+    "custom_field_setting",
+    "section",
+    "task",
+    "subtask",
+    "story",
+    "status_update",
+)
 """Creation order: a record's parents come before it."""
 
-DELETE_ORDER = ("story", "status_update", "subtask", "task", "section", "project", "tag")
+DELETE_ORDER = (
+    "story",
+    "status_update",
+    "subtask",
+    "task",
+    "section",
+    "custom_field_setting",
+    "project",
+    "tag",
+)
 """Children first."""
 
-CASCADES = {"story": ("task", "subtask"), "section": ("project",)}
+CASCADES = {
+    "story": ("task", "subtask"),
+    "section": ("project",),
+    "custom_field_setting": ("project",),
+}
 """Objects that Asana deletes with their parent: no request of their own when it goes too."""
 
 
