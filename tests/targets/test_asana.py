@@ -282,3 +282,17 @@ def test_seed_uses_the_workspaces_custom_fields_or_skips_them_when_not_premium(t
             assert _admin(sb, "/_sandbox/stats")["requests"]["by_status"]["402"] == 1
             events = (Path(run_dir) / "events.jsonl").read_text()
             assert "asana.feature_skipped" in events
+
+
+def test_cleanup_of_one_run_leaves_the_other_runs_objects(tmp_path, sb):
+    config = _config(tmp_path, sb)
+    _, marketing_dir = seed(config, teams=["Marketing"], environ=sb.env())
+    seed(config, teams=["Sales"], environ=sb.env())
+    run_id = Path(marketing_dir).name
+    report, _ = cleanup(config, run_id=run_id, environ=sb.env())
+    assert report.done["project"] == 1 and not report.failed
+    names = [p["name"] for p in sb.state.store.of_type("project")]
+    assert names == ["Sales: enterprise pipeline push"]
+    with World(tmp_path / "orgforge.db") as world:
+        left = AsanaSync(world).gids()
+    assert left and all(key.startswith(("asana/sales", "asana/tags")) for key in left)

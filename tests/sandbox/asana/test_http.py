@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -81,6 +84,10 @@ def test_pagination_next_page_and_bad_limits_and_offsets(sb, http):
         assert _only_error(response).startswith("limit: Must be between 1 and 100")
     response = http.get(f"/projects/{project}/tasks", params={"limit": 2, "offset": "garbage"})
     assert response.status_code == 400 and "offset" in _only_error(response)
+    token = json.dumps({"after": first["data"][0]["gid"], "t": time.time() - 7200}).encode()
+    stale = base64.urlsafe_b64encode(token).decode().rstrip("=")
+    response = http.get(f"/projects/{project}/tasks", params={"limit": 2, "offset": stale})
+    assert response.status_code == 400 and "expired" in _only_error(response)
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,7 @@ FIELD_TYPES = ("text", "number", "enum", "multi_enum", "date", "people")
 MAX_BATCH = 10
 MAX_EVENTS = 100
 SYNC_TTL = 24 * 3600.0
+OFFSET_TTL = 3600.0  # Asana's offsets "expire after a while"; an hour here
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -357,11 +358,14 @@ class AsanaApi:
         start = 0
         if call.query.get("offset"):
             try:
-                after = str(_unb64(call.query["offset"])["after"])
+                token = _unb64(call.query["offset"])
+                after, issued = str(token["after"]), float(token["t"])
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise bad(
                     "offset: Your pagination token is invalid. Use the offset of a next_page."
                 ) from None
+            if time.time() - issued > OFFSET_TTL:
+                raise bad("offset: Your pagination token has expired. Start from the first page.")
             gids = [r["gid"] for r in records]
             # The token names the last record served, so pages stay right when records are
             # added meanwhile; a deleted one falls back to the gid order (gids only grow).
