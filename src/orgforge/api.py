@@ -286,6 +286,7 @@ def asana_seed(
     dry_run: bool = False,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     **options: Any,
 ):
     """Create a project per team in Asana from a template. Returns ``(report, run_dir)``.
@@ -308,13 +309,19 @@ def asana_cleanup(
     dry_run: bool = False,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     **options: Any,
 ):
     """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
     from orgforge.targets.asana.ops import cleanup
 
     return cleanup(
-        resolve(config, **options), run_id=run, dry_run=dry_run, environ=env, progress=progress
+        resolve(config, **options),
+        run_id=run,
+        dry_run=dry_run,
+        environ=env,
+        progress=progress,
+        on_total=on_total,
     )
 
 

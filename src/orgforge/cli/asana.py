@@ -122,7 +122,15 @@ def seed(
         tasks_per_project=tasks_per_project,
         seed=seed_value,
     )
-    report, run_dir = orgforge.asana_seed(config, teams=team or None, dry_run=dry_run, **opts)
+    with _console.progress("asana seed", None) as advance:
+        report, run_dir = orgforge.asana_seed(
+            config,
+            teams=team or None,
+            dry_run=dry_run,
+            progress=lambda _object, n: advance(n),
+            on_total=advance.set_total,
+            **opts,
+        )
     _print(report, run_dir, as_json, "would create" if dry_run else "created")
     if sum(report.failed.values()):
         raise TargetError(
@@ -149,7 +157,15 @@ def cleanup(
 ) -> None:
     """Delete exactly the Asana objects orgforge created (children first); the rest stays."""
     opts = _options(world=world, runs_dir=runs_dir, asana_url=url, tier=tier, rate_limit=rate_limit)
-    report, run_dir = orgforge.asana_cleanup(config, run=run, dry_run=dry_run, **opts)
+    with _console.progress("asana cleanup", None) as advance:
+        report, run_dir = orgforge.asana_cleanup(
+            config,
+            run=run,
+            dry_run=dry_run,
+            progress=lambda _object, n: advance(n),
+            on_total=advance.set_total,
+            **opts,
+        )
     _print(report, run_dir, as_json, "would delete" if dry_run else "deleted")
     if sum(report.failed.values()):
         raise TargetError(

@@ -122,6 +122,7 @@ def seed(
     environ: dict[str, str] | None = None,
     progress: Progress = None,
     target: AsanaTarget | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> tuple[AsanaReport, str | None]:
     """Create a project per team (sections, tasks, subtasks, comments, status, tags)."""
     from orgforge.content import engine_for
@@ -195,6 +196,8 @@ def seed(
             for (i, name, _), text in zip(texts, filled, strict=True):
                 plan.records[i].values[name] = text
         todo.sort(key=lambda r: OBJECTS.index(r.object))  # parents first, stable otherwise
+        if on_total:
+            on_total(len(todo))
         with RunLog(config.runs_dir, "asana seed", _config_dump(config), world) as log:
             log.event("asana.plan", workspace=workspace, planned=report.planned)
             for record in todo:
@@ -243,6 +246,7 @@ def cleanup(
     environ: dict[str, str] | None = None,
     progress: Progress = None,
     target: AsanaTarget | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> tuple[AsanaReport, str | None]:
     """Delete exactly what orgforge created (the sync table's 'ok' rows), children first."""
     from pathlib import Path
@@ -272,6 +276,8 @@ def cleanup(
             return report, None
         check_writable_dir(Path(config.runs_dir), "--runs-dir")
         target = target or make_target(config, environ)
+        if on_total:
+            on_total(len(rows) - len(cascaded))
         deleted: set[str] = set()
         with RunLog(config.runs_dir, "asana cleanup", _config_dump(config), world) as log:
             for kind in DELETE_ORDER:
