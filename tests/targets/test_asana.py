@@ -296,3 +296,28 @@ def test_cleanup_of_one_run_leaves_the_other_runs_objects(tmp_path, sb):
     with World(tmp_path / "orgforge.db") as world:
         left = AsanaSync(world).gids()
     assert left and all(key.startswith(("asana/sales", "asana/tags")) for key in left)
+
+
+def test_a_server_that_never_answers_times_out_and_is_reported(tmp_path):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing ever answers
+    try:
+        fake = FakeTime()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/api/1.0"
+        target = AsanaTarget(
+            url,
+            load_tokens({"ORGFORGE_ASANA_TOKEN": "t"}),
+            timeout=0.3,
+            max_retries=1,
+            clock=fake.clock,
+            sleep=fake.sleep,
+        )
+        (result,) = target.create([AsanaRecord("k", "tag", {"name": "x", "workspace": "1"})])
+        assert result.error is not None and result.error.code == "CONNECTION_ERROR"
+        assert target.report.requests == 2 and fake.sleeps == [0.5]  # one retry, backed off
+        assert url in result.error.message
+    finally:
+        silent.close()

@@ -81,6 +81,32 @@ def _message(exc: ApiException) -> str:
         return str(exc.reason or exc.status)
 
 
+class _TimedApiClient(asana.ApiClient):
+    """The SDK's client with a default per-request timeout (the SDK's own default is none)."""
+
+    def __init__(self, configuration: asana.Configuration, timeout: float) -> None:
+        super().__init__(configuration)
+        # A (connect, read) pair: the SDK's rest.py silently ignores a float (it checks int).
+        self._timeout = (timeout, timeout)
+
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:
+        # API methods pass _request_timeout by name, the page iterators as the 15th argument.
+        if len(args) >= 15:
+            if args[14] is None:
+                args = (*args[:14], self._timeout, *args[15:])
+        elif kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = self._timeout
+        return super().call_api(*args, **kwargs)
+
+
+def _retry_after(headers: Any) -> float:
+    value = (headers or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0  # missing or an HTTP date: wait a second and let the limiter pace it
+
+
 class AsanaTarget:
     """Asana through the official SDK, one ApiClient per persona's token."""
 
@@ -126,7 +152,7 @@ class AsanaTarget:
             cfg.host = self.url
             cfg.access_token = self.tokens.by_persona[persona]
             cfg.retry_strategy = Retry(total=0, redirect=0, raise_on_status=False)
-            self._clients[persona] = asana.ApiClient(cfg)
+            self._clients[persona] = _TimedApiClient(cfg, self.timeout)
         return self._clients[persona]
 
     def _call(self, persona: str | None, action: Callable[[asana.ApiClient], Any]) -> Any:
@@ -163,8 +189,7 @@ class AsanaTarget:
                     raise _Failure(RecordError(code, _message(exc)), status) from None
                 if status == 429:
                     self.report.rate_limited += 1
-                    retry_after = float((exc.headers or {}).get("Retry-After", 1) or 1)
-                    self.limiter.block(token, retry_after)
+                    self.limiter.block(token, _retry_after(exc.headers))
                 else:
                     self._backoff(attempt)
             except urllib3.exceptions.HTTPError as exc:
