@@ -86,6 +86,13 @@ class _TimedApiClient(asana.ApiClient):
 
     def __init__(self, configuration: asana.Configuration, timeout: float) -> None:
         super().__init__(configuration)
+        # The SDK starts a ThreadPool per client for async_req calls, which orgforge never
+        # makes: one client per persona would otherwise hold cpu_count + 3 idle threads each.
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.close()
+            pool.join()
+            del self.pool
         # A (connect, read) pair: the SDK's rest.py silently ignores a float (it checks int).
         self._timeout = (timeout, timeout)
 
