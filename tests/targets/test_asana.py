@@ -253,6 +253,19 @@ def test_tokens_come_from_env_and_dotenv_never_config(tmp_path):
     assert tokens.for_persona("ADA") == ("ADA", "a")
     assert tokens.for_persona("NOBODY") == ("DEFAULT", "from-file")
     assert "from-file" not in repr(tokens)
+    # The same variables are not settings: the config resolves around them, and takes the URL.
+    from orgforge.config import dump, load_config
+
+    config = load_config(
+        environ={
+            "ORGFORGE_ASANA_TOKEN": "t",
+            "ORGFORGE_ASANA_TOKEN__ADA": "a",
+            "ORGFORGE_ASANA__URL": "http://127.0.0.1:1/api/1.0",
+        },
+        cwd=tmp_path,
+    )
+    assert config.asana.url == "http://127.0.0.1:1/api/1.0"
+    assert "from-file" not in str(dump(config)) and "'t'" not in str(dump(config))
 
 
 @pytest.mark.parametrize("premium", [True, False])
