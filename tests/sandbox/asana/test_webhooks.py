@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from orgforge.sandbox.asana import SandboxConfig, run_in_thread
+
 from .conftest import team_gid
 
 
@@ -135,14 +137,23 @@ def test_an_unreachable_target_fails_creation(sb, http):
     assert "could not reach" in response.json()["errors"][0]["message"]
 
 
-def test_a_failed_delivery_is_retried_and_recorded(sb, http, receiver):
+def test_a_failed_delivery_is_retried_and_recorded(tmp_path, receiver):
+    config = SandboxConfig(db_path=tmp_path / "a.db", users=1, webhook_backoff=0.05)
+    with (
+        run_in_thread(config) as sb,
+        httpx.Client(base_url=sb.base_url, headers=sb.headers) as http,
+    ):
+        _retried(sb, http, receiver)
+
+
+def _retried(sb, http, receiver) -> None:
     project = _project(http, sb)
     hook = http.post(
         "/webhooks", json={"data": {"resource": project, "target": receiver.url}}
     ).json()["data"]
     receiver.fail_next = 1
     http.post("/tasks", json={"data": {"name": "Retry me", "projects": [project]}})
-    events = receiver.next_events(timeout=15)  # the retry comes after a 1 s back-off
+    events = receiver.next_events(timeout=15)  # the retry comes after the back-off
     assert events[0]["resource"]["name"] == "Retry me"
     assert receiver.failed == 1
     state = http.get(f"/webhooks/{hook['gid']}").json()["data"]

@@ -81,6 +81,7 @@ class SandboxConfig:
     max_writes: int = 15
     faults: str | dict[str, float] | None = None
     seed: int = 0  # fault injection RNG seed
+    webhook_backoff: float = 1.0  # seconds before a failed delivery's first retry (doubles)
     log_level: str = "warning"
 
 
@@ -177,7 +178,7 @@ def build(config: SandboxConfig) -> SandboxState:
         ws = store.of_type("workspace")[0]
         store.update(ws["gid"], {"_premium": config.premium})
     api = AsanaApi(store)
-    deliveries = Deliveries(on_result=api.delivery_result)
+    deliveries = Deliveries(on_result=api.delivery_result, first_backoff=config.webhook_backoff)
     api.deliveries = deliveries
     return SandboxState(
         store=store,

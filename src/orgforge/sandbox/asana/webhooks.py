@@ -88,6 +88,7 @@ class Deliveries:
     """A background thread that posts queued events to webhook targets and retries failures."""
 
     on_result: Any  # callable(webhook_gid, ok: bool, detail: str, retry_count: int, next_at)
+    first_backoff: float = 1.0  # seconds before the first retry; doubles per attempt
     queue: deque[_Pending] = field(default_factory=deque)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -151,5 +152,5 @@ class Deliveries:
             self.queue.remove(pending)
             self.on_result(pending.webhook, False, detail, pending.attempts, "deactivate")
             return
-        pending.due = now + min(MAX_BACKOFF, 2.0 ** (pending.attempts - 1))
+        pending.due = now + min(MAX_BACKOFF, self.first_backoff * 2.0 ** (pending.attempts - 1))
         self.on_result(pending.webhook, False, detail, pending.attempts, pending.due - now)
