@@ -28,6 +28,9 @@ _LAZY = {
     "smoke": "orgforge.api",
     "stats": "orgforge.api",
     "validate": "orgforge.api",
+    "asana_seed": "orgforge.api",
+    "asana_cleanup": "orgforge.api",
+    "asana_whoami": "orgforge.api",
     "Config": "orgforge.config",
     "load_config": "orgforge.config",
     "OrgforgeError": "orgforge.errors",
@@ -37,6 +40,9 @@ __all__ = [
     "Config",
     "OrgforgeError",
     "__version__",
+    "asana_cleanup",
+    "asana_seed",
+    "asana_whoami",
     "cleanup",
     "export",
     "generate",
@@ -51,6 +57,9 @@ __all__ = [
 
 if TYPE_CHECKING:  # what static tools and IDEs see; at run time __getattr__ resolves these
     from orgforge.api import (
+        asana_cleanup,
+        asana_seed,
+        asana_whoami,
         cleanup,
         export,
         generate,

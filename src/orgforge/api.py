@@ -44,6 +44,12 @@ def resolve(
         "max_cost": "content.max_cost",
         "out": "export.out",
         "format": "export.format",
+        "asana_url": "asana.url",
+        "workspace": "asana.workspace",
+        "tier": "asana.tier",
+        "rate_limit": "asana.rate_limit",
+        "tasks_per_project": "asana.tasks_per_project",
+        "comments_per_task": "asana.comments_per_task",
     }
     unknown = [k for k in flags if k not in mapping]
     if unknown:
@@ -268,3 +274,61 @@ def smoke(
     from orgforge.targets.salesforce.ops import smoke as run
 
     return run(_sf_config(config, options), session=session, env=env)
+
+
+# -- Asana target -----------------------------------------------------------------------------
+
+
+def asana_seed(
+    config: Config | str | Path | None = None,
+    *,
+    teams: list[str] | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Create a project per team in Asana from a template. Returns ``(report, run_dir)``.
+
+    Options: world, runs_dir, seed, as_of, text, asana_url, workspace, tier, rate_limit,
+    tasks_per_project, comments_per_task. Tokens come from ``env`` (default: the process
+    environment and ``.env``): ORGFORGE_ASANA_TOKEN and ORGFORGE_ASANA_TOKEN__<PERSONA>.
+    """
+    from orgforge.targets.asana.ops import seed
+
+    return seed(
+        resolve(config, **options), teams=teams, dry_run=dry_run, environ=env, progress=progress
+    )
+
+
+def asana_cleanup(
+    config: Config | str | Path | None = None,
+    *,
+    run: str | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
+    from orgforge.targets.asana.ops import cleanup
+
+    return cleanup(
+        resolve(config, **options),
+        run_id=run,
+        dry_run=dry_run,
+        environ=env,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def asana_whoami(
+    config: Config | str | Path | None = None, *, env: dict[str, str] | None = None, **options: Any
+) -> list[dict[str, Any]]:
+    """Each persona with a token and the Asana user behind it (or why its token fails)."""
+    from orgforge.targets.asana.ops import whoami
+
+    return whoami(resolve(config, **options), environ=env)

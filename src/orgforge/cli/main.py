@@ -26,6 +26,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("world", "world", ()),
     ("activity", "activity", ()),
     ("sandbox", "sandbox", ()),
+    ("asana", "asana", ()),
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
     ("agents", "agents", ()),
