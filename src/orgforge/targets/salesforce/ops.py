@@ -37,8 +37,11 @@ def connect(
     session: requests.Session | None = None,
     env: dict[str, str] | None = None,
     run_cli: Callable | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> SalesforceClient:
-    return SalesforceClient(cfg.salesforce, session=session, env=env, run_cli=run_cli).connect()
+    return SalesforceClient(
+        cfg.salesforce, session=session, env=env, run_cli=run_cli, sleep=sleep or time.sleep
+    ).connect()
 
 
 def _source(cfg: Config, world: World, from_dir: str | Path | None) -> Source:
@@ -135,11 +138,23 @@ def load(
     run_cli: Callable | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
+    prune: bool = False,
+    sleep: Callable[[float], None] | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> tuple[LoadReport, str | None]:
-    """Load the world (or an exported folder) into the org; returns (report, run dir)."""
+    """Sync the world (or an exported folder) into the org: create what is missing, update
+    the fields that changed since the last push, and with ``prune`` delete the records orgforge
+    created that the world no longer has (children first). Returns (report, run dir).
+
+    ``sleep``/``monotonic`` replace the real clock for every backoff and poll (tests)."""
     settings = cfg.salesforce
     api = api or settings.api
-    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    if prune and from_dir:
+        raise UsageError(
+            "load: --prune works on a world, not on --from a folder",
+            "An export may be a part of the world; prune from the world it came from.",
+        )
+    client = connect(cfg, session=session, env=env, run_cli=run_cli, sleep=sleep)
     world = World(cfg.world, create=bool(from_dir))
     try:
         source = _source(cfg, world, from_dir)
@@ -158,12 +173,15 @@ def load(
                 concurrency=settings.concurrency,
                 max_retries=settings.max_retries,
                 progress=progress,
+                sleep=sleep or time.sleep,
+                monotonic=monotonic or time.monotonic,
             )
 
         probe = loader(None)
         counts = probe.prepare(api, settings.bulk_threshold)
         apis = {n: t.api for n, t in probe.report.tallies.items()}
-        estimate = estimate_requests(counts, apis, settings.batch_size)
+        updates = {n: t.to_update for n, t in probe.report.tallies.items()}
+        estimate = estimate_requests(counts, apis, settings.batch_size, updates)
         remaining = plan.remaining_requests
         if remaining is not None and estimate > remaining and not force and not dry_run:
             raise UsageError(
@@ -193,14 +211,42 @@ def load(
                 apis={n: t.api for n, t in run.report.tallies.items()},
             )
             report = run.run(pending)
+            if prune:
+                _prune(client, store, log, run, cfg, progress)
             report.requests = client.requests_used
-            report.retries = client.retries
+            report.http_retries = client.retries
+            report.record_retries = sum(run.record_retries.values())
+            report.faults = {**client.faults, **run.record_retries}
             report.estimate = estimate
             report.warnings = plan.warnings
             log.finish("ok" if not report.failed else "failed", report.as_dict())
             return report, str(log.dir)
     finally:
         world.close()
+
+
+def _prune(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    run: Loader,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    """Delete the records this world created that it no longer has, children first (a
+    cascade in the org may take children with a parent; those answer 'deleted' and count)."""
+    ids = run.ids
+    for name in reversed(LOAD_OBJECTS):
+        keys = run.report.prune.get(name)
+        if not keys:
+            continue
+        items = [{"key": k, "remote_id": ids[k]} for k in keys if ids.get(k)]
+        outcome = CleanupReport(run.report.target)
+        _delete_object(client, store, log, name, items, outcome, cfg, progress)
+        tally = run.report.tallies[name]
+        tally.pruned += outcome.deleted.get(name, 0)
+        tally.failed += outcome.failed.get(name, 0)
+        log.event("load.pruned", object=name, deleted=outcome.deleted.get(name, 0))
 
 
 @dataclass

@@ -56,6 +56,7 @@ class ObjectPlan:
     picklist_map: dict[str, dict[str, str | None]] = field(default_factory=dict)
     fingerprint: list[str] = field(default_factory=list)
     org_types: dict[str, str] = field(default_factory=dict)
+    updateable: list[str] = field(default_factory=list)  # of ``fields``: what an update may send
 
     @property
     def sends_key(self) -> bool:
@@ -171,6 +172,7 @@ def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: 
             picklists,
             fingerprint,
             {n: str(org_fields[n].get("type")) for n in sent},
+            [n for n in sent if org_fields[n].get("updateable", True)],
         )
     _map_owners(client, settings, user_keys, plan)
     try:
@@ -271,16 +273,23 @@ def _map_owners(
             )
 
 
-def estimate_requests(counts: dict[str, int], apis: dict[str, str], batch_size: int) -> int:
-    """HTTP requests a load will use: REST ⌈n/batch⌉ per object, Bulk ~6 per object."""
+def estimate_requests(
+    counts: dict[str, int],
+    apis: dict[str, str],
+    batch_size: int,
+    updates: dict[str, int] | None = None,
+) -> int:
+    """HTTP requests a load will use: REST ⌈n/batch⌉ per object, Bulk ~6 per object, for the
+    creates and again for the updates."""
     total = 4  # userinfo, limits, users query, slack
-    for name, count in counts.items():
-        if not count:
-            continue
-        if apis.get(name) == "bulk":
-            total += 6
-        else:
-            total += math.ceil(count / batch_size)
+    for work in (counts, updates or {}):
+        for name, count in work.items():
+            if not count:
+                continue
+            if apis.get(name) == "bulk":
+                total += 6
+            else:
+                total += math.ceil(count / batch_size)
     return total + len(counts)  # describes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,37 @@ def fingerprint(values: dict[str, Any], fields: list[str]) -> tuple:
             text = text[:15]
         out.append(text)
     return tuple(out)
+
+
+def _instant(text: str) -> dt.datetime | None:
+    if len(text) < 19 or text[10] != "T":
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def same_value(org: Any, wire: Any) -> bool:
+    """Whether a value read back from the org is the one orgforge sent: numbers by value,
+    datetimes by instant (the org answers ``…T09:30:00.000+0000``), ids by their 15-character
+    form, empty and missing alike."""
+    if org in (None, "") or wire in (None, ""):
+        return org in (None, "") and wire in (None, "")
+    if isinstance(wire, bool) or isinstance(org, bool):
+        return str(org).lower() == str(wire).lower()
+    if isinstance(wire, int | float) or isinstance(org, int | float):
+        try:
+            return abs(float(org) - float(wire)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    a, b = str(org), str(wire)
+    if a == b:
+        return True
+    left, right = _instant(a), _instant(b)
+    if left and right:
+        return left == right
+    if len(a) in (15, 18) and len(b) in (15, 18) and a.isalnum() and b.isalnum():
+        return a[:15] == b[:15]
+    return False
