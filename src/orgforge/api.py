@@ -203,13 +203,15 @@ def load(
     api: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    prune: bool = False,
     session: Any = None,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     **options: Any,
 ):
-    """Load the world (or an exported folder) into an org; resumable and idempotent.
+    """Sync the world (or an exported folder) into an org: creates, updates of changed
+    fields, and with ``prune`` deletes of what the world no longer has; resumable.
 
     Returns ``(LoadReport, run_dir)``."""
     _check_target(target)
@@ -221,6 +223,7 @@ def load(
         api=api,
         dry_run=dry_run,
         force=force,
+        prune=prune,
         session=session,
         env=env,
         progress=progress,

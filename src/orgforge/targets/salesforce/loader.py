@@ -144,6 +144,7 @@ class Loader:
         self.sleep = sleep
         self.monotonic = monotonic
         self.record_retries: Counter[str] = Counter()  # error code → records sent again
+        self.record_faults: Counter[str] = Counter()  # per-record transient errors answered
         self.api, self.threshold = "auto", 2000
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
@@ -366,6 +367,7 @@ class Loader:
         journal_id: int | None,
         retry: list[tuple],
         attempt: int,
+        batch_error: bool = False,
     ) -> None:
         """Store an update batch's answers: ok → the new pushed values (and the journal's end,
         in one transaction); retryable → ``retry``; others reported."""
@@ -380,6 +382,8 @@ class Loader:
             elif retryable(error.code) and attempt <= self.max_retries:
                 retry.append(item)
                 self.record_retries[error.code] += 1
+                if not batch_error:
+                    self.record_faults[error.code] += 1
             else:
                 tally.update_failed += 1
                 self.failed[record.key] = error
@@ -417,6 +421,7 @@ class Loader:
                     done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                     for future in done:
                         journal_id, batch = inflight.pop(future)
+                        batch_error = False
                         try:
                             answers = future.result()
                             errors = [
@@ -427,8 +432,9 @@ class Loader:
                             raise
                         except ApiError as exc:
                             errors = [RecordError(exc.code, exc.detail, ())] * len(batch)
+                            batch_error = True
                         outcomes = list(zip(batch, errors, strict=True))
-                        self._update_done(name, outcomes, journal_id, retry, attempt)
+                        self._update_done(name, outcomes, journal_id, retry, attempt, batch_error)
             todo = retry
             if todo:
                 self.sleep(min(5.0, 0.2 * 2**attempt))
@@ -559,6 +565,8 @@ class Loader:
                 self.progress(result.object, 1)
             elif result.retryable and result.attempts <= self.max_retries:
                 self.record_retries[result.error.code] += 1  # type: ignore[union-attr]
+                if not result.extra.get("batch"):  # the record's own answer, not its batch's
+                    self.record_faults[result.error.code] += 1  # type: ignore[union-attr]
                 requeue(result)
             else:
                 rows.append((result, "failed"))
@@ -713,14 +721,14 @@ class Loader:
             return [
                 WriteResult(r.key, r.object, found[r.key])
                 if r.key in found
-                else WriteResult(r.key, r.object, error=unknown)
+                else WriteResult(r.key, r.object, error=unknown, extra={"batch": True})
                 for r in batch
             ]
         except AuthError:
             raise
         except ApiError as exc:
             error = RecordError(exc.code, exc.detail, ())
-            return [WriteResult(r.key, r.object, error=error) for r in batch]
+            return [WriteResult(r.key, r.object, error=error, extra={"batch": True}) for r in batch]
         results = []
         duplicates: list[Record] = []
         for record, answer in zip(batch, answers, strict=True):

@@ -216,7 +216,7 @@ def load(
             report.requests = client.requests_used
             report.http_retries = client.retries
             report.record_retries = sum(run.record_retries.values())
-            report.faults = {**client.faults, **run.record_retries}
+            report.faults = {**client.faults, **run.record_faults}
             report.estimate = estimate
             report.warnings = plan.warnings
             log.finish("ok" if not report.failed else "failed", report.as_dict())

@@ -1,0 +1,263 @@
+"""load as a sync: updates of exactly the changed fields, prune, dry-run counts, faults.
+
+Everything goes through the real clients (simple-salesforce's session) to the sandbox; what
+was written is read back from the sandbox, and the request bodies are seen on the wire.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
+from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
+from orgforge.targets.salesforce import ops
+from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+from orgforge.world import World
+from tests.targets.conftest import counts, sf_config
+
+WRITE_FAMILIES = ("composite", "sobjects", "bulk_ingest")
+
+# What the tests change in the world, per object: (field, new value for the i-th record).
+CHANGES = {
+    "Account": ("Phone", lambda i: f"+1 415 555 {i:04d}"),
+    "Contact": ("Title", lambda i: f"Chief Demo Officer {i}"),
+    "Opportunity": ("CloseDate", lambda i: f"2027-0{1 + i % 9}-1{i % 10}"),
+    "Task": ("Subject", lambda i: f"Follow up #{i}"),
+}
+
+
+def _change_tenth(world: Path) -> dict[str, dict[str, tuple[str, str]]]:
+    """Change one field of every 10th record of four objects: object → key → (field, value)."""
+    changed: dict[str, dict[str, tuple[str, str]]] = {}
+    with sqlite3.connect(world) as conn:
+        for name, (field, value) in CHANGES.items():
+            keys = [k for (k,) in conn.execute(f'SELECT key FROM "rec_{name}" ORDER BY key')]
+            picked = keys[::10]
+            for i, key in enumerate(picked):
+                conn.execute(
+                    f'UPDATE "rec_{name}" SET "{field}" = ? WHERE key = ?', (value(i), key)
+                )
+            changed[name] = {k: (field, value(i)) for i, k in enumerate(picked)}
+    return changed
+
+
+def _spy_session(sb):
+    """The session orgforge would use, recording update payloads (REST and Bulk CSV)."""
+    from orgforge.targets.salesforce.auth import RoutingSession
+
+    class Session(RoutingSession):
+        updates: ClassVar[list[dict]] = []  # one {"id", fields...} per record of an update
+        uploads: ClassVar[dict[str, str]] = {}  # Bulk job id → CSV uploaded
+
+        def request(self, method, url, *args, **kwargs):
+            url = str(url)
+            body = kwargs.get("json")
+            if method == "PATCH" and url.endswith("/composite/sobjects") and body:
+                for record in body["records"]:
+                    Session.updates.append(
+                        {k: v for k, v in record.items() if k not in ("attributes",)}
+                    )
+            if method == "PUT" and url.endswith("/batches"):
+                Session.uploads[url.split("/")[-2]] = kwargs["data"].decode()
+            return super().request(method, url, *args, **kwargs)
+
+    return Session({sb.instance_url.split("//")[1]})
+
+
+def _bulk_update_rows(session) -> list[dict]:
+    rows = []
+    for text in session.uploads.values():
+        if text.startswith("Id,"):
+            for row in csv.DictReader(io.StringIO(text)):
+                rows.append({k: v for k, v in row.items() if k == "Id" or v != ""})
+    return rows
+
+
+def _modstamps(sf, name: str) -> dict[str, str]:
+    rows = sf.query_all(f"SELECT Id, Orgforge_Key__c, SystemModstamp FROM {name}")["records"]
+    return {r["Orgforge_Key__c"]: r["SystemModstamp"] for r in rows}
+
+
+def _writes(sb) -> int:
+    families = sb.state.stats.snapshot()["by_family"]
+    return sum(n for family, n in families.items() if family in WRITE_FAMILIES)
+
+
+@pytest.mark.parametrize("api", ["rest", "bulk"])
+def test_changed_records_get_exactly_their_changed_fields(sandbox, world, tmp_path, api):
+    cfg, env = sf_config(sandbox, world, tmp_path)
+    first, _ = ops.load(cfg, api=api, env=env)
+    assert first.failed == 0
+    sf = sandbox_sf(sandbox)
+    before = {name: _modstamps(sf, name) for name in CHANGES}
+    ids_before = {
+        name: {
+            r["Orgforge_Key__c"]: r["Id"]
+            for r in sf.query_all(f"SELECT Id, Orgforge_Key__c FROM {name}")["records"]
+        }
+        for name in LOAD_OBJECTS
+    }
+    changed = _change_tenth(world)
+
+    dry, _ = ops.load(cfg, api=api, env=env, dry_run=True)
+    for name in LOAD_OBJECTS:
+        tally = dry.tallies[name]
+        expected = len(changed.get(name, {}))
+        assert (tally.to_update, tally.total - tally.already) == (expected, 0), name
+        assert tally.unchanged == tally.total - expected
+        if expected:
+            assert tally.update_fields == {CHANGES[name][0]: expected}
+
+    session = _spy_session(sandbox)
+    report, _ = ops.load(cfg, api=api, env=env, session=session)
+    assert report.failed == 0
+    assert {n: t.updated for n, t in report.tallies.items() if t.updated} == {
+        n: len(keys) for n, keys in changed.items()
+    }
+    assert sum(t.created for t in report.tallies.values()) == 0
+
+    # on the wire: exactly those records, exactly that field
+    sent = session.updates if api == "rest" else _bulk_update_rows(session)
+    assert len(sent) == sum(len(k) for k in changed.values())
+    by_id = {row.get("id") or row.get("Id"): row for row in sent}
+    for name, keys in changed.items():
+        field = CHANGES[name][0]
+        for key, (_, value) in keys.items():
+            row = by_id[ids_before[name][key]]
+            assert set(row) - {"id", "Id"} == {field}
+            assert str(row[field]) == value
+
+    # in the org: exactly those records modified, holding the new values; no new Ids
+    for name, keys in changed.items():
+        after = _modstamps(sf, name)
+        touched = {k for k, stamp in after.items() if stamp != before[name][k]}
+        assert touched == set(keys), name
+        field = CHANGES[name][0]
+        rows = sf.query_all(f"SELECT Orgforge_Key__c, {field} FROM {name}")["records"]
+        values = {r["Orgforge_Key__c"]: r[field] for r in rows}
+        assert all(values[k] == v for k, (_, v) in keys.items())
+    for name in LOAD_OBJECTS:
+        rows = sf.query_all(f"SELECT Id, Orgforge_Key__c FROM {name}")["records"]
+        assert {r["Orgforge_Key__c"]: r["Id"] for r in rows} == ids_before[name]
+
+    sandbox.state.stats.reset()
+    again, _ = ops.load(cfg, api=api, env=env)
+    assert _writes(sandbox) == 0
+    assert all(t.to_update == 0 and t.updated == 0 for t in again.tallies.values())
+    # a no-change rerun: login, describes, users, limits, and nothing else
+    assert again.requests <= 2 + len(LOAD_OBJECTS) + 3
+
+
+def test_prune_deletes_exactly_what_the_world_dropped(sandbox, world, tmp_path):
+    cfg, env = sf_config(sandbox, world, tmp_path)
+    ops.load(cfg, env=env)
+    sf = sandbox_sf(sandbox)
+    mine = sf.Account.create({"Name": "Pre-existing customer"})["id"]
+    with sqlite3.connect(world) as conn:  # a shrink: drop three opportunities and their roles
+        opps = [k for (k,) in conn.execute('SELECT key FROM "rec_Opportunity" ORDER BY key')][:3]
+        marks = ",".join("?" * len(opps))
+        conn.execute(
+            f'DELETE FROM "rec_OpportunityContactRole" WHERE "OpportunityId" IN ({marks})', opps
+        )
+        conn.execute(f'DELETE FROM "rec_Opportunity" WHERE key IN ({marks})', opps)
+        # activities pointing at a dropped opportunity go too (the world stays whole)
+        gone_tasks = [
+            k
+            for (k,) in conn.execute(
+                f'SELECT key FROM "rec_Task" WHERE "WhatId" IN ({marks})', opps
+            )
+        ]
+        conn.execute(f'DELETE FROM "rec_Task" WHERE "WhatId" IN ({marks})', opps)
+        conn.execute(
+            f'DELETE FROM "rec_EventRelation" WHERE "EventId" IN '
+            f'(SELECT key FROM "rec_Event" WHERE "WhatId" IN ({marks}))',
+            opps,
+        )
+        conn.execute(f'DELETE FROM "rec_Event" WHERE "WhatId" IN ({marks})', opps)
+    expected = {o: n for o, n in counts(sf, LOAD_OBJECTS).items()}
+    with World(world, create=False) as w:
+        in_world = {o: w.count(o) for o in LOAD_OBJECTS}
+
+    dry, _ = ops.load(cfg, env=env, dry_run=True, prune=True)
+    assert dry.prune["Opportunity"] == sorted(opps)
+    assert set(dry.prune.get("Task", [])) == set(gone_tasks)
+    assert counts(sf, LOAD_OBJECTS) == expected  # the dry run deleted nothing
+
+    without, _ = ops.load(cfg, env=env)  # not asked to prune: nothing deleted
+    assert counts(sf, LOAD_OBJECTS) == expected and without.prune
+
+    report, _ = ops.load(cfg, env=env, prune=True)
+    assert report.failed == 0
+    assert report.tallies["Opportunity"].pruned == 3
+    after = counts(sf, LOAD_OBJECTS)
+    assert after["Opportunity"] == in_world["Opportunity"]
+    assert after["Task"] == in_world["Task"]
+    assert after["Account"] == in_world["Account"] + 1  # the pre-existing one stays
+    assert sf.Account.get(mine)["Name"] == "Pre-existing customer"
+    again, _ = ops.load(cfg, env=env, dry_run=True, prune=True)
+    assert not again.prune
+
+
+class FakeClock:
+    """Backoffs and polls pass in no time; what they asked for is kept."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("api", ["rest", "bulk"])
+def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api):
+    faults = "429=0.05,503=0.05,lock=0.05,expire=0.05,retry_after=3"
+    with run_in_thread(SandboxConfig(schema=EXAMPLE_SCHEMA, faults=faults, seed=11)) as sb:
+        cfg, _ = sf_config(
+            sb,
+            world,
+            tmp_path,
+            auth="password",
+            login_url=sb.instance_url,
+            username=sb.admin_username,
+            batch_size=25,  # ~100 requests over REST: enough for every kind of fault
+            concurrency=1,  # one request at a time: the seeded faults land the same each run
+        )
+        env = {"SF_PASSWORD": sb.password, "SF_SECURITY_TOKEN": sb.security_token}
+        clock = FakeClock()
+        report, run_dir = ops.load(
+            cfg, api=api, env=env, sleep=clock.sleep, monotonic=clock.monotonic
+        )
+        with World(world, create=False) as w:
+            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+        assert report.failed == 0
+        assert {n: t.created for n, t in report.tallies.items()} == expected
+        injected = sb.state.stats.snapshot()["faults"]
+        assert injected.get("429") and injected.get("503") and injected.get("expire")
+        # every injected request fault was ridden out and counted as such
+        assert report.faults["429"] == injected["429"]
+        assert report.faults.get("session expired") == injected["expire"]
+        assert report.http_retries >= injected["429"] + injected["expire"]
+        if api == "rest":
+            assert report.faults["UNABLE_TO_LOCK_ROW"] == injected["lock"]
+            assert report.record_retries >= injected["lock"]
+        assert 3.0 in clock.sleeps  # Retry-After was honoured
+        assert max(clock.sleeps) <= 60
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+        assert summary["status"] == "ok"
+        sb.state.faults.rates.clear()
+        assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected
+        keys = sandbox_sf(sb).query_all("SELECT Orgforge_Key__c FROM Contact")["records"]
+        assert max(Counter(r["Orgforge_Key__c"] for r in keys).values()) == 1
