@@ -261,3 +261,79 @@ def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api
         assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected
         keys = sandbox_sf(sb).query_all("SELECT Orgforge_Key__c FROM Contact")["records"]
         assert max(Counter(r["Orgforge_Key__c"] for r in keys).values()) == 1
+
+
+def _update_journals(world: Path) -> int:
+    with sqlite3.connect(world, timeout=5) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM sync_journal WHERE op = 'update'").fetchone()[
+                0
+            ]
+        except sqlite3.OperationalError:
+            return 0
+
+
+@pytest.mark.slow
+def test_kill_during_an_update_batch_then_resume(world, tmp_path):
+    """kill -9 while an update batch is in flight (its journal entry open), twice; resuming
+    applies every change, creates nothing, and leaves nothing to send."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.targets.test_salesforce_resume import _load_cmd
+
+    with run_in_thread(SandboxConfig(schema=EXAMPLE_SCHEMA)) as sb:
+        cfg, env = sf_config(sb, world, tmp_path)
+        ops.load(cfg, api="rest", env=env)
+        sf = sandbox_sf(sb)
+        ids_before = {
+            name: sorted(r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"])
+            for name in LOAD_OBJECTS
+        }
+        with sqlite3.connect(world) as conn:
+            conn.execute("""UPDATE "rec_Task" SET "Subject" = 'Renewal call ' || key""")
+            conn.execute("""UPDATE "rec_Contact" SET "Title" = 'VP ' || key""")
+        proc_env = {
+            **os.environ,
+            "SF_ACCESS_TOKEN": sb.token,
+            "ORGFORGE_SALESFORCE__BATCH_SIZE": "20",
+            "ORGFORGE_SALESFORCE__CONCURRENCY": "1",
+        }
+        cmd = _load_cmd(sb, world, tmp_path / "runs", "rest")
+        kills = 0
+        for _attempt in range(2):
+            proc = subprocess.Popen(cmd, env=proc_env, cwd=tmp_path, stderr=subprocess.PIPE)
+            end = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < end:
+                if _update_journals(world):
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    kills += 1
+                    break
+                time.sleep(0.002)
+            else:
+                proc.communicate(timeout=60)
+        assert kills >= 1, "no update batch was caught in flight"
+        assert _update_journals(world) >= 1  # the killed batch's answer was never stored
+        done = subprocess.run(
+            [*cmd, "--json"],
+            env=proc_env,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert _update_journals(world) == 0
+        rows = sf.query_all("SELECT Orgforge_Key__c, Subject FROM Task")["records"]
+        assert all(r["Subject"] == "Renewal call " + r["Orgforge_Key__c"] for r in rows)
+        rows = sf.query_all("SELECT Orgforge_Key__c, Title FROM Contact")["records"]
+        assert all(r["Title"] == "VP " + r["Orgforge_Key__c"] for r in rows)
+        for name in LOAD_OBJECTS:  # no new Ids, nothing twice
+            now = sorted(r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"])
+            assert now == ids_before[name], name
+        sb.state.stats.reset()
+        again, _ = ops.load(cfg, api="rest", env=env)
+        assert _writes(sb) == 0
+        assert sum(t.to_update for t in again.tallies.values()) == 0
