@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -177,6 +178,24 @@ def _print_load(report: Any, dry_run: bool, prune: bool) -> None:
     )
 
 
+def _confirm_cleanup(
+    config: Any, target: str, run: str | None, everything: bool, opts: dict[str, Any]
+) -> None:
+    """On a terminal: show what would be deleted, per object, and ask."""
+    preview, _ = orgforge.cleanup(
+        config, target=target, run=run, all=everything, dry_run=True, **opts
+    )
+    counts = preview.would_delete
+    if not counts:
+        return
+    from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+
+    per_object = ", ".join(f"{counts[n]:,} {n}" for n in reversed(LOAD_OBJECTS) if counts.get(n))
+    total = sum(counts.values())
+    if not typer.confirm(f"Delete {total:,} records from {preview.target} ({per_object})?"):
+        raise typer.Abort()  # exit 1, "aborted" (click returns, not raises, an Exit here)
+
+
 def cleanup(
     target: TargetOpt = "salesforce",
     config: ConfigOpt = None,
@@ -184,6 +203,7 @@ def cleanup(
     run: str = typer.Option(None, "--run", help="Delete what this load run created."),
     everything: bool = typer.Option(False, "--all", help="Delete everything orgforge created."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
     org: OrgOpt = None,
     instance_url: InstanceOpt = None,
     login_url: LoginOpt = None,
@@ -202,6 +222,8 @@ def cleanup(
         username=username,
         auth=auth,
     )
+    if not dry_run and not yes and sys.stdin.isatty():
+        _confirm_cleanup(config, target, run, everything, opts)
     with _bars("delete") as (_start, advance):
         report, run_dir = orgforge.cleanup(
             config,

@@ -281,6 +281,8 @@ def cleanup(
             "`orgforge world info` lists runs; --all deletes everything orgforge created here.",
         )
     start = time.monotonic()
+    if run_id:
+        _known_run(cfg, run_id)
     client = connect(cfg, session=session, env=env, run_cli=run_cli)
     world = World(cfg.world, create=False)
     try:
@@ -311,6 +313,26 @@ def cleanup(
             return report, str(log.dir)
     finally:
         world.close()
+
+
+def _known_run(cfg: Config, run_id: str) -> None:
+    """``cleanup --run`` of a run this world never had is a typo, not "nothing to delete"."""
+    from sqlalchemy import select
+
+    from orgforge.world import tables as t
+
+    with World(cfg.world, create=False) as world, world.engine.connect() as conn:
+        found = conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first()
+        if found is None:
+            found = conn.execute(select(t.sync.c.key).where(t.sync.c.run_id == run_id)).first()
+        recent = [r["run_id"] for r in world.runs(limit=3) if r["command"].startswith("load")]
+    if found is None:
+        raise UsageError(
+            f"cleanup --run {run_id}: world {cfg.world} has no such run",
+            "`orgforge world info` lists the runs"
+            + (f" (latest loads: {', '.join(recent)})" if recent else "")
+            + "; --all deletes everything orgforge created.",
+        )
 
 
 def _delete_object(

@@ -174,3 +174,18 @@ class SyncStore:
             entry["keys"] = json.loads(entry["keys"])
             out.append(entry)
         return out
+
+
+def loaded_by_target(world: World) -> dict[str, int]:
+    """target → records orgforge created there and hasn't deleted (what a reset would orphan)."""
+    from sqlalchemy import func
+
+    s = t.sync
+    query = (
+        select(s.c.target, func.count())
+        .where(s.c.status == "ok")
+        .group_by(s.c.target)
+        .order_by(s.c.target)
+    )
+    with world.engine.connect() as conn:
+        return {target: int(n) for target, n in conn.execute(query)}
