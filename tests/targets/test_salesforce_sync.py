@@ -19,7 +19,8 @@ import pytest
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce import ops
-from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+from orgforge.targets.salesforce.plan import AUDIT_FIELDS, LOAD_OBJECTS
+from orgforge.targets.salesforce.records import same_value
 from orgforge.world import World
 from tests.targets.conftest import counts, sf_config
 
@@ -337,3 +338,61 @@ def test_kill_during_an_update_batch_then_resume(world, tmp_path):
         again, _ = ops.load(cfg, api="rest", env=env)
         assert _writes(sb) == 0
         assert sum(t.to_update for t in again.tallies.values()) == 0
+
+
+def _audit_schema(tmp_path: Path, allowed: bool) -> Path:
+    """The example schema (Orgforge_Key__c everywhere) with the audit permission on or off."""
+    import yaml
+
+    data = yaml.safe_load(Path(EXAMPLE_SCHEMA).read_text())
+    data["permissions"] = {"set_audit_fields": allowed}
+    path = tmp_path / f"audit-{allowed}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _history(world: Path) -> dict[str, dict[str, str]]:
+    """Opportunity key → the audit values the world holds for it (CreatedDate today; with the
+    timeline also LastModifiedDate and CreatedById, a User key)."""
+    from orgforge.schema import salesforce as schema
+
+    names = [n for n in AUDIT_FIELDS if n in schema.get("Opportunity").field_names]
+    assert "CreatedDate" in names
+    with World(world, create=False) as w:
+        return {
+            row[0]: dict(zip(names, row[1:], strict=True))
+            for row in w.iter_rows("Opportunity", ["key", *names])
+        }
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["permission-on", "permission-off"])
+def test_audit_dates_on_create_when_the_org_allows_it(world, tmp_path, allowed):
+    history = _history(world)
+    with run_in_thread(SandboxConfig(schema=_audit_schema(tmp_path, allowed))) as sb:
+        cfg, env = sf_config(sb, world, tmp_path)
+        checked = ops.validate(cfg, env=env)
+        said = [w for w in checked.plan.warnings if w.startswith("audit fields:")]
+        report, _ = ops.load(cfg, env=env)
+        assert report.failed == 0
+        rows = sandbox_sf(sb).query_all(
+            "SELECT Orgforge_Key__c, CreatedDate, LastModifiedDate, CreatedBy.Username "
+            "FROM Opportunity"
+        )["records"]
+        assert len(rows) == len(history)
+        today = rows[0]["CreatedDate"][:10] if not allowed else None
+        for row in rows:
+            world_values = history[row["Orgforge_Key__c"]]
+            created = same_value(row["CreatedDate"], world_values["CreatedDate"])
+            assert created == allowed
+            if allowed and "CreatedById" in world_values:
+                owner = checked.plan.owner_names[world_values["CreatedById"]]
+                assert row["CreatedBy"]["Username"] == owner
+            if allowed and "LastModifiedDate" in world_values:
+                assert same_value(row["LastModifiedDate"], world_values["LastModifiedDate"])
+            if not allowed:
+                assert row["CreatedDate"][:10] == today  # they look created today
+        if allowed:
+            assert not said
+        else:  # said once, with the way to enable it; nothing failed
+            assert len(said) == 1 and "Set Audit Fields upon Record Creation" in said[0]
+            assert sum(w.startswith("audit fields:") for w in report.warnings) == 1

@@ -761,7 +761,7 @@ class Loader:
 
     def _render(self, name: str, records: list[Record]) -> tuple[list[str], list[list[str]]]:
         oplan = self.plan.objects[name]
-        header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields
+        header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields + oplan.audit
         rows = []
         for record in records:
             wire = to_wire(record, oplan, self.ids, self.plan.owners)

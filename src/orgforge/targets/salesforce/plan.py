@@ -21,6 +21,15 @@ from orgforge.errors import ConfigError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.salesforce.client import SalesforceClient, soql_quote
 
+AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+"""A record's history: createable only with "Set Audit Fields upon Record Creation"."""
+AUDIT_HINT = (
+    "to keep the world's dates, enable Setup → User Interface → 'Enable \"Set Audit Fields "
+    "upon Record Creation\" and \"Update Records with Inactive Owners\" User Permissions', "
+    "then give the loading user the 'Set Audit Fields upon Record Creation' permission "
+    "(a permission set); audit fields can only be set when a record is created"
+)
+
 LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n != "User")
 """Objects a load writes, parents first. Users are mapped onto the org's users, not created."""
 
@@ -57,6 +66,7 @@ class ObjectPlan:
     fingerprint: list[str] = field(default_factory=list)
     org_types: dict[str, str] = field(default_factory=dict)
     updateable: list[str] = field(default_factory=list)  # of ``fields``: what an update may send
+    audit: list[str] = field(default_factory=list)  # audit fields the world has, sent on create
 
     @property
     def sends_key(self) -> bool:
@@ -107,6 +117,7 @@ def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: 
         owner_names={},
     )
     skip = _skip_set(settings)
+    audit_off: list[str] = []
     for name in LOAD_OBJECTS:
         obj = sf.get(name)
         try:
@@ -173,6 +184,18 @@ def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: 
             fingerprint,
             {n: str(org_fields[n].get("type")) for n in sent},
             [n for n in sent if org_fields[n].get("updateable", True)],
+        )
+        world_audit = [n for n in AUDIT_FIELDS if n in obj.field_names]
+        if world_audit:
+            allowed = [n for n in world_audit if (org_fields.get(n) or {}).get("createable")]
+            plan.objects[name].audit = allowed
+            if len(allowed) < len(world_audit):
+                audit_off.append(name)
+    if audit_off:  # said once for the whole load, not per object or record
+        plan.warnings.append(
+            f"audit fields: {plan.username or 'the loading user'} can't set CreatedDate/"
+            f"CreatedById ({', '.join(audit_off)}): records will look created today; "
+            + AUDIT_HINT
         )
     _map_owners(client, settings, user_keys, plan)
     try:

@@ -137,12 +137,12 @@ def to_wire(
     out: dict[str, Any] = {}
     if plan.sends_key:
         out[sf.KEY_FIELD] = record.key
-    for name in plan.fields:
+    for name in (*plan.fields, *plan.audit):
         value = record.values.get(name)
         if value is None or value == "":
             continue
         field = obj.field(name)
-        if name == "OwnerId":
+        if name in ("OwnerId", "CreatedById", "LastModifiedById"):  # world User keys
             value = owners.get(value)
             if not value:
                 continue
