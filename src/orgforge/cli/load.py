@@ -300,10 +300,12 @@ def validate(
                 info["api"] or "",
             )
         out.print(table)
-        owners = ", ".join(f"{k}→{v}" for k, v in list(data["owners"].items())[:4])
-        if owners:
-            more = len(data["owners"]) - 4
-            out.print(f"owners: {owners}" + (f" (+{more} more)" if more > 0 else ""))
+        by_how: dict[str, list[str]] = {}
+        for key, how in data["owner_mapping"].items():
+            by_how.setdefault(how, []).append(f"{key}→{data['owners'][key]}")
+        for how, pairs in by_how.items():
+            shown = ", ".join(pairs[:3]) + (f" (+{len(pairs) - 3} more)" if len(pairs) > 3 else "")
+            out.print(f"owners by {how}: {shown}")
         remaining = data["remaining_requests"]
         left = f"{remaining:,}" if remaining is not None else "unknown"
         out.print(f"a load would use ~{data['estimated_requests']:,} requests; {left} left today")

@@ -73,6 +73,7 @@ class ValidateReport:
                 for n, o in p.objects.items()
             },
             "owners": p.owner_names,
+            "owner_mapping": p.owner_how,
             "warnings": p.warnings,
             "errors": p.errors,
             "estimated_requests": self.estimate,
@@ -103,7 +104,7 @@ def validate(
     world = World(cfg.world, create=bool(from_dir))
     try:
         source = _source(cfg, world, from_dir)
-        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        plan = build_plan(client, cfg.salesforce, source.user_roles())
         if versions and cfg.salesforce.api_version not in versions:
             plan.errors.append(
                 f"salesforce.api_version {cfg.salesforce.api_version}: the org serves "
@@ -158,7 +159,7 @@ def load(
     world = World(cfg.world, create=bool(from_dir))
     try:
         source = _source(cfg, world, from_dir)
-        plan = build_plan(client, settings, source.user_keys())
+        plan = build_plan(client, settings, source.user_roles())
         raise_if_errors(plan)
         store = SyncStore(world, plan.target)
 
@@ -287,7 +288,7 @@ def cleanup(
     world = World(cfg.world, create=False)
     try:
         source = WorldSource(world)
-        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        plan = build_plan(client, cfg.salesforce, source.user_roles())
         store = SyncStore(world, plan.target)
         report = CleanupReport(plan.target, dry_run=dry_run)
         if dry_run:

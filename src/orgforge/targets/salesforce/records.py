@@ -23,6 +23,10 @@ class Source:
     def user_keys(self) -> list[str]:
         raise NotImplementedError
 
+    def user_roles(self) -> dict[str, str]:
+        """World user key → role (the user's Title), what owners are mapped by."""
+        return dict.fromkeys(self.user_keys(), "")
+
     def records(self, object_name: str) -> list[Record]:
         raise NotImplementedError
 
@@ -46,6 +50,9 @@ class WorldSource(Source):
     def user_keys(self) -> list[str]:
         return [row[0] for row in self.world.iter_rows("User", ["key"])]
 
+    def user_roles(self) -> dict[str, str]:
+        return {key: title or "" for key, title in self.world.iter_rows("User", ["key", "Title"])}
+
     def keys(self, object_name: str) -> list[str]:
         return [row[0] for row in self.world.iter_rows(object_name, ["key"])]
 
@@ -68,9 +75,11 @@ class ExportSource(Source):
         self.folder = Path(folder)
         self._data: dict[str, list[Record]] = {}
         self._users: list[str] = []
+        self._roles: dict[str, str] = {}
         for name, rows in read_export(folder):
             if name == "User":
                 self._users = [r.get("key") for r in rows if r.get("key")]
+                self._roles = {r["key"]: r.get("Title") or "" for r in rows if r.get("key")}
                 continue
             if name not in sf.BY_NAME:
                 continue
@@ -78,6 +87,9 @@ class ExportSource(Source):
 
     def user_keys(self) -> list[str]:
         return list(self._users)
+
+    def user_roles(self) -> dict[str, str]:
+        return {k: self._roles.get(k, "") for k in self._users}
 
     def records(self, object_name: str) -> list[Record]:
         return self._data.get(object_name, [])
