@@ -396,3 +396,49 @@ def test_audit_dates_on_create_when_the_org_allows_it(world, tmp_path, allowed):
         else:  # said once, with the way to enable it; nothing failed
             assert len(said) == 1 and "Set Audit Fields upon Record Creation" in said[0]
             assert sum(w.startswith("audit fields:") for w in report.warnings) == 1
+
+
+def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
+    sf = sandbox_sf(sandbox)
+    org = {r["Title"]: r for r in sf.query_all("SELECT Id, Username, Title FROM User")["records"]}
+    with World(world, create=False) as w:
+        roles = {key: title for key, title in w.iter_rows("User", ["key", "Title"])}
+    ae = sorted(k for k, t in roles.items() if t == "Account Executive")
+    assert ae and any(t != "Account Executive" for t in roles.values())
+
+    cfg, env = sf_config(sandbox, world, tmp_path)
+    plan = ops.validate(cfg, env=env).plan
+    maya = org["Account Executive"]
+    assert all(plan.owner_names[k] == maya["Username"] for k in ae)
+    assert all(plan.owner_how[k] == "role Account Executive" for k in ae)
+    others = [k for k in roles if k not in ae]
+    assert all(plan.owner_how[k] == "running user (unmapped)" for k in others)
+    said = [w for w in plan.warnings if w.startswith("owners:")]
+    assert len(said) == 1 and "salesforce.owners" in said[0]
+    assert not plan.errors
+
+    director = org["Sales Manager"]
+    first_other = sorted(others)[0]
+    mapping = {r: director["Username"] for r in {roles[k] for k in others}}
+    mapping[first_other] = org["Solutions Engineer"]["Id"]  # a user key wins over its role
+    cfg, env = sf_config(sandbox, world, tmp_path, owners=mapping)
+    plan = ops.validate(cfg, env=env).plan
+    assert not [w for w in plan.warnings if w.startswith("owners:")]
+    assert plan.owners[first_other] == org["Solutions Engineer"]["Id"]
+    assert all(plan.owner_names[k] == director["Username"] for k in others if k != first_other)
+
+    report, _ = ops.load(cfg, env=env)
+    assert report.failed == 0
+    with World(world, create=False) as w:
+        owner_of = {key: owner for key, owner in w.iter_rows("Opportunity", ["key", "OwnerId"])}
+    rows = sf.query_all("SELECT Orgforge_Key__c, OwnerId FROM Opportunity")["records"]
+    assert rows and all(
+        r["OwnerId"][:15] == plan.owners[owner_of[r["Orgforge_Key__c"]]][:15] for r in rows
+    )
+
+    bad = {"Sales Director": "nobody@example.com", "User/99": maya["Username"]}
+    cfg, env = sf_config(sandbox, world, tmp_path, owners=bad)
+    errors = ops.validate(cfg, env=env).plan.errors
+    assert any("salesforce.owners.Sales Director: no active user 'nobody@example.com'" in e
+               for e in errors)  # fmt: skip
+    assert any("salesforce.owners.User/99: the world has no user or role" in e for e in errors)
