@@ -442,3 +442,77 @@ def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
     assert any("salesforce.owners.Sales Director: no active user 'nobody@example.com'" in e
                for e in errors)  # fmt: skip
     assert any("salesforce.owners.User/99: the world has no user or role" in e for e in errors)
+
+
+def test_shift_then_load_moves_every_date_without_new_ids(sandbox, world, tmp_path):
+    import subprocess
+
+    from orgforge.schema import salesforce as schema
+    from tests.cli.test_commands import orgforge_bin
+
+    cfg, env = sf_config(sandbox, world, tmp_path)
+    ops.load(cfg, env=env)
+    sf = sandbox_sf(sandbox)
+    ids_before = {
+        name: sorted(r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"])
+        for name in LOAD_OBJECTS
+    }
+    before = {r[0]: r[1:] for r in _dates(world)}
+    done = subprocess.run(
+        [orgforge_bin(), "shift", "--world", str(world), "--days", "30",
+         "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "by +30 days (as of 2026-11-23 → 2026-12-23)" in done.stdout
+    after = {r[0]: r[1:] for r in _dates(world)}
+    for key, values in before.items():  # every date and datetime moved by exactly 30 days
+        for old, new in zip(values, after[key], strict=True):
+            if old:
+                assert _days_between(old, new) == 30, (key, old, new)
+
+    report, _ = ops.load(cfg, env=env)
+    assert report.failed == 0
+    assert sum(t.created for t in report.tallies.values()) == 0
+    updated = {n: t.updated for n, t in report.tallies.items() if t.updated}
+    assert updated["Opportunity"] == len(ids_before["Opportunity"])  # CloseDate moved
+    rows = sf.query_all("SELECT Orgforge_Key__c, CloseDate FROM Opportunity")["records"]
+    with World(world, create=False) as w:
+        close = dict(w.iter_rows("Opportunity", ["key", "CloseDate"]))
+    assert all(r["CloseDate"] == close[r["Orgforge_Key__c"]] for r in rows)
+    rows = sf.query_all("SELECT Orgforge_Key__c, StartDateTime FROM Event")["records"]
+    with World(world, create=False) as w:
+        start = dict(w.iter_rows("Event", ["key", "StartDateTime"]))
+    assert all(same_value(r["StartDateTime"], start[r["Orgforge_Key__c"]]) for r in rows)
+    for name in LOAD_OBJECTS:
+        now = sorted(r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"])
+        assert now == ids_before[name], name
+    assert schema.get("Opportunity").field("CloseDate").type == "date"
+
+    bad = subprocess.run(
+        [orgforge_bin(), "shift", "--world", str(world), "--to", "someday"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "shift --to someday: not a date" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "runs" / "x").exists()
+
+
+def _dates(world: Path) -> list[tuple]:
+    from orgforge.schema import salesforce as schema
+
+    out = []
+    with World(world, create=False) as w:
+        for obj in schema.OBJECTS:
+            names = [f.name for f in obj.fields if f.type in ("date", "datetime")]
+            if names:
+                out += list(w.iter_rows(obj.name, ["key", *names]))
+    return out
+
+
+def _days_between(old: str, new: str) -> int:
+    import datetime as dt
+
+    a = dt.datetime.fromisoformat(old[:19] if "T" in old else old)
+    b = dt.datetime.fromisoformat(new[:19] if "T" in new else new)
+    assert (b - a).seconds == 0
+    return (b - a).days

@@ -28,6 +28,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("sandbox", "sandbox", ()),
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
+    ("shift", None, ("shift",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 
