@@ -146,6 +146,7 @@ class Loader:
         self.record_retries: Counter[str] = Counter()  # error code → records sent again
         self.record_faults: Counter[str] = Counter()  # per-record transient errors answered
         self.api, self.threshold = "auto", 2000
+        self._changes: dict[str, list[tuple]] = {}  # prepare's comparison, reused by the run
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
@@ -269,6 +270,11 @@ class Loader:
         world."""
         state = self._load_ids()
         self.api, self.threshold = api, threshold
+        self._changes = {}
+        ours: dict[str, list[str]] = {}  # records this world created, by object
+        for key, (status, remote_id) in state.items():
+            if status == "ok" and remote_id:
+                ours.setdefault(key.split("/", 1)[0], []).append(key)
         pending: dict[str, int] = {}
         for name in LOAD_OBJECTS:
             if name not in self.plan.objects:
@@ -280,16 +286,13 @@ class Loader:
                 tally.api = "bulk"
             if tally.already:
                 changes = self.changes(name, lenient=True)
+                self._changes[name] = changes
                 tally.to_update = len(changes)
                 tally.unchanged = tally.already - len(changes)
                 fields = Counter(f for _, _, changed, _ in changes for f in changed)
                 tally.update_fields = dict(sorted(fields.items()))
             present = set(keys)
-            gone = sorted(
-                k
-                for k, (st, rid) in state.items()
-                if st == "ok" and rid and k.split("/", 1)[0] == name and k not in present
-            )
+            gone = sorted(k for k in ours.get(name, ()) if k not in present)
             tally.to_prune = len(gone)
             if gone:
                 self.report.prune[name] = gone
@@ -351,7 +354,13 @@ class Loader:
             tally = self.report.tallies.get(name)
             if tally is None or not (tally.already or tally.created):
                 continue
-            changes = self.changes(name)
+            changes = self._changes.get(name)
+            if changes is None or any(
+                str(v).startswith("pending:")
+                for _, _, changed, _ in changes
+                for v in changed.values()
+            ):  # lookups to parents created in this run: compare again, now with their ids
+                changes = self.changes(name)
             if not changes:
                 continue
             bulk = self.api == "bulk" or (self.api == "auto" and len(changes) >= self.threshold)

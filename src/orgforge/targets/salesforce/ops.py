@@ -200,9 +200,13 @@ def load(
         with RunLog(cfg.runs_dir, "load salesforce", config, world) as log:
             for warning in plan.warnings:
                 log.event("validate.warning", message=warning)
-            run = loader(log)
-            run.reconcile()
-            pending = run.prepare(api, settings.bulk_threshold)
+            # The probe's reading of the world and the sync stands unless a batch of an earlier
+            # run must be settled first (that changes what is loaded).
+            run, pending = probe, counts
+            run.runlog, run.run_id = log, log.run_id
+            if store.journals():
+                run.reconcile()
+                pending = run.prepare(api, settings.bulk_threshold)
             if on_start:
                 on_start(pending)
             log.event(
