@@ -516,3 +516,18 @@ def _days_between(old: str, new: str) -> int:
     b = dt.datetime.fromisoformat(new[:19] if "T" in new else new)
     assert (b - a).seconds == 0
     return (b - a).days
+
+
+def test_an_expired_access_token_is_the_fault_that_is_not_transient(world, tmp_path):
+    """A static token can't be renewed: the load stops saying so, what it stored, what to do."""
+    from orgforge.errors import AuthError
+
+    # seed 2: the first expiry hits the 20th request, past login and describes, mid-load
+    with run_in_thread(SandboxConfig(schema=EXAMPLE_SCHEMA, faults="expire=0.05", seed=2)) as sb:
+        cfg, env = sf_config(sb, world, tmp_path, batch_size=50, concurrency=1)
+        clock = FakeClock()
+        with pytest.raises(AuthError) as caught:
+            ops.load(cfg, env=env, sleep=clock.sleep, monotonic=clock.monotonic)
+        error = caught.value
+        assert "can't be renewed" in error.message and "records before it stopped" in error.message
+        assert "sf CLI / JWT / password" in error.hint

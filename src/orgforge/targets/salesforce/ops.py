@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from orgforge.config import Config, dump
-from orgforge.errors import UsageError
+from orgforge.errors import AuthError, UsageError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import RecordError, WriteResult, retryable
 from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
@@ -215,7 +215,15 @@ def load(
                 pending=pending,
                 apis={n: t.api for n, t in run.report.tallies.items()},
             )
-            report = run.run(pending)
+            try:
+                report = run.run(pending)
+            except AuthError as exc:  # not transient: say what this run got done first
+                done = sum(t.created + t.updated for t in run.report.tallies.values())
+                raise AuthError(
+                    f"{exc.message}; this run stored {done:,} records before it stopped "
+                    f"(run log {log.dir}/), the next load resumes from there",
+                    exc.hint,
+                ) from None
             if prune:
                 _prune(client, store, log, run, cfg, progress)
             report.requests = client.requests_used
