@@ -531,3 +531,25 @@ def test_an_expired_access_token_is_the_fault_that_is_not_transient(world, tmp_p
         error = caught.value
         assert "can't be renewed" in error.message and "records before it stopped" in error.message
         assert "sf CLI / JWT / password" in error.hint
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["off", "on"])
+def test_sandbox_enforces_the_audit_permission_like_an_org(tmp_path, allowed):
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with run_in_thread(SandboxConfig(schema=_audit_schema(tmp_path, allowed))) as sb:
+        sf = sandbox_sf(sb)
+        fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
+        assert fields["CreatedDate"]["createable"] is allowed
+        assert fields["CreatedDate"]["updateable"] is False
+        record = {"Name": "Audit Co", "CreatedDate": "2025-01-02T03:04:05.000+0000"}
+        if not allowed:
+            with pytest.raises(SalesforceMalformedRequest) as refused:
+                sf.Account.create(record)
+            assert refused.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+            return
+        created = sf.Account.create(record)["id"]
+        assert sf.Account.get(created)["CreatedDate"].startswith("2025-01-02T03:04:05")
+        with pytest.raises(SalesforceMalformedRequest) as refused:  # never on update
+            sf.Account.update(created, {"CreatedDate": "2025-02-02T03:04:05.000+0000"})
+        assert refused.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
