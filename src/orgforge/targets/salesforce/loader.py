@@ -24,7 +24,13 @@ from orgforge.targets.salesforce.client import (
     parse_errors,
     soql_in,
 )
-from orgforge.targets.salesforce.plan import LOAD_OBJECTS, NARROW_FIELD, ObjectPlan, Plan
+from orgforge.targets.salesforce.plan import (
+    AUDIT_FIELDS,
+    LOAD_OBJECTS,
+    NARROW_FIELD,
+    ObjectPlan,
+    Plan,
+)
 from orgforge.targets.salesforce.records import (
     Source,
     csv_cell,
@@ -40,10 +46,6 @@ Progress = Callable[[str, int], None]
 QUERY_CHUNK = 100
 BULK_MAX_BYTES = 90_000_000  # Bulk API 2.0 takes up to 100 MB of CSV per upload
 TERMINAL = ("JobComplete", "Failed", "Aborted")
-
-
-AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
-"""Set on create only, when the org allows it (never part of an update)."""
 
 
 @dataclass
