@@ -17,9 +17,9 @@ def _env(sb) -> dict[str, str]:
     return {**env, "SF_ACCESS_TOKEN": sb.token, "NO_COLOR": "1", "COLUMNS": "200"}
 
 
-def _sf_args(sb, world, tmp_path) -> list[str]:
+def _sf_args(sb, small, tmp_path) -> list[str]:
     return [
-        "--world", str(world), "--runs-dir", str(tmp_path / "runs"),
+        "--world", str(small), "--runs-dir", str(tmp_path / "runs"),
         "--instance-url", sb.instance_url, "--auth", "token",
     ]  # fmt: skip
 
@@ -30,12 +30,12 @@ def _run(args, env, cwd, **kw) -> subprocess.CompletedProcess:
     )
 
 
-def test_load_dry_run_then_load_says_what_changed(sandbox, world, tmp_path):
-    cfg, env = sf_config(sandbox, world, tmp_path)
+def test_load_dry_run_then_load_says_what_changed(sandbox, small, tmp_path):
+    cfg, env = sf_config(sandbox, small, tmp_path)
     ops.load(cfg, env=env)
-    with sqlite3.connect(world) as conn:
+    with sqlite3.connect(small) as conn:
         conn.execute("""UPDATE "rec_Opportunity" SET "NextStep" = 'Send the quote' """)
-    args = ["load", *_sf_args(sandbox, world, tmp_path)]
+    args = ["load", *_sf_args(sandbox, small, tmp_path)]
     dry = _run([*args, "--dry-run"], _env(sandbox), tmp_path)
     assert dry.returncode == 0, dry.stderr
     assert "to update Opportunity: NextStep (" in dry.stdout
@@ -47,8 +47,8 @@ def test_load_dry_run_then_load_says_what_changed(sandbox, world, tmp_path):
     assert "rode out 0 transient faults" in done.stdout
 
 
-def test_cleanup_of_an_unknown_run_exits_2_naming_it(sandbox, world, tmp_path):
-    args = ["cleanup", *_sf_args(sandbox, world, tmp_path), "--run", "20990101-nope"]
+def test_cleanup_of_an_unknown_run_exits_2_naming_it(sandbox, small, tmp_path):
+    args = ["cleanup", *_sf_args(sandbox, small, tmp_path), "--run", "20990101-nope"]
     done = _run(args, _env(sandbox), tmp_path)
     assert done.returncode == 2
     assert "cleanup --run 20990101-nope" in done.stderr and "no such run" in done.stderr
@@ -57,12 +57,12 @@ def test_cleanup_of_an_unknown_run_exits_2_naming_it(sandbox, world, tmp_path):
     assert sandbox.state.stats.snapshot()["total"] == 0  # not even a login
 
 
-def test_cleanup_asks_on_a_terminal_and_yes_skips_it(sandbox, world, tmp_path):
-    cfg, env = sf_config(sandbox, world, tmp_path)
+def test_cleanup_asks_on_a_terminal_and_yes_skips_it(sandbox, small, tmp_path):
+    cfg, env = sf_config(sandbox, small, tmp_path)
     ops.load(cfg, env=env)
     sf = __import__("orgforge.sandbox.salesforce", fromlist=["x"]).simple_salesforce(sandbox)
     before = counts(sf, ["Account", "Task"])
-    args = ["cleanup", *_sf_args(sandbox, world, tmp_path), "--all"]
+    args = ["cleanup", *_sf_args(sandbox, small, tmp_path), "--all"]
     main, child = pty.openpty()
     try:
         os.write(main, b"n\n")
@@ -78,16 +78,16 @@ def test_cleanup_asks_on_a_terminal_and_yes_skips_it(sandbox, world, tmp_path):
     assert counts(sf, ["Account", "Task"]) == {"Account": 0, "Task": 0}
 
 
-def test_world_reset_refuses_while_the_org_holds_loaded_records(sandbox, world, tmp_path):
-    cfg, env = sf_config(sandbox, world, tmp_path)
+def test_world_reset_refuses_while_the_org_holds_loaded_records(sandbox, small, tmp_path):
+    cfg, env = sf_config(sandbox, small, tmp_path)
     ops.load(cfg, env=env)
-    before = world.read_bytes()
-    refused = _run(["world", "reset", "--world", str(world), "--yes"], _env(sandbox), tmp_path)
+    before = small.read_bytes()
+    refused = _run(["world", "reset", "--world", str(small), "--yes"], _env(sandbox), tmp_path)
     assert refused.returncode == 2
     assert "has load history" in refused.stderr and "orgforge cleanup --all" in refused.stderr
     assert "Traceback" not in refused.stderr
-    assert world.read_bytes() == before
+    assert small.read_bytes() == before
     forced = _run(
-        ["world", "reset", "--world", str(world), "--yes", "--force"], _env(sandbox), tmp_path
+        ["world", "reset", "--world", str(small), "--yes", "--force"], _env(sandbox), tmp_path
     )
     assert forced.returncode == 0, forced.stderr

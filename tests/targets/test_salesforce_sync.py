@@ -26,6 +26,7 @@ from tests.targets.conftest import counts, sf_config
 
 WRITE_FAMILIES = ("composite", "sobjects", "bulk_ingest")
 
+
 # What the tests change in the world, per object: (field, new value for the i-th record).
 CHANGES = {
     "Account": ("Phone", lambda i: f"+1 415 555 {i:04d}"),
@@ -93,8 +94,8 @@ def _writes(sb) -> int:
 
 
 @pytest.mark.parametrize("api", ["rest", "bulk"])
-def test_changed_records_get_exactly_their_changed_fields(sandbox, world, tmp_path, api):
-    cfg, env = sf_config(sandbox, world, tmp_path)
+def test_changed_records_get_exactly_their_changed_fields(sandbox, small, tmp_path, api):
+    cfg, env = sf_config(sandbox, small, tmp_path)
     first, _ = ops.load(cfg, api=api, env=env)
     assert first.failed == 0
     sf = sandbox_sf(sandbox)
@@ -106,7 +107,7 @@ def test_changed_records_get_exactly_their_changed_fields(sandbox, world, tmp_pa
         }
         for name in LOAD_OBJECTS
     }
-    changed = _change_tenth(world)
+    changed = _change_tenth(small)
 
     dry, _ = ops.load(cfg, api=api, env=env, dry_run=True)
     for name in LOAD_OBJECTS:
@@ -157,12 +158,12 @@ def test_changed_records_get_exactly_their_changed_fields(sandbox, world, tmp_pa
     assert again.requests <= 2 + len(LOAD_OBJECTS) + 3
 
 
-def test_prune_deletes_exactly_what_the_world_dropped(sandbox, world, tmp_path):
-    cfg, env = sf_config(sandbox, world, tmp_path)
+def test_prune_deletes_exactly_what_the_world_dropped(sandbox, small, tmp_path):
+    cfg, env = sf_config(sandbox, small, tmp_path)
     ops.load(cfg, env=env)
     sf = sandbox_sf(sandbox)
     mine = sf.Account.create({"Name": "Pre-existing customer"})["id"]
-    with sqlite3.connect(world) as conn:  # a shrink: drop three opportunities and their roles
+    with sqlite3.connect(small) as conn:  # a shrink: drop three opportunities and their roles
         opps = [k for (k,) in conn.execute('SELECT key FROM "rec_Opportunity" ORDER BY key')][:3]
         marks = ",".join("?" * len(opps))
         conn.execute(
@@ -184,7 +185,7 @@ def test_prune_deletes_exactly_what_the_world_dropped(sandbox, world, tmp_path):
         )
         conn.execute(f'DELETE FROM "rec_Event" WHERE "WhatId" IN ({marks})', opps)
     expected = {o: n for o, n in counts(sf, LOAD_OBJECTS).items()}
-    with World(world, create=False) as w:
+    with World(small, create=False) as w:
         in_world = {o: w.count(o) for o in LOAD_OBJECTS}
 
     dry, _ = ops.load(cfg, env=env, dry_run=True, prune=True)
@@ -366,10 +367,10 @@ def _history(world: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("allowed", [True, False], ids=["permission-on", "permission-off"])
-def test_audit_dates_on_create_when_the_org_allows_it(world, tmp_path, allowed):
-    history = _history(world)
+def test_audit_dates_on_create_when_the_org_allows_it(small, tmp_path, allowed):
+    history = _history(small)
     with run_in_thread(SandboxConfig(schema=_audit_schema(tmp_path, allowed))) as sb:
-        cfg, env = sf_config(sb, world, tmp_path)
+        cfg, env = sf_config(sb, small, tmp_path)
         checked = ops.validate(cfg, env=env)
         said = [w for w in checked.plan.warnings if w.startswith("audit fields:")]
         report, _ = ops.load(cfg, env=env)
@@ -398,15 +399,15 @@ def test_audit_dates_on_create_when_the_org_allows_it(world, tmp_path, allowed):
             assert sum(w.startswith("audit fields:") for w in report.warnings) == 1
 
 
-def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
+def test_owners_by_role_by_config_and_never_silently(sandbox, small, tmp_path):
     sf = sandbox_sf(sandbox)
     org = {r["Title"]: r for r in sf.query_all("SELECT Id, Username, Title FROM User")["records"]}
-    with World(world, create=False) as w:
+    with World(small, create=False) as w:
         roles = {key: title for key, title in w.iter_rows("User", ["key", "Title"])}
     ae = sorted(k for k, t in roles.items() if t == "Account Executive")
     assert ae and any(t != "Account Executive" for t in roles.values())
 
-    cfg, env = sf_config(sandbox, world, tmp_path)
+    cfg, env = sf_config(sandbox, small, tmp_path)
     plan = ops.validate(cfg, env=env).plan
     maya = org["Account Executive"]
     assert all(plan.owner_names[k] == maya["Username"] for k in ae)
@@ -421,7 +422,7 @@ def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
     first_other = sorted(others)[0]
     mapping = {r: director["Username"] for r in {roles[k] for k in others}}
     mapping[first_other] = org["Solutions Engineer"]["Id"]  # a user key wins over its role
-    cfg, env = sf_config(sandbox, world, tmp_path, owners=mapping)
+    cfg, env = sf_config(sandbox, small, tmp_path, owners=mapping)
     plan = ops.validate(cfg, env=env).plan
     assert not [w for w in plan.warnings if w.startswith("owners:")]
     assert plan.owners[first_other] == org["Solutions Engineer"]["Id"]
@@ -429,7 +430,7 @@ def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
 
     report, _ = ops.load(cfg, env=env)
     assert report.failed == 0
-    with World(world, create=False) as w:
+    with World(small, create=False) as w:
         owner_of = {key: owner for key, owner in w.iter_rows("Opportunity", ["key", "OwnerId"])}
     rows = sf.query_all("SELECT Orgforge_Key__c, OwnerId FROM Opportunity")["records"]
     assert rows and all(
@@ -437,35 +438,35 @@ def test_owners_by_role_by_config_and_never_silently(sandbox, world, tmp_path):
     )
 
     bad = {"Sales Director": "nobody@example.com", "User/99": maya["Username"]}
-    cfg, env = sf_config(sandbox, world, tmp_path, owners=bad)
+    cfg, env = sf_config(sandbox, small, tmp_path, owners=bad)
     errors = ops.validate(cfg, env=env).plan.errors
     assert any("salesforce.owners.Sales Director: no active user 'nobody@example.com'" in e
                for e in errors)  # fmt: skip
     assert any("salesforce.owners.User/99: the world has no user or role" in e for e in errors)
 
 
-def test_shift_then_load_moves_every_date_without_new_ids(sandbox, world, tmp_path):
+def test_shift_then_load_moves_every_date_without_new_ids(sandbox, small, tmp_path):
     import subprocess
 
     from orgforge.schema import salesforce as schema
     from tests.cli.test_commands import orgforge_bin
 
-    cfg, env = sf_config(sandbox, world, tmp_path)
+    cfg, env = sf_config(sandbox, small, tmp_path)
     ops.load(cfg, env=env)
     sf = sandbox_sf(sandbox)
     ids_before = {
         name: sorted(r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"])
         for name in LOAD_OBJECTS
     }
-    before = {r[0]: r[1:] for r in _dates(world)}
+    before = {r[0]: r[1:] for r in _dates(small)}
     done = subprocess.run(
-        [orgforge_bin(), "shift", "--world", str(world), "--days", "30",
+        [orgforge_bin(), "shift", "--world", str(small), "--days", "30",
          "--runs-dir", str(tmp_path / "runs")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "by +30 days (as of 2026-11-23 → 2026-12-23)" in done.stdout
-    after = {r[0]: r[1:] for r in _dates(world)}
+    after = {r[0]: r[1:] for r in _dates(small)}
     for key, values in before.items():  # every date and datetime moved by exactly 30 days
         for old, new in zip(values, after[key], strict=True):
             if old:
@@ -477,11 +478,11 @@ def test_shift_then_load_moves_every_date_without_new_ids(sandbox, world, tmp_pa
     updated = {n: t.updated for n, t in report.tallies.items() if t.updated}
     assert updated["Opportunity"] == len(ids_before["Opportunity"])  # CloseDate moved
     rows = sf.query_all("SELECT Orgforge_Key__c, CloseDate FROM Opportunity")["records"]
-    with World(world, create=False) as w:
+    with World(small, create=False) as w:
         close = dict(w.iter_rows("Opportunity", ["key", "CloseDate"]))
     assert all(r["CloseDate"] == close[r["Orgforge_Key__c"]] for r in rows)
     rows = sf.query_all("SELECT Orgforge_Key__c, StartDateTime FROM Event")["records"]
-    with World(world, create=False) as w:
+    with World(small, create=False) as w:
         start = dict(w.iter_rows("Event", ["key", "StartDateTime"]))
     assert all(same_value(r["StartDateTime"], start[r["Orgforge_Key__c"]]) for r in rows)
     for name in LOAD_OBJECTS:
@@ -490,7 +491,7 @@ def test_shift_then_load_moves_every_date_without_new_ids(sandbox, world, tmp_pa
     assert schema.get("Opportunity").field("CloseDate").type == "date"
 
     bad = subprocess.run(
-        [orgforge_bin(), "shift", "--world", str(world), "--to", "someday"],
+        [orgforge_bin(), "shift", "--world", str(small), "--to", "someday"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode == 2 and "shift --to someday: not a date" in bad.stderr
