@@ -143,6 +143,34 @@ def stats(world: str | Path) -> dict[str, Any]:
         return run(handle)
 
 
+def shift(
+    world: str | Path,
+    *,
+    days: int | None = None,
+    to: str | None = None,
+    today: Any = None,
+    runs_dir: str | Path | None = None,
+) -> Any:
+    """Move every date and datetime of a world's records, and its as-of date, by one delta:
+    ``days``, or from the world's as-of to ``to`` (a date or "today"). Returns a ShiftResult.
+
+    The next ``load`` pushes the moved dates as updates (same Ids)."""
+    import datetime as dt
+
+    from orgforge.world.runlog import RunLog
+    from orgforge.world.shift import delta_days
+    from orgforge.world.shift import shift as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today())
+        config = {"world": str(world), "days": delta}
+        with RunLog(runs_dir or "runs", "shift", config, handle) as log:
+            result = run(handle, delta, log.run_id)
+            log.finish("ok", result.as_dict())
+            return result
+
+
 def reset_world(world: str | Path) -> dict[str, int]:
     """Remove every record, run, change and cache entry of a world; returns what was removed."""
     from orgforge.world.store import World
@@ -209,13 +237,15 @@ def load(
     api: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    prune: bool = False,
     session: Any = None,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     **options: Any,
 ):
-    """Load the world (or an exported folder) into an org; resumable and idempotent.
+    """Sync the world (or an exported folder) into an org: creates, updates of changed
+    fields, and with ``prune`` deletes of what the world no longer has; resumable.
 
     Returns ``(LoadReport, run_dir)``."""
     _check_target(target)
@@ -227,6 +257,7 @@ def load(
         api=api,
         dry_run=dry_run,
         force=force,
+        prune=prune,
         session=session,
         env=env,
         progress=progress,

@@ -427,9 +427,14 @@ class SalesforceConfig(_Model):
     skip_fields: list[str] = Field(
         default_factory=list, description="Object.Field names not to send (org lacks them)"
     )
-    owner_mapping: Literal["round-robin", "running-user"] = "round-robin"
+    owner_mapping: Literal["role", "running-user", "round-robin"] = Field(
+        "role",
+        description="World users without an owners entry: the org's active users with the same "
+        "Title (role), the loading user, or all active users in turn",
+    )
     owners: dict[str, str] = Field(
-        default_factory=dict, description="orgforge User key → org user Id or Username"
+        default_factory=dict,
+        description="World user key (User/03) or role (a Title) → org user Id or Username",
     )
     max_retries: int = Field(5, ge=0, le=20, description="Retries of a retryable failure")
     timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request")

@@ -31,6 +31,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("load", None, ("load", "cleanup", "validate", "smoke")),
     ("agents", "agents", ()),
     ("metrics", None, ("metrics",)),
+    ("shift", None, ("shift",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 
