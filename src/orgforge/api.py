@@ -93,6 +93,47 @@ def generate(
             close()
 
 
+def generate_preview(
+    config: Config | str | Path | None = None,
+    *,
+    industries: list[str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """What ``generate`` would write, checked the way generate checks it; writes nothing.
+
+    The config, packs and industries are validated as a run would; the counts are the recipe's
+    exact totals; ``up_to_date`` says the world already holds this recipe (a rerun is a no-op).
+    """
+    from orgforge.config import dump
+    from orgforge.generate.pipeline import fingerprint
+    from orgforge.packs import load_packs, resolve_industries
+    from orgforge.schema import salesforce as sf
+    from orgforge.world.store import World
+
+    resolved = resolve(config, **options)
+    packs = load_packs(resolved.generate.packs)
+    chosen = resolve_industries(packs, resolved.generate.industries, industries)
+    counts = {"User": resolved.generate.owners}
+    counts.update({name: resolved.generate.count(name) for name in sf.GENERATED if name != "User"})
+    existing: dict[str, int] = {}
+    up_to_date = False
+    world_file = Path(resolved.world)
+    if "://" in resolved.world or world_file.exists():
+        with World(resolved.world, create=False) as handle:
+            existing = handle.counts()
+            up_to_date = handle.get_meta("fingerprint") == fingerprint(resolved)
+    return {
+        "world": resolved.world,
+        "seed": resolved.seed,
+        "as_of": dump(resolved)["as_of"],
+        "industries": list(chosen),
+        "counts": {name: n for name, n in counts.items() if n},
+        "records": sum(counts.values()),
+        "existing": existing,
+        "up_to_date": up_to_date,
+    }
+
+
 def content_fill(
     config: Config | str | Path | None = None,
     *,

@@ -64,9 +64,18 @@ def print_error(error: OrgforgeError) -> None:
 
 
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
-    """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback."""
+    """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback.
+
+    Every command gets the global flags (``-q``, ``--debug``) here, after or before its name.
+    """
+    import typer.main
+
+    from orgforge.cli._options import add_global_flags
+
     try:
-        app(args=args, standalone_mode=False)
+        command = typer.main.get_command(app)
+        add_global_flags(command)
+        command.main(args=args, prog_name="orgforge", standalone_mode=False)
     except OrgforgeError as error:
         if state.debug:
             traceback.print_exc()
@@ -83,6 +92,16 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console("err").print("interrupted")
         return 130
+    except Exception as error:  # a bug: still two lines, unless --debug asks for the traceback
+        if state.debug:
+            traceback.print_exc()
+        print_error(
+            OrgforgeError(
+                f"internal error: {type(error).__name__}: {error}".splitlines()[0],
+                "This is a bug in orgforge: run again with --debug and report the traceback.",
+            )
+        )
+        return 1
     return 0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-import orgforge
+from orgforge import api
 from orgforge.cli import _console
 from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.content.contract import KINDS
@@ -78,7 +78,7 @@ def fill(
     )
     chosen = _kinds(kinds)
     with _console.progress("text items", None) as advance:
-        summary = orgforge.api.content_fill(cfg, kinds=chosen, progress=advance)
+        summary = api.content_fill(cfg, kinds=chosen, progress=advance)
     if _console.state.quiet:
         return
     updated = summary["updated"]
@@ -112,7 +112,7 @@ def estimate(
             "content.batch_size": batch_size,
         },
     )
-    report = orgforge.api.content_estimate(cfg)
+    report = api.content_estimate(cfg)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
