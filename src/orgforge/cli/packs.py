@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 import yaml
 from rich.table import Table
 
 from orgforge.cli import _console
+from orgforge.cli._options import JsonOpt
 from orgforge.errors import PackError
 from orgforge.packs import builtin_packs, load_pack, load_packs
 
@@ -16,12 +19,29 @@ app = typer.Typer(help="List, show and validate industry packs.", no_args_is_hel
 @app.command("list")
 def list_packs(
     pack: list[str] = typer.Option(None, "--pack", help="Also load this pack file."),
+    as_json: JsonOpt = False,
 ) -> None:
     """List the industry packs with their sizes."""
+    packs = load_packs(pack or [])
+    if as_json:
+        rows = [
+            {
+                "id": pid,
+                "label": p.label,
+                "industry": p.industry,
+                "titles": len(p.titles),
+                "products": len(p.products),
+                "case_subjects": len(p.case.subjects),
+                "source": p.source,
+            }
+            for pid, p in packs.items()
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table(show_edge=False)
     for column in ("id", "label", "Industry", "titles", "products", "case subjects", "source"):
         table.add_column(column)
-    for pid, p in load_packs(pack or []).items():
+    for pid, p in packs.items():
         table.add_row(
             pid,
             p.label,
