@@ -23,32 +23,32 @@ if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads 
     from orgforge.generate.pipeline import GenerateResult
 
 
+_OPTIONS = {
+    "seed": "seed",
+    "as_of": "as_of",
+    "world": "world",
+    "runs_dir": "runs_dir",
+    "preset": "preset",
+    "accounts": "generate.accounts",
+    "workers": "generate.workers",
+    "text": "content.engine",
+    "provider": "content.provider",
+    "model": "content.model",
+    "base_url": "content.base_url",
+    "max_cost": "content.max_cost",
+    "out": "export.out",
+    "format": "export.format",
+}
+"""Library option name → the setting it overrides (the same as the CLI flag of that name)."""
+
+
 def resolve(
     config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
 ) -> Config:
     """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
     from orgforge.config import PRESETS, Config, load_config
 
-    mapping = {
-        "seed": "seed",
-        "as_of": "as_of",
-        "world": "world",
-        "runs_dir": "runs_dir",
-        "preset": "preset",
-        "accounts": "generate.accounts",
-        "workers": "generate.workers",
-        "text": "content.engine",
-        "provider": "content.provider",
-        "model": "content.model",
-        "base_url": "content.base_url",
-        "max_cost": "content.max_cost",
-        "out": "export.out",
-        "format": "export.format",
-    }
-    unknown = [k for k in flags if k not in mapping]
-    if unknown:
-        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(mapping)}.")
-    dotted = {mapping[k]: v for k, v in flags.items() if v is not None}
+    dotted = _dotted(flags)
     if isinstance(dotted.get("as_of"), dt.date):
         dotted["as_of"] = dotted["as_of"].isoformat()
     if isinstance(config, Config):
@@ -63,6 +63,22 @@ def resolve(
             data["generate"]["accounts"] = PRESETS[dotted["preset"]]
         return Config.model_validate(data)
     return load_config(config, flags=dotted, cwd=cwd)
+
+
+def _dotted(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in options if k not in _OPTIONS]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(_OPTIONS)}.")
+    return {_OPTIONS[k]: v for k, v in options.items() if v is not None}
+
+
+def config_lookup(
+    key: str, config: str | Path | None = None, *, cwd: Path | None = None, **options: Any
+) -> dict[str, Any]:
+    """Where setting ``key`` gets its value: default, file and line, env var or option/flag."""
+    from orgforge.config import lookup
+
+    return lookup(key, config, flags=_dotted(options), cwd=cwd)
 
 
 def generate(
