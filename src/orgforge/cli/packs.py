@@ -6,12 +6,13 @@ import json
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from orgforge.cli import _console
 from orgforge.cli._options import JsonOpt
 from orgforge.errors import PackError
-from orgforge.packs import builtin_packs, load_pack, load_packs
+from orgforge.packs import builtin_packs, load_packs, pack_problems
 
 app = typer.Typer(help="List, show and validate industry packs.", no_args_is_help=True)
 
@@ -65,7 +66,20 @@ def show(pack_id: str = typer.Argument(..., help="A pack id, e.g. insurance.")) 
 
 @app.command()
 def validate(files: list[str] = typer.Argument(..., help="Pack YAML files to check.")) -> None:
-    """Validate pack files; exit 2 naming the file, line and field of the first problem."""
+    """Validate pack files; list every problem (file:line: field: what), exit 2 if any."""
+    problems: list[str] = []
+    bad = 0
     for file in files:
-        p = load_pack(file)
-        _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")
+        p, found = pack_problems(file)
+        if p is not None:
+            _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")
+        for line in found:
+            _console.err.print(escape(line), highlight=False)
+        problems += found
+        bad += bool(found)
+    if problems:
+        raise PackError(
+            f"{len(problems)} problem{'s' * (len(problems) != 1)} in {bad} of "
+            f"{len(files)} pack file{'s' * (len(files) != 1)} (listed above)",
+            "Fix each line; src/orgforge/packs/FORMAT.md describes every key.",
+        )
