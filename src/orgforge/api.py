@@ -222,9 +222,19 @@ def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> C
     resolved = resolve(config, **options)
     updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
     if updates:
+        from pydantic import ValidationError
+
         data = resolved.model_dump()
         data["salesforce"].update(updates)
-        resolved = Config.model_validate(data)
+        try:
+            resolved = Config.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][-1])
+            raise ConfigError(
+                f"flag --{name.replace('_', '-')}: salesforce.{name}: {first['msg']}",
+                "Use one of the values listed above; `orgforge load --help` lists them.",
+            ) from None
     return resolved
 
 

@@ -63,6 +63,17 @@ def print_error(error: OrgforgeError) -> None:
     console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
 
 
+def print_usage_error(error: Exception) -> None:
+    """A click usage error (unknown option, missing argument…) as `error:` + `hint:` lines."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "orgforge"
+    message = error.format_message() if hasattr(error, "format_message") else str(error)
+    message = " ".join(message.split())  # one line, whatever click wrapped
+    if not message:  # a group run without a command: click has printed its help
+        return
+    print_error(OrgforgeError(f"{command}: {message}", f"`{command} --help` lists what it takes."))
+
+
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback.
 
@@ -86,8 +97,8 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except _ABORT:
         console("err").print("aborted")
         return 1
-    except _USAGE as error:  # bad flag or argument: click prints usage + the error line
-        error.show()
+    except _USAGE as error:  # bad flag or argument: the same two lines as any bad input
+        print_usage_error(error)
         return getattr(error, "exit_code", 2) or 2
     except KeyboardInterrupt:
         console("err").print("interrupted")

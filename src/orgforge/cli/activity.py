@@ -35,7 +35,9 @@ WhereOpt = Annotated[
         "--where", help="Opportunity filter, SOQL WHERE syntax: \"StageName = 'Prospecting'\"."
     ),
 ]
-MaxOpt = Annotated[int | None, typer.Option("--max-opps", help="At most this many opportunities.")]
+MaxOpt = Annotated[
+    int | None, typer.Option("--max-opps", min=1, help="At most this many opportunities.")
+]
 OppOpt = Annotated[
     list[str] | None,
     typer.Option("--opp", help="An opportunity key, e.g. Opportunity/0042/1 (repeatable)."),
