@@ -210,6 +210,7 @@ _SF_FLAGS = {
     "login_url": "salesforce.login_url",
     "username": "salesforce.username",
     "auth": "salesforce.auth",
+    "api": "salesforce.api",
     "api_version": "salesforce.api_version",
     "external_id": "salesforce.external_id",
 }
@@ -232,8 +233,9 @@ def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> C
             first = exc.errors()[0]
             name = str(first["loc"][-1])
             raise ConfigError(
-                f"flag --{name.replace('_', '-')}: salesforce.{name}: {first['msg']}",
-                "Use one of the values listed above; `orgforge load --help` lists them.",
+                f"flag --{name.replace('_', '-')}: salesforce.{name}: {first['msg']} "
+                f"(got {first.get('input')!r})",
+                "Use one of the values listed above.",
             ) from None
     return resolved
 
@@ -259,7 +261,8 @@ def validate(
     _check_target(target)
     from orgforge.targets.salesforce.ops import validate as run
 
-    return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
+    resolved = _sf_config(config, {**options, "api": api})  # a bad --api fails before connecting
+    return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
 def load(
@@ -283,7 +286,7 @@ def load(
     from orgforge.targets.salesforce.ops import load as run
 
     return run(
-        _sf_config(config, options),
+        _sf_config(config, {**options, "api": api}),  # a bad --api fails before connecting
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,

@@ -23,6 +23,7 @@ from orgforge.cli._options import (
     load,
 )
 from orgforge.config import Config
+from orgforge.errors import FrameworkError
 
 app = typer.Typer(
     help="Meetings, emails and sales scorecards on opportunities (the People.ai demo job).",
@@ -308,7 +309,14 @@ def frameworks(
     as_json: JsonOpt = False,
 ) -> None:
     """List the scorecard frameworks; validate your own framework files."""
-    found = lib.frameworks(files or [])
+    try:
+        found = lib.frameworks(files or [])
+    except FrameworkError as error:  # the default hint sends the user back here
+        raise FrameworkError(
+            error.message,
+            "docs/activity.md (Scorecards) describes the format; the built-ins are in "
+            "src/orgforge/activity/frameworks/.",
+        ) from None
     if as_json:
         typer.echo(
             json.dumps({k: v.model_dump(exclude_none=True) for k, v in found.items()}, indent=2)

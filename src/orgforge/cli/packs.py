@@ -67,19 +67,21 @@ def show(pack_id: str = typer.Argument(..., help="A pack id, e.g. insurance.")) 
 @app.command()
 def validate(files: list[str] = typer.Argument(..., help="Pack YAML files to check.")) -> None:
     """Validate pack files; list every problem (file:line: field: what), exit 2 if any."""
-    problems: list[str] = []
-    bad = 0
-    for file in files:
-        p, found = pack_problems(file)
+    results = [(file, *pack_problems(file)) for file in files]
+    problems = [line for _, _, found in results for line in found]
+    hint = "Fix each line; src/orgforge/packs/FORMAT.md describes every key."
+    for file, p, found in results:
         if p is not None:
             _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")
-        for line in found:
-            _console.err.print(escape(line), highlight=False)
-        problems += found
-        bad += bool(found)
+        elif len(problems) > 1:
+            for line in found:
+                _console.err.print(escape(line), highlight=False)
+    if len(problems) == 1:  # one problem: it is the error line
+        raise PackError(problems[0], hint)
     if problems:
+        bad = sum(1 for _, _, found in results if found)
         raise PackError(
             f"{len(problems)} problem{'s' * (len(problems) != 1)} in {bad} of "
             f"{len(files)} pack file{'s' * (len(files) != 1)} (listed above)",
-            "Fix each line; src/orgforge/packs/FORMAT.md describes every key.",
+            hint,
         )
