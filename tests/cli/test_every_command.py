@@ -105,7 +105,7 @@ CASES: dict[str, Case] = {
     ),
     "config validate": Case(
         ["config", "validate"],
-        "config ok: 100 accounts",
+        "config ok: 100 accounts, seed 42, industries field_service 25%",
         ["config", "validate"],
         "orgforge.yaml:3: generate.densty: unknown setting 'densty'",
         bad_files={"orgforge.yaml": "seed: 1\ngenerate:\n  densty: {}\n"},

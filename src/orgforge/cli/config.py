@@ -27,11 +27,10 @@ def validate(config: ConfigOpt = None) -> None:
     cfg = load(config, {})
     from orgforge.packs import load_packs, resolve_industries
 
-    packs = load_packs(cfg.generate.packs)
-    resolve_industries(packs, cfg.generate.industries)
+    weights = resolve_industries(load_packs(cfg.generate.packs), cfg.generate.industries)
     _console.out.print(
-        f"config ok: {cfg.generate.accounts:,} accounts, seed {cfg.seed}, "
-        f"industries {', '.join(packs)}"
+        f"config ok: {cfg.generate.accounts:,} accounts, seed {cfg.seed}, industries "
+        + ", ".join(f"{name} {weight:g}%" for name, weight in weights.items())
     )
 
 

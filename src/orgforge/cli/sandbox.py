@@ -8,6 +8,8 @@ import typer
 
 from orgforge.cli import _console
 
+BUNDLED_SCHEMA = "orgforge"  # --schema orgforge: the example schema shipped with the package
+
 app = typer.Typer(
     help="Run local API-compatible sandboxes (a Salesforce-compatible org over SQLite).",
     no_args_is_help=True,
@@ -35,7 +37,10 @@ def salesforce(
         help="Fault injection, e.g. '429=0.1,503=0.05,lock=0.05,expire=0.01[,retry_after=1]'.",
     ),
     schema: Path | None = typer.Option(
-        None, "--schema", help="YAML/JSON file with custom fields, custom objects, connected app."
+        None,
+        "--schema",
+        help="YAML/JSON file with custom fields, custom objects, connected app; "
+        "`orgforge`: the bundled one with orgforge's fields (Orgforge_Key__c…).",
     ),
     tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a self-signed certificate."),
     seed: int = typer.Option(0, "--seed", help="Seed for fault injection (repeatable runs)."),
@@ -50,7 +55,10 @@ def salesforce(
     ),
 ) -> None:
     """Serve a Salesforce-compatible REST + Bulk 2.0 API over a local SQLite org."""
-    from orgforge.sandbox.salesforce import SandboxConfig, serve
+    from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, serve
+
+    if schema is not None and str(schema) == BUNDLED_SCHEMA and not schema.exists():
+        schema = EXAMPLE_SCHEMA  # works from any directory, and for a pip-installed orgforge
 
     config = SandboxConfig(
         db_path=db,
