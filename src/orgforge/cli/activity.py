@@ -311,8 +311,10 @@ def frameworks(
     """List the scorecard frameworks; validate your own framework files."""
     try:
         found = lib.frameworks(files or [])
-    except FrameworkError as error:  # the default hint sends the user back here
-        raise FrameworkError(
+    except FrameworkError as error:
+        if error.hint != FrameworkError.default_hint:
+            raise
+        raise FrameworkError(  # the default hint sends the user back to this command
             error.message,
             "docs/activity.md (Scorecards) describes the format; the built-ins are in "
             "src/orgforge/activity/frameworks/.",
