@@ -16,7 +16,8 @@ What the docs point at is provided for real, never skipped:
   official SDK: ``OPENAI_BASE_URL`` points the default provider at it, and the Ollama URL of
   the docs is rewritten to it;
 * ``make`` lines are checked with ``make -n`` (the target exists and its recipe expands;
-  running ``make test`` inside the tests would recurse).
+  running ``make test`` inside the tests would recurse), ``python -m pytest …`` lines with
+  ``--collect-only`` (the folder, file or selection exists).
 
 Anything else in an executable block fails the test with what the runner accepts.
 """
@@ -28,6 +29,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -244,6 +246,9 @@ class DocRunner:
         if program == "make":
             self.check_make(step, words)
             return
+        if program.endswith("python") and words[1:3] == ["-m", "pytest"]:
+            self.check_pytest(step, words[3:])
+            return
         if program == "curl":
             self.call(step, [shutil.which("curl") or "curl", *map(self.expand, words[1:])], 0)
             return
@@ -252,7 +257,8 @@ class DocRunner:
             return
         pytest.fail(
             f"{self.where(step)}: the doc runner can't run this. Executable blocks hold orgforge, "
-            "export, echo $?, cat > FILE <<EOF, echo … >> FILE, mkdir, make and curl lines; "
+            "export, echo $?, cat > FILE <<EOF, echo … >> FILE, mkdir, make, python -m pytest "
+            "and curl lines; "
             "move anything else into prose or a ```text block."
         )
 
@@ -261,6 +267,20 @@ class DocRunner:
             ["make", "-n", "-C", str(ROOT), *words[1:]], capture_output=True, text=True
         )
         assert done.returncode == 0, f"{self.where(step)}: make -n: {done.stderr}"
+
+    def check_pytest(self, step: Step, args: list[str]) -> None:
+        """A test command is collected, not run (the suite doesn't run itself)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+            + [a for a in args if a not in ("-x",)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        # exit 0: something collected (5 would be nothing, 4 a bad path or option)
+        assert done.returncode == 0, (
+            f"{self.where(step)}: pytest --collect-only: {done.stdout[-500:]}{done.stderr[-500:]}"
+        )
 
     def orgforge(
         self, step: Step, args: list[str], extra_env: dict[str, str], expected_code: int

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import typer
+import typer.core
 
 from orgforge.cli import _console
 
@@ -55,6 +57,20 @@ PANELS: dict[str, str] = {
     "metrics": WATCH,
     "plugins": WATCH,
 }
+
+
+PANEL_ORDER = (MAKE, PUT, ALIVE, WATCH)
+
+
+class _ByJob(typer.core.TyperGroup):
+    """The root group: commands listed panel by panel (make data first, watch it last)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        def job(name: str) -> int:
+            panel = PANELS.get(name)
+            return PANEL_ORDER.index(panel) if panel in PANEL_ORDER else len(PANEL_ORDER)
+
+        return sorted(super().list_commands(ctx), key=job)
 
 
 def _print_version(value: bool) -> None:
@@ -101,6 +117,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         name="orgforge",
         help="Build realistic, living demo and test orgs for go-to-market SaaS.",
         no_args_is_help=True,
+        cls=_ByJob,
         add_completion=True,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
