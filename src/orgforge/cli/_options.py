@@ -9,12 +9,14 @@ tomorrow gets them too.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from orgforge.cli import _console
-from orgforge.config import Config, load_config
+
+if TYPE_CHECKING:  # the config (pydantic) loads when a command resolves one, not for --version
+    from orgforge.config import Config
 
 # -- where things are ------------------------------------------------------------------------
 ConfigOpt = Annotated[
@@ -89,6 +91,8 @@ AuthOpt = Annotated[
 
 def load(config_file: str | None, flags: dict[str, Any]) -> Config:
     """Resolve the config: defaults < YAML < .env/env < these flags (see orgforge.config)."""
+    from orgforge.config import load_config
+
     return load_config(config_file, flags=flags)
 
 
