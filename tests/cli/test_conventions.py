@@ -150,3 +150,20 @@ def test_dry_runs_write_nothing(tmp_path):
     assert plan.code == 0 and "Nothing written (dry run)" in plan.out, str(plan)
     status = run_orgforge(["activity", "status", "--json"], tmp_path)
     assert yaml.safe_load(status.out)["held"]["Event"] == 0, str(status)
+
+
+def test_a_bad_input_hint_never_sends_the_user_back_to_the_failed_command(tmp_path):
+    from orgforge.cli._console import hint_elsewhere
+
+    shared = "Check the spelling; `orgforge config show` lists every setting."
+    assert hint_elsewhere(shared, "generate") == shared
+    assert hint_elsewhere(shared, "config show") == "Check the spelling."
+    only = "Check the pack against `orgforge packs validate FILE`."
+    assert (
+        hint_elsewhere(only, "packs validate")
+        == "`orgforge packs validate --help` lists what it accepts."
+    )
+    (tmp_path / "orgforge.yaml").write_text("generate:\n  densty: 1\n")
+    done = run_orgforge(["config", "show"], tmp_path)
+    assert done.code == 2 and "`orgforge config show`" not in done.err, str(done)
+    assert "generate.densty" in done.err

@@ -6,6 +6,7 @@ the progress bar's modules only when a bar is shown, so a quiet run (``-q``) nev
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -63,6 +64,39 @@ def print_error(error: OrgforgeError) -> None:
     console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
 
 
+def _command_path(args: list[str]) -> str:
+    """``orgforge config show -c x.yaml`` → ``config show``: the words before the first option."""
+    words: list[str] = []
+    for arg in args:
+        if arg.startswith("-"):
+            if words:
+                break
+            continue  # a global flag before the command
+        words.append(arg)
+        if len(words) == 2:
+            break
+    return " ".join(words)
+
+
+def hint_elsewhere(hint: str, command: str) -> str:
+    """The hint without the advice to run ``orgforge COMMAND``, the command that just failed.
+
+    Errors carry hints written for every caller (``orgforge config show`` lists every setting),
+    and that advice is useless when it is ``config show`` that failed. The hint keeps its other
+    parts; with none left it points at the command's ``--help``.
+    """
+    if not command:
+        return hint
+    mine = re.compile(rf"`orgforge {re.escape(command)}(?! --help`)(?: [^`]*)?`")
+    if not mine.search(hint):
+        return hint
+    parts = [p for p in re.split(r"(?<=[.;])\s+", hint) if not mine.search(p)]
+    kept = " ".join(parts).strip().rstrip(";").strip()
+    if not kept or not any(c.isalpha() for c in kept):
+        return f"`orgforge {command} --help` lists what it accepts."
+    return kept if kept.endswith(".") else kept + "."
+
+
 def print_usage_error(error: Exception) -> None:
     """A click usage error (unknown option, missing argument…) as `error:` + `hint:` lines."""
     ctx = getattr(error, "ctx", None)
@@ -90,6 +124,8 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except OrgforgeError as error:
         if state.debug:
             traceback.print_exc()
+        if error.exit_code == 2:  # bad input: a hint must not send the user back here
+            error.hint = hint_elsewhere(error.hint, _command_path(args or []))
         print_error(error)
         return error.exit_code
     except _EXIT as exit_:
