@@ -82,6 +82,7 @@ def _framework(**changes) -> str:
 
 
 MISSING = ["--world", "missing.db"]
+POLICY = (Path(__file__).parents[2] / "src/orgforge/agents/data/policy.example.yaml").read_text()
 
 CASES: dict[str, Case] = {
     "generate": Case(
@@ -211,6 +212,42 @@ CASES: dict[str, Case] = {
     "smoke": Case(
         ["smoke"], "ok: org", ["smoke", "--auth", "nope"], "salesforce.auth", {"sandbox"}
     ),
+    "agents policy show": Case(
+        ["agents", "policy", "show"],
+        "segments:",
+        ["agents", "policy", "show", "--bogus"],
+        "--bogus",
+    ),
+    "agents policy validate": Case(
+        ["agents", "policy", "validate", "p.yaml"],
+        "p.yaml: ok",
+        ["agents", "policy", "validate", "bad.yaml"],
+        "bad.yaml:2",
+        files={"p.yaml": POLICY},
+        bad_files={"bad.yaml": "version: x\nsegments: nope\n"},
+    ),
+    "agents run": Case(
+        ["agents", "run", "--feed", "world", "--policy", "p.yaml", "--once"],
+        "9 events",
+        ["agents", "run", "--feed", "kafka"],
+        "'kafka'",
+        {"world"},
+        files={"p.yaml": POLICY},
+    ),
+    "agents replay": Case(
+        ["agents", "replay", "fw", "--policy", "p.yaml"],
+        "0 differ",
+        ["agents", "replay", "nowhere"],
+        "nowhere",
+        files={"p.yaml": POLICY, "fw/.keep": ""},
+    ),
+    "metrics": Case(
+        ["metrics", "--log-dir", "fw"],
+        "leads routed",
+        ["metrics", "--log-dir", "nowhere"],
+        "nowhere",
+        files={"fw/.keep": ""},
+    ),
     "sandbox salesforce": Case(
         ["sandbox", "salesforce", "--port", "0", "--db", "org.db", "--token", "T0KEN"],
         "instance URL",
@@ -315,6 +352,7 @@ def _setup(request, case: Case, for_bad_input: bool = False) -> tuple[Path, dict
     env = clean_env()
     subs: dict[str, str] = {}
     for name, text in (case.bad_files if for_bad_input else case.files).items():
+        (cwd / name).parent.mkdir(parents=True, exist_ok=True)
         (cwd / name).write_text(text)
     if "world" in case.needs:
         shutil.copy(request.getfixturevalue("tiny_world_file"), cwd / "orgforge.db")

@@ -8,7 +8,13 @@ import typer
 
 from orgforge.cli import _console
 
-BUNDLED_SCHEMA = "orgforge"  # --schema orgforge: the example schema shipped with the package
+# --schema NAME: schema files shipped with the package, usable from any directory (and from a
+# pip-installed orgforge, which has no src/ tree to point at).
+_DATA = Path(__file__).resolve().parents[1]
+BUNDLED_SCHEMAS = {
+    "orgforge": _DATA / "sandbox" / "salesforce" / "examples" / "orgforge-fields.yaml",
+    "lead-response": _DATA / "agents" / "data" / "lead-response-fields.yaml",
+}
 
 app = typer.Typer(
     help="Run local API-compatible sandboxes (a Salesforce-compatible org over SQLite).",
@@ -39,8 +45,8 @@ def salesforce(
     schema: Path | None = typer.Option(
         None,
         "--schema",
-        help="YAML/JSON file with custom fields, custom objects, connected app; "
-        "`orgforge`: the bundled one with orgforge's fields (Orgforge_Key__c…).",
+        help="YAML/JSON file with custom fields, custom objects, connected app; or a bundled "
+        "one: `orgforge` (orgforge's fields, Orgforge_Key__c…), `lead-response` (the agents').",
     ),
     tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a self-signed certificate."),
     seed: int = typer.Option(0, "--seed", help="Seed for fault injection (repeatable runs)."),
@@ -55,10 +61,10 @@ def salesforce(
     ),
 ) -> None:
     """Serve a Salesforce-compatible REST + Bulk 2.0 API over a local SQLite org."""
-    from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, serve
+    from orgforge.sandbox.salesforce import SandboxConfig, serve
 
-    if schema is not None and str(schema) == BUNDLED_SCHEMA and not schema.exists():
-        schema = EXAMPLE_SCHEMA  # works from any directory, and for a pip-installed orgforge
+    if schema is not None and str(schema) in BUNDLED_SCHEMAS and not schema.exists():
+        schema = BUNDLED_SCHEMAS[str(schema)]
 
     config = SandboxConfig(
         db_path=db,
