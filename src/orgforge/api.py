@@ -23,38 +23,38 @@ if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads 
     from orgforge.generate.pipeline import GenerateResult
 
 
+_OPTIONS = {
+    "seed": "seed",
+    "as_of": "as_of",
+    "world": "world",
+    "runs_dir": "runs_dir",
+    "preset": "preset",
+    "accounts": "generate.accounts",
+    "workers": "generate.workers",
+    "text": "content.engine",
+    "provider": "content.provider",
+    "model": "content.model",
+    "base_url": "content.base_url",
+    "max_cost": "content.max_cost",
+    "out": "export.out",
+    "format": "export.format",
+    "asana_url": "asana.url",
+    "workspace": "asana.workspace",
+    "tier": "asana.tier",
+    "rate_limit": "asana.rate_limit",
+    "tasks_per_project": "asana.tasks_per_project",
+    "comments_per_task": "asana.comments_per_task",
+}
+"""Library option name → the setting it overrides (the same as the CLI flag of that name)."""
+
+
 def resolve(
     config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
 ) -> Config:
     """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
     from orgforge.config import PRESETS, Config, load_config
 
-    mapping = {
-        "seed": "seed",
-        "as_of": "as_of",
-        "world": "world",
-        "runs_dir": "runs_dir",
-        "preset": "preset",
-        "accounts": "generate.accounts",
-        "workers": "generate.workers",
-        "text": "content.engine",
-        "provider": "content.provider",
-        "model": "content.model",
-        "base_url": "content.base_url",
-        "max_cost": "content.max_cost",
-        "out": "export.out",
-        "format": "export.format",
-        "asana_url": "asana.url",
-        "workspace": "asana.workspace",
-        "tier": "asana.tier",
-        "rate_limit": "asana.rate_limit",
-        "tasks_per_project": "asana.tasks_per_project",
-        "comments_per_task": "asana.comments_per_task",
-    }
-    unknown = [k for k in flags if k not in mapping]
-    if unknown:
-        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(mapping)}.")
-    dotted = {mapping[k]: v for k, v in flags.items() if v is not None}
+    dotted = _dotted(flags)
     if isinstance(dotted.get("as_of"), dt.date):
         dotted["as_of"] = dotted["as_of"].isoformat()
     if isinstance(config, Config):
@@ -69,6 +69,22 @@ def resolve(
             data["generate"]["accounts"] = PRESETS[dotted["preset"]]
         return Config.model_validate(data)
     return load_config(config, flags=dotted, cwd=cwd)
+
+
+def _dotted(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in options if k not in _OPTIONS]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(_OPTIONS)}.")
+    return {_OPTIONS[k]: v for k, v in options.items() if v is not None}
+
+
+def config_lookup(
+    key: str, config: str | Path | None = None, *, cwd: Path | None = None, **options: Any
+) -> dict[str, Any]:
+    """Where setting ``key`` gets its value: default, file and line, env var or option/flag."""
+    from orgforge.config import lookup
+
+    return lookup(key, config, flags=_dotted(options), cwd=cwd)
 
 
 def generate(
@@ -97,6 +113,47 @@ def generate(
         close = getattr(engine, "close", None)
         if close is not None:
             close()
+
+
+def generate_preview(
+    config: Config | str | Path | None = None,
+    *,
+    industries: list[str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """What ``generate`` would write, checked the way generate checks it; writes nothing.
+
+    The config, packs and industries are validated as a run would; the counts are the recipe's
+    exact totals; ``up_to_date`` says the world already holds this recipe (a rerun is a no-op).
+    """
+    from orgforge.config import dump
+    from orgforge.generate.pipeline import fingerprint
+    from orgforge.packs import load_packs, resolve_industries
+    from orgforge.schema import salesforce as sf
+    from orgforge.world.store import World
+
+    resolved = resolve(config, **options)
+    packs = load_packs(resolved.generate.packs)
+    chosen = resolve_industries(packs, resolved.generate.industries, industries)
+    counts = {"User": resolved.generate.owners}
+    counts.update({name: resolved.generate.count(name) for name in sf.GENERATED if name != "User"})
+    existing: dict[str, int] = {}
+    up_to_date = False
+    world_file = Path(resolved.world)
+    if "://" in resolved.world or world_file.exists():
+        with World(resolved.world, create=False) as handle:
+            existing = handle.counts()
+            up_to_date = handle.get_meta("fingerprint") == fingerprint(resolved)
+    return {
+        "world": resolved.world,
+        "seed": resolved.seed,
+        "as_of": dump(resolved)["as_of"],
+        "industries": list(chosen),
+        "counts": {name: n for name, n in counts.items() if n},
+        "records": sum(counts.values()),
+        "existing": existing,
+        "up_to_date": up_to_date,
+    }
 
 
 def content_fill(
@@ -187,6 +244,7 @@ _SF_FLAGS = {
     "login_url": "salesforce.login_url",
     "username": "salesforce.username",
     "auth": "salesforce.auth",
+    "api": "salesforce.api",
     "api_version": "salesforce.api_version",
     "external_id": "salesforce.external_id",
 }
@@ -199,9 +257,20 @@ def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> C
     resolved = resolve(config, **options)
     updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
     if updates:
+        from pydantic import ValidationError
+
         data = resolved.model_dump()
         data["salesforce"].update(updates)
-        resolved = Config.model_validate(data)
+        try:
+            resolved = Config.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][-1])
+            raise ConfigError(
+                f"flag --{name.replace('_', '-')}: salesforce.{name}: {first['msg']} "
+                f"(got {first.get('input')!r})",
+                "Use one of the values listed above.",
+            ) from None
     return resolved
 
 
@@ -226,7 +295,8 @@ def validate(
     _check_target(target)
     from orgforge.targets.salesforce.ops import validate as run
 
-    return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
+    resolved = _sf_config(config, {**options, "api": api})  # a bad --api fails before connecting
+    return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
 def load(
@@ -252,7 +322,7 @@ def load(
     from orgforge.targets.salesforce.ops import load as run
 
     return run(
-        _sf_config(config, options),
+        _sf_config(config, {**options, "api": api}),  # a bad --api fails before connecting
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,

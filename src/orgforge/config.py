@@ -15,6 +15,7 @@ whose name contains key, token, password or secret) are masked by :func:`masked`
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -531,6 +532,8 @@ class _Source:
         self.file_nodes: yaml.Node | None = None
         self.env: dict[tuple[str, ...], str] = {}
         self.flags: dict[tuple[str, ...], str] = {}
+        self.dotenv: set[str] = set()  # ORGFORGE_* names read from .env (not the environment)
+        self.preset: str | None = None  # set when a preset chose generate.accounts
 
     def describe(self, loc: tuple) -> str:
         path = tuple(str(p) for p in loc)
@@ -623,6 +626,96 @@ def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
     return overlay
 
 
+FLAG_NAMES: dict[str, str] = {
+    "seed": "--seed",
+    "as_of": "--as-of",
+    "world": "--world",
+    "runs_dir": "--runs-dir",
+    "preset": "--preset",
+    "generate.accounts": "--accounts",
+    "generate.workers": "--workers",
+    "content.engine": "--text",
+    "content.provider": "--provider",
+    "content.model": "--model",
+    "content.base_url": "--base-url",
+    "content.max_cost": "--max-cost",
+    "content.batch_size": "--batch-size",
+    "export.out": "--out",
+    "export.format": "--format",
+    "activity.scorecards.frameworks": "--framework",
+    "activity.scorecards.mode": "--scorecard-mode",
+    "salesforce.org": "--org",
+    "salesforce.instance_url": "--instance-url",
+    "salesforce.login_url": "--login-url",
+    "salesforce.username": "--username",
+    "salesforce.auth": "--auth",
+}
+"""Setting (dotted path) → the command-line flag that sets it, for messages and lookups."""
+
+
+def _gather(
+    config_file: str | Path | None,
+    flags: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+    cwd: Path | None,
+    layers: dict[str, dict] | None = None,
+) -> tuple[dict, _Source]:
+    """The merged raw settings (before validation) and where each came from.
+
+    ``layers``, when given, receives each level's own overlay: ``file``, ``env``, ``flags``.
+    """
+    source = _Source()
+    data: dict = {}
+
+    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
+    base = cwd or Path()
+    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
+    file_data: dict = {}
+    if config_file or path.exists():
+        file_data, nodes = read_yaml_file(path)
+        source.file, source.file_nodes = path, nodes
+        _refuse_file_secrets(file_data, path, nodes)
+        data = _deep_merge(data, copy.deepcopy(file_data))
+
+    env: dict[str, str] = {}
+    dotenv_path = base / ".env"
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        source.dotenv = {k for k in env if k.startswith(ENV_PREFIX)}
+    process_env = os.environ if environ is None else environ
+    env.update(process_env)
+    source.dotenv -= set(process_env)  # the environment wins over .env
+    env_overlay = _env_overlay(env, source)
+    data = _deep_merge(data, copy.deepcopy(env_overlay))
+
+    flag_overlay: dict = {}
+    for dotted, value in (flags or {}).items():
+        if value is None:
+            continue
+        path_parts = dotted.split(".")
+        _set_path(flag_overlay, path_parts, value)
+        source.flags[tuple(path_parts)] = FLAG_NAMES.get(
+            dotted, "--" + path_parts[-1].replace("_", "-")
+        )
+    data = _deep_merge(data, copy.deepcopy(flag_overlay))
+    if layers is not None:
+        layers.update(file=file_data, env=env_overlay, flags=flag_overlay)
+
+    # A preset sets the account count unless accounts was given at the same or a later level.
+    preset = data.get("preset")
+    if preset in PRESETS:
+        gen = data.setdefault("generate", {})
+        if isinstance(gen, dict):
+            accounts_from_flag = ("generate", "accounts") in source.flags
+            preset_from_flag = ("preset",) in source.flags
+            if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
+                gen["accounts"] = PRESETS[preset]
+                source.preset = preset
+    return data, source
+
+
 def load_config(
     config_file: str | Path | None = None,
     flags: Mapping[str, Any] | None = None,
@@ -634,46 +727,7 @@ def load_config(
     ``flags`` maps dotted paths (``"generate.accounts"``) to values; ``None`` values are
     ignored so that unset CLI options don't override anything.
     """
-    source = _Source()
-    data: dict = {}
-
-    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
-    base = cwd or Path()
-    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
-    if config_file or path.exists():
-        file_data, nodes = read_yaml_file(path)
-        source.file, source.file_nodes = path, nodes
-        _refuse_file_secrets(file_data, path, nodes)
-        data = _deep_merge(data, file_data)
-
-    env: dict[str, str] = {}
-    dotenv_path = base / ".env"
-    if dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    env.update(os.environ if environ is None else environ)
-    data = _deep_merge(data, _env_overlay(env, source))
-
-    flag_overlay: dict = {}
-    for dotted, value in (flags or {}).items():
-        if value is None:
-            continue
-        path_parts = dotted.split(".")
-        _set_path(flag_overlay, path_parts, value)
-        source.flags[tuple(path_parts)] = "--" + path_parts[-1].replace("_", "-")
-    data = _deep_merge(data, flag_overlay)
-
-    # A preset sets the account count unless accounts was given at the same or a later level.
-    preset = data.get("preset")
-    if preset in PRESETS:
-        gen = data.setdefault("generate", {})
-        if isinstance(gen, dict):
-            accounts_from_flag = ("generate", "accounts") in source.flags
-            preset_from_flag = ("preset",) in source.flags
-            if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
-                gen["accounts"] = PRESETS[preset]
-
+    data, source = _gather(config_file, flags, environ, cwd)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -717,3 +771,88 @@ def dump(config: Config) -> dict:
     data = config.model_dump(mode="json")
     data["as_of"] = config.today.isoformat()
     return masked(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookup: where one setting's value comes from
+
+
+def _get_path(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    for part in path:
+        if not isinstance(data, Mapping) or part not in data:
+            return False, None
+        data = data[part]
+    return True, data
+
+
+def _known_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        paths.append(path)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths.extend(_known_paths(annotation, path))
+    return paths
+
+
+def lookup(
+    key: str,
+    config_file: str | Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """Where setting ``key`` (dotted, e.g. ``generate.accounts``) gets its value, and what it is.
+
+    Returns ``value`` (resolved, secrets masked), ``source`` (``default``, ``preset``, ``file``,
+    ``.env``, ``environment`` or ``flag``), ``where`` (``orgforge.yaml:3``, the variable, the
+    flag), ``overridden`` (the lower levels that also set it, as ``[where, value]``), and
+    ``env_var``/``flag``: the names that would set it. An unknown key is a ConfigError.
+    """
+    path = tuple(p for p in key.strip().split(".") if p)
+    known = _known_paths(Config)
+    if path not in known:
+        close = [".".join(p) for p in known if p[-1] == (path[-1] if path else "")]
+        hint = (
+            f"Did you mean {', '.join(close[:3])}?"
+            if close
+            else "`orgforge config show` lists every setting."
+        )
+        raise ConfigError(f"config lookup: unknown setting {key!r}", hint)
+    layers: dict[str, dict] = {}
+    _data, source = _gather(config_file, flags, environ, cwd, layers)
+    config = load_config(config_file, flags=flags, environ=environ, cwd=cwd)
+    found, value = _get_path(dump(config), path)
+    env_var = ENV_PREFIX + "__".join(path).upper()
+
+    levels: list[tuple[str, str, Any]] = []  # (source, where, value), lowest first
+    in_file, file_value = _get_path(layers.get("file", {}), path)
+    if in_file:
+        line = line_of(source.file_nodes, path) if source.file_nodes is not None else None
+        levels.append(("file", f"{source.file}:{line}" if line else str(source.file), file_value))
+    for length in range(len(path), 0, -1):
+        prefix = path[:length]
+        if prefix in source.env:
+            name = source.env[prefix]
+            _, env_value = _get_path(layers.get("env", {}), path)
+            where = f".env {name}" if name in source.dotenv else f"environment variable {name}"
+            levels.append((".env" if name in source.dotenv else "environment", where, env_value))
+            break
+    if path in source.flags:
+        levels.append(("flag", f"flag {source.flags[path]}", _get_path(layers["flags"], path)[1]))
+    if path == ("generate", "accounts") and source.preset:  # the preset chose the count
+        preset_from = source.describe(("preset",)).replace("built-in defaults", "default")
+        levels.append(("preset", f"preset {source.preset} ({preset_from})", value))
+    if not levels:
+        levels.append(("default", "built-in default", value))
+    top_source, top_where, _top_value = levels[-1]
+    return {
+        "key": ".".join(path),
+        "value": value if found else None,
+        "source": top_source,
+        "where": top_where,
+        "overridden": [[where, masked(v, path[-1])] for _, where, v in reversed(levels[:-1])],
+        "env_var": env_var,
+        "flag": FLAG_NAMES.get(".".join(path)),
+    }

@@ -14,6 +14,7 @@ config creates the new items, and removes items orgforge created that are no lon
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -61,6 +62,41 @@ class Setup:
     frameworks: list[Framework]
     industry_ids: dict[str, str]  # Account.Industry → pack id (the text engine's vocabulary)
     packs: dict
+
+
+def world_as_of(config: Config) -> dt.date | None:
+    """The day the world's records were generated as of (its last generate run), if known."""
+    try:
+        with World(config.world, create=False) as world:
+            generated = world.get_meta("generated")
+    except UsageError:
+        return None  # no world (yet): the job itself reports that
+    if not generated:
+        return None
+    value = json.loads(generated).get("as_of")
+    return dt.date.fromisoformat(value) if value else None
+
+
+def anchor_as_of(config: Config) -> tuple[Config, str | None]:
+    """The config with as_of defaulting to the world's, and a warning for an as_of before it.
+
+    Activity is planned around the day the world's histories end: past meetings and emails
+    fall between a deal's CreatedDate and as_of. Today is the wrong default for an old world
+    (a month of activity crowds into the days before today); an as_of before the world's
+    squeezes the past activity of deals created after it into a few days.
+    """
+    anchor = world_as_of(config)
+    if anchor is None:
+        return config, None
+    if config.as_of is None:
+        return config.model_copy(update={"as_of": anchor}), None
+    if config.as_of < anchor:
+        return config, (
+            f"as-of {config.as_of.isoformat()} is before the world's history ends "
+            f"({anchor.isoformat()}): deals created after it get their past activity crowded "
+            "into a few days; drop --as-of to use the world's"
+        )
+    return config, None
 
 
 def setup(config: Config) -> Setup:
@@ -393,6 +429,7 @@ def run(
     ``activity/salesforce.py``): new records loaded, no-longer-planned ones deleted.
     """
     _check_target(target)
+    config, _warning = anchor_as_of(config)
     started = time.perf_counter()
     s = setup(config)
     if write_run:
@@ -496,6 +533,7 @@ def plan(
     max_opps: int | None = None,
 ) -> PlanReport:
     """What ``run`` would do, without writing anything (no run log, no text)."""
+    config, _warning = anchor_as_of(config)
     s = setup(config)
     with World(config.world, create=False) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)

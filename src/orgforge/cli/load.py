@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,27 +14,21 @@ from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt
+from orgforge.cli._options import (
+    AuthOpt,
+    ConfigOpt,
+    DryRunOpt,
+    InstanceOpt,
+    JsonOpt,
+    LoginOpt,
+    OrgOpt,
+    RunsOpt,
+    TargetOpt,
+    UserOpt,
+    WorldOpt,
+    YesOpt,
+)
 from orgforge.errors import TargetError
-
-TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="Where to: salesforce (the only remote target yet).")
-]
-OrgOpt = Annotated[
-    str | None, typer.Option("--org", help="sf CLI alias or username (auth via `sf org display`).")
-]
-InstanceOpt = Annotated[
-    str | None, typer.Option("--instance-url", help="Org URL (with SF_ACCESS_TOKEN).")
-]
-LoginOpt = Annotated[str | None, typer.Option("--login-url", help="Login URL (JWT, password).")]
-UserOpt = Annotated[str | None, typer.Option("--username", help="Salesforce username.")]
-AuthOpt = Annotated[
-    str | None, typer.Option("--auth", help="auto | sf-cli | jwt | password | token.")
-]
-RunsOpt = Annotated[
-    str | None, typer.Option("--runs-dir", help="Where run logs go (default ./runs).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
 def _options(**kw: Any) -> dict[str, Any]:
@@ -76,9 +70,7 @@ def load(
     world: WorldOpt = None,
     from_dir: str = typer.Option(None, "--from", help="Load an exported folder instead."),
     api: str = typer.Option(None, "--api", help="auto | rest | bulk (default: auto)."),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Count what would be created, updated (which fields), pruned."
-    ),
+    dry_run: DryRunOpt = False,
     prune: bool = typer.Option(
         False, "--prune", help="Delete records orgforge created that the world no longer has."
     ),
@@ -202,8 +194,8 @@ def cleanup(
     world: WorldOpt = None,
     run: str = typer.Option(None, "--run", help="Delete what this load run created."),
     everything: bool = typer.Option(False, "--all", help="Delete everything orgforge created."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     org: OrgOpt = None,
     instance_url: InstanceOpt = None,
     login_url: LoginOpt = None,

@@ -8,6 +8,14 @@ import typer
 
 from orgforge.cli import _console
 
+# --schema NAME: schema files shipped with the package, usable from any directory (and from a
+# pip-installed orgforge, which has no src/ tree to point at).
+_DATA = Path(__file__).resolve().parents[1]
+BUNDLED_SCHEMAS = {
+    "orgforge": _DATA / "sandbox" / "salesforce" / "examples" / "orgforge-fields.yaml",
+    "lead-response": _DATA / "agents" / "data" / "lead-response-fields.yaml",
+}
+
 app = typer.Typer(
     help="Run local API-compatible sandboxes (Salesforce- and Asana-compatible, over SQLite).",
     no_args_is_help=True,
@@ -35,7 +43,10 @@ def salesforce(
         help="Fault injection, e.g. '429=0.1,503=0.05,lock=0.05,expire=0.01[,retry_after=1]'.",
     ),
     schema: Path | None = typer.Option(
-        None, "--schema", help="YAML/JSON file with custom fields, custom objects, connected app."
+        None,
+        "--schema",
+        help="YAML/JSON file with custom fields, custom objects, connected app; or a bundled "
+        "one: `orgforge` (orgforge's fields, Orgforge_Key__c…), `lead-response` (the agents').",
     ),
     tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a self-signed certificate."),
     seed: int = typer.Option(0, "--seed", help="Seed for fault injection (repeatable runs)."),
@@ -51,6 +62,9 @@ def salesforce(
 ) -> None:
     """Serve a Salesforce-compatible REST + Bulk 2.0 API over a local SQLite org."""
     from orgforge.sandbox.salesforce import SandboxConfig, serve
+
+    if schema is not None and str(schema) in BUNDLED_SCHEMAS and not schema.exists():
+        schema = BUNDLED_SCHEMAS[str(schema)]
 
     config = SandboxConfig(
         db_path=db,

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.table import Table
 
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import ConfigOpt, DryRunOpt, JsonOpt, WorldOpt, YesOpt, load
 from orgforge.world.store import World
 
 app = typer.Typer(help="Inspect or reset the local world.", no_args_is_help=True)
 
 
 @app.command()
-def info(config: ConfigOpt = None, world: WorldOpt = None) -> None:
+def info(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = False) -> None:
     """Schema version, record counts and recent runs of a world."""
     cfg = load(config, {"world": world})
     with World(cfg.world, create=False) as handle:
+        if as_json:
+            data = {
+                "world": handle.location,
+                "schema_version": handle.schema_version,
+                "counts": handle.counts(),
+                "runs": handle.runs(limit=10),
+            }
+            typer.echo(json.dumps(data, indent=2, default=str))
+            return
         _console.out.print(f"world {handle.location} (schema v{handle.schema_version})")
         table = Table(show_edge=False)
         table.add_column("object")
@@ -53,8 +64,8 @@ def _refuse_if_loaded(handle: World, force: bool) -> None:
 def reset(
     config: ConfigOpt = None,
     world: WorldOpt = None,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     force: bool = typer.Option(
         False, "--force", help="Reset even though an org still holds records loaded from it."
     ),
