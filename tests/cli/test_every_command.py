@@ -248,6 +248,37 @@ CASES: dict[str, Case] = {
         "nowhere",
         files={"fw/.keep": ""},
     ),
+    "shift": Case(
+        ["shift", "--days", "7"],
+        "shifted",
+        ["shift", "--days", "x"],
+        "--days",
+        {"world"},
+    ),
+    "asana seed": Case(
+        ["asana", "seed", "--world", "a.db", "--tasks-per-project", "2"],
+        "asana seed",
+        ["asana", "seed", "--tasks-per-project", "-1"],
+        "tasks",
+        {"asana"},
+    ),
+    "asana cleanup": Case(
+        ["asana", "cleanup", "--dry-run"],
+        "asana cleanup",
+        ["asana", "cleanup", "--world", "missing.db"],
+        "missing.db",
+        {"world", "asana"},
+    ),
+    "asana whoami": Case(
+        ["asana", "whoami"], "Ada Park", ["asana", "whoami", "--bogus"], "--bogus", {"asana"}
+    ),
+    "sandbox asana": Case(
+        ["sandbox", "asana", "--port", "0", "--db", "asana.db"],
+        "API base",
+        ["sandbox", "asana", "--port", "99999"],
+        "99999",
+        {"server"},
+    ),
     "sandbox salesforce": Case(
         ["sandbox", "salesforce", "--port", "0", "--db", "org.db", "--token", "T0KEN"],
         "instance URL",
@@ -297,12 +328,18 @@ def _serve_and_stop(args: list[str], cwd: Path, env: dict[str, str], shows: str)
                 break
         banner = "".join(lines)
         assert shows in banner, banner
-        url = re.search(r"instance URL\s+(\S+)", banner).group(1)
-        token = re.search(r"access token\s+(\S+)", banner).group(1)
-        limits = httpx.get(
-            f"{url}/services/data/v59.0/limits", headers={"Authorization": f"Bearer {token}"}
-        )
-        assert limits.status_code == 200, limits.text
+        if "API base" in banner:  # the Asana sandbox
+            base = re.search(r"API base\s+(\S+)", banner).group(1)
+            token = re.search(r"ORGFORGE_ASANA_TOKEN=(\S+)", banner).group(1)
+            me = httpx.get(f"{base}/users/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200, me.text
+        else:
+            url = re.search(r"instance URL\s+(\S+)", banner).group(1)
+            token = re.search(r"access token\s+(\S+)", banner).group(1)
+            limits = httpx.get(
+                f"{url}/services/data/v59.0/limits", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert limits.status_code == 200, limits.text
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -361,9 +398,26 @@ def _setup(request, case: Case, for_bad_input: bool = False) -> tuple[Path, dict
     if "sandbox" in case.needs:
         box = request.getfixturevalue("sandbox")
         env.update(SF_INSTANCE_URL=box.instance_url, SF_ACCESS_TOKEN=box.token)
+    if "asana" in case.needs:
+        from orgforge.sandbox.asana import SandboxConfig as AsanaConfig
+        from orgforge.sandbox.asana import run_in_thread as asana_in_thread
+
+        tmp = request.getfixturevalue("tmp_path")
+        stack = request.getfixturevalue("_exit_stack")
+        box = stack.enter_context(asana_in_thread(AsanaConfig(db_path=tmp / "asana.db", users=2)))
+        env.update(box.env())
     if "llm" in case.needs:
         subs["{llm}"] = request.getfixturevalue("llm").url + "/v1"
     if "loaded" in case.needs:
         done = run_orgforge(["load", "-q"], cwd, env)
         assert done.code == 0, str(done)
     return cwd, env, subs
+
+
+@pytest.fixture
+def _exit_stack():
+    """Servers a case starts for itself, stopped when the test ends."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        yield stack

@@ -51,6 +51,7 @@ PANELS: dict[str, str] = {
     "cleanup": PUT,
     "smoke": PUT,
     "sandbox": PUT,
+    "asana": PUT,
     "activity": ALIVE,
     "shift": ALIVE,
     "simulate": ALIVE,
