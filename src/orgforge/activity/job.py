@@ -46,7 +46,7 @@ from orgforge.errors import UsageError
 from orgforge.generate.timeutil import iso_date
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
-from orgforge.world.runlog import RunLog, check_writable_dir
+from orgforge.world.runlog import check_writable_dir, open_run
 from orgforge.world.store import World
 
 COLUMNS = {name: tuple(c.name for c in t.RECORD_TABLES[name].columns) for name in t.RECORD_TABLES}
@@ -403,13 +403,11 @@ def run(
             on_total(len(selected))
         engine = engine or default_engine(config, s, world)
         sink = WorldSink(world)
-        log = RunLog(config.runs_dir, command, dump(config), world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        result = ActivityResult(None, world.location, len(selected), 0)
-        coverage: list[float] = []
-        confidence: list[float] = []
-        try:
+        # The run log always closes; a failure anywhere in the block ends the run as failed.
+        with open_run(config.runs_dir, command, dump(config), world, enabled=write_run) as log:
+            result = ActivityResult(None, world.location, len(selected), 0)
+            coverage: list[float] = []
+            confidence: list[float] = []
             chunks = _chunks(selected, config.activity.chunk_size)
             # CPU-bound offline text gains nothing from more threads (one worker still overlaps
             # the next chunk's preparation with this chunk's write); I/O-bound engines do.
@@ -431,28 +429,25 @@ def run(
                         )
                     if progress:
                         progress(len(chunk))
-        except BaseException as exc:
+            result.scorecards = {
+                "count": len(coverage),
+                "coverage_mean": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
+                "coverage_min": min(coverage) if coverage else 0.0,
+                "confidence_mean": round(sum(confidence) / len(confidence), 4)
+                if confidence
+                else 0.0,
+            }
+            result.seconds = time.perf_counter() - started
             if log is not None:
-                log.__exit__(type(exc), exc, None)
-            raise
-        result.scorecards = {
-            "count": len(coverage),
-            "coverage_mean": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
-            "coverage_min": min(coverage) if coverage else 0.0,
-            "confidence_mean": round(sum(confidence) / len(confidence), 4) if confidence else 0.0,
-        }
-        result.seconds = time.perf_counter() - started
-        if log is not None:
-            result.run_id, result.run_dir = log.run_id, str(log.dir)
-            log.finish(
-                "ok",
-                {
-                    **result.as_dict(),
-                    "text": {"engine": engine.name, **engine.stats()},
-                    "sink": sink.name,
-                },
-            )
-            log.__exit__(None, None, None)
+                result.run_id, result.run_dir = log.run_id, str(log.dir)
+                log.finish(
+                    "ok",
+                    {
+                        **result.as_dict(),
+                        "text": {"engine": engine.name, **engine.stats()},
+                        "sink": sink.name,
+                    },
+                )
     if target == "salesforce":
         from orgforge.activity.salesforce import push
 
@@ -651,13 +646,13 @@ def reset(
                         )
                     existing[name] = n
             return {"dry_run": True, "removed": existing, "run_id": None}
-        log = RunLog(config.runs_dir, "activity reset", dump(config), world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        removed = sink.remove(keys, log.run_id if log else None)
-        if log is not None:
-            log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
-            log.__exit__(None, None, None)
+        # A delete that fails ends this run as failed (never "running" forever).
+        with open_run(
+            config.runs_dir, "activity reset", dump(config), world, enabled=write_run
+        ) as log:
+            removed = sink.remove(keys, log.run_id if log else None)
+            if log is not None:
+                log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
     out: dict[str, Any] = {
         "dry_run": False,
         "removed": removed,
