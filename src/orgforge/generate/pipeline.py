@@ -42,6 +42,7 @@ PARALLEL_FROM_ACCOUNTS = 3000
 # per 70k records, rescanning the chunk in flight: about a tenth of a worker's CPU. At this
 # threshold it runs a few times per chunk and still collects any cycle there is.
 GC_THRESHOLD = 50_000
+START_METHOD: str | None = None  # None: the platform's default start method for worker processes
 
 Rows = dict[str, list[tuple]]
 
@@ -372,7 +373,9 @@ def _run(
 
     jobs = _jobs(plan, chunks, namer, shard_for)
     if workers > 1:
-        context = multiprocessing.get_context("fork")
+        # The platform's start method (spawn on Windows and macOS): workers get everything
+        # they use through the initializer's arguments, never from inherited globals.
+        context = multiprocessing.get_context(START_METHOD)
         pool = context.Pool(workers, initializer=_init_pool_worker, initargs=(plan, offline_inline))
         results = _bounded_imap(pool, jobs, ahead=workers + 1)
     else:
