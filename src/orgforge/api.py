@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orgforge.errors import ConfigError
+from orgforge.errors import ConfigError, RunError
 
 if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
@@ -69,24 +69,44 @@ def generate(
     config: Config | str | Path | None = None,
     *,
     industries: list[str] | None = None,
+    packs: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     text_progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> GenerateResult:
     """Generate (or bring up to date) a world; export it too when ``out`` is given.
 
-    ``text_progress`` is called with the number of text items done (LLM engine only).
+    ``packs`` adds industry pack files to the config's (``--pack``). ``text_progress`` is
+    called with the number of text items done (LLM engine only). The export is part of the
+    run: if it fails, the run log says the run failed and what the world holds.
     """
+    from orgforge.content import engine_for
     from orgforge.generate.pipeline import generate as run
+    from orgforge.plugins import content_engine
 
     resolved = resolve(config, **options)
+    if packs:
+        resolved.generate.packs = [*resolved.generate.packs, *packs]
+    # An inline engine (offline) is made by the generator itself, inside its workers.
     engine = None
-    if resolved.content.engine == "llm":
-        from orgforge.content import engine_for
-
+    if not content_engine(resolved.content.engine).inline:
         engine = engine_for(resolved, progress=text_progress)
+    after = None
+    if resolved.export.out:
+        from orgforge.world.runlog import check_writable_dir
+
+        out, fmt = Path(resolved.export.out), resolved.export.format
+        check_writable_dir(out, "--out")  # before the first write, like every bad input
+        exporter = _target_operation("files", "export")
+
+        def after(world: Any, log: Any) -> str:
+            exporter(world, out, fmt)
+            if log is not None:
+                log.event("export.finished", out=str(out), format=fmt)
+            return str(out)
+
     try:
-        return run(resolved, industries=industries, engine=engine, progress=progress)
+        return run(resolved, industries=industries, engine=engine, progress=progress, after=after)
     finally:
         close = getattr(engine, "close", None)
         if close is not None:
@@ -121,9 +141,9 @@ def export(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts."""
-    from orgforge.targets.files import export as run
     from orgforge.world.store import World
 
+    run = _target_operation("files", "export")
     with World(world, create=False) as handle:
         return run(handle, out, format, progress)
 
@@ -145,37 +165,69 @@ def reset_world(world: str | Path) -> dict[str, int]:
         return handle.reset()
 
 
-# -- Salesforce target ------------------------------------------------------------------------
-
-_SF_FLAGS = {
-    "org": "salesforce.org",
-    "instance_url": "salesforce.instance_url",
-    "login_url": "salesforce.login_url",
-    "username": "salesforce.username",
-    "auth": "salesforce.auth",
-    "api_version": "salesforce.api_version",
-    "external_id": "salesforce.external_id",
-}
+# -- remote targets (registered plugins: salesforce built in) -------------------------------
 
 
-def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
+def plugins() -> list[dict[str, Any]]:
+    """Every registered target, text engine, LLM provider, feed and workload, and its plugin."""
+    from orgforge.plugins import listing
+
+    return listing()
+
+
+def _target_operation(target: str, operation: str) -> Callable[..., Any]:
+    from orgforge.plugins import target as lookup
+
+    return getattr(lookup(target, operation), operation)
+
+
+def _target_config(
+    target: str, config: Config | str | Path | None, options: dict[str, Any]
+) -> Config:
+    """The resolved config, with the target's own flags (``org=``, ``instance_url=``…)."""
     from orgforge.config import Config
+    from orgforge.plugins import target as lookup
 
-    sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
+    flags = lookup(target).flags
+    target_flags = {k: options.pop(k) for k in list(options) if k in flags}
     resolved = resolve(config, **options)
-    updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
+    updates = {flags[k]: v for k, v in target_flags.items() if v is not None}
     if updates:
         data = resolved.model_dump()
-        data["salesforce"].update(updates)
+        for path, value in updates.items():
+            *parents, leaf = path.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
         resolved = Config.model_validate(data)
     return resolved
 
 
-def _check_target(target: str) -> None:
-    if target != "salesforce":
-        raise ConfigError(
-            f"--target: unknown target {target!r}", "The only remote target so far: salesforce."
-        )
+def load_failure(report: Any, run_dir: str | None, *, dry_run: bool = False) -> RunError | None:
+    """The error a load ends with (exit 1), or None: any record not loaded fails the run."""
+    from orgforge.errors import TargetError
+
+    if dry_run or not report.failed:
+        return None
+    return TargetError(
+        f"load: {report.failed:,} records were not loaded (failed or skipped)",
+        f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
+        "(only what is missing is sent).",
+    )
+
+
+def cleanup_failure(report: Any, run_dir: str | None) -> RunError | None:
+    """The error a cleanup ends with (exit 1), or None when every record went."""
+    from orgforge.errors import TargetError
+
+    failed = sum(report.failed.values())
+    if not failed:
+        return None
+    return TargetError(
+        f"cleanup: {failed:,} records could not be deleted",
+        f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
+    )
 
 
 def validate(
@@ -189,10 +241,9 @@ def validate(
     **options: Any,
 ):
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import validate as run
-
-    return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
+    run = _target_operation(target, "validate")
+    resolved = _target_config(target, config, options)
+    return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
 def load(
@@ -211,12 +262,10 @@ def load(
 ):
     """Load the world (or an exported folder) into an org; resumable and idempotent.
 
-    Returns ``(LoadReport, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import load as run
-
+    Returns ``(LoadReport, run_dir)``; :func:`load_failure` says whether it failed."""
+    run = _target_operation(target, "load")
     return run(
-        _sf_config(config, options),
+        _target_config(target, config, options),
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,
@@ -241,11 +290,9 @@ def cleanup(
     **options: Any,
 ):
     """Delete exactly the records orgforge created in an org. Returns ``(report, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import cleanup as run_cleanup
-
+    run_cleanup = _target_operation(target, "cleanup")
     return run_cleanup(
-        _sf_config(config, options),
+        _target_config(target, config, options),
         run_id=run,
         everything=all,
         dry_run=dry_run,
@@ -264,7 +311,5 @@ def smoke(
     **options: Any,
 ):
     """Create, read and delete one record in an org; returns timings."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import smoke as run
-
-    return run(_sf_config(config, options), session=session, env=env)
+    run = _target_operation(target, "smoke")
+    return run(_target_config(target, config, options), session=session, env=env)

@@ -207,6 +207,13 @@ class GenerateConfig(_Model):
         return round(self.per_account.get(object_name, 0) * self.accounts)
 
 
+def _registered(value: str, known: Mapping[str, Any]) -> str:
+    """``value`` if a plugin registered it; the message lists what is (plugins add names)."""
+    if value not in known:
+        raise ValueError(f"{value!r} is not registered; registered: {', '.join(sorted(known))}")
+    return value
+
+
 class ContentConfig(_Model):
     """Which engine writes the text fields, and how the LLM engine talks to its provider.
 
@@ -215,11 +222,30 @@ class ContentConfig(_Model):
     from a YAML file, and are masked in every dump. See docs/content.md.
     """
 
-    engine: Literal["offline", "llm"] = "offline"
-    provider: Literal["openai", "azure", "anthropic", "compatible"] = Field(
-        "openai", description="compatible = any OpenAI-compatible server at base_url"
+    engine: str = Field(
+        "offline", description="A registered text engine: offline | llm (or a plugin's)"
+    )
+    provider: str = Field(
+        "openai",
+        description="A registered LLM provider: openai | azure | anthropic | compatible "
+        "(any OpenAI-compatible server at base_url), or a plugin's",
     )
     model: str = Field("gpt-4o-mini", min_length=1, description="Model name (prices, cache)")
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, value: str) -> str:
+        from orgforge.plugins import content_engines
+
+        return _registered(value, content_engines())
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, value: str) -> str:
+        from orgforge.plugins import llm_providers
+
+        return _registered(value, llm_providers())
+
     base_url: str | None = Field(None, description="API base URL (required for compatible)")
     api_key: SecretStr | None = Field(None, description="Env/.env only; masked everywhere")
     azure_endpoint: str | None = Field(None, description="Azure: https://NAME.openai.azure.com")

@@ -364,12 +364,10 @@ def _chunks(opps: list[Opportunity], size: int) -> list[list[Opportunity]]:
 
 
 def default_engine(config: Config, s: Setup, world: World | None = None) -> ContentEngine:
-    """The engine ``content.engine`` asks for; the LLM engine caches in this world."""
-    if config.content.engine == "llm":
-        from orgforge.content import engine_for
+    """The engine ``content.engine`` names; the LLM engine caches in this world."""
+    from orgforge.content import engine_for
 
-        return engine_for(config, world=world)
-    return OfflineEngine(s.packs, config.seed)
+    return engine_for(config, world=world, packs=s.packs)
 
 
 def run(
@@ -389,10 +387,11 @@ def run(
 ) -> ActivityResult:
     """Plan and write activity and scorecards for the selected opportunities.
 
-    ``target="salesforce"`` then pushes the world's activity to the org (see
-    ``activity/salesforce.py``): new records loaded, no-longer-planned ones deleted.
+    ``target="salesforce"`` (any target that registers ``push_activity``) then pushes the
+    world's activity to the org (see ``activity/salesforce.py``): new records loaded,
+    no-longer-planned ones deleted.
     """
-    _check_target(target)
+    push = _remote(target, "push_activity")
     started = time.perf_counter()
     s = setup(config)
     if write_run:
@@ -448,19 +447,18 @@ def run(
                         "sink": sink.name,
                     },
                 )
-    if target == "salesforce":
-        from orgforge.activity.salesforce import push
-
+    if push is not None:
         result.salesforce = push(config, env=env, session=session)
     return result
 
 
-def _check_target(target: str) -> None:
-    if target not in ("world", "salesforce"):
-        raise UsageError(
-            f"--target: unknown target {target!r}",
-            "Use world (default) or salesforce (the world, then the org).",
-        )
+def _remote(target: str, operation: str) -> Callable[..., Any] | None:
+    """The registered target's activity operation, or None for the world alone."""
+    if target == "world":
+        return None
+    from orgforge.plugins import target as lookup
+
+    return getattr(lookup(target, operation), operation)
 
 
 # -- plan (dry run) --------------------------------------------------------------------------
@@ -626,7 +624,7 @@ def reset(
     and Tasks stay. A dry run only counts. ``target="salesforce"`` also deletes the removed
     records from the org (those orgforge loaded there).
     """
-    _check_target(target)
+    prune = _remote(target, "prune_activity")
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
     with World(config.world, create=False) as world:
@@ -658,9 +656,7 @@ def reset(
         "removed": removed,
         "run_id": log.run_id if log else None,
     }
-    if target == "salesforce":
-        from orgforge.activity.salesforce import prune
-
+    if prune is not None:
         out["salesforce"] = prune(config, env=env, session=session)
     return out
 
@@ -700,7 +696,7 @@ def smoke(
     With ``target="salesforce"`` the records also go to the org and are deleted there again;
     the check then includes what the org reports as created and deleted.
     """
-    _check_target(target)
+    _remote(target, "push_activity")
     with World(config.world, create=False) as world:
         if opp is None:
             opp = _fresh_opportunity(world, config)
@@ -729,7 +725,7 @@ def smoke(
             checks["Scorecard"] = len(keys["Scorecard"])
     removed = reset(config, run_id=result.run_id, target=target, env=env, session=session)
     remote: dict[str, Any] = {}
-    if target == "salesforce":
+    if target != "world":
         pushed, pruned = result.salesforce or {}, removed.get("salesforce") or {}
         remote = {"created": pushed.get("created", {}), "deleted": pruned.get("deleted", {})}
         for name in ("Event", "Task"):

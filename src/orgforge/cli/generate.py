@@ -70,16 +70,14 @@ def generate(
         "generate.workers": workers,
     }
     cfg = load(config, flags)
-    if pack:
-        cfg.generate.packs = [*cfg.generate.packs, *pack]
     only = _industries(industries)
     if cfg.content.engine == "llm":
         # With an LLM the time goes into text: show text items (cache hits count as done).
         with _console.progress("text items", None) as advance:
-            result = orgforge.generate(cfg, industries=only, text_progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, text_progress=advance)
     else:
         with _console.progress("accounts", cfg.generate.accounts) as advance:
-            result = orgforge.generate(cfg, industries=only, progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, progress=advance)
     if _console.state.quiet:
         return
     table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")

@@ -12,12 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import orgforge
+import orgforge.api
 from orgforge.cli import _console
 from orgforge.cli._options import ConfigOpt, WorldOpt
-from orgforge.errors import TargetError
 
 TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="Where to: salesforce (the only remote target yet).")
+    str,
+    typer.Option(
+        "--target", "-t", help="Where to: salesforce, or a plugin's (`orgforge plugins`)."
+    ),
 ]
 OrgOpt = Annotated[
     str | None, typer.Option("--org", help="sf CLI alias or username (auth via `sf org display`).")
@@ -141,12 +144,9 @@ def load(
             )
         if run_dir:
             out.print(f"run log: {run_dir}/")
-    if report.failed and not dry_run:
-        raise TargetError(
-            f"load: {report.failed:,} records were not loaded (failed or skipped)",
-            f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
-            "(only what is missing is sent).",
-        )
+    failure = orgforge.api.load_failure(report, run_dir, dry_run=dry_run)
+    if failure is not None:
+        raise failure
 
 
 def cleanup(
@@ -199,11 +199,9 @@ def cleanup(
         _console.out.print(f"{report.requests:,} requests used in {report.seconds:.1f}s")
         if run_dir:
             _console.out.print(f"run log: {run_dir}/")
-    if sum(report.failed.values()):
-        raise TargetError(
-            f"cleanup: {sum(report.failed.values()):,} records could not be deleted",
-            f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
-        )
+    failure = orgforge.api.cleanup_failure(report, run_dir)
+    if failure is not None:
+        raise failure
 
 
 def validate(

@@ -28,6 +28,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("sandbox", "sandbox", ()),
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
+    ("plugins", None, ("plugins",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 

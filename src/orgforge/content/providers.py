@@ -20,12 +20,6 @@ from typing import Any
 from orgforge.config import ContentConfig
 from orgforge.errors import ConfigError
 
-ENV_KEYS = {
-    "openai": "OPENAI_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "compatible": "OPENAI_API_KEY",
-}
 TOOL_NAME = "submit_texts"
 
 
@@ -96,8 +90,13 @@ def api_key_for(config: ContentConfig, environ: dict[str, str] | None = None) ->
     """The key from content.api_key (ORGFORGE_CONTENT__API_KEY), else the provider's env var."""
     if config.api_key is not None and config.api_key.get_secret_value():
         return config.api_key.get_secret_value()
+    from orgforge.plugins import llm_provider
+
+    env_key = llm_provider(config.provider).env_key
+    if env_key is None:
+        return None
     env = {**_dotenv(), **(os.environ if environ is None else environ)}
-    return env.get(ENV_KEYS[config.provider]) or None
+    return env.get(env_key) or None
 
 
 def _classify(exc: BaseException, sdk: Any) -> CallError:
@@ -333,34 +332,29 @@ class AnthropicProvider(Provider):
 
 
 def make_provider(config: ContentConfig, environ: dict[str, str] | None = None) -> Provider:
-    """The provider for the config; missing keys or endpoints fail here, before any write.
+    """The provider ``content.provider`` names (a registered plugin); missing keys or endpoints
+    fail here, before any write.
 
     The SDK is imported here too (a second or more for either), not in the first call's time.
     """
     import importlib
 
-    importlib.import_module("anthropic" if config.provider == "anthropic" else "openai")
+    from orgforge.plugins import llm_provider
+
+    spec = llm_provider(config.provider)
+    if spec.sdk:
+        importlib.import_module(spec.sdk)
     key = api_key_for(config, environ)
-    if config.provider == "compatible":
-        if not config.base_url:
-            raise ConfigError(
-                "content.base_url is not set (provider compatible)",
-                "Point it at your server, e.g. http://localhost:11434/v1 for Ollama.",
-            )
-        return OpenAIProvider(config, key)
-    if key is None:
-        env = ENV_KEYS[config.provider]
+    if spec.check is not None and not spec.needs_key:
+        spec.check(config)
+    if key is None and spec.needs_key:
+        env = "ORGFORGE_CONTENT__API_KEY"
+        if spec.env_key:
+            env = f"{spec.env_key} (or {env})"
         raise ConfigError(
             f"no API key for content.provider {config.provider}",
-            f"Set {env} (or ORGFORGE_CONTENT__API_KEY) in the environment or .env.",
+            f"Set {env} in the environment or .env.",
         )
-    if config.provider == "anthropic":
-        return AnthropicProvider(config, key)
-    if config.provider == "azure" and not (
-        config.azure_endpoint or config.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
-    ):
-        raise ConfigError(
-            "content.azure_endpoint is not set (provider azure)",
-            "Set content.azure_endpoint (https://NAME.openai.azure.com) or AZURE_OPENAI_ENDPOINT.",
-        )
-    return OpenAIProvider(config, key)
+    if spec.check is not None and spec.needs_key:
+        spec.check(config)
+    return spec.factory(config, key)

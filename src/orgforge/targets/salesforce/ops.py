@@ -400,3 +400,19 @@ def smoke(
 
 
 __all__ = ["WriteResult", "cleanup", "connect", "load", "sf", "smoke", "validate"]
+
+
+def delete_loaded(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    name: str,
+    rows: list[dict],
+    report: CleanupReport,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None = None,
+) -> None:
+    """Delete from the org these records orgforge loaded (sync-table rows of one object), as
+    ``cleanup`` does: REST collections or Bulk 2.0, retries, sync rows and run log updated,
+    figures added to ``report``. The public door for other jobs (activity prune)."""
+    _delete_object(client, store, log, name, rows, report, cfg, progress)
