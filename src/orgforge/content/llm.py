@@ -28,12 +28,12 @@ import math
 import random
 import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
 from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
@@ -186,10 +186,13 @@ def parse_reply(reply: Reply) -> tuple[dict[str, Any] | None, str | None]:
 
 
 class RateLimiter:
-    """Requests/min and tokens/min as token buckets (10 s of burst); 0 disables a limit."""
+    """Requests/min and tokens/min as token buckets (10 s of burst); 0 disables a limit.
 
-    def __init__(self, rpm: int, tpm: int) -> None:
-        now = time.monotonic()
+    Time is the given clock's: on a simulated clock the waits are instant and exact."""
+
+    def __init__(self, rpm: int, tpm: int, clock: Clock = REAL) -> None:
+        self.clock = clock
+        now = clock.monotonic()
         self._buckets = [
             [float(limit), limit / 60.0, max(1.0, limit / 6.0), now]
             for limit in (rpm, tpm)
@@ -200,10 +203,12 @@ class RateLimiter:
         for bucket in self._buckets:
             bucket[0] = bucket[2]
 
-    async def acquire(self, tokens: float) -> None:
+    async def acquire(self, tokens: float, until: float | None = None) -> bool:
+        """Take one request and ``tokens``; False (nothing taken) if that means waiting past
+        ``until`` (a ``clock.monotonic()`` instant: the engine's deadline)."""
         needs = {"r": 1.0, "t": float(tokens)}
         while True:
-            now = time.monotonic()
+            now = self.clock.monotonic()
             wait = 0.0
             for kind, bucket in zip(self._kinds, self._buckets, strict=True):
                 level, rate, capacity, last = bucket
@@ -215,9 +220,11 @@ class RateLimiter:
             if wait <= 0:
                 for kind, bucket in zip(self._kinds, self._buckets, strict=True):
                     bucket[0] -= needs[kind]  # may go negative: a large call is paid later
-                return
+                return True
+            if until is not None and now + wait > until:
+                return False
             self.waited += wait
-            await asyncio.sleep(wait)
+            await self.clock.asleep(wait)
 
 
 class _LoopThread:
@@ -256,13 +263,16 @@ class LLMEngine(ContentEngine):
         world: Any = None,
         provider: Provider | None = None,
         progress: Callable[[int], None] | None = None,
+        clock: Clock = REAL,
     ) -> None:
         self.config = config
+        self.clock = clock  # back-offs, rate limits and the deadline run on it
         self.packs = packs
         self.offline = OfflineEngine(packs, seed)
         self.prompts = Prompts(config.prompts_dir)
         self.prompts.tag("account.description")  # a broken prompts_dir fails before any write
         self.provider = provider or make_provider(config)
+        self.provider.clock = clock  # an HTTP-date Retry-After is read on the engine's clock
         self.price: Price | None = price_for(
             load_prices(config.prices_file), config.provider, config.model
         )
@@ -278,7 +288,7 @@ class LLMEngine(ContentEngine):
         self._own_world = False
         self._memory_cache: dict[str, str] = {}
         self._pack_tags: dict[str, str] = {}
-        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
+        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute, clock)
         self._jitter = random.Random(seed)
         self._deadline_at: float | None = None
         self._spent = 0.0
@@ -380,7 +390,7 @@ class LLMEngine(ContentEngine):
         if todo:
             batches = self._batches(requests, todo)
             self.counts["batches"] += len(batches)
-            started = time.monotonic()
+            started = self.clock.monotonic()
             if self._runner is None:
                 self._runner = _LoopThread()
             try:
@@ -389,7 +399,7 @@ class LLMEngine(ContentEngine):
                 self._keep(requests, keys, results)  # what was bought before a fatal error
                 raise
             finally:
-                self.wall_seconds += time.monotonic() - started
+                self.wall_seconds += self.clock.monotonic() - started
         for i in todo:
             if i in results:
                 out[i] = results[i]
@@ -443,7 +453,7 @@ class LLMEngine(ContentEngine):
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.config.concurrency)
         if self._deadline_at is None:
-            self._deadline_at = time.monotonic() + self.config.deadline
+            self._deadline_at = self.clock.monotonic() + self.config.deadline
         if not self._opened:
             await self.provider.open()
             self._opened = True
@@ -496,7 +506,7 @@ class LLMEngine(ContentEngine):
 
     def _remaining(self) -> float:
         assert self._deadline_at is not None
-        return self._deadline_at - time.monotonic()
+        return self._deadline_at - self.clock.monotonic()
 
     def _expected_output(self, kind: str, n: int) -> float:
         per_item = self._out_per_item.get(kind, typical_tokens(kind))
@@ -591,17 +601,14 @@ class LLMEngine(ContentEngine):
             if attempt + 1 < self.config.max_attempts:
                 self.counts["retries"] += 1
                 wait = self._backoff(attempt) if delay is None else delay
-                await asyncio.sleep(max(0.0, min(wait, self._remaining())))
+                await self.clock.asleep(max(0.0, min(wait, self._remaining())))
         if last in TRANSPORT:
             self._transport_failure()
         return None, last
 
     async def _call(self, system: str, user: str, max_tokens: int, tokens: float) -> Reply:
-        remaining = self._remaining()
-        try:
-            await asyncio.wait_for(self._limiter.acquire(tokens), timeout=max(0.0, remaining))
-        except TimeoutError:
-            raise CallError("deadline", "deadline passed", retryable=False) from None
+        if not await self._limiter.acquire(tokens, until=self._deadline_at):
+            raise CallError("deadline", "deadline passed", retryable=False)
         assert self._sem is not None
         async with self._sem:
             # Checked again once a slot is free: the provider may have died meanwhile.
@@ -612,7 +619,7 @@ class LLMEngine(ContentEngine):
                 raise CallError("deadline", "deadline passed", retryable=False)
             timeout = min(self.config.timeout, remaining)
             self.counts["calls"] += 1
-            started = time.monotonic()
+            started = self.clock.monotonic()
             try:
                 return await asyncio.wait_for(
                     self.provider.call(system, user, RESPONSE_SCHEMA, max_tokens, timeout),
@@ -621,7 +628,7 @@ class LLMEngine(ContentEngine):
             except TimeoutError:
                 raise CallError("timeout", "timed out", retryable=True) from None
             finally:
-                self.call_seconds += time.monotonic() - started
+                self.call_seconds += self.clock.monotonic() - started
 
     # -- summary -------------------------------------------------------------------------------
 

@@ -10,13 +10,13 @@ or ``.env`` and never stored anywhere else.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
 from orgforge.errors import ConfigError
 
@@ -53,8 +53,9 @@ class CallError(Exception):
         self.status = status
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+def retry_after_seconds(headers: Any, clock: Clock = REAL) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds, or an HTTP date read
+    against ``clock``)."""
     if headers is None:
         return None
     value = headers.get("retry-after-ms")
@@ -74,7 +75,7 @@ def retry_after_seconds(headers: Any) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _dotenv(cwd: Path | None = None) -> dict[str, str]:
@@ -99,7 +100,7 @@ def api_key_for(config: ContentConfig, environ: dict[str, str] | None = None) ->
     return env.get(env_key) or None
 
 
-def _classify(exc: BaseException, sdk: Any) -> CallError:
+def _classify(exc: BaseException, sdk: Any, clock: Clock = REAL) -> CallError:
     """Map an SDK exception (openai or anthropic: same class names) to a CallError."""
     message = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
     if isinstance(exc, sdk.APITimeoutError):
@@ -108,7 +109,7 @@ def _classify(exc: BaseException, sdk: Any) -> CallError:
         return CallError("connection", message, retryable=True)
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
-        after = retry_after_seconds(getattr(exc.response, "headers", None))
+        after = retry_after_seconds(getattr(exc.response, "headers", None), clock)
         if status == 429:
             return CallError("rate_limited", message, retryable=True, retry_after=after, status=429)
         if status >= 500 or status in (408, 409, 425):
@@ -125,6 +126,7 @@ class Provider:
     """One provider's client factory and call. Subclasses fill ``open`` and ``call``."""
 
     name = "provider"
+    clock: Clock = REAL  # the engine sets its own
 
     def __init__(self, config: ContentConfig, api_key: str | None) -> None:
         self.config = config
@@ -238,9 +240,9 @@ class OpenAIProvider(Provider):
                 if self.auto and self.mode != "none" and _about_format(exc):
                     self.mode = self.MODES[self.MODES.index(self.mode) + 1]
                     continue
-                raise _classify(exc, openai) from None
+                raise _classify(exc, openai, self.clock) from None
             except openai.OpenAIError as exc:
-                raise _classify(exc, openai) from None
+                raise _classify(exc, openai, self.clock) from None
             return _openai_reply(completion)
 
 
@@ -311,7 +313,7 @@ class AnthropicProvider(Provider):
         try:
             message = await self.client.messages.create(**kwargs)
         except anthropic.AnthropicError as exc:
-            raise _classify(exc, anthropic) from None
+            raise _classify(exc, anthropic, self.clock) from None
         usage = getattr(message, "usage", None)
         reply = Reply(
             input_tokens=int(getattr(usage, "input_tokens", 0) or 0),

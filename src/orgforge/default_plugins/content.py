@@ -8,13 +8,18 @@ from orgforge.hookspecs import hookimpl
 from orgforge.plugins import EnginePlugin
 
 
-def _offline(config: Any, *, packs: Any, world: Any = None, progress: Any = None) -> Any:
+def _offline(
+    config: Any, *, packs: Any, world: Any = None, progress: Any = None, clock: Any = None
+) -> Any:
     from orgforge.content.offline import OfflineEngine
 
     return OfflineEngine(packs, config.seed)
 
 
-def _llm(config: Any, *, packs: Any, world: Any = None, progress: Any = None) -> Any:
+def _llm(
+    config: Any, *, packs: Any, world: Any = None, progress: Any = None, clock: Any = None
+) -> Any:
+    from orgforge.clock import REAL
     from orgforge.content.llm import LLMEngine
 
     return LLMEngine(
@@ -23,6 +28,7 @@ def _llm(config: Any, *, packs: Any, world: Any = None, progress: Any = None) ->
         seed=config.seed,
         world=world if world is not None else config.world,
         progress=progress,
+        clock=clock or REAL,
     )
 
 
