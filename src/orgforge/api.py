@@ -121,7 +121,7 @@ def content_fill(
     **options: Any,
 ) -> dict[str, Any]:
     """Re-fill the text fields of an existing world with the configured engine (LLM default)."""
-    from orgforge.content.refill import fill_world
+    from orgforge.generate.refill import fill_world
 
     resolved = resolve(config, **options)
     return fill_world(resolved, kinds=kinds, progress=progress)
@@ -129,9 +129,14 @@ def content_fill(
 
 def content_estimate(config: Config | str | Path | None = None, **options: Any) -> dict[str, Any]:
     """Calls, tokens and cost an LLM run of this config would take; calls nothing."""
+    from orgforge.config import BLOCK_SIZE
     from orgforge.content.estimate import estimate
+    from orgforge.generate.pipeline import CHUNK_BLOCKS
+    from orgforge.generate.requests import sample_requests
 
-    return estimate(resolve(config, **options))
+    resolved = resolve(config, **options)
+    requests, sampled = sample_requests(resolved)
+    return estimate(resolved, requests, sampled, CHUNK_BLOCKS * BLOCK_SIZE)
 
 
 def export(

@@ -1,5 +1,8 @@
 """Re-fill the text of an existing world (``orgforge content fill``).
 
+It lives with the generator, not in content/: it regenerates structure, and content/ never
+imports the generator (the generator depends on content's contract and engines).
+
 Text requests carry context (company, stage, contact…) that the world does not store, so the
 structure is regenerated from the recipe of the world's last successful ``generate`` run (same
 seed, as_of, settings: byte-identical by design) and checked against the stored accounts. The
@@ -14,18 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from orgforge.config import Config, dump
-from orgforge.content.contract import KINDS, ContentEngine
-from orgforge.errors import UsageError, WorldError
+from orgforge.content.contract import KINDS, ContentEngine, check_kinds
+from orgforge.errors import WorldError
 from orgforge.world.runlog import open_run
 from orgforge.world.store import World
-
-
-def check_kinds(kinds: list[str] | None) -> list[str] | None:
-    """The kinds asked for, or UsageError naming the first unknown one."""
-    unknown = [k for k in kinds or () if k not in KINDS]
-    if unknown:
-        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
-    return kinds
 
 
 def _recipe(world: World, config: Config) -> tuple[Config, list[str] | None]:
@@ -95,7 +90,7 @@ def fill_world(
     from orgforge.content import engine_for
     from orgforge.generate.accounts import BlockGenerator, BlockResult
     from orgforge.generate.names import Namer
-    from orgforge.generate.pipeline import _account_range, _chunks, _jobs, apply_text
+    from orgforge.generate.pipeline import _account_range, _chunks, _jobs, apply_text  # same pkg
     from orgforge.generate.plan import make_plan
     from orgforge.world import tables as t
 
