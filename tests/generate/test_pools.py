@@ -19,7 +19,7 @@ def test_name_pools_match_the_faker_they_were_built_from():
     import faker
 
     shipped = json.loads((resources.files("orgforge.packs") / "data" / "_names.json").read_text())
-    if faker.VERSION != shipped["faker_version"]:
+    if shipped["faker_version"] != faker.VERSION:
         pytest.skip(
             f"pools built from Faker {shipped['faker_version']}, Faker {faker.VERSION} installed: "
             "run scripts/build_name_pools.py to adopt its lists (worlds will change)"
