@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from orgforge.clock import SimulatedClock
-from orgforge.content.llm import LLMEngine, RateLimiter
+from orgforge.content.llm import LLMEngine
 from orgforge.content.offline import OfflineEngine
+from orgforge.content.pacing import RateLimiter
 from orgforge.content.testing import FakeLLM
 from orgforge.errors import ConfigError, ContentError
 from orgforge.packs import load_packs
@@ -88,7 +89,7 @@ def test_mentions_rule_rejects_a_description_without_the_company(server, make_co
     # the fake server names the company: all pass
     engine.fill(requests)
     assert engine.stats()["fallbacks"] == 0
-    from orgforge.content.llm import check
+    from orgforge.content.replies import check
 
     failure, _ = check(
         "account.description",

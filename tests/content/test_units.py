@@ -8,10 +8,11 @@ import pytest
 
 from orgforge.clock import SimulatedClock
 from orgforge.content.contract import ContentRequest
-from orgforge.content.llm import RateLimiter, batch_sizes, check, parse_reply
+from orgforge.content.pacing import RateLimiter
 from orgforge.content.pricing import load_prices, price_for
 from orgforge.content.prompts import Prompts, parse_template
 from orgforge.content.providers import Reply, retry_after_seconds
+from orgforge.content.replies import batch_sizes, check, parse_reply
 from orgforge.errors import ConfigError
 
 ACCOUNT = ContentRequest(

@@ -13,14 +13,14 @@ from typing import Any
 
 from orgforge.config import Config
 from orgforge.content.contract import ContentRequest
-from orgforge.content.llm import (
+from orgforge.content.pricing import load_prices, price_for
+from orgforge.content.prompts import Prompts, render_batch
+from orgforge.content.replies import (
     CALL_OVERHEAD_TOKENS,
     CHARS_PER_TOKEN,
     batch_sizes,
     typical_tokens,
 )
-from orgforge.content.pricing import load_prices, price_for
-from orgforge.content.prompts import Prompts, render_batch
 
 
 def estimate(
