@@ -6,6 +6,7 @@ import ast
 import re
 import sys
 import tomllib
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -13,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # declared for what they bring at run time, not imported by name
 RUNTIME_ONLY = {
     "cryptography": "PyJWT's RS256 (JWT bearer flow) and the sandbox's TLS certificate",
-    "uvicorn": "imported by name too; listed in case an import moves",
 }
 
 
@@ -21,14 +21,30 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared() -> set[str]:
+def _declared() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {_normal(re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0]) for d in project["dependencies"]}
+    return [re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0] for d in project["dependencies"]]
 
 
-def _imported_distributions() -> dict[str, str]:
-    """distribution → one place that imports it, for every third-party import in src/."""
-    by_module = metadata.packages_distributions()
+@cache
+def _top_level_modules(distribution: str) -> frozenset[str]:
+    """The importable top-level names an installed distribution provides."""
+    dist = metadata.distribution(distribution)
+    listed = dist.read_text("top_level.txt")
+    if listed:
+        return frozenset(line.strip() for line in listed.splitlines() if line.strip())
+    tops = set()
+    for file in dist.files or ():
+        first = file.parts[0]
+        if first.endswith((".dist-info", ".data")) or first == "..":
+            continue
+        tops.add(first.removesuffix(".py"))
+    return frozenset(tops)
+
+
+@cache
+def _imported() -> dict[str, str]:
+    """Top-level third-party module → one place in src/ that imports it."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "src" / "orgforge").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -40,18 +56,21 @@ def _imported_distributions() -> dict[str, str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top == "orgforge" or top in sys.stdlib_module_names:
-                    continue
-                for dist in by_module.get(top, [top]):
-                    found.setdefault(_normal(dist), f"{path.relative_to(ROOT)}:{node.lineno}")
+                if top != "orgforge" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 
-def test_every_imported_distribution_is_declared():
-    missing = {d: where for d, where in _imported_distributions().items() if d not in _declared()}
-    assert not missing, f"imported but not in [project].dependencies: {missing}"
+def test_every_imported_module_comes_from_a_declared_distribution():
+    provided = set().union(*(_top_level_modules(d) for d in _declared()))
+    missing = {top: where for top, where in _imported().items() if top not in provided}
+    assert not missing, f"imported but no declared dependency provides it: {missing}"
 
 
-def test_every_declared_dependency_is_used():
-    unused = _declared() - set(_imported_distributions()) - set(RUNTIME_ONLY)
-    assert not unused, f"declared but never imported: {sorted(unused)}"
+def test_every_declared_dependency_is_imported():
+    unused = [
+        d
+        for d in _declared()
+        if not (_top_level_modules(d) & set(_imported())) and _normal(d) not in RUNTIME_ONLY
+    ]
+    assert not unused, f"declared but never imported: {unused}"

@@ -64,7 +64,7 @@ def _modules() -> dict[str, Path]:
 def _imports(module: str, path: Path) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) for every import in the file."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(TREES[module]):
         if isinstance(node, ast.Import | ast.ImportFrom):
             found += _imports_of(node, module, path)
     return found
@@ -83,6 +83,7 @@ def _imports_of(node: ast.AST, module: str, path: Path) -> list[tuple[str, str |
 
 
 MODULES = _modules()
+TREES = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in MODULES.items()}
 IMPORTS = {m: _imports(m, p) for m, p in MODULES.items()}
 
 
@@ -137,7 +138,7 @@ def test_no_module_reaches_into_another_package_s_private_names():
     bad = []
     for module in IMPORTS:
         unit = _unit(module)
-        tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+        tree = TREES[module]
         aliases: dict[str, str] = {}  # local name → orgforge module of another package
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom | ast.Import):
