@@ -851,7 +851,7 @@ class Api:
             return stamp.replace(second=0, microsecond=0)  # like a real org: minute precision
 
         start, end = parse("start"), parse("end")
-        current = now()
+        current = now(self.org.clock)
         if start >= end:
             raise SFError(
                 "INVALID_REPLICATION_DATE",

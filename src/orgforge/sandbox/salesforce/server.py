@@ -149,7 +149,7 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
                     raise ConfigError(
                         f"schema: {obj.name}.{f.name} refers to unknown object '{target}'"
                     )
-    org = Org(db_path, Metadata(objects), seed=config.seed)
+    org = Org(db_path, Metadata(objects), seed=config.seed, clock=config.clock)
     app_key = schema.connected_app
     auth = Auth(
         org,
