@@ -222,3 +222,20 @@ def test_a_broken_plugin_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert "plugin 'demo' (orgforge_demo) can't be loaded" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_activity_targets_come_from_the_registry(tmp_path):
+    from orgforge import activity
+
+    config = orgforge.api.resolve(None, world=str(tmp_path / "none.db"))
+    with pytest.raises(UsageError, match="unknown target 'nope'"):
+        activity.run(config, target="nope")
+    with pytest.raises(UsageError, match="target 'files' can't prune activity") as error:
+        activity.reset(config, target="files")
+    assert "salesforce" in error.value.hint
+
+
+def test_an_unregistered_text_engine_is_exit_2_naming_the_registered(run_cli):
+    code, _out, err = run_cli("generate", "--preset", "tiny", "--text", "nope", "-q")
+    assert code == 2
+    assert "'nope' is not registered; registered: llm, offline" in err
