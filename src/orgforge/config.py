@@ -207,6 +207,11 @@ class GenerateConfig(_Model):
         return round(self.per_account.get(object_name, 0) * self.accounts)
 
 
+# orgforge.default_plugins registers these; other names are looked up among installed plugins.
+BUILTIN_ENGINES = ("offline", "llm")
+BUILTIN_PROVIDERS = ("openai", "azure", "anthropic", "compatible")
+
+
 def _registered(value: str, known: Mapping[str, Any]) -> str:
     """``value`` if a plugin registered it; the message lists what is (plugins add names)."""
     if value not in known:
@@ -235,6 +240,8 @@ class ContentConfig(_Model):
     @field_validator("engine")
     @classmethod
     def _registered_engine(cls, value: str) -> str:
+        if value in BUILTIN_ENGINES:  # no need to load every installed plugin to know these
+            return value
         from orgforge.plugins import content_engines
 
         return _registered(value, content_engines())
@@ -242,6 +249,8 @@ class ContentConfig(_Model):
     @field_validator("provider")
     @classmethod
     def _registered_provider(cls, value: str) -> str:
+        if value in BUILTIN_PROVIDERS:
+            return value
         from orgforge.plugins import llm_providers
 
         return _registered(value, llm_providers())

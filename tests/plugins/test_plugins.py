@@ -239,3 +239,15 @@ def test_an_unregistered_text_engine_is_exit_2_naming_the_registered(run_cli):
     code, _out, err = run_cli("generate", "--preset", "tiny", "--text", "nope", "-q")
     assert code == 2
     assert "'nope' is not registered; registered: llm, offline" in err
+
+
+def test_resolving_a_default_config_does_not_load_the_plugins(tmp_path):
+    code = (
+        "import sys\nfrom orgforge.config import load_config\nload_config(None)\n"
+        "print('orgforge.plugins' in sys.modules, 'pluggy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORGFORGE_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["False", "False"], done.stderr
