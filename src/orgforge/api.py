@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orgforge.errors import ConfigError, RunError
+from orgforge.errors import ConfigError, OrgforgeError, RunError
 
 if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
@@ -220,6 +220,21 @@ def load_failure(report: Any, run_dir: str | None, *, dry_run: bool = False) -> 
         f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
         "(only what is missing is sent).",
     )
+
+
+def validate_failure(report: Any) -> OrgforgeError | None:
+    """The error a validate ends with (exit 2: the org can't take the load), or None.
+
+    A target's validate report says it itself (``report.failure()``); one that only has
+    ``ok`` gets a generic error."""
+    from orgforge.errors import TargetError
+
+    failure = getattr(report, "failure", None)
+    if failure is not None:
+        return failure()
+    if getattr(report, "ok", True):
+        return None
+    return TargetError("validate: the target reported problems", "See the report above.")
 
 
 def cleanup_failure(report: Any, run_dir: str | None) -> RunError | None:

@@ -259,10 +259,9 @@ def validate(
             out.print(f"[yellow]warning:[/] {warning}", markup=True)
         for error in data["errors"]:
             out.print(f"[red]error:[/] {error}", markup=True)
-    if not report.ok:
-        from orgforge.targets.salesforce.plan import raise_if_errors
-
-        raise_if_errors(report.plan)
+    failure = orgforge.api.validate_failure(report)
+    if failure is not None:
+        raise failure
 
 
 def smoke(

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from orgforge.config import Config, dump
-from orgforge.errors import UsageError
+from orgforge.errors import ConfigError, UsageError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import RecordError, WriteResult, retryable
 from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
@@ -57,6 +57,14 @@ class ValidateReport:
     @property
     def ok(self) -> bool:
         return not self.plan.errors
+
+    def failure(self) -> ConfigError | None:
+        """The error a validate ends with (exit 2), or None when the org can take the load."""
+        try:
+            raise_if_errors(self.plan)
+        except ConfigError as error:
+            return error
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         p = self.plan
