@@ -40,6 +40,15 @@ FORBIDDEN: dict[str, set[str]] = {
     "activity": {"cli", "api", "sandbox"},
     "metrics": {"generate", "targets", "sandbox", "cli"},
 }
+# Imports that break the map, merged before it was enforced (the Asana branch: its target plans
+# what to generate and the generator knows the target's record type). Each is debt: move the
+# "plan then push" step into the library call (as `orgforge.generate` does for exports), then
+# delete its line here. A new violation still fails; a fixed one must be removed from this list.
+KNOWN_VIOLATIONS = {
+    ("orgforge.generate.asana_plan", "orgforge.targets.asana.records"),
+    ("orgforge.targets.asana.ops", "orgforge.content"),
+    ("orgforge.targets.asana.ops", "orgforge.generate.asana_plan"),
+}
 # nobody but the CLI imports the CLI; only the CLI and the package's lazy names import the api
 ONLY_FROM = {"cli": {"cli"}, "api": {"cli", "api", "__init__"}}
 NETWORK = {"httpx", "requests", "simple_salesforce", "openai", "anthropic", "uvicorn", "fastapi"}
@@ -118,9 +127,19 @@ def test_each_package_imports_only_what_the_module_map_allows(unit):
                 if unit in NO_NETWORK and imported.split(".")[0] in NETWORK:
                     bad.append(f"{module}:{line} imports {imported} (no network here)")
                 continue
-            if _unit(target) in forbidden:
+            if _unit(target) in forbidden and (module, target) not in KNOWN_VIOLATIONS:
                 bad.append(f"{module}:{line} imports {target}")
     assert not bad, "\n".join(bad)
+
+
+def test_known_violations_are_still_there():
+    present = {
+        (module, _orgforge_target(imported, name))
+        for module, imports in IMPORTS.items()
+        for imported, name, _ in imports
+    }
+    fixed = KNOWN_VIOLATIONS - present
+    assert not fixed, f"fixed, so remove from KNOWN_VIOLATIONS: {sorted(fixed)}"
 
 
 def test_the_cli_and_the_api_are_imported_only_from_above():
@@ -179,7 +198,9 @@ def test_the_library_packages_have_no_import_cycles():
             continue
         for imported, name, _ in imports:
             target = _orgforge_target(imported, name)
-            if target is not None and _unit(target) in LIBRARY and _unit(target) != unit:
+            if target is None or (module, target) in KNOWN_VIOLATIONS:
+                continue
+            if _unit(target) in LIBRARY and _unit(target) != unit:
                 graph[unit].add(_unit(target))
 
     def cycle_from(start: str) -> list[str] | None:
