@@ -78,6 +78,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see; at run time __getattr__ res
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("api", "plugins"):  # `import orgforge` then `orgforge.api.…` works too
+        return import_module(f"orgforge.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'orgforge' has no attribute {name!r}")

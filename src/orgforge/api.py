@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orgforge.errors import ConfigError
+from orgforge.errors import ConfigError, OrgforgeError, RunError
 
 if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
@@ -91,24 +91,44 @@ def generate(
     config: Config | str | Path | None = None,
     *,
     industries: list[str] | None = None,
+    packs: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     text_progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> GenerateResult:
     """Generate (or bring up to date) a world; export it too when ``out`` is given.
 
-    ``text_progress`` is called with the number of text items done (LLM engine only).
+    ``packs`` adds industry pack files to the config's (``--pack``). ``text_progress`` is
+    called with the number of text items done (LLM engine only). The export is part of the
+    run: if it fails, the run log says the run failed and what the world holds.
     """
+    from orgforge.content import engine_for
     from orgforge.generate.pipeline import generate as run
+    from orgforge.plugins import content_engine
 
     resolved = resolve(config, **options)
+    if packs:
+        resolved.generate.packs = [*resolved.generate.packs, *packs]
+    # An inline engine (offline) is made by the generator itself, inside its workers.
     engine = None
-    if resolved.content.engine == "llm":
-        from orgforge.content import engine_for
-
+    if not content_engine(resolved.content.engine).inline:
         engine = engine_for(resolved, progress=text_progress)
+    after = None
+    if resolved.export.out:
+        from orgforge.world.runlog import check_writable_dir
+
+        out, fmt = Path(resolved.export.out), resolved.export.format
+        check_writable_dir(out, "--out")  # before the first write, like every bad input
+        exporter = _target_operation("files", "export")
+
+        def after(world: Any, log: Any) -> str:
+            exporter(world, out, fmt)
+            if log is not None:
+                log.event("export.finished", out=str(out), format=fmt)
+            return str(out)
+
     try:
-        return run(resolved, industries=industries, engine=engine, progress=progress)
+        return run(resolved, industries=industries, engine=engine, progress=progress, after=after)
     finally:
         close = getattr(engine, "close", None)
         if close is not None:
@@ -164,7 +184,7 @@ def content_fill(
     **options: Any,
 ) -> dict[str, Any]:
     """Re-fill the text fields of an existing world with the configured engine (LLM default)."""
-    from orgforge.content.refill import fill_world
+    from orgforge.generate.refill import fill_world
 
     resolved = resolve(config, **options)
     return fill_world(resolved, kinds=kinds, progress=progress)
@@ -172,9 +192,14 @@ def content_fill(
 
 def content_estimate(config: Config | str | Path | None = None, **options: Any) -> dict[str, Any]:
     """Calls, tokens and cost an LLM run of this config would take; calls nothing."""
+    from orgforge.config import BLOCK_SIZE
     from orgforge.content.estimate import estimate
+    from orgforge.generate.pipeline import CHUNK_BLOCKS
+    from orgforge.generate.requests import sample_requests
 
-    return estimate(resolve(config, **options))
+    resolved = resolve(config, **options)
+    requests, sampled = sample_requests(resolved)
+    return estimate(resolved, requests, sampled, CHUNK_BLOCKS * BLOCK_SIZE)
 
 
 def export(
@@ -184,9 +209,9 @@ def export(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts."""
-    from orgforge.targets.files import export as run
     from orgforge.world.store import World
 
+    run = _target_operation("files", "export")
     with World(world, create=False) as handle:
         return run(handle, out, format, progress)
 
@@ -236,49 +261,96 @@ def reset_world(world: str | Path) -> dict[str, int]:
         return handle.reset()
 
 
-# -- Salesforce target ------------------------------------------------------------------------
-
-_SF_FLAGS = {
-    "org": "salesforce.org",
-    "instance_url": "salesforce.instance_url",
-    "login_url": "salesforce.login_url",
-    "username": "salesforce.username",
-    "auth": "salesforce.auth",
-    "api": "salesforce.api",
-    "api_version": "salesforce.api_version",
-    "external_id": "salesforce.external_id",
-}
+# -- remote targets (registered plugins: salesforce built in) -------------------------------
 
 
-def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
+def plugins() -> list[dict[str, Any]]:
+    """Every registered target, text engine, LLM provider, feed and workload, and its plugin."""
+    from orgforge.plugins import listing
+
+    return listing()
+
+
+def _target_operation(target: str, operation: str) -> Callable[..., Any]:
+    from orgforge.plugins import target as lookup
+
+    return getattr(lookup(target, operation), operation)
+
+
+def _target_config(
+    target: str, config: Config | str | Path | None, options: dict[str, Any]
+) -> Config:
+    """The resolved config, with the target's own flags (``org=``, ``instance_url=``…)."""
     from orgforge.config import Config
+    from orgforge.plugins import target as lookup
 
-    sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
+    flags = lookup(target).flags
+    target_flags = {k: options.pop(k) for k in list(options) if k in flags}
     resolved = resolve(config, **options)
-    updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
+    updates = {flags[k]: v for k, v in target_flags.items() if v is not None}
     if updates:
         from pydantic import ValidationError
 
         data = resolved.model_dump()
-        data["salesforce"].update(updates)
+        for path, value in updates.items():
+            *parents, leaf = path.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
         try:
             resolved = Config.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             name = str(first["loc"][-1])
+            section = ".".join(str(p) for p in first["loc"])
             raise ConfigError(
-                f"flag --{name.replace('_', '-')}: salesforce.{name}: {first['msg']} "
+                f"flag --{name.replace('_', '-')}: {section}: {first['msg']} "
                 f"(got {first.get('input')!r})",
                 "Use one of the values listed above.",
             ) from None
     return resolved
 
 
-def _check_target(target: str) -> None:
-    if target != "salesforce":
-        raise ConfigError(
-            f"--target: unknown target {target!r}", "The only remote target so far: salesforce."
-        )
+def load_failure(report: Any, run_dir: str | None, *, dry_run: bool = False) -> RunError | None:
+    """The error a load ends with (exit 1), or None: any record not loaded fails the run."""
+    from orgforge.errors import TargetError
+
+    if dry_run or not report.failed:
+        return None
+    return TargetError(
+        f"load: {report.failed:,} records were not loaded (failed or skipped)",
+        f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
+        "(only what is missing is sent).",
+    )
+
+
+def validate_failure(report: Any) -> OrgforgeError | None:
+    """The error a validate ends with (exit 2: the org can't take the load), or None.
+
+    A target's validate report says it itself (``report.failure()``); one that only has
+    ``ok`` gets a generic error."""
+    from orgforge.errors import TargetError
+
+    failure = getattr(report, "failure", None)
+    if failure is not None:
+        return failure()
+    if getattr(report, "ok", True):
+        return None
+    return TargetError("validate: the target reported problems", "See the report above.")
+
+
+def cleanup_failure(report: Any, run_dir: str | None) -> RunError | None:
+    """The error a cleanup ends with (exit 1), or None when every record went."""
+    from orgforge.errors import TargetError
+
+    failed = sum(report.failed.values())
+    if not failed:
+        return None
+    return TargetError(
+        f"cleanup: {failed:,} records could not be deleted",
+        f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
+    )
 
 
 def validate(
@@ -292,10 +364,9 @@ def validate(
     **options: Any,
 ):
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import validate as run
-
-    resolved = _sf_config(config, {**options, "api": api})  # a bad --api fails before connecting
+    run = _target_operation(target, "validate")
+    # a bad --api fails here, before connecting
+    resolved = _target_config(target, config, {**options, "api": api})
     return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
@@ -317,12 +388,10 @@ def load(
     """Sync the world (or an exported folder) into an org: creates, updates of changed
     fields, and with ``prune`` deletes of what the world no longer has; resumable.
 
-    Returns ``(LoadReport, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import load as run
-
+    Returns ``(LoadReport, run_dir)``; :func:`load_failure` says whether it failed."""
+    run = _target_operation(target, "load")
     return run(
-        _sf_config(config, {**options, "api": api}),  # a bad --api fails before connecting
+        _target_config(target, config, {**options, "api": api}),  # bad --api: before connecting
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,
@@ -348,11 +417,9 @@ def cleanup(
     **options: Any,
 ):
     """Delete exactly the records orgforge created in an org. Returns ``(report, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import cleanup as run_cleanup
-
+    run_cleanup = _target_operation(target, "cleanup")
     return run_cleanup(
-        _sf_config(config, options),
+        _target_config(target, config, options),
         run_id=run,
         everything=all,
         dry_run=dry_run,
@@ -371,10 +438,8 @@ def smoke(
     **options: Any,
 ):
     """Create, read and delete one record in an org; returns timings."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import smoke as run
-
-    return run(_sf_config(config, options), session=session, env=env)
+    run = _target_operation(target, "smoke")
+    return run(_target_config(target, config, options), session=session, env=env)
 
 
 # -- Asana target -----------------------------------------------------------------------------

@@ -9,8 +9,8 @@ Lookup order (later wins), the same for every command:
    ``ORGFORGE_WORLD=sqlite:////tmp/w.db``; values are parsed as YAML scalars/lists;
 4. command-line flags.
 
-Errors name the source (file and line, env var or flag) and the field path. Secrets (any field
-whose name contains key, token, password or secret) are masked by :func:`masked`.
+Errors name the source (file and line, env var or flag) and the field path. Secrets (the fields
+:mod:`orgforge.redact` knows hold credentials) are masked by :func:`masked`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from pydantic import (
 )
 
 from orgforge.errors import ConfigError
+from orgforge.redact import masked  # re-exported: config.masked is public
+from orgforge.yamlutil import line_of  # re-exported for callers that still import it here
 
 ENV_PREFIX = "ORGFORGE_"
 ASANA_TOKEN_ENV = "ORGFORGE_ASANA_TOKEN"
@@ -55,8 +57,6 @@ PRD_PER_ACCOUNT: dict[str, float] = {
 }
 BLOCK_SIZE = 10
 """Accounts are generated in blocks of this many; per-block totals are exact (see generate/)."""
-
-SECRET_WORDS = ("key", "token", "password", "secret")
 
 
 class _Model(BaseModel):
@@ -209,6 +209,18 @@ class GenerateConfig(_Model):
         return round(self.per_account.get(object_name, 0) * self.accounts)
 
 
+# orgforge.default_plugins registers these; other names are looked up among installed plugins.
+BUILTIN_ENGINES = ("offline", "llm")
+BUILTIN_PROVIDERS = ("openai", "azure", "anthropic", "compatible")
+
+
+def _registered(value: str, known: Mapping[str, Any]) -> str:
+    """``value`` if a plugin registered it; the message lists what is (plugins add names)."""
+    if value not in known:
+        raise ValueError(f"{value!r} is not registered; registered: {', '.join(sorted(known))}")
+    return value
+
+
 class ContentConfig(_Model):
     """Which engine writes the text fields, and how the LLM engine talks to its provider.
 
@@ -217,11 +229,34 @@ class ContentConfig(_Model):
     from a YAML file, and are masked in every dump. See docs/content.md.
     """
 
-    engine: Literal["offline", "llm"] = "offline"
-    provider: Literal["openai", "azure", "anthropic", "compatible"] = Field(
-        "openai", description="compatible = any OpenAI-compatible server at base_url"
+    engine: str = Field(
+        "offline", description="A registered text engine: offline | llm (or a plugin's)"
+    )
+    provider: str = Field(
+        "openai",
+        description="A registered LLM provider: openai | azure | anthropic | compatible "
+        "(any OpenAI-compatible server at base_url), or a plugin's",
     )
     model: str = Field("gpt-4o-mini", min_length=1, description="Model name (prices, cache)")
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, value: str) -> str:
+        if value in BUILTIN_ENGINES:  # no need to load every installed plugin to know these
+            return value
+        from orgforge.plugins import content_engines
+
+        return _registered(value, content_engines())
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, value: str) -> str:
+        if value in BUILTIN_PROVIDERS:
+            return value
+        from orgforge.plugins import llm_providers
+
+        return _registered(value, llm_providers())
+
     base_url: str | None = Field(None, description="API base URL (required for compatible)")
     api_key: SecretStr | None = Field(None, description="Env/.env only; masked everywhere")
     azure_endpoint: str | None = Field(None, description="Azure: https://NAME.openai.azure.com")
@@ -551,26 +586,6 @@ class _Source:
         return "built-in defaults"
 
 
-def line_of(node: Any, path: tuple[str, ...]) -> int | None:
-    """The 1-based line of the deepest node along ``path`` (mapping keys and list indexes)."""
-    line = None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == part:
-                    line = key_node.start_mark.line + 1
-                    node = value_node
-                    break
-            else:
-                break
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def read_yaml_file(path: Path) -> tuple[dict, yaml.Node | None]:
     """Read a YAML mapping; malformed YAML → ConfigError naming file and line."""
     try:
@@ -749,21 +764,6 @@ def _config_error(exc: ValidationError, source: _Source) -> ConfigError:
         hint = "Fix the value; `orgforge config show` prints the resolved settings."
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return ConfigError(f"{where}: {field_path}: {message}{more}", hint)
-
-
-def masked(data: Any, _key: str = "") -> Any:
-    """A copy of a config dump with every secret-looking value replaced by '****'.
-
-    Only text is masked: counts and limits named like secrets (``input_tokens``,
-    ``tokens_per_minute``) are figures, not credentials.
-    """
-    if isinstance(data, dict):
-        return {k: masked(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [masked(v, _key) for v in data]
-    if isinstance(data, str | bytes) and data and any(w in _key.lower() for w in SECRET_WORDS):
-        return "****"
-    return data
 
 
 def dump(config: Config) -> dict:

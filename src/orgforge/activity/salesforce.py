@@ -85,9 +85,7 @@ def prune(
             with RunLog(config.runs_dir, "activity prune salesforce", dump(config), world) as log:
                 for name in ACTIVITY_OBJECTS:
                     if stale.get(name):
-                        ops._delete_object(
-                            client, store, log, name, stale[name], report, config, None
-                        )
+                        ops.delete_loaded(client, store, log, name, stale[name], report, config)
                 log.finish("ok" if not report.failed else "failed", report.as_dict())
         return {
             "target": plan.target,

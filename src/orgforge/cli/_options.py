@@ -74,7 +74,10 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Don't ask for confirm
 
 # -- where to (targets) ----------------------------------------------------------------------
 TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="Where to: salesforce (the only remote target yet).")
+    str,
+    typer.Option(
+        "--target", "-t", help="Where to: salesforce, or a plugin's (`orgforge plugins`)."
+    ),
 ]
 OrgOpt = Annotated[
     str | None, typer.Option("--org", help="sf CLI alias or username (auth via `sf org display`).")

@@ -33,7 +33,7 @@ app = typer.Typer(
 
 
 def _kinds(value: str | None) -> list[str] | None:
-    from orgforge.content.refill import check_kinds
+    from orgforge.content.contract import check_kinds
 
     if not value:
         return None

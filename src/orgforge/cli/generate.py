@@ -83,8 +83,6 @@ def generate(
         "generate.workers": workers,
     }
     cfg = load(config, flags)
-    if pack:
-        cfg.generate.packs = [*cfg.generate.packs, *pack]
     only = _industries(industries)
     if dry_run:
         _print_preview(api.generate_preview(cfg, industries=only), as_json)
@@ -92,10 +90,10 @@ def generate(
     if cfg.content.engine == "llm":
         # With an LLM the time goes into text: show text items (cache hits count as done).
         with _console.progress("text items", None) as advance:
-            result = orgforge.generate(cfg, industries=only, text_progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, text_progress=advance)
     else:
         with _console.progress("accounts", cfg.generate.accounts) as advance:
-            result = orgforge.generate(cfg, industries=only, progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, progress=advance)
     if as_json:
         typer.echo(json.dumps(_result_dict(result, cfg), indent=2, default=str))
         return

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import orgforge
+import orgforge.api
 from orgforge.cli import _console
 from orgforge.cli._options import (
     AuthOpt,
@@ -28,7 +29,6 @@ from orgforge.cli._options import (
     WorldOpt,
     YesOpt,
 )
-from orgforge.errors import TargetError
 
 
 def _options(**kw: Any) -> dict[str, Any]:
@@ -115,12 +115,9 @@ def load(
         _print_load(report, dry_run, prune)
         if run_dir:
             out.print(f"run log: {run_dir}/")
-    if report.failed and not dry_run:
-        raise TargetError(
-            f"load: {report.failed:,} records were not loaded (failed or skipped)",
-            f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
-            "(only what is missing is sent).",
-        )
+    failure = orgforge.api.load_failure(report, run_dir, dry_run=dry_run)
+    if failure is not None:
+        raise failure
 
 
 def _print_load(report: Any, dry_run: bool, prune: bool) -> None:
@@ -241,11 +238,9 @@ def cleanup(
         _console.out.print(f"{report.requests:,} requests used in {report.seconds:.1f}s")
         if run_dir:
             _console.out.print(f"run log: {run_dir}/")
-    if sum(report.failed.values()):
-        raise TargetError(
-            f"cleanup: {sum(report.failed.values()):,} records could not be deleted",
-            f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
-        )
+    failure = orgforge.api.cleanup_failure(report, run_dir)
+    if failure is not None:
+        raise failure
 
 
 def validate(
@@ -305,10 +300,9 @@ def validate(
             out.print(f"[yellow]warning:[/] {warning}", markup=True)
         for error in data["errors"]:
             out.print(f"[red]error:[/] {error}", markup=True)
-    if not report.ok:
-        from orgforge.targets.salesforce.plan import raise_if_errors
-
-        raise_if_errors(report.plan)
+    failure = orgforge.api.validate_failure(report)
+    if failure is not None:
+        raise failure
 
 
 def smoke(

@@ -34,6 +34,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("agents", "agents", ()),
     ("metrics", None, ("metrics",)),
     ("shift", None, ("shift",)),
+    ("plugins", None, ("plugins",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 

@@ -21,8 +21,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orgforge.config import line_of
 from orgforge.errors import PackError
+from orgforge.yamlutil import line_of
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
 _SLOT = re.compile(r"\{([^{}]*)\}")

@@ -104,7 +104,7 @@ class SandboxState:
         self.faults = faults
         self.stats = Stats()
         self.usage = ApiUsage(daily_api_requests)
-        self.engine = Engine(org, api_version)
+        self.engine = Engine(org, api_version, today=org.clock.today)  # SOQL TODAY & co.
         self.cursors = Cursors()
         self.bulk = Bulk(org, self.engine, faults)
         self.api_version = api_version
@@ -969,7 +969,7 @@ class Api:
             return stamp.replace(second=0, microsecond=0)  # like a real org: minute precision
 
         start, end = parse("start"), parse("end")
-        current = now()
+        current = now(self.org.clock)
         if start >= end:
             raise SFError(
                 "INVALID_REPLICATION_DATE",

@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.salesforce import ids, sqlfuncs
 from orgforge.sandbox.salesforce.metadata import (
     CASE_CLOSED,
@@ -137,9 +138,12 @@ def q(name: str) -> str:
 class Org:
     """An org over one SQLite file."""
 
-    def __init__(self, db_path: Path, metadata: Metadata, seed: int = 0) -> None:
+    def __init__(
+        self, db_path: Path, metadata: Metadata, seed: int = 0, clock: Clock = REAL
+    ) -> None:
         self.bus: Any = None  # a streaming.ChangeBus when change events are on
         self.db_path = Path(db_path)
+        self.clock = clock  # CreatedDate, LastModifiedDate, SystemModstamp, getUpdated windows
         self.meta = metadata
         self.lock = threading.RLock()
         self._local = threading.local()
@@ -243,7 +247,7 @@ class Org:
 
     def _seed_users(self, conn: sqlite3.Connection) -> None:
         user = self.meta.objects["User"]
-        stamp = now()
+        stamp = now(self.clock)
         first_id = ids.make_id("005", 1)
         for first, last, alias, title, dept, tz, profile, active in SEED_USERS:
             uid = self._next_id(conn, user)
@@ -630,7 +634,7 @@ class Tx:
             rec[name] = self.resolve_ref(obj, obj.fields[name], spec)
         explicit = set(values) | set(refs or {})
         self._validate(obj, rec, explicit, insert=True)
-        stamp = now()
+        stamp = now(self.org.clock)
         rec["Id"] = self.org._next_id(self.conn, obj)
         # Audit fields sent (allowed only with "Set Audit Fields upon Record Creation") stand.
         created = rec.get("CreatedDate") if "CreatedDate" in explicit else None
@@ -725,7 +729,7 @@ class Tx:
             rec[name] = self.resolve_ref(obj, obj.fields[name], spec)
         explicit = set(values) | set(refs or {})
         self._validate(obj, rec, explicit, insert=False, current=current)
-        stamp = now()
+        stamp = now(self.org.clock)
         rec.update(LastModifiedDate=stamp, LastModifiedById=user_id, SystemModstamp=stamp)
         self._derive(obj, rec, current, explicit)
         self.org._write_row(self.conn, obj, rec, insert=False)
@@ -821,7 +825,7 @@ class Tx:
                         f"associated with the following {child.label_plural.lower()}.: {names}",
                         [],
                     )
-        stamp = now()
+        stamp = now(self.org.clock)
         stamp_db = to_db(obj.fields["SystemModstamp"], stamp)
         # Set-null lookups from surviving records.
         for did, dobj in doomed.items():
@@ -977,14 +981,14 @@ class Tx:
             was_closed = bool(current and current.get("IsClosed"))
             rec["IsClosed"] = closed
             if closed and not was_closed:
-                rec["ClosedDate"] = rec.get("LastModifiedDate") or now()
+                rec["ClosedDate"] = rec.get("LastModifiedDate") or now(self.org.clock)
             elif not closed:
                 rec["ClosedDate"] = None
         elif name == "Task":
             closed = rec.get("Status") in TASK_CLOSED
             rec["IsHighPriority"] = rec.get("Priority") == "High"
             if closed and not (current and current.get("IsClosed")):
-                rec["CompletedDateTime"] = rec.get("LastModifiedDate") or now()
+                rec["CompletedDateTime"] = rec.get("LastModifiedDate") or now(self.org.clock)
             elif not closed:
                 rec["CompletedDateTime"] = None
             rec["IsClosed"] = closed

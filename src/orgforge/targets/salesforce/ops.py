@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from orgforge.config import Config, dump
-from orgforge.errors import AuthError, UsageError
+from orgforge.errors import AuthError, ConfigError, UsageError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import RecordError, WriteResult, retryable
 from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
@@ -60,6 +60,14 @@ class ValidateReport:
     @property
     def ok(self) -> bool:
         return not self.plan.errors
+
+    def failure(self) -> ConfigError | None:
+        """The error a validate ends with (exit 2), or None when the org can take the load."""
+        try:
+            raise_if_errors(self.plan)
+        except ConfigError as error:
+            return error
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         p = self.plan
@@ -481,3 +489,19 @@ def smoke(
 
 
 __all__ = ["WriteResult", "cleanup", "connect", "load", "sf", "smoke", "validate"]
+
+
+def delete_loaded(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    name: str,
+    rows: list[dict],
+    report: CleanupReport,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None = None,
+) -> None:
+    """Delete from the org these records orgforge loaded (sync-table rows of one object), as
+    ``cleanup`` does: REST collections or Bulk 2.0, retries, sync rows and run log updated,
+    figures added to ``report``. The public door for other jobs (activity prune)."""
+    _delete_object(client, store, log, name, rows, report, cfg, progress)
