@@ -373,11 +373,7 @@ def doc_steps(doc: Path) -> list[Step]:
 
 # Docs merged with examples that can't run as written. Strict: fixing the doc fails the xfail,
 # and the entry goes. Never add one to skip a doc: fix the doc or the code.
-KNOWN_BROKEN = {
-    "agents.md": "`agents replay flywheel` and `metrics --log-dir flywheel` need a flywheel log "
-    "the doc never makes: its `agents run` is a --dry-run (the example policy names world users, "
-    "User/01…, and a poll run writing Lead.OwnerId refuses them) and no lead is created",
-}
+KNOWN_BROKEN: dict[str, str] = {}  # doc name → why it can't run yet (strict xfail)
 
 
 def _docs_to_run() -> list:
