@@ -141,7 +141,7 @@ def reset_world(world: str | Path) -> dict[str, int]:
     """Remove every record, run, change and cache entry of a world; returns what was removed."""
     from orgforge.world.store import World
 
-    with World(world, create=False) as handle:
+    with World(world, create=False, writer="world reset") as handle:
         return handle.reset()
 
 

@@ -393,11 +393,18 @@ def run(
     ``activity/salesforce.py``): new records loaded, no-longer-planned ones deleted.
     """
     _check_target(target)
+    check_max_opps(max_opps)
     started = time.perf_counter()
     s = setup(config)
     if write_run:
         check_writable_dir(Path(config.runs_dir), "runs directory")
-    with World(config.world, create=False) as world:
+        # A bad --where or an unknown --opp is refused before the world is locked for writing.
+        if where:
+            where_mod.parse(where)
+        if opps:
+            with World(config.world, create=False) as world, world.engine.connect() as conn:
+                _check_opportunities(conn, world, opps)
+    with World(config.world, create=False, writer=command if write_run else None) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         if on_total:
             on_total(len(selected))
@@ -496,6 +503,7 @@ def plan(
     max_opps: int | None = None,
 ) -> PlanReport:
     """What ``run`` would do, without writing anything (no run log, no text)."""
+    check_max_opps(max_opps)
     s = setup(config)
     with World(config.world, create=False) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
@@ -541,8 +549,15 @@ def plan(
 
 def status(config: Config, limit: int = 10) -> dict[str, Any]:
     """Recent activity runs and what the world holds from the activity job."""
+    if not 1 <= limit <= MAX_STATUS_RUNS:
+        raise UsageError(
+            f"--limit {limit}: must be between 1 and {MAX_STATUS_RUNS}",
+            "It is how many recent runs to list (default 10).",
+        )
     with World(config.world, create=False) as world:
-        runs = [r for r in world.runs(limit=200) if str(r["command"]).startswith("activity")]
+        runs = [
+            r for r in world.runs(limit=max(200, limit)) if str(r["command"]).startswith("activity")
+        ]
         held = {}
         with world.engine.connect() as conn:
             for name in ("Event", "EventRelation", "Task"):
@@ -573,6 +588,34 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
     }
 
 
+MAX_STATUS_RUNS = 10_000
+"""Most runs `activity status --limit` lists."""
+
+
+def check_max_opps(max_opps: int | None) -> None:
+    """--max-opps is a count of at least one (0 or a negative number used to mean "all")."""
+    if max_opps is not None and not 1 <= max_opps < 2**63:
+        raise UsageError(
+            f"--max-opps {max_opps}: must be a whole number of at least 1",
+            "Leave it out to take every selected opportunity.",
+        )
+
+
+def _check_opportunities(conn: Any, world: World, opps: Sequence[str]) -> None:
+    table = t.RECORD_TABLES["Opportunity"]
+    wanted = list(dict.fromkeys(opps))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        found.update(r[0] for r in conn.execute(select(table.c.key).where(table.c.key.in_(part))))
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        raise UsageError(
+            f"--opp {missing[0]}: no such opportunity in world {world.location}",
+            "Keys look like Opportunity/0042/1; list them with `orgforge activity plan --json`.",
+        )
+
+
 def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> dict[str, list]:
     """Keys of activity records (and scorecards) a reset would remove."""
     out: dict[str, list[str]] = {"Event": [], "EventRelation": [], "Task": [], "Scorecard": []}
@@ -601,6 +644,8 @@ def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> d
                 if event_key in events and key not in seen:
                     out["EventRelation"].append(key)
             return out
+        if opps:
+            _check_opportunities(conn, world, opps)
         prefixes = {k.split("/", 1)[1] for k in opps} if opps else None
         for name in ("Event", "EventRelation", "Task"):
             table = t.RECORD_TABLES[name]
@@ -634,7 +679,11 @@ def reset(
     _check_target(target)
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
-    with World(config.world, create=False) as world:
+    if not dry_run:  # an unknown --run or --opp is refused before the world is locked
+        with World(config.world, create=False) as world:
+            _keys_for(world, run_id, opps)
+    writer = None if dry_run or not write_run else "activity reset"
+    with World(config.world, create=False, writer=writer) as world:
         keys = _keys_for(world, run_id, opps)
         sink = WorldSink(world)
         if dry_run:

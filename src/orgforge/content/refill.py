@@ -101,7 +101,7 @@ def fill_world(
 
     wanted = set(check_kinds(kinds) or KINDS)
 
-    with World(config.world, create=False) as world:
+    with World(config.world, create=False, writer="content fill" if write_run else None) as world:
         recipe, only = _recipe(world, config)
         plan = make_plan(recipe, only)
         if plan.accounts != world.max_account_idx() + 1:
