@@ -24,10 +24,16 @@ if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads 
 
 
 def resolve(
-    config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
+    config: Config | str | Path | None = None,
+    *,
+    cwd: Path | None = None,
+    settings: dict[str, Any] | None = None,
+    **flags: Any,
 ) -> Config:
-    """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
-    from orgforge.config import PRESETS, Config, load_config
+    """A Config from a Config, a YAML path or the lookup order, with flag-style overrides.
+
+    ``settings`` sets more values by dotted path (``{"salesforce.auth": "jwt"}``)."""
+    from orgforge.config import PRESETS, Config, load_config, validate_config
 
     mapping = {
         "seed": "seed",
@@ -49,6 +55,7 @@ def resolve(
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(mapping)}.")
     dotted = {mapping[k]: v for k, v in flags.items() if v is not None}
+    dotted.update({k: v for k, v in (settings or {}).items() if v is not None})
     if isinstance(dotted.get("as_of"), dt.date):
         dotted["as_of"] = dotted["as_of"].isoformat()
     if isinstance(config, Config):
@@ -59,9 +66,9 @@ def resolve(
             for part in parents:
                 target = target[part]
             target[leaf] = value
-        if "preset" in dotted and "generate.accounts" not in dotted:
+        if dotted.get("preset") in PRESETS and "generate.accounts" not in dotted:
             data["generate"]["accounts"] = PRESETS[dotted["preset"]]
-        return Config.model_validate(data)
+        return validate_config(data, dotted)
     return load_config(config, flags=dotted, cwd=cwd)
 
 
@@ -159,16 +166,56 @@ _SF_FLAGS = {
 
 
 def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
-    from orgforge.config import Config
+    # Salesforce flags are resolved with the rest, so a bad one (--auth magic) gets the same
+    # one-line error naming the flag as any other setting.
+    settings = {_SF_FLAGS[k]: options.pop(k) for k in list(options) if k in _SF_FLAGS}
+    return resolve(config, settings=settings, **options)
 
-    sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
-    resolved = resolve(config, **options)
-    updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
-    if updates:
-        data = resolved.model_dump()
-        data["salesforce"].update(updates)
-        resolved = Config.model_validate(data)
-    return resolved
+
+API_MODES = ("auto", "rest", "bulk")
+
+
+def _check_api(api: str | None) -> None:
+    if api is not None and api not in API_MODES:
+        raise ConfigError(
+            f"--api: unknown API {api!r}; one of {', '.join(API_MODES)}",
+            "auto picks Bulk API 2.0 for big objects and REST for the rest.",
+        )
+
+
+def _check_from(from_dir: str | Path | None) -> None:
+    """An exported folder is read (its manifest checked) before any connection is made."""
+    if from_dir is not None:
+        from orgforge.targets.files import read_manifest
+
+        read_manifest(from_dir)
+
+
+def _check_cleanup_run(cfg: Config, run: str | None, everything: bool) -> None:
+    """--run names a load run of this world; --run and --all don't go together."""
+    if run and everything:
+        raise ConfigError(
+            "cleanup: give --run RUN_ID or --all, not both",
+            "--run deletes what one load created; --all everything orgforge created.",
+        )
+    if not run:
+        return
+    from orgforge.world.store import World
+
+    with World(cfg.world, create=False) as handle, handle.reading() as conn:
+        row = conn.execute(
+            'SELECT "command" FROM "runs" WHERE "run_id" = :run_id', {"run_id": run}
+        ).fetchone()
+    if row is None:
+        raise ConfigError(
+            f"--run {run}: no such run in world {cfg.world}",
+            "`orgforge world info` lists the world's runs (load runs say `load salesforce`).",
+        )
+    if not str(row[0]).startswith("load"):
+        raise ConfigError(
+            f"--run {run}: that is a `{row[0]}` run, not a load",
+            "cleanup --run deletes what one `orgforge load` created; give a load run's id.",
+        )
 
 
 def _check_target(target: str) -> None:
@@ -190,6 +237,8 @@ def validate(
 ):
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
     _check_target(target)
+    _check_api(api)
+    _check_from(from_dir)
     from orgforge.targets.salesforce.ops import validate as run
 
     return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
@@ -213,6 +262,8 @@ def load(
 
     Returns ``(LoadReport, run_dir)``."""
     _check_target(target)
+    _check_api(api)
+    _check_from(from_dir)
     from orgforge.targets.salesforce.ops import load as run
 
     return run(
@@ -244,8 +295,10 @@ def cleanup(
     _check_target(target)
     from orgforge.targets.salesforce.ops import cleanup as run_cleanup
 
+    resolved = _sf_config(config, options)
+    _check_cleanup_run(resolved, run, all)
     return run_cleanup(
-        _sf_config(config, options),
+        resolved,
         run_id=run,
         everything=all,
         dry_run=dry_run,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -689,6 +689,19 @@ def load_config(
             if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
                 gen["accounts"] = PRESETS[preset]
 
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, source) from None
+
+
+def validate_config(data: Mapping[str, Any], flag_paths: Iterable[str] = ()) -> Config:
+    """``Config.model_validate`` for data already merged, with errors as load_config gives them
+    (one line naming the flag of each dotted path in ``flag_paths``, e.g. ``--auth``)."""
+    source = _Source()
+    for dotted in flag_paths:
+        parts = tuple(dotted.split("."))
+        source.flags[parts] = "--" + parts[-1].replace("_", "-")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,37 @@ def select_opportunities(
     # Explicit --opp keys are taken as given: the configured default filter and cap don't apply.
     where = where if where is not None else (None if opps else config.activity.where)
     limit = max_opps if max_opps is not None else (None if opps else config.activity.max_opps)
-    if where:
-        where_mod.parse(where)  # fail on a bad filter before touching anything
-    return source.select(where, list(opps) if opps else None, limit)
+    with _where_errors(where):
+        if where:
+            where_mod.parse(where)  # fail on a bad filter before touching anything
+        return source.select(where, list(opps) if opps else None, limit)
+
+
+@contextmanager
+def _where_errors(where: str | None) -> Iterator[None]:
+    """A filter that parses but can't be run (nesting past Python's stack, a number past
+    SQLite's 64-bit integers, an expression past SQLite's limits) is bad input, said so."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except RecursionError:
+        raise UsageError(
+            "--where: the filter is nested too deeply", "Simplify it (fewer parentheses or NOTs)."
+        ) from None
+    except OverflowError:
+        raise UsageError(
+            "--where: a number is out of range (beyond 64-bit integers)",
+            "Use numbers between -9223372036854775808 and 9223372036854775807.",
+        ) from None
+    except OperationalError as exc:
+        text = str(exc.orig)
+        if "too large" not in text and "too many" not in text:
+            raise
+        raise UsageError(
+            f"--where: the filter is too large for the database ({text})",
+            "Split it, or select with fewer conditions (e.g. IN (...) instead of many ORs).",
+        ) from None
 
 
 # -- one chunk -------------------------------------------------------------------------------
@@ -399,8 +428,9 @@ def run(
     if write_run:
         check_writable_dir(Path(config.runs_dir), "runs directory")
         # A bad --where or an unknown --opp is refused before the world is locked for writing.
-        if where:
-            where_mod.parse(where)
+        with _where_errors(where):
+            if where:
+                where_mod.parse(where)
         if opps:
             with World(config.world, create=False) as world, world.engine.connect() as conn:
                 _check_opportunities(conn, world, opps)

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +24,7 @@ import yaml
 
 from orgforge.config import masked
 from orgforge.errors import OutputError
+from orgforge.inputs import check_path
 from orgforge.world.store import World, now_iso
 
 # libyaml's emitter when PyYAML has it: a few ms less per run than the pure-Python one, same
@@ -37,13 +39,16 @@ def new_run_id(command: str) -> str:
 
 def check_writable_dir(path: Path, what: str) -> None:
     """Fail before any write if ``path`` can't be created or written."""
+    flag = "--runs-dir" if what == "runs directory" else what
+    hint = f"Choose a directory you can write to with {flag}."
     probe = path
-    while not probe.exists():
+    # check_path: a too-long name or a symbolic-link loop is an OutputError, not an OSError
+    while (st := check_path(probe, what, OutputError)) is None and probe != probe.parent:
         probe = probe.parent
-    if not probe.is_dir():
-        raise OutputError(f"{what} {path}: {probe} is a file, not a directory")
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{what} {path}: {probe} is a file, not a directory", hint)
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"{what} {path}: {probe} is not writable")
+        raise OutputError(f"{what} {path}: {probe} is not writable", hint)
 
 
 class RunLog:
