@@ -518,7 +518,9 @@ class World:
             header = _read_header(path)
             if header and header != b"SQLite format 3\x00":
                 raise WorldError(f"world {path} is not a SQLite file (it may be something else)")
-            if writing and not os.access(path, os.W_OK):
+            # No write bit at all is the owner's "read-only", honoured even for root (whom
+            # os.access lets write anything).
+            if writing and (not os.access(path, os.W_OK) or not st.st_mode & 0o222):
                 raise WorldError(
                     f"world {path} is read-only",
                     f"Make it writable (chmod u+w {path}) or point --world at a copy.",
