@@ -160,11 +160,22 @@ TRACEBACKS = {
     ),
     "world-path-too-long": (None, False, ("stats", "--world", "w" * 300), "the path is too long"),
     "config-path-too-long": (None, False, (*G, "--config", "c" * 300), "the path is too long"),
-    "world-symlink-loop": (symlink_loop("loop.db"), False, ("stats", "--world", "loop.db"), "loop"),
+    "config-symlink-loop": (
+        symlink_loop("orgforge.yaml"),
+        False,
+        G,
+        "config file orgforge.yaml: it is a loop of symbolic links",
+    ),
     "runs-dir-is-a-file": (
         write("runs", "not a folder"),
         True,
-        ("activity", "run", *W, "--runs-dir", "runs"),
+        ("activity", "reset", *W, "--runs-dir", "runs", "--yes"),
+        "runs directory runs: runs is a file",
+    ),
+    "content-fill-runs-dir-is-a-file": (
+        write("runs", "not a folder"),
+        True,
+        ("content", "fill", *W, "--text", "offline", "--runs-dir", "runs"),
         "runs directory runs: runs is a file",
     ),
     "base-url-garbage": (

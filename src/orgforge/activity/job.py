@@ -710,6 +710,8 @@ def reset(
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
     if not dry_run:  # an unknown --run or --opp is refused before the world is locked
+        if write_run:
+            check_writable_dir(Path(config.runs_dir), "runs directory")
         with World(config.world, create=False) as world:
             _keys_for(world, run_id, opps)
     writer = None if dry_run or not write_run else "activity reset"

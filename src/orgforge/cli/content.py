@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-import orgforge
+import orgforge.api  # the submodule itself: `import orgforge` alone leaves orgforge.api unset
 from orgforge.cli import _console
 from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
 from orgforge.content.contract import KINDS

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from orgforge.config import Config, dump
 from orgforge.content.contract import KINDS, ContentEngine
 from orgforge.errors import UsageError, WorldError
-from orgforge.world.runlog import RunLog
+from orgforge.world.runlog import RunLog, check_writable_dir
 from orgforge.world.store import World
 
 
@@ -100,7 +101,8 @@ def fill_world(
     from orgforge.world import tables as t
 
     wanted = set(check_kinds(kinds) or KINDS)
-
+    if write_run:
+        check_writable_dir(Path(config.runs_dir), "runs directory")
     with World(config.world, create=False, writer="content fill" if write_run else None) as world:
         recipe, only = _recipe(world, config)
         plan = make_plan(recipe, only)
