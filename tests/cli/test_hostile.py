@@ -259,6 +259,14 @@ def altered_world(folder: Path) -> None:
     connection.close()
 
 
+def other_application_db_in_wal_mode(folder: Path) -> None:
+    connection = sqlite3.connect(folder / "other.db")
+    connection.execute("PRAGMA journal_mode=WAL")
+    with connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    connection.close()
+
+
 OTHER = ("--world", "other.db")
 DAMAGE = {
     **{
@@ -277,6 +285,12 @@ DAMAGE = {
             ("world", "reset", *OTHER, "--yes"),
         )
     },
+    "other-app-db-in-wal-mode-generate": (
+        other_application_db_in_wal_mode,
+        False,
+        ("generate", "--preset", "tiny", *OTHER),
+        "world other.db is a database of something else (tables: invoices)",
+    ),
     "altered-table-generate": (altered_world, True, G, "table rec_Account was altered"),
     "altered-table-activity-run": (
         altered_world,

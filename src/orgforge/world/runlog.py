@@ -42,8 +42,15 @@ def check_writable_dir(path: Path, what: str) -> None:
     flag = "--runs-dir" if what == "runs directory" else what
     hint = f"Choose a directory you can write to with {flag}."
     probe = path
-    # check_path: a too-long name or a symbolic-link loop is an OutputError, not an OSError
-    while (st := check_path(probe, what, OutputError)) is None and probe != probe.parent:
+    while True:  # up to the first part that exists; it must be a directory we can write
+        try:
+            st: os.stat_result | None = os.stat(probe)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        except (OSError, ValueError):  # too long, a symbolic-link loop: said in one line
+            st = check_path(probe, what, OutputError)
+        if st is not None or probe == probe.parent:
+            break
         probe = probe.parent
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{what} {path}: {probe} is a file, not a directory", hint)

@@ -72,6 +72,13 @@ def sqlite_schema() -> tuple[str, ...] | None:
     return tuple(part.strip() for part in sql.split(";\n") if part.strip())
 
 
+@cache
+def _shipped_ddl_by_table() -> dict[str, list[str]] | None:
+    """sqlite_ddl_by_table() from the shipped file only (None while it is out of date, so a
+    check that only wants a fast path never compiles the DDL)."""
+    return sqlite_ddl_by_table() if sqlite_schema() is not None else None
+
+
 # The table a CREATE TABLE or CREATE INDEX statement of the DDL is about.
 _DDL_TABLE = re.compile(r'CREATE (?:TABLE|(?:UNIQUE )?INDEX \S+ ON) "?(\w+)"?')
 
@@ -187,8 +194,17 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object = None
     cursor.close()
 
 
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    query = (
+        "SELECT name FROM sqlite_master "
+        "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+    )
+    return {row[0] for row in conn.execute(query)}
+
+
 def _read_header(path: Path) -> bytes:
-    """The first 16 bytes of a regular file, opened without blocking."""
+    """The first 20 bytes (magic string, page size, journal mode) of a regular file, opened
+    without blocking."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -196,7 +212,7 @@ def _read_header(path: Path) -> bytes:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise WorldError(f"world {path} is not a regular file")
-        return os.read(fd, 16)
+        return os.read(fd, 20)
     finally:
         os.close(fd)
 
@@ -295,16 +311,30 @@ class _SQLite:
         conn.executemany(_positional_insert_sql(table, columns), rows)
 
     def table_names(self, conn: sqlite3.Connection) -> set[str]:
-        query = (
-            "SELECT name FROM sqlite_master "
-            "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
-        )
-        return {row[0] for row in conn.execute(query)}
+        return _table_names(conn)
 
-    def column_info(self, conn: sqlite3.Connection, table: str) -> dict[str, bool]:
-        """column → True when it is NOT NULL without a default (an insert must fill it)."""
-        rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-        return {row[1]: bool(row[3]) and row[4] is None and not row[5] for row in rows}
+    def column_info(
+        self, conn: sqlite3.Connection, tables: Iterable[str]
+    ) -> dict[str, dict[str, bool]]:
+        """table → column → True when it is NOT NULL without a default (an insert must fill
+        it), for the ``tables`` whose CREATE statement is not the one orgforge ships.
+
+        SQLite keeps each table's CREATE statement and rewrites it on ALTER TABLE, so a table
+        whose statement is the shipped one is unchanged: one query instead of a PRAGMA per
+        table on every open."""
+        shipped = {
+            statements[0] for statements in (_shipped_ddl_by_table() or {}).values() if statements
+        }
+        stored = dict(
+            conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+        )
+        out: dict[str, dict[str, bool]] = {}
+        for table in tables:
+            if stored.get(table) in shipped:
+                continue
+            rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+            out[table] = {r[1]: bool(r[3]) and r[4] is None and not r[5] for r in rows}
+        return out
 
     def create_tables(self, conn: sqlite3.Connection, names: set[str]) -> None:
         ddl = sqlite_ddl_by_table()
@@ -402,14 +432,20 @@ class _SQLAlchemy:
 
         return set(inspect(conn.sqlalchemy).get_table_names())
 
-    def column_info(self, conn: _SQLAlchemyConnection, table: str) -> dict[str, bool]:
+    def column_info(
+        self, conn: _SQLAlchemyConnection, tables: Iterable[str]
+    ) -> dict[str, dict[str, bool]]:
         from sqlalchemy import inspect
 
+        inspector = inspect(conn.sqlalchemy)
         return {
-            c["name"]: not c.get("nullable", True)
-            and c.get("default") is None
-            and c.get("autoincrement") is not True
-            for c in inspect(conn.sqlalchemy).get_columns(table)
+            table: {
+                c["name"]: not c.get("nullable", True)
+                and c.get("default") is None
+                and c.get("autoincrement") is not True
+                for c in inspector.get_columns(table)
+            }
+            for table in tables
         }
 
     def create_tables(self, conn: _SQLAlchemyConnection, names: set[str]) -> None:
@@ -445,6 +481,9 @@ class World:
             except sqlite3.Error as exc:
                 self._unlock()
                 raise self._cant_open(exc) from None
+            except BaseException:
+                self._unlock()
+                raise
         else:
             try:
                 self._db = _SQLAlchemy(self.url)
@@ -516,7 +555,7 @@ class World:
             )
         if st is not None:
             header = _read_header(path)
-            if header and header != b"SQLite format 3\x00":
+            if header and header[:16] != b"SQLite format 3\x00":
                 raise WorldError(f"world {path} is not a SQLite file (it may be something else)")
             # No write bit at all is the owner's "read-only", honoured even for root (whom
             # os.access lets write anything).
@@ -525,8 +564,10 @@ class World:
                     f"world {path} is read-only",
                     f"Make it writable (chmod u+w {path}) or point --world at a copy.",
                 )
-            if header:
-                self._refuse_foreign(path)
+            if len(header) >= 20 and header[18] != 2:
+                # Not in WAL mode, so not an orgforge world as orgforge leaves them: look
+                # before the connection's WAL pragma rewrites the header of someone else's file.
+                self._refuse_foreign_file(path)
             return
         if not create:
             raise WorldError(
@@ -538,34 +579,29 @@ class World:
         except OSError as exc:
             raise WorldError(f"world {path}: can't create its folder ({exc.strerror})") from None
 
-    def _refuse_foreign(self, path: Path) -> None:
-        """A SQLite file that is neither empty nor an orgforge world is left exactly as it is.
-
-        Read on a plain connection (no WAL switch, no write): its tables, and the ``meta`` row
-        that says which application made it.
-        """
+    def _refuse_foreign_file(self, path: Path) -> None:
+        """Read a SQLite file's tables on a plain connection (no WAL switch, no write) and
+        refuse it unless it is empty or an orgforge world (see :meth:`_refuse_foreign`)."""
         try:
-            probe = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            try:
+                self._refuse_foreign(probe, _table_names(probe))
+            finally:
+                probe.close()
         except sqlite3.Error:
-            return  # _SQLite reports why it can't be opened
-        try:
-            names = {
-                row[0]
-                for row in probe.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
-                )
-            }
-            app = None
-            if "meta" in names:
-                row = probe.execute("SELECT value FROM meta WHERE name = 'app'").fetchone()
-                app = row[0] if row else None
-        except sqlite3.Error as exc:
-            raise self._cant_open(exc) from None
-        finally:
-            probe.close()
-        ours = set(t.TABLES)
-        if (app is not None and app != APP_ID) or ("meta" not in names and names - ours):
+            return  # opening it for real says why it can't be used
+
+    def _refuse_foreign(self, conn: Connection, names: set[str]) -> None:
+        """A database that is neither empty nor an orgforge world is left exactly as it is:
+        its tables are not all orgforge's and it has no ``meta``, or its ``meta`` names
+        another application."""
+        app = None
+        if "meta" in names:
+            row = conn.execute(
+                'SELECT "value" FROM "meta" WHERE "name" = :name', {"name": "app"}
+            ).fetchone()
+            app = row[0] if row else None
+        if (app is not None and app != APP_ID) or ("meta" not in names and names - t.TABLES.keys()):
             shown = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
             raise WorldError(
                 f"world {self.location} is a database of something else (tables: {shown})",
@@ -666,13 +702,8 @@ class World:
         """Refuse what is not a world this orgforge can use; True if it needs creating, migrating
         or tables added since it was made."""
         existing = self._db.table_names(conn)
+        self._refuse_foreign(conn, existing)
         if "meta" not in existing:
-            if existing - t.TABLES.keys():
-                raise WorldError(
-                    f"world {self.location} is a database of something else "
-                    f"(tables: {', '.join(sorted(existing)[:5])})",
-                    "Point --world at a new file; orgforge won't write into it.",
-                )
             if existing and not create:
                 raise WorldError(f"world {self.location} is not an orgforge world")
             return True
@@ -690,8 +721,8 @@ class World:
     def _refuse_altered(self, conn: Connection, existing: set[str]) -> None:
         """A table whose columns were changed by hand would fail at the first write of a run:
         refuse it at open instead, before a run directory or any record is written."""
-        for name in sorted(t.TABLES.keys() & existing):
-            actual = self._db.column_info(conn, name)
+        columns = self._db.column_info(conn, sorted(t.TABLES.keys() & existing))
+        for name, actual in columns.items():
             missing = [c for c in t.TABLES[name].column_names if c not in actual]
             required = [
                 c for c, needed in actual.items() if needed and c not in t.TABLES[name].column_names
