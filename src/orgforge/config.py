@@ -59,7 +59,8 @@ SECRET_WORDS = ("key", "token", "password", "secret")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: "1e400" or "nan" for a float setting is refused, not run with
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_weights(value: dict[str, float], what: str) -> dict[str, float]:

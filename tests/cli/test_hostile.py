@@ -384,6 +384,12 @@ NONSENSE = {
         ("generate", *W),
         "orgforge.yaml:4: duplicate key 'generate' (first given on line 1)",
     ),
+    "max-cost-infinite": (
+        None,
+        False,
+        (*G, "--max-cost", "1e400"),
+        "flag --max-cost: content.max_cost: Input should be a finite number",
+    ),
     "load-api-soap": (None, True, ("load", *W, "--api", "soap"), "--api: unknown API 'soap'"),
     "validate-api-foo": (None, True, ("validate", *W, "--api", "foo"), "unknown API 'foo'"),
     "unknown-skip-field": (
