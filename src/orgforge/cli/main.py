@@ -28,6 +28,8 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("sandbox", "sandbox", ()),
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
+    ("agents", "agents", ()),
+    ("metrics", None, ("metrics",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 

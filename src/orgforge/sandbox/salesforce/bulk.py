@@ -31,8 +31,8 @@ from orgforge.sandbox.salesforce.metadata import Field, SObject
 from orgforge.sandbox.salesforce.org import Org
 from orgforge.sandbox.salesforce.query import Engine, malformed
 from orgforge.sandbox.salesforce.sferrors import SFError, unknown_exception
-from orgforge.sandbox.salesforce.soql import Count, Query, SOQLError, parse
 from orgforge.sandbox.salesforce.values import coerce, format_datetime
+from orgforge.soql import Count, Query, SOQLError, parse
 
 DELIMITERS = {
     "COMMA": ",",
@@ -269,9 +269,7 @@ class Bulk:
         if unsupported:
             raise SFError("API_ERROR", unsupported, with_fields=False)
         try:  # validate fields now, like a real org does at job creation
-            self.engine.run(
-                text + ("" if parsed.limit is not None else " LIMIT 0"), operation == "queryAll"
-            )
+            self.engine.check(text, operation == "queryAll")
         except SFError as exc:
             raise SFError("INVALIDJOB", exc.message, with_fields=False) from None
         job_id = self._new_id()

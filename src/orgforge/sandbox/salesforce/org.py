@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from orgforge.sandbox.salesforce import ids
+from orgforge.sandbox.salesforce import ids, sqlfuncs
 from orgforge.sandbox.salesforce.metadata import (
     CASE_CLOSED,
     FORECAST_CATEGORY,
@@ -32,7 +32,7 @@ from orgforge.sandbox.salesforce.metadata import (
     SObject,
 )
 from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.values import check, coerce, from_db, now, to_db
+from orgforge.sandbox.salesforce.values import check, coerce, from_db, now, to_db, to_json
 
 Record = dict[str, Any]
 
@@ -138,6 +138,7 @@ class Org:
     """An org over one SQLite file."""
 
     def __init__(self, db_path: Path, metadata: Metadata, seed: int = 0) -> None:
+        self.bus: Any = None  # a streaming.ChangeBus when change events are on
         self.db_path = Path(db_path)
         self.meta = metadata
         self.lock = threading.RLock()
@@ -156,6 +157,7 @@ class Org:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            sqlfuncs.register(conn)  # SOQL's text rules, for filters pushed into SQLite
             self._local.conn = conn
             with self._conns_lock:
                 self._all_conns.append(conn)
@@ -328,6 +330,37 @@ class Org:
         names = [d[0] for d in cur.description]
         return [self._decode(obj, row, names) for row in cur.fetchall()]
 
+    def select(
+        self,
+        obj: SObject,
+        where: str | None = None,
+        params: list[Any] | None = None,
+        order: list[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        """Decoded rows matching a SQL condition, in ``order`` then Id order, sliced.
+
+        ``where`` and ``order`` are SQL the query engine compiled from SOQL (values are always
+        bound ``params``); this is what lets a query read 100 rows by an indexed external ID
+        instead of decoding the whole table.
+        """
+        conditions = [] if include_deleted else ['"IsDeleted" = 0']
+        if where is not None:
+            conditions.append(where)
+        sql = f"SELECT * FROM {q(obj.name)}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        sql += " ORDER BY " + ", ".join([*(order or []), '"Id"'])
+        args = list(params or [])
+        if limit is not None or offset is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [-1 if limit is None else limit, offset or 0]
+        cur = self.conn().execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [self._decode(obj, row, names) for row in cur.fetchall()]
+
     def find(
         self, obj: SObject, f: Field, value: Any, conn: sqlite3.Connection | None = None
     ) -> list[str]:
@@ -387,8 +420,12 @@ class Org:
                 raise
             if tx.rollback_only:
                 conn.execute("ROLLBACK")
-            else:
-                conn.execute("COMMIT")
+                return
+            if self.bus is not None and tx.changes:
+                self.bus.record(conn, tx.changes, None)  # in the same transaction as the change
+            conn.execute("COMMIT")
+            if self.bus is not None and tx.changes:
+                self.bus.committed()
 
     def _next_id(self, conn: sqlite3.Connection, obj: SObject) -> str:
         return ids.make_id(obj.key_prefix, self._counter(conn, obj.key_prefix))
@@ -456,15 +493,18 @@ class Tx:
         self.meta = org.meta
         self.rollback_only = False
         self._sp = 0
+        self.changes: list[dict[str, Any]] = []  # change events, published at commit
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         self._sp += 1
         name = f"sp{self._sp}"
         self.conn.execute(f"SAVEPOINT {name}")
+        published = len(self.changes)
         try:
             yield
         except BaseException:
+            del self.changes[published:]  # a rolled-back record publishes nothing
             self.conn.execute(f"ROLLBACK TO {name}")
             self.conn.execute(f"RELEASE {name}")
             raise
@@ -609,7 +649,46 @@ class Tx:
                 rec[f.name] = _auto_number(fmt, n) if obj.custom else f"{n:08d}"
         self._derive(obj, rec, None, explicit)
         self.org._write_row(self.conn, obj, rec, insert=True)
+        self._changed(obj, "CREATE", rec["Id"], user_id, rec, None)
         return rec["Id"]
+
+    def _changed(
+        self,
+        obj: SObject,
+        kind: str,
+        record_id: str,
+        user_id: str,
+        rec: Record | None,
+        before: Record | None,
+    ) -> None:
+        """Note a change event (CometD body: nulls left out; an update has its changed
+        fields, always with LastModifiedDate)."""
+        if self.org.bus is None:
+            return
+        skip = {"Id", "IsDeleted", "SystemModstamp"}
+        fields: dict[str, Any] = {}
+        changed: list[str] = []
+        if rec is not None:
+            for name, f in obj.fields.items():
+                if name in skip:
+                    continue
+                value = rec.get(name)
+                if before is not None:
+                    if value == before.get(name) and name != "LastModifiedDate":
+                        continue
+                    changed.append(name)
+                if value is not None:
+                    fields[name] = to_json(f, value)
+        self.changes.append(
+            {
+                "entity": obj.name,
+                "type": kind,
+                "ids": [record_id],
+                "changed": changed,
+                "fields": fields,
+                "user": user_id,
+            }
+        )
 
     def update(
         self,
@@ -642,6 +721,7 @@ class Tx:
         rec.update(LastModifiedDate=stamp, LastModifiedById=user_id, SystemModstamp=stamp)
         self._derive(obj, rec, current, explicit)
         self.org._write_row(self.conn, obj, rec, insert=False)
+        self._changed(obj, "UPDATE", record_id, user_id, rec, current)
 
     def upsert(
         self,
@@ -757,6 +837,7 @@ class Tx:
             self.conn.execute(
                 "INSERT OR REPLACE INTO _deleted VALUES (?, ?, ?)", (did, dobj.name, stamp_db)
             )
+            self._changed(dobj, "DELETE", did, user_id, None, None)
 
     def _display_name(self, obj: SObject, record_id: str) -> str:
         nf = obj.name_field
