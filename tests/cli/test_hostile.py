@@ -207,7 +207,7 @@ TRACEBACKS = {
         None,
         True,
         ("activity", "plan", *W, "--where", f"Amount > {2**70}"),
-        "--where: a number is out of range",
+        "is out of range",  # the SOQL parser's message, or ours for what reaches SQLite
     ),
     "pack-employees-1e20": (
         pack("  employees: [200, 40000]", "  employees: [200, 100000000000000000000]"),
