@@ -50,6 +50,12 @@ def resolve(
         "max_cost": "content.max_cost",
         "out": "export.out",
         "format": "export.format",
+        "asana_url": "asana.url",
+        "workspace": "asana.workspace",
+        "tier": "asana.tier",
+        "rate_limit": "asana.rate_limit",
+        "tasks_per_project": "asana.tasks_per_project",
+        "comments_per_task": "asana.comments_per_task",
     }
     unknown = [k for k in flags if k not in mapping]
     if unknown:
@@ -142,6 +148,34 @@ def stats(world: str | Path) -> dict[str, Any]:
 
     with World(world, create=False) as handle:
         return run(handle)
+
+
+def shift(
+    world: str | Path,
+    *,
+    days: int | None = None,
+    to: str | None = None,
+    today: Any = None,
+    runs_dir: str | Path | None = None,
+) -> Any:
+    """Move every date and datetime of a world's records, and its as-of date, by one delta:
+    ``days``, or from the world's as-of to ``to`` (a date or "today"). Returns a ShiftResult.
+
+    The next ``load`` pushes the moved dates as updates (same Ids)."""
+    import datetime as dt
+
+    from orgforge.world.runlog import RunLog
+    from orgforge.world.shift import delta_days
+    from orgforge.world.shift import shift as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today())
+        config = {"world": str(world), "days": delta}
+        with RunLog(runs_dir or "runs", "shift", config, handle) as log:
+            result = run(handle, delta, log.run_id)
+            log.finish("ok", result.as_dict())
+            return result
 
 
 def reset_world(world: str | Path) -> dict[str, int]:
@@ -252,13 +286,15 @@ def load(
     api: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    prune: bool = False,
     session: Any = None,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     **options: Any,
 ):
-    """Load the world (or an exported folder) into an org; resumable and idempotent.
+    """Sync the world (or an exported folder) into an org: creates, updates of changed
+    fields, and with ``prune`` deletes of what the world no longer has; resumable.
 
     Returns ``(LoadReport, run_dir)``."""
     _check_target(target)
@@ -272,6 +308,7 @@ def load(
         api=api,
         dry_run=dry_run,
         force=force,
+        prune=prune,
         session=session,
         env=env,
         progress=progress,
@@ -321,3 +358,61 @@ def smoke(
     from orgforge.targets.salesforce.ops import smoke as run
 
     return run(_sf_config(config, options), session=session, env=env)
+
+
+# -- Asana target -----------------------------------------------------------------------------
+
+
+def asana_seed(
+    config: Config | str | Path | None = None,
+    *,
+    teams: list[str] | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Create a project per team in Asana from a template. Returns ``(report, run_dir)``.
+
+    Options: world, runs_dir, seed, as_of, text, asana_url, workspace, tier, rate_limit,
+    tasks_per_project, comments_per_task. Tokens come from ``env`` (default: the process
+    environment and ``.env``): ORGFORGE_ASANA_TOKEN and ORGFORGE_ASANA_TOKEN__<PERSONA>.
+    """
+    from orgforge.targets.asana.ops import seed
+
+    return seed(
+        resolve(config, **options), teams=teams, dry_run=dry_run, environ=env, progress=progress
+    )
+
+
+def asana_cleanup(
+    config: Config | str | Path | None = None,
+    *,
+    run: str | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
+    from orgforge.targets.asana.ops import cleanup
+
+    return cleanup(
+        resolve(config, **options),
+        run_id=run,
+        dry_run=dry_run,
+        environ=env,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def asana_whoami(
+    config: Config | str | Path | None = None, *, env: dict[str, str] | None = None, **options: Any
+) -> list[dict[str, Any]]:
+    """Each persona with a token and the Asana user behind it (or why its token fails)."""
+    from orgforge.targets.asana.ops import whoami
+
+    return whoami(resolve(config, **options), environ=env)

@@ -37,6 +37,7 @@ from orgforge.errors import ConfigError
 from orgforge.inputs import check_path, load_yaml, read_text, yaml_value
 
 ENV_PREFIX = "ORGFORGE_"
+ASANA_TOKEN_ENV = "ORGFORGE_ASANA_TOKEN"
 DEFAULT_CONFIG_FILE = "orgforge.yaml"
 
 PRESETS: dict[str, int] = {"tiny": 10, "prd": 100, "large": 10_000, "xl": 100_000}
@@ -481,12 +482,47 @@ class SalesforceConfig(_Model):
                 raise ValueError(f"{name!r}: orgforge sends no field {field_name!r} on {obj_name}")
         return value
 
-    owner_mapping: Literal["round-robin", "running-user"] = "round-robin"
+    owner_mapping: Literal["role", "running-user", "round-robin"] = Field(
+        "role",
+        description="World users without an owners entry: the org's active users with the same "
+        "Title (role), the loading user, or all active users in turn",
+    )
     owners: dict[str, str] = Field(
-        default_factory=dict, description="orgforge User key → org user Id or Username"
+        default_factory=dict,
+        description="World user key (User/03) or role (a Title) → org user Id or Username",
     )
     max_retries: int = Field(5, ge=0, le=20, description="Retries of a retryable failure")
     timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request")
+
+
+class AsanaConfig(_Model):
+    """How to reach Asana and how hard to push it (see docs/asana.md).
+
+    Tokens never live here: ORGFORGE_ASANA_TOKEN (the default persona) and
+    ORGFORGE_ASANA_TOKEN__<PERSONA> (one per person, e.g. ORGFORGE_ASANA_TOKEN__ADA_PARK) come
+    from the environment or ``.env`` only.
+    """
+
+    url: str = Field(
+        "https://app.asana.com/api/1.0",
+        description="API base (a sandbox: http://127.0.0.1:8643/api/1.0)",
+    )
+    workspace: str | None = Field(None, description="Workspace gid (default: the first one)")
+    tier: Literal["free", "paid"] = Field(
+        "free", description="free: 150 requests/min per token, paid: 1,500"
+    )
+    rate_limit: int | None = Field(
+        None, ge=1, description="Requests/min per token (overrides tier)"
+    )
+    rate_share: float = Field(
+        0.8, gt=0, le=1, description="Share of the quota orgforge uses (stays under it)"
+    )
+    max_retries: int = Field(5, ge=0, le=20, description="Retries of a 429/5xx/connection error")
+    timeout: float = Field(60.0, gt=0, description="Seconds per HTTP request")
+    tasks_per_project: int = Field(12, ge=1, le=500, description="asana seed: tasks per project")
+    comments_per_task: float = Field(
+        1.5, ge=0, le=20, description="asana seed: average comments per task"
+    )
 
 
 class Config(_Model):
@@ -500,6 +536,7 @@ class Config(_Model):
     export: ExportConfig = Field(default_factory=ExportConfig)
     activity: ActivityConfig = Field(default_factory=ActivityConfig)
     salesforce: SalesforceConfig = Field(default_factory=SalesforceConfig)
+    asana: AsanaConfig = Field(default_factory=AsanaConfig)
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -624,8 +661,8 @@ def _refuse_file_secrets(data: dict, path: Path, nodes: yaml.Node | None) -> Non
 def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
     overlay: dict = {}
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX):
-            continue
+        if not name.startswith(ENV_PREFIX) or name.startswith(ASANA_TOKEN_ENV):
+            continue  # Asana tokens are secrets the Asana target reads itself, not settings
         path = [p for p in name[len(ENV_PREFIX) :].lower().split("__") if p]
         if not path:
             continue

@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 from orgforge.agents.feeds import ReplayExpired, StreamFeed
+from orgforge.agents.policy import load_policy
+from orgforge.agents.session import Session, StepReport
+from orgforge.agents.workloads import LeadDesk
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce.client import simple_salesforce
 
@@ -298,3 +301,41 @@ def test_kill_9_mid_stream_then_restart_loses_and_repeats_no_decision(org, tmp_p
     assert sorted(routed) == sorted(leads)  # every lead once: none lost, none twice
     owners = {r["Id"]: r["OwnerId"] for r in sf.query("SELECT Id, OwnerId FROM Lead")["records"]}
     assert all(owners[lead] in users[1:4] for lead in leads)
+
+
+def test_gap_events_are_re_read_by_id_so_the_lead_is_still_routed(tmp_path):
+    with run_in_thread(
+        SandboxConfig(db_path=tmp_path / "org.db", schema=FIELDS, faults="gap=1.0")
+    ) as sb:
+        sf = simple_salesforce(sb)
+        users = [
+            r["Id"]
+            for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
+        ]
+        policy = _policy(tmp_path, users)
+        feed = _feed(sb)
+        feed.connect()
+        lead = sf.Lead.create({"LastName": "Gap", "Company": "Gap Co", "Country": "US"})["id"]
+        (event,) = feed.poll()
+        assert event.change_type == "GAP_CREATE" and event.fields == {}
+        assert event.record_ids == (lead,)
+        # a session listening when a gap event comes re-reads the lead by id and routes it
+        session_feed = _feed(sb)
+        session_feed.connect()
+        desk = LeadDesk(load_policy(policy))
+        session = Session("gap", session_feed, desk, None, reader=_sandbox_reader(sf))
+        second = sf.Lead.create({"LastName": "Gap 2", "Company": "Gap Co", "Country": "US"})["id"]
+        report = StepReport()
+        while not report.routed:
+            report = session.step()
+        assert report.gaps == 1 and [d.lead_id for d in desk.decisions] == [second]
+        assert desk.leads[second].company == "Gap Co" and desk.leads[second].country == "US"
+
+
+def _sandbox_reader(sf):
+    def read(entity, record_id, fields):
+        wanted = ", ".join(dict.fromkeys(("Id", "CreatedDate", *fields)))
+        rows = sf.query(f"SELECT {wanted} FROM {entity} WHERE Id = '{record_id}'")["records"]
+        return {k: v for k, v in rows[0].items() if k != "attributes"} if rows else None
+
+    return read

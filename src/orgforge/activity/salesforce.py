@@ -63,7 +63,7 @@ def prune(
 
     client = ops.connect(config, session=session, env=env)
     with World(config.world, create=False) as world:
-        plan = build_plan(client, config.salesforce, WorldSource(world).user_keys())
+        plan = build_plan(client, config.salesforce, WorldSource(world).user_roles())
         store = SyncStore(world, plan.target)
         loaded = [r for r in store.rows(["ok"]) if r["object"] in ACTIVITY_OBJECTS]
         present: set[str] = set()

@@ -26,10 +26,12 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("world", "world", ()),
     ("activity", "activity", ()),
     ("sandbox", "sandbox", ()),
+    ("asana", "asana", ()),
     ("content", "content", ()),
     ("load", None, ("load", "cleanup", "validate", "smoke")),
     ("agents", "agents", ()),
     ("metrics", None, ("metrics",)),
+    ("shift", None, ("shift",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 

@@ -111,7 +111,7 @@ class SandboxState:
         self.query_batch_size = query_batch_size
         self.instance_url = ""
         self.started = now()
-        self.bus = ChangeBus(org.conn)
+        self.bus = ChangeBus(org.conn, gap_rate=faults.rates.get("gap", 0.0))
         org.bus = self.bus
         self.cometd = CometD(self.bus, self.meta.objects)
 

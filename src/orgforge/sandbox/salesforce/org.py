@@ -632,12 +632,20 @@ class Tx:
         self._validate(obj, rec, explicit, insert=True)
         stamp = now()
         rec["Id"] = self.org._next_id(self.conn, obj)
+        # Audit fields sent (allowed only with "Set Audit Fields upon Record Creation") stand.
+        created = rec.get("CreatedDate") if "CreatedDate" in explicit else None
         rec.update(
             IsDeleted=False,
-            CreatedDate=stamp,
-            CreatedById=user_id,
-            LastModifiedDate=stamp,
-            LastModifiedById=user_id,
+            CreatedDate=created or stamp,
+            CreatedById=rec.get("CreatedById") if "CreatedById" in explicit else user_id,
+            LastModifiedDate=(
+                rec.get("LastModifiedDate") if "LastModifiedDate" in explicit else None
+            )
+            or created
+            or stamp,
+            LastModifiedById=(
+                rec.get("LastModifiedById") if "LastModifiedById" in explicit else user_id
+            ),
             SystemModstamp=stamp,
         )
         for f in obj.fields.values():
