@@ -242,12 +242,12 @@ def _check_cleanup_run(cfg: Config, run: str | None, everything: bool) -> None:
         ).fetchone()
     if row is None:
         raise ConfigError(
-            f"--run {run}: no such run in world {cfg.world}",
+            f"cleanup --run {run}: no such run in world {cfg.world}",
             "`orgforge world info` lists the world's runs (load runs say `load salesforce`).",
         )
     if not str(row[0]).startswith("load"):
         raise ConfigError(
-            f"--run {run}: that is a `{row[0]}` run, not a load",
+            f"cleanup --run {run}: that is a `{row[0]}` run, not a load",
             "cleanup --run deletes what one `orgforge load` created; give a load run's id.",
         )
 
