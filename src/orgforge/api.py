@@ -49,12 +49,19 @@ _OPTIONS = {
 
 
 def resolve(
-    config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
+    config: Config | str | Path | None = None,
+    *,
+    cwd: Path | None = None,
+    settings: dict[str, Any] | None = None,
+    **flags: Any,
 ) -> Config:
-    """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
-    from orgforge.config import PRESETS, Config, load_config
+    """A Config from a Config, a YAML path or the lookup order, with flag-style overrides.
+
+    ``settings`` sets more values by dotted path (``{"salesforce.auth": "jwt"}``)."""
+    from orgforge.config import PRESETS, Config, load_config, validate_config
 
     dotted = _dotted(flags)
+    dotted.update({k: v for k, v in (settings or {}).items() if v is not None})
     if isinstance(dotted.get("as_of"), dt.date):
         dotted["as_of"] = dotted["as_of"].isoformat()
     if isinstance(config, Config):
@@ -65,9 +72,9 @@ def resolve(
             for part in parents:
                 target = target[part]
             target[leaf] = value
-        if "preset" in dotted and "generate.accounts" not in dotted:
+        if dotted.get("preset") in PRESETS and "generate.accounts" not in dotted:
             data["generate"]["accounts"] = PRESETS[dotted["preset"]]
-        return Config.model_validate(data)
+        return validate_config(data, dotted)
     return load_config(config, flags=dotted, cwd=cwd)
 
 
@@ -257,7 +264,7 @@ def reset_world(world: str | Path) -> dict[str, int]:
     """Remove every record, run, change and cache entry of a world; returns what was removed."""
     from orgforge.world.store import World
 
-    with World(world, create=False) as handle:
+    with World(world, create=False, writer="world reset") as handle:
         return handle.reset()
 
 
@@ -310,6 +317,41 @@ def _target_config(
                 "Use one of the values listed above.",
             ) from None
     return resolved
+
+
+def _check_from(from_dir: str | Path | None) -> None:
+    """An exported folder is read (its manifest checked) before any connection is made."""
+    if from_dir is not None:
+        from orgforge.targets.files import read_manifest
+
+        read_manifest(from_dir)
+
+
+def _check_cleanup_run(cfg: Config, run: str | None, everything: bool) -> None:
+    """--run names a load run of this world; --run and --all don't go together."""
+    if run and everything:
+        raise ConfigError(
+            "cleanup: give --run RUN_ID or --all, not both",
+            "--run deletes what one load created; --all everything orgforge created.",
+        )
+    if not run:
+        return
+    from orgforge.world.store import World
+
+    with World(cfg.world, create=False) as handle, handle.reading() as conn:
+        row = conn.execute(
+            'SELECT "command" FROM "runs" WHERE "run_id" = :run_id', {"run_id": run}
+        ).fetchone()
+    if row is None:
+        raise ConfigError(
+            f"cleanup --run {run}: no such run in world {cfg.world}",
+            "`orgforge world info` lists the world's runs (load runs say `load salesforce`).",
+        )
+    if not str(row[0]).startswith("load"):
+        raise ConfigError(
+            f"cleanup --run {run}: that is a `{row[0]}` run, not a load",
+            "cleanup --run deletes what one `orgforge load` created; give a load run's id.",
+        )
 
 
 def load_failure(report: Any, run_dir: str | None, *, dry_run: bool = False) -> RunError | None:
@@ -365,8 +407,9 @@ def validate(
 ):
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
     run = _target_operation(target, "validate")
-    # a bad --api fails here, before connecting
+    # a bad --api or --from manifest fails here, before connecting
     resolved = _target_config(target, config, {**options, "api": api})
+    _check_from(from_dir)
     return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
@@ -390,8 +433,10 @@ def load(
 
     Returns ``(LoadReport, run_dir)``; :func:`load_failure` says whether it failed."""
     run = _target_operation(target, "load")
+    resolved = _target_config(target, config, {**options, "api": api})  # before connecting
+    _check_from(from_dir)
     return run(
-        _target_config(target, config, {**options, "api": api}),  # bad --api: before connecting
+        resolved,
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,
@@ -418,8 +463,10 @@ def cleanup(
 ):
     """Delete exactly the records orgforge created in an org. Returns ``(report, run_dir)``."""
     run_cleanup = _target_operation(target, "cleanup")
+    resolved = _target_config(target, config, options)
+    _check_cleanup_run(resolved, run, all)
     return run_cleanup(
-        _target_config(target, config, options),
+        resolved,
         run_id=run,
         everything=all,
         dry_run=dry_run,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from orgforge.errors import ConfigError
+from orgforge.inputs import check_path, load_yaml, read_text, yaml_value
 from orgforge.redact import masked  # re-exported: config.masked is public
 from orgforge.yamlutil import line_of  # re-exported for callers that still import it here
 
@@ -60,7 +61,8 @@ BLOCK_SIZE = 10
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: "1e400" or "nan" for a float setting is refused, not run with
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_weights(value: dict[str, float], what: str) -> dict[str, float]:
@@ -91,6 +93,39 @@ def _check_hours(value: tuple[int, int]) -> tuple[int, int]:
 
 BusinessHours = Annotated[tuple[int, int], AfterValidator(_check_hours)]
 """[start hour, end hour) of a working day, local time."""
+
+AS_OF_RANGE = (dt.date(1970, 1, 1), dt.date(2199, 12, 31))
+"""Days ``as_of`` may be: histories reach years back and plans months ahead of it, and every
+date must stay a date Python, SQLite and Salesforce all represent."""
+
+
+def _check_url(value: str | None) -> str | None:
+    """An http(s) URL with a host, refused here rather than by the HTTP client mid-run."""
+    if value is None:
+        return value
+    from urllib.parse import urlsplit
+
+    problem = None
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        problem = "contains spaces or control characters"
+    else:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port raises on a bad one
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if parts.scheme not in ("http", "https"):
+                problem = "must start with http:// or https://"
+            elif not parts.hostname:
+                problem = "has no host name"
+    if problem:
+        raise ValueError(f"{value!r} is not a URL: {problem}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_url)]
+"""An http:// or https:// URL with a host (kept as the text given)."""
 
 
 class DensityConfig(_Model):
@@ -257,9 +292,9 @@ class ContentConfig(_Model):
 
         return _registered(value, llm_providers())
 
-    base_url: str | None = Field(None, description="API base URL (required for compatible)")
+    base_url: HttpUrl | None = Field(None, description="API base URL (required for compatible)")
     api_key: SecretStr | None = Field(None, description="Env/.env only; masked everywhere")
-    azure_endpoint: str | None = Field(None, description="Azure: https://NAME.openai.azure.com")
+    azure_endpoint: HttpUrl | None = Field(None, description="Azure: https://NAME.openai.azure.com")
     azure_deployment: str | None = Field(None, description="Azure: deployment name")
     api_version: str = Field("2024-10-21", description="Azure OpenAI API version")
     batch_size: int = Field(15, ge=1, le=50, description="Requests of one kind per call")
@@ -382,7 +417,9 @@ class ActivityConfig(_Model):
     """Meetings, emails and scorecards on opportunities (``orgforge activity``)."""
 
     where: str | None = Field(None, description="Opportunity filter, SOQL WHERE syntax")
-    max_opps: int | None = Field(None, gt=0, description="At most this many opportunities")
+    max_opps: int | None = Field(
+        None, gt=0, lt=2**63, description="At most this many opportunities"
+    )
     past_meetings: tuple[int, int] = (3, 8)
     future_meetings: tuple[int, int] = (1, 3)
     emails: tuple[int, int] = (5, 20)
@@ -443,8 +480,8 @@ class SalesforceConfig(_Model):
         "else the sf CLI",
     )
     org: str | None = Field(None, description="sf CLI alias or username (--target-org)")
-    instance_url: str | None = Field(None, description="https://MyDomain.my.salesforce.com")
-    login_url: str = "https://login.salesforce.com"
+    instance_url: HttpUrl | None = Field(None, description="https://MyDomain.my.salesforce.com")
+    login_url: HttpUrl = "https://login.salesforce.com"
     username: str | None = None
     consumer_key: str | None = Field(None, description="Connected app consumer key (JWT)")
     key_file: str | None = Field(None, description="Private key PEM file for the JWT flow")
@@ -463,6 +500,24 @@ class SalesforceConfig(_Model):
     skip_fields: list[str] = Field(
         default_factory=list, description="Object.Field names not to send (org lacks them)"
     )
+
+    @field_validator("skip_fields")
+    @classmethod
+    def _skip_fields(cls, value: list[str]) -> list[str]:
+        from orgforge.schema import salesforce as sf
+
+        for name in value:
+            obj_name, _, field_name = name.partition(".")
+            obj = sf.BY_NAME.get(obj_name)
+            if obj is None or not field_name:
+                raise ValueError(
+                    f"{name!r} is not Object.Field with an object orgforge loads "
+                    f"({', '.join(sorted(sf.BY_NAME))})"
+                )
+            if not obj.has_field(field_name):
+                raise ValueError(f"{name!r}: orgforge sends no field {field_name!r} on {obj_name}")
+        return value
+
     owner_mapping: Literal["role", "running-user", "round-robin"] = Field(
         "role",
         description="World users without an owners entry: the org's active users with the same "
@@ -526,6 +581,16 @@ class Config(_Model):
             raise ValueError("seed must be a whole number")
         return value
 
+    @field_validator("as_of")
+    @classmethod
+    def _as_of(cls, value: dt.date | None) -> dt.date | None:
+        low, high = AS_OF_RANGE
+        if value is not None and not low <= value <= high:
+            raise ValueError(
+                f"{value.isoformat()} is outside {low.isoformat()}..{high.isoformat()}"
+            )
+        return value
+
     @property
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()
@@ -553,10 +618,7 @@ def _set_path(target: dict, path: list[str], value: Any) -> None:
 
 
 def _yaml_scalar(text: str) -> Any:
-    try:
-        return yaml.safe_load(text) if text.strip() else text
-    except yaml.YAMLError:
-        return text
+    return yaml_value(text)
 
 
 class _Source:
@@ -587,26 +649,12 @@ class _Source:
 
 
 def read_yaml_file(path: Path) -> tuple[dict, yaml.Node | None]:
-    """Read a YAML mapping; malformed YAML → ConfigError naming file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {path} not found", "Create it or drop --config to use the defaults."
-        ) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} can't be read: {exc.__class__.__name__}") from None
-    try:
-        data = yaml.safe_load(text)
-        nodes = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(
-            f"{where}: malformed YAML: {problem}",
-            "Check indentation and quoting on that line (YAML uses spaces, not tabs).",
-        ) from None
+    """Read a YAML mapping; a missing, special or malformed file → ConfigError naming file and
+    line (duplicate keys, deep nesting and impossible dates included, see orgforge.inputs)."""
+    text = read_text(
+        path, "config file", ConfigError, "Create it or drop --config to use the defaults."
+    )
+    data, nodes = load_yaml(text, str(path), ConfigError)
     if data is None:
         return {}, None
     if not isinstance(data, dict):
@@ -686,7 +734,7 @@ def _gather(
     base = cwd or Path()
     path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
     file_data: dict = {}
-    if config_file or path.exists():
+    if config_file or check_path(path, "config file", ConfigError) is not None:
         file_data, nodes = read_yaml_file(path)
         source.file, source.file_nodes = path, nodes
         _refuse_file_secrets(file_data, path, nodes)
@@ -694,10 +742,15 @@ def _gather(
 
     env: dict[str, str] = {}
     dotenv_path = base / ".env"
-    if dotenv_path.is_file():
+    if check_path(dotenv_path, ".env file", ConfigError) is not None:
+        import io
+
         from dotenv import dotenv_values
 
-        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        # Read here (regular UTF-8 file only: a FIFO or binary .env is refused, not hung on)
+        dotenv_text = read_text(dotenv_path, ".env file", ConfigError)
+        parsed = dotenv_values(stream=io.StringIO(dotenv_text))
+        env.update({k: v for k, v in parsed.items() if v is not None})
         source.dotenv = {k for k in env if k.startswith(ENV_PREFIX)}
     process_env = os.environ if environ is None else environ
     env.update(process_env)
@@ -743,6 +796,19 @@ def load_config(
     ignored so that unset CLI options don't override anything.
     """
     data, source = _gather(config_file, flags, environ, cwd)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, source) from None
+
+
+def validate_config(data: Mapping[str, Any], flag_paths: Iterable[str] = ()) -> Config:
+    """``Config.model_validate`` for data already merged, with errors as load_config gives them
+    (one line naming the flag of each dotted path in ``flag_paths``, e.g. ``--auth``)."""
+    source = _Source()
+    for dotted in flag_paths:
+        parts = tuple(dotted.split("."))
+        source.flags[parts] = "--" + parts[-1].replace("_", "-")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import orgforge
+import orgforge.api  # the submodule: `import orgforge` alone leaves orgforge.api unset
 from orgforge.config import Config
 from orgforge.content.testing import FakeLLM
 

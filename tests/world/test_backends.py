@@ -194,7 +194,7 @@ def test_what_is_not_a_usable_world_is_refused_either_way(tmp_path, location):
     (tmp_path / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4096)
     refused = {
         "newer.db": "has schema version 99; this orgforge reads up to 1",
-        "other.db": "is not an orgforge world",  # opened for reading (create=False)
+        "other.db": "is a database of something else",  # opened for reading (create=False)
         "damaged.db": "can't be opened (DatabaseError",
     }
     for name, message in refused.items():

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -44,6 +45,25 @@ NO_EVIDENCE = "Not enough evidence yet."
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _check_placeholders(answer: str) -> None:
+    """An answer's ``{name}`` placeholders are filled with format_map at run time: refuse here
+    what would fail there (an unbalanced brace, ``{0}``, ``{a.b}``, ``{a[0]}``, a format spec)."""
+    try:
+        fields = [(f, spec) for _, f, spec, _ in Formatter().parse(answer) if f is not None]
+    except ValueError as exc:
+        raise ValueError(
+            f"answer {answer!r} has an unbalanced brace ({exc}); "
+            "write {{ or }} for a literal one"
+        ) from None
+    for name, spec in fields:
+        if not name.isidentifier():
+            raise ValueError(
+                f"answer {answer!r}: placeholder {{{name}}} must be a plain name like {{contact}}"
+            )
+        if spec:
+            raise ValueError(f"answer {answer!r}: placeholder {{{name}}} takes no format spec")
 
 
 class Cue(_Model):
@@ -72,6 +92,7 @@ class Cue(_Model):
             raise ValueError(f"{self.field!r} is not an Opportunity field")
         if self.stage_min is not None and self.stage_min not in STAGE_RANK:
             raise ValueError(f"unknown stage {self.stage_min!r}")
+        _check_placeholders(self.answer)
         return self
 
     @property

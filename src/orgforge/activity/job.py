@@ -18,8 +18,9 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,37 @@ def select_opportunities(
     # Explicit --opp keys are taken as given: the configured default filter and cap don't apply.
     where = where if where is not None else (None if opps else config.activity.where)
     limit = max_opps if max_opps is not None else (None if opps else config.activity.max_opps)
-    if where:
-        where_mod.parse(where)  # fail on a bad filter before touching anything
-    return source.select(where, list(opps) if opps else None, limit)
+    with _where_errors(where):
+        if where:
+            where_mod.parse(where)  # fail on a bad filter before touching anything
+        return source.select(where, list(opps) if opps else None, limit)
+
+
+@contextmanager
+def _where_errors(where: str | None) -> Iterator[None]:
+    """A filter that parses but can't be run (nesting past Python's stack, a number past
+    SQLite's 64-bit integers, an expression past SQLite's limits) is bad input, said so."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except RecursionError:
+        raise UsageError(
+            "--where: the filter is nested too deeply", "Simplify it (fewer parentheses or NOTs)."
+        ) from None
+    except OverflowError:
+        raise UsageError(
+            "--where: a number is out of range (beyond 64-bit integers)",
+            "Use numbers between -9223372036854775808 and 9223372036854775807.",
+        ) from None
+    except OperationalError as exc:
+        text = str(exc.orig)
+        if "too large" not in text and "too many" not in text:
+            raise
+        raise UsageError(
+            f"--where: the filter is too large for the database ({text})",
+            "Split it, or select with fewer conditions (e.g. IN (...) instead of many ORs).",
+        ) from None
 
 
 # -- one chunk -------------------------------------------------------------------------------
@@ -428,12 +457,20 @@ def run(
     no-longer-planned ones deleted.
     """
     push = _remote(target, "push_activity")
+    check_max_opps(max_opps)
     config, _warning = anchor_as_of(config)
     started = time.perf_counter()
     s = setup(config)
     if write_run:
         check_writable_dir(Path(config.runs_dir), "runs directory")
-    with World(config.world, create=False) as world:
+        # A bad --where or an unknown --opp is refused before the world is locked for writing.
+        with _where_errors(where):
+            if where:
+                where_mod.parse(where)
+        if opps:
+            with World(config.world, create=False) as world, world.engine.connect() as conn:
+                _check_opportunities(conn, world, opps)
+    with World(config.world, create=False, writer=command if write_run else None) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         if on_total:
             on_total(len(selected))
@@ -526,6 +563,7 @@ def plan(
     max_opps: int | None = None,
 ) -> PlanReport:
     """What ``run`` would do, without writing anything (no run log, no text)."""
+    check_max_opps(max_opps)
     config, _warning = anchor_as_of(config)
     s = setup(config)
     with World(config.world, create=False) as world:
@@ -572,8 +610,15 @@ def plan(
 
 def status(config: Config, limit: int = 10) -> dict[str, Any]:
     """Recent activity runs and what the world holds from the activity job."""
+    if not 1 <= limit <= MAX_STATUS_RUNS:
+        raise UsageError(
+            f"--limit {limit}: must be between 1 and {MAX_STATUS_RUNS}",
+            "It is how many recent runs to list (default 10).",
+        )
     with World(config.world, create=False) as world:
-        runs = [r for r in world.runs(limit=200) if str(r["command"]).startswith("activity")]
+        runs = [
+            r for r in world.runs(limit=max(200, limit)) if str(r["command"]).startswith("activity")
+        ]
         held = {}
         with world.engine.connect() as conn:
             for name in ("Event", "EventRelation", "Task"):
@@ -604,6 +649,34 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
     }
 
 
+MAX_STATUS_RUNS = 10_000
+"""Most runs `activity status --limit` lists."""
+
+
+def check_max_opps(max_opps: int | None) -> None:
+    """--max-opps is a count of at least one (0 or a negative number used to mean "all")."""
+    if max_opps is not None and not 1 <= max_opps < 2**63:
+        raise UsageError(
+            f"--max-opps {max_opps}: must be a whole number of at least 1",
+            "Leave it out to take every selected opportunity.",
+        )
+
+
+def _check_opportunities(conn: Any, world: World, opps: Sequence[str]) -> None:
+    table = t.RECORD_TABLES["Opportunity"]
+    wanted = list(dict.fromkeys(opps))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        found.update(r[0] for r in conn.execute(select(table.c.key).where(table.c.key.in_(part))))
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        raise UsageError(
+            f"--opp {missing[0]}: no such opportunity in world {world.location}",
+            "Keys look like Opportunity/0042/1; list them with `orgforge activity plan --json`.",
+        )
+
+
 def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> dict[str, list]:
     """Keys of activity records (and scorecards) a reset would remove."""
     out: dict[str, list[str]] = {"Event": [], "EventRelation": [], "Task": [], "Scorecard": []}
@@ -632,6 +705,8 @@ def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> d
                 if event_key in events and key not in seen:
                     out["EventRelation"].append(key)
             return out
+        if opps:
+            _check_opportunities(conn, world, opps)
         prefixes = {k.split("/", 1)[1] for k in opps} if opps else None
         for name in ("Event", "EventRelation", "Task"):
             table = t.RECORD_TABLES[name]
@@ -665,7 +740,13 @@ def reset(
     prune = _remote(target, "prune_activity")
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
-    with World(config.world, create=False) as world:
+    if not dry_run:  # an unknown --run or --opp is refused before the world is locked
+        if write_run:
+            check_writable_dir(Path(config.runs_dir), "runs directory")
+        with World(config.world, create=False) as world:
+            _keys_for(world, run_id, opps)
+    writer = None if dry_run or not write_run else "activity reset"
+    with World(config.world, create=False, writer=writer) as world:
         keys = _keys_for(world, run_id, opps)
         sink = WorldSink(world)
         if dry_run:

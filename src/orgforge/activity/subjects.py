@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from orgforge import inputs
 from orgforge.errors import ConfigError, UsageError
+from orgforge.inputs import load_yaml
 from orgforge.schema.salesforce import CONTACT_ROLES, STAGES
 from orgforge.yamlutil import line_of
 
@@ -138,6 +140,11 @@ class LazyNodes:
 
 
 def read_yaml(text: str, source: str, error: type[UsageError]) -> tuple[Any, LazyNodes]:
+    """Parse a data file; a user's (any source but ``builtin:``) goes through the strict loader,
+    which refuses duplicate keys, deep nesting and impossible dates, naming file and line."""
+    if not source.startswith("builtin:"):
+        data, _nodes = load_yaml(text, source, error)
+        return data, LazyNodes(text)
     try:
         return yaml.load(text, Loader=_LOADER), LazyNodes(text)
     except yaml.YAMLError as exc:
@@ -167,12 +174,8 @@ def validation_error(
 
 
 def read_text(path: str | Path, what: str, error: type[UsageError]) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{what} {path} not found", "Check the path in your config.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{what} {path} can't be read ({exc.__class__.__name__})") from None
+    """A user's data file: regular UTF-8 files only (a FIFO is refused, never waited on)."""
+    return inputs.read_text(path, what, error, "Check the path in your config.")
 
 
 def parse_subject_types(text: str, source: str) -> SubjectTypes:

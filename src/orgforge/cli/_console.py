@@ -60,8 +60,11 @@ def __getattr__(name: str) -> Any:
 def print_error(error: OrgforgeError) -> None:
     from rich.markup import escape
 
-    console("err").print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
-    console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
+    # emoji=False: "pack.yaml:100:" is a file and line, not Rich's :100: emoji code
+    console("err").print(
+        f"[bold red]error:[/] {escape(error.message)}", highlight=False, emoji=False
+    )
+    console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False, emoji=False)
 
 
 def _command_path(args: list[str]) -> str:

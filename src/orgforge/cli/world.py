@@ -72,7 +72,7 @@ def reset(
 ) -> None:
     """Remove every record, run, change and cache entry from the world (keeps the file)."""
     cfg = load(config, {"world": world})
-    with World(cfg.world, create=False) as handle:
+    with World(cfg.world, create=False, writer=None if dry_run else "world reset") as handle:
         _refuse_if_loaded(handle, force)
         counts = handle.counts()
         total = sum(counts.values())

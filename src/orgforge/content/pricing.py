@@ -48,13 +48,12 @@ def load_prices(user_file: str | Path | None = None) -> dict[str, dict[str, Pric
     text = (resources.files("orgforge.content") / "prices.yaml").read_text("utf-8")
     table = _read(text, "builtin:prices.yaml")
     if user_file:
+        from orgforge.inputs import load_yaml, read_text
+
         path = Path(user_file).expanduser()
-        try:
-            user_text = path.read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"content.prices_file {path}: can't be read ({exc.__class__.__name__})"
-            ) from None
+        # regular UTF-8 files only; duplicate keys and deep nesting refused with file and line
+        user_text = read_text(path, "content.prices_file", ConfigError)
+        load_yaml(user_text, str(path), ConfigError)
         for provider, models in _read(user_text, str(path)).items():
             table.setdefault(provider, {}).update(models)
     return table

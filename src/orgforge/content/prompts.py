@@ -22,6 +22,7 @@ from pathlib import Path
 
 from orgforge.content.contract import KINDS, ContentRequest
 from orgforge.errors import ConfigError
+from orgforge.inputs import read_text
 from orgforge.packs import Pack
 
 SYSTEM = "_system"
@@ -93,8 +94,11 @@ class Prompts:
         template = None
         if self.user_dir is not None:
             path = self.user_dir / filename
-            if path.is_file():
-                template = parse_template(name, path.read_text("utf-8"), str(path))
+            if (
+                path.is_file()
+            ):  # read as a regular UTF-8 file: a FIFO here is refused, not waited on
+                text = read_text(path, "prompt template", ConfigError)
+                template = parse_template(name, text, str(path))
         if template is None:
             entry = resources.files("orgforge.content") / "prompts" / filename
             if not entry.is_file():

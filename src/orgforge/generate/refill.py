@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from orgforge.config import Config, dump
 from orgforge.content.contract import KINDS, ContentEngine, check_kinds
 from orgforge.errors import WorldError
-from orgforge.world.runlog import open_run
+from orgforge.world.runlog import check_writable_dir, open_run
 from orgforge.world.store import World
 
 
@@ -95,8 +96,9 @@ def fill_world(
     from orgforge.world import tables as t
 
     wanted = set(check_kinds(kinds) or KINDS)
-
-    with World(config.world, create=False) as world:
+    if write_run:
+        check_writable_dir(Path(config.runs_dir), "runs directory")
+    with World(config.world, create=False, writer="content fill" if write_run else None) as world:
         recipe, only = _recipe(world, config)
         plan = make_plan(recipe, only)
         if plan.accounts != world.max_account_idx() + 1:

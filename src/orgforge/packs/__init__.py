@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orgforge.errors import PackError
+from orgforge.inputs import load_yaml, read_text
 from orgforge.yamlutil import line_of
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
-_SLOT = re.compile(r"\{([^{}]*)\}")
+RANGE_MAX = 100_000_000
+"""Largest number a pack's employee, revenue-per-employee or product range may reach."""
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -34,11 +36,24 @@ class _Model(BaseModel):
 
 
 def _slots_ok(values: list[str], allowed: set[str], what: str) -> list[str]:
+    """Every ``{slot}`` is one str.format fills (parsed as generation parses it), so a pattern
+    that passes here can't fail mid-run: no unbalanced brace, positional field or format spec."""
+    allowed_text = ", ".join("{" + s + "}" for s in sorted(allowed)) or "none"
     for value in values:
-        for slot in _SLOT.findall(value):
+        try:
+            fields = [
+                (f, spec, conv) for _, f, spec, conv in Formatter().parse(value) if f is not None
+            ]
+        except ValueError as exc:  # "Single '{' encountered", "expected '}' before end"
+            raise ValueError(
+                f"{what} {value!r} has an unbalanced brace ({exc}); write {{{{ or }}}} for a "
+                "literal one"
+            ) from None
+        for slot, spec, conv in fields:
             if slot not in allowed:
-                allowed_text = ", ".join("{" + s + "}" for s in sorted(allowed)) or "none"
                 raise ValueError(f"{what} {value!r} uses unknown slot {{{slot}}} ({allowed_text})")
+            if spec or conv:
+                raise ValueError(f"{what} {value!r}: slot {{{slot}}} takes no format or conversion")
     return values
 
 
@@ -79,6 +94,9 @@ class Company(_Model):
     def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
         if not 0 < v[0] <= v[1]:
             raise ValueError(f"range must be [low, high] with 0 < low ≤ high, got {list(v)}")
+        if v[1] > RANGE_MAX:
+            # employees × revenue per employee is stored as a 64-bit integer: keep both sane
+            raise ValueError(f"range {list(v)} goes above {RANGE_MAX:,}")
         return v
 
     @field_validator("types")
@@ -97,8 +115,8 @@ class Title(_Model):
 
 class Product(_Model):
     name: str = Field(min_length=2)
-    min: int = Field(gt=0)
-    max: int = Field(gt=0)
+    min: int = Field(gt=0, le=RANGE_MAX)
+    max: int = Field(gt=0, le=RANGE_MAX)
 
     @model_validator(mode="after")
     def _order(self) -> Product:
@@ -168,18 +186,16 @@ class Pack(_Model):
 
 
 def _read_pack_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PackError(f"pack file {path} not found", "Check the path given to --pack.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(f"pack file {path} can't be read ({exc.__class__.__name__})") from None
+    """A regular UTF-8 file only: a FIFO, a directory or binary is refused, never hung on."""
+    return read_text(path, "pack file", PackError, "Check the path given to --pack.")
 
 
 def load_pack(path: str | Path) -> Pack:
     """Load and validate one pack file; errors name the file, line and field."""
     path = Path(path)
-    return parse_pack(_read_pack_text(path), str(path))
+    text = _read_pack_text(path)
+    data, _nodes = load_yaml(text, str(path), PackError)  # strict: duplicate keys, depth
+    return parse_pack(text, str(path), data)
 
 
 def pack_problems(path: str | Path) -> tuple[Pack | None, list[str]]:
@@ -191,18 +207,11 @@ def pack_problems(path: str | Path) -> tuple[Pack | None, list[str]]:
     path = Path(path)
     try:
         text = _read_pack_text(path)
+        data, _nodes = load_yaml(text, str(path), PackError)  # malformed, duplicate keys, depth
+        if not isinstance(data, dict):
+            parse_pack(text, str(path), data)  # words it: file:1: a pack must be a mapping
     except PackError as error:
         return None, [error.message]
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-        if not isinstance(data, dict):
-            raise ValueError("not a mapping")
-    except (yaml.YAMLError, ValueError):
-        try:
-            parse_pack(text, str(path))  # words it: file:line: malformed YAML / not a mapping
-        except PackError as error:
-            return None, [error.message]
-        raise  # pragma: no cover - parse_pack refuses whatever failed here
     try:
         return Pack.model_validate({**data, "source": str(path)}), []
     except ValidationError as exc:

@@ -1031,25 +1031,89 @@ def _sqlite_json_matches_python() -> bool:
 JSON_IN_SQLITE = _sqlite_json_matches_python()
 
 
+EXPORT_FORMATS = ("csv", "json", "parquet")
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest of an exported folder, checked: a format orgforge writes, and objects whose
+    files are regular files inside the folder. Anything else is one UsageError line."""
+    from orgforge.inputs import read_text
+
+    folder = Path(folder)
+    hint = "Point --from at a folder written by `orgforge export` or `generate --out`."
+    manifest_path = folder / "manifest.json"
+    text = read_text(manifest_path, "--from", UsageError, hint)
+    try:
+        manifest = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = getattr(exc, "lineno", 1)
+        raise UsageError(f"--from {manifest_path}:{line}: not valid JSON", hint) from None
+    if not isinstance(manifest, dict):
+        raise UsageError(f"--from {manifest_path}: not an orgforge manifest (no mapping)", hint)
+    if manifest.get("format") not in EXPORT_FORMATS:
+        raise UsageError(
+            f"--from {manifest_path}: format {manifest.get('format')!r} is none of "
+            f"{', '.join(EXPORT_FORMATS)}",
+            hint,
+        )
+    objects = manifest.get("objects")
+    if not isinstance(objects, list):
+        raise UsageError(f"--from {manifest_path}: 'objects' is missing or not a list", hint)
+    root = folder.resolve()
+    for index, entry in enumerate(objects):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("file"), str)
+        ):
+            raise UsageError(
+                f"--from {manifest_path}: objects[{index}] needs a name and a file", hint
+            )
+        path = (folder / entry["file"]).resolve()
+        if root not in path.parents:
+            raise UsageError(
+                f"--from {manifest_path}: objects[{index}].file {entry['file']!r} is outside "
+                "the folder",
+                hint,
+            )
+    return manifest
+
+
 def read_export(folder: str | Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Read an exported folder back: (object, records) in load order, values as written."""
+    from orgforge.inputs import check_path, require_regular
+
     folder = Path(folder)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise UsageError(
-            f"--from {folder}: no manifest.json there",
-            "Point --from at a folder written by `orgforge export` or `generate --out`.",
-        )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     fmt = manifest["format"]
     for entry in manifest["objects"]:
         path = folder / entry["file"]
-        if fmt == "csv":
-            with path.open(newline="", encoding="utf-8") as handle:
-                yield entry["name"], list(csv.DictReader(handle))
-        elif fmt == "json":
-            yield entry["name"], json.loads(path.read_text(encoding="utf-8"))
-        else:
-            import pyarrow.parquet as pq
+        st = check_path(path, "--from", UsageError)
+        if st is None:
+            raise UsageError(
+                f"--from {path}: listed in manifest.json but missing",
+                "Export the world again with `orgforge export`.",
+            )
+        require_regular(path, st, "--from", UsageError)  # a FIFO would block the read
+        try:
+            if fmt == "csv":
+                with path.open(newline="", encoding="utf-8") as handle:
+                    yield entry["name"], list(csv.DictReader(handle))
+            elif fmt == "json":
+                rows = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                    raise UsageError(
+                        f"--from {path}: not a JSON list of records",
+                        "Export the world again with `orgforge export`.",
+                    )
+                yield entry["name"], rows
+            else:
+                import pyarrow.parquet as pq
 
-            yield entry["name"], pq.read_table(path).to_pylist()
+                yield entry["name"], pq.read_table(path).to_pylist()
+        except (csv.Error, ValueError, RecursionError, OSError) as exc:
+            # ValueError: bad JSON, not UTF-8 (UnicodeDecodeError), a damaged Parquet file
+            raise UsageError(
+                f"--from {path}: can't be read as {fmt} ({exc.__class__.__name__})",
+                "Export the world again with `orgforge export`.",
+            ) from None

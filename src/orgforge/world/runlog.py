@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ import yaml
 
 from orgforge.clock import REAL, Clock
 from orgforge.errors import OutputError
+from orgforge.inputs import check_path
 from orgforge.redact import masked
 from orgforge.world.store import World
 
@@ -43,13 +45,23 @@ def new_run_id(command: str, clock: Clock = REAL) -> str:
 
 def check_writable_dir(path: Path, what: str) -> None:
     """Fail before any write if ``path`` can't be created or written."""
+    flag = "--runs-dir" if what == "runs directory" else what
+    hint = f"Choose a directory you can write to with {flag}."
     probe = path
-    while not probe.exists():
+    while True:  # up to the first part that exists; it must be a directory we can write
+        try:
+            st: os.stat_result | None = os.stat(probe)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        except (OSError, ValueError):  # too long, a symbolic-link loop: said in one line
+            st = check_path(probe, what, OutputError)
+        if st is not None or probe == probe.parent:
+            break
         probe = probe.parent
-    if not probe.is_dir():
-        raise OutputError(f"{what} {path}: {probe} is a file, not a directory")
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{what} {path}: {probe} is a file, not a directory", hint)
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"{what} {path}: {probe} is not writable")
+        raise OutputError(f"{what} {path}: {probe} is not writable", hint)
 
 
 class RunLog:

@@ -22,11 +22,14 @@ methods and :meth:`World.transaction` go through the world's own connection.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orgforge.clock import REAL, Clock
 from orgforge.errors import WorldError
+from orgforge.inputs import check_path, file_kind
 from orgforge.schema import salesforce as sf
 from orgforge.world import tables as t
 
@@ -66,6 +70,13 @@ def sqlite_schema() -> tuple[str, ...] | None:
         return None
     sql = "".join(line for line in lines if not line.startswith("--"))
     return tuple(part.strip() for part in sql.split(";\n") if part.strip())
+
+
+@cache
+def _shipped_ddl_by_table() -> dict[str, list[str]] | None:
+    """sqlite_ddl_by_table() from the shipped file only (None while it is out of date, so a
+    check that only wants a fast path never compiles the DDL)."""
+    return sqlite_ddl_by_table() if sqlite_schema() is not None else None
 
 
 # The table a CREATE TABLE or CREATE INDEX statement of the DDL is about.
@@ -170,12 +181,41 @@ def _rows(result: Any, columns: Sequence[str]) -> list[dict[str, Any]]:
 BULK_CHECKPOINT_PAGES = 16_384
 
 
+BUSY_TIMEOUT_MS = 10_000
+"""How long a statement waits for another connection's write lock before giving up."""
+WRITER_LOCK_WAIT_MS = 1_000
+"""How long a writing command waits, at start, for a program holding SQLite's write lock."""
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object = None) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    query = (
+        "SELECT name FROM sqlite_master "
+        "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+    )
+    return {row[0] for row in conn.execute(query)}
+
+
+def _read_header(path: Path) -> bytes:
+    """The first 20 bytes (magic string, page size, journal mode) of a regular file, opened
+    without blocking."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise WorldError(f"world {path} can't be read ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WorldError(f"world {path} is not a regular file")
+        return os.read(fd, 20)
+    finally:
+        os.close(fd)
 
 
 def _connect_sqlite(path: Path) -> sqlite3.Connection:
@@ -223,7 +263,10 @@ class _SQLite:
         with self._lock:
             # IMMEDIATE takes the write lock now (waiting up to busy_timeout for another
             # writer), so what the transaction reads first can't change before it writes.
-            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                self.connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _locked_or(exc, self.path) from None
             try:
                 yield self.connection
                 self.connection.execute("COMMIT")
@@ -269,11 +312,30 @@ class _SQLite:
         conn.executemany(_positional_insert_sql(table, columns), rows)
 
     def table_names(self, conn: sqlite3.Connection) -> set[str]:
-        query = (
-            "SELECT name FROM sqlite_master "
-            "WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+        return _table_names(conn)
+
+    def column_info(
+        self, conn: sqlite3.Connection, tables: Iterable[str]
+    ) -> dict[str, dict[str, bool]]:
+        """table → column → True when it is NOT NULL without a default (an insert must fill
+        it), for the ``tables`` whose CREATE statement is not the one orgforge ships.
+
+        SQLite keeps each table's CREATE statement and rewrites it on ALTER TABLE, so a table
+        whose statement is the shipped one is unchanged: one query instead of a PRAGMA per
+        table on every open."""
+        shipped = {
+            statements[0] for statements in (_shipped_ddl_by_table() or {}).values() if statements
+        }
+        stored = dict(
+            conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
         )
-        return {row[0] for row in conn.execute(query)}
+        out: dict[str, dict[str, bool]] = {}
+        for table in tables:
+            if stored.get(table) in shipped:
+                continue
+            rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+            out[table] = {r[1]: bool(r[3]) and r[4] is None and not r[5] for r in rows}
+        return out
 
     def create_tables(self, conn: sqlite3.Connection, names: set[str]) -> None:
         ddl = sqlite_ddl_by_table()
@@ -286,6 +348,23 @@ class _SQLite:
         if self._engine is not None:
             self._engine.dispose()
         self.connection.close()
+
+
+def _locked_or(exc: sqlite3.OperationalError, path: Path) -> Exception:
+    """ "database is locked" (another program holds the world's write lock) as a WorldError."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return WorldError(
+            f"world {path} is locked by another program (SQLite: {text})",
+            "Close the program holding it in a transaction (a sqlite3 shell, a DB browser), "
+            "then run again.",
+        )
+    if "readonly" in text:
+        return WorldError(
+            f"world {path} is read-only ({text})",
+            f"Make it writable (chmod u+w {path}) or copy it to a folder you can write to.",
+        )
+    return exc
 
 
 @cache
@@ -354,6 +433,22 @@ class _SQLAlchemy:
 
         return set(inspect(conn.sqlalchemy).get_table_names())
 
+    def column_info(
+        self, conn: _SQLAlchemyConnection, tables: Iterable[str]
+    ) -> dict[str, dict[str, bool]]:
+        from sqlalchemy import inspect
+
+        inspector = inspect(conn.sqlalchemy)
+        return {
+            table: {
+                c["name"]: not c.get("nullable", True)
+                and c.get("default") is None
+                and c.get("autoincrement") is not True
+                for c in inspector.get_columns(table)
+            }
+            for table in tables
+        }
+
     def create_tables(self, conn: _SQLAlchemyConnection, names: set[str]) -> None:
         t.metadata.create_all(conn.sqlalchemy, tables=[t.metadata.tables[n] for n in names])
 
@@ -367,17 +462,35 @@ class _SQLAlchemy:
 class World:
     """A handle on one world. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, location: str | Path, *, create: bool = True, clock: Clock = REAL) -> None:
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        create: bool = True,
+        writer: str | None = None,
+        clock: Clock = REAL,
+    ) -> None:
+        """Open (``create``: or create) a world. ``writer`` names the command about to write
+        it: the world is then locked for that command until :meth:`close`, and another writer
+        is refused with a message naming this one (see :meth:`_lock_for_writing`)."""
         self.location = str(location)
         self.clock = clock  # stamps runs, the change log and sync rows
         self.url = world_url(location)
+        self._lock_fd: int | None = None
+        self._lock_path: Path | None = None
         path = sqlite_file(self.location)
         if path is not None:
-            self._prepare_sqlite_path(path, create)
+            self._prepare_sqlite_path(path, create, writer is not None)
+            if writer is not None:
+                self._lock_for_writing(path, writer)
             try:
                 self._db: _SQLite | _SQLAlchemy = _SQLite(path)
             except sqlite3.Error as exc:
+                self._unlock()
                 raise self._cant_open(exc) from None
+            except BaseException:
+                self._unlock()
+                raise
         else:
             try:
                 self._db = _SQLAlchemy(self.url)
@@ -390,8 +503,10 @@ class World:
         self.is_sqlite = self._db.is_sqlite
         try:
             self._open(create)
+            if writer is not None and isinstance(self._db, _SQLite):
+                self._probe_write_lock()
         except BaseException:
-            self._db.close()
+            self.close()
             raise
 
     @property
@@ -433,14 +548,33 @@ class World:
 
     # -- opening and versions ------------------------------------------------------------------
 
-    def _prepare_sqlite_path(self, path: Path, create: bool) -> None:
-        if path.is_dir():
+    def _prepare_sqlite_path(self, path: Path, create: bool, writing: bool = False) -> None:
+        """Refuse, before SQLite touches it, a path that is no world file: a directory, a FIFO
+        (opening one would block), a file of another format or another application's database
+        (which SQLite would otherwise switch to WAL mode and orgforge fill with its tables)."""
+        st = check_path(path, "world", WorldError)
+        if st is not None and stat.S_ISDIR(st.st_mode):
             raise WorldError(f"world {path} is a directory, not a world file")
-        if path.exists():
-            with path.open("rb") as handle:
-                header = handle.read(16)
-            if header and header != b"SQLite format 3\x00":
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise WorldError(
+                f"world {path} is {file_kind(st.st_mode)}, not a world file",
+                "Point --world at a regular file (or a new path).",
+            )
+        if st is not None:
+            header = _read_header(path)
+            if header and header[:16] != b"SQLite format 3\x00":
                 raise WorldError(f"world {path} is not a SQLite file (it may be something else)")
+            # No write bit at all is the owner's "read-only", honoured even for root (whom
+            # os.access lets write anything).
+            if writing and (not os.access(path, os.W_OK) or not st.st_mode & 0o222):
+                raise WorldError(
+                    f"world {path} is read-only",
+                    f"Make it writable (chmod u+w {path}) or point --world at a copy.",
+                )
+            if len(header) >= 20 and header[18] != 2:
+                # Not in WAL mode, so not an orgforge world as orgforge leaves them: look
+                # before the connection's WAL pragma rewrites the header of someone else's file.
+                self._refuse_foreign_file(path)
             return
         if not create:
             raise WorldError(
@@ -451,6 +585,106 @@ class World:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WorldError(f"world {path}: can't create its folder ({exc.strerror})") from None
+
+    def _refuse_foreign_file(self, path: Path) -> None:
+        """Read a SQLite file's tables on a plain connection (no WAL switch, no write) and
+        refuse it unless it is empty or an orgforge world (see :meth:`_refuse_foreign`)."""
+        try:
+            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            try:
+                self._refuse_foreign(probe, _table_names(probe))
+            finally:
+                probe.close()
+        except sqlite3.Error:
+            return  # opening it for real says why it can't be used
+
+    def _refuse_foreign(self, conn: Connection, names: set[str]) -> None:
+        """A database that is neither empty nor an orgforge world is left exactly as it is:
+        its tables are not all orgforge's and it has no ``meta``, or its ``meta`` names
+        another application."""
+        app = None
+        if "meta" in names:
+            row = conn.execute(
+                'SELECT "value" FROM "meta" WHERE "name" = :name', {"name": "app"}
+            ).fetchone()
+            app = row[0] if row else None
+        if (app is not None and app != APP_ID) or ("meta" not in names and names - t.TABLES.keys()):
+            shown = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
+            raise WorldError(
+                f"world {self.location} is a database of something else (tables: {shown})",
+                "Point --world at a new file; orgforge won't write into it.",
+            )
+
+    def _lock_for_writing(self, path: Path, command: str) -> None:
+        """Hold the world for one writing command until close().
+
+        The lock is ``flock`` on ``<world>.lock`` next to the world, which holds the name of
+        the command that has it, so a refused writer can say whom it waits for. The OS drops
+        the lock if the process dies; the file goes when the holder closes the world (a file a
+        crash left behind is taken over by the next writer). Nothing is written into the world
+        itself, so a refused or bad-input run leaves the world's bytes as they were.
+        """
+        import fcntl
+
+        lock_path = path.with_name(path.name + ".lock")
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise WorldError(
+                    f"world {self.location}: can't create its lock file {lock_path} "
+                    f"({exc.strerror})",
+                    "Writing a world needs a folder you can write to; copy it somewhere else.",
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                os.close(fd)
+                raise WorldError(
+                    f"world {self.location} is being written by "
+                    f"{holder or 'another orgforge process'}",
+                    "Wait for that run to finish (or stop it), then run again; or use another "
+                    "--world.",
+                ) from None
+            held = os.fstat(fd)
+            try:
+                current = os.stat(lock_path)
+            except FileNotFoundError:
+                current = None
+            if current is not None and (current.st_dev, current.st_ino) == (
+                held.st_dev,
+                held.st_ino,
+            ):
+                break
+            os.close(fd)  # the holder removed the file we locked as we took it: take the new one
+        started = self.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC")
+        holder = (
+            f"`orgforge {command}` (pid {os.getpid()} on {socket.gethostname()}, since {started})"
+        )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (holder + "\n").encode(), 0)
+        self._lock_fd, self._lock_path = fd, lock_path
+
+    def _probe_write_lock(self) -> None:
+        """Take and give back SQLite's write lock (no write): a program outside orgforge that
+        holds the world in a transaction is found now, before the run writes anything."""
+        assert isinstance(self._db, _SQLite)
+        connection = self._db.connection
+        connection.execute(f"PRAGMA busy_timeout={WRITER_LOCK_WAIT_MS}")
+        try:
+            with self._db.transaction():
+                pass
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def _unlock(self) -> None:
+        if self._lock_fd is None:
+            return
+        with suppress(OSError):
+            os.unlink(self._lock_path)  # while still holding it: see the loop above
+        os.close(self._lock_fd)
+        self._lock_fd = None
 
     def _cant_open(self, exc: Exception) -> WorldError:
         cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
@@ -475,16 +709,10 @@ class World:
         """Refuse what is not a world this orgforge can use; True if it needs creating, migrating
         or tables added since it was made."""
         existing = self._db.table_names(conn)
+        self._refuse_foreign(conn, existing)
         if "meta" not in existing:
             if existing and not create:
                 raise WorldError(f"world {self.location} is not an orgforge world")
-            record_tables = {t.record_table_name(o) for o in sf.GENERATED}
-            if existing - {"meta"} and not existing & record_tables:
-                raise WorldError(
-                    f"world {self.location} is a database of something else "
-                    f"(tables: {', '.join(sorted(existing)[:5])})",
-                    "Point --world at a new file; orgforge won't write into it.",
-                )
             return True
         version = self._schema_version(conn)
         if version > SCHEMA_VERSION:
@@ -493,7 +721,29 @@ class World:
                 f"reads up to {SCHEMA_VERSION}",
                 "Upgrade orgforge (pip install -U orgforge) or use another --world.",
             )
+        if version == SCHEMA_VERSION:
+            self._refuse_altered(conn, existing)
         return version < SCHEMA_VERSION or bool(t.TABLES.keys() - existing)
+
+    def _refuse_altered(self, conn: Connection, existing: set[str]) -> None:
+        """A table whose columns were changed by hand would fail at the first write of a run:
+        refuse it at open instead, before a run directory or any record is written."""
+        columns = self._db.column_info(conn, sorted(t.TABLES.keys() & existing))
+        for name, actual in columns.items():
+            missing = [c for c in t.TABLES[name].column_names if c not in actual]
+            required = [
+                c for c, needed in actual.items() if needed and c not in t.TABLES[name].column_names
+            ]
+            if missing or required:
+                what = (
+                    f"column {missing[0]!r} is missing"
+                    if missing
+                    else f"it has a required column {required[0]!r} orgforge doesn't fill"
+                )
+                raise WorldError(
+                    f"world {self.location}: table {name} was altered ({what})",
+                    "Restore the table as orgforge made it, or point --world at a new file.",
+                )
 
     def _bring_up_to_date(self, conn: Connection) -> None:
         """Create a new world, or migrate an older one; then create the tables it lacks."""
@@ -541,7 +791,10 @@ class World:
             return self._schema_version(conn)
 
     def close(self) -> None:
-        self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+        self._unlock()
 
     def __enter__(self) -> World:
         return self

@@ -39,9 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orgforge.errors import ConfigError
+from orgforge.inputs import load_yaml, read_text
 from orgforge.sandbox.salesforce.metadata import (
     DEFAULT_LENGTHS,
     SOAP_TYPES,
@@ -90,16 +89,14 @@ def load_schema(source: str | Path | dict[str, Any] | None) -> Schema:
         path = Path(source)
         where = str(path)
         base_dir = path.parent
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"{path}: cannot read schema file ({exc.strerror})", "Check the --schema path."
-            ) from exc
-        try:
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: not valid YAML/JSON ({exc})") from exc
+        text = read_text(path, "--schema", ConfigError, "Check the --schema path.")
+        if path.suffix == ".json":
+            try:
+                data = json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        else:  # duplicate keys, deep nesting: refused with file and line
+            data, _nodes = load_yaml(text, str(path), ConfigError)
         data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the top level must be a mapping")

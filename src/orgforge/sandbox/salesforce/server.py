@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import sqlite3
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import uvicorn
 
 from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
+from orgforge.inputs import check_path, read_text, require_regular
 from orgforge.sandbox.salesforce.app import SandboxState, create_app
 from orgforge.sandbox.salesforce.auth import Auth
 from orgforge.sandbox.salesforce.faults import Faults
@@ -121,24 +124,88 @@ class Sandbox:
 
 
 def _public_key(config: SandboxConfig, schema_key: str | None) -> str | None:
+    """The connected app's PEM public key, checked now: a key the JWT library can't use would
+    otherwise only show as every JWT login failing."""
     value = config.jwt_public_key
     if value is None:
-        return schema_key
-    text = str(value)
-    if "BEGIN" in text:
-        return text
+        text, shown = schema_key, "schema connected_app.public_key"
+    elif "BEGIN" in str(value):
+        text, shown = str(value), "--jwt-public-key"
+    else:
+        hint = "Give the PEM public key (-----BEGIN PUBLIC KEY-----) of the connected app."
+        text = read_text(value, "--jwt-public-key", ConfigError, hint)
+        shown = f"--jwt-public-key {value}"
+    if text is None:
+        return None
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
-        return Path(text).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--jwt-public-key: cannot read {text} ({exc.strerror})") from exc
+        load_pem_public_key(text.encode("utf-8"))
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"{shown}: not a PEM public key",
+            "Give the PEM public key (-----BEGIN PUBLIC KEY-----) of the connected app, e.g. "
+            "`openssl rsa -in server.key -pubout`.",
+        ) from None
+    return text
+
+
+MAX_PORT = 65_535
+
+
+def check_config(config: SandboxConfig) -> Path | None:
+    """Refuse a bad setting before anything is created or bound; return the database path
+    (None: a fresh temporary one).
+
+    Port, host, faults, the daily limit and the database file are checked here, so a sandbox
+    with bad flags exits 2 leaving no database, certificate or folder behind.
+    """
+    if not 0 <= config.port <= MAX_PORT:
+        raise ConfigError(
+            f"--port {config.port}: must be between 0 and {MAX_PORT}",
+            "0 picks any free port.",
+        )
+    try:
+        socket.getaddrinfo(config.host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(
+            f"--host {config.host!r}: not an address or a known host name ({exc})",
+            "Use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).",
+        ) from None
+    Faults(config.faults, config.seed)  # raises ConfigError naming the bad fault
+    if not 0 <= config.daily_api_requests < 2**63:
+        raise ConfigError(
+            f"--daily-api-requests {config.daily_api_requests}: must be 0 or more",
+            "It is the DailyApiRequests limit /limits reports (default 100000).",
+        )
+    if config.db_path is None:
+        return None
+    db_path = Path(config.db_path).expanduser()
+    st = check_path(db_path, "--db", ConfigError)
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise ConfigError(
+                f"--db {db_path} is a directory", "Give a file path, e.g. sandbox/salesforce.db."
+            )
+        require_regular(db_path, st, "--db", ConfigError)
+        with open(db_path, "rb") as handle:
+            header = handle.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise ConfigError(
+                f"--db {db_path} is not a SQLite file",
+                "Give a new path, or a database an earlier sandbox made.",
+            )
+    try:
+        return db_path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop
+        raise ConfigError(f"--db {db_path}: can't be resolved ({exc})") from None
 
 
 def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path | None]:
     """Open the org and assemble the sandbox state (no socket yet)."""
-    if config.db_path is None:
-        db_path = Path(tempfile.mkdtemp(prefix="orgforge-sandbox-")) / "sandbox.db"
-    else:
-        db_path = Path(config.db_path).expanduser().resolve()
+    db_path = (
+        check_config(config) or Path(tempfile.mkdtemp(prefix="orgforge-sandbox-")) / "sandbox.db"
+    )
     schema = load_schema(config.schema)
     objects = standard_objects()
     apply_schema(objects, schema, str(config.schema) if config.schema else "schema")
@@ -149,8 +216,16 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
                     raise ConfigError(
                         f"schema: {obj.name}.{f.name} refers to unknown object '{target}'"
                     )
-    org = Org(db_path, Metadata(objects), seed=config.seed, clock=config.clock)
     app_key = schema.connected_app
+    public_key = _public_key(config, app_key.public_key)
+    faults = Faults(config.faults, config.seed)
+    try:
+        org = Org(db_path, Metadata(objects), seed=config.seed, clock=config.clock)
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(
+            f"--db {db_path}: can't be used as the sandbox's database ({exc})",
+            "Give a new path, or a database an earlier sandbox made.",
+        ) from None
     auth = Auth(
         org,
         static_token=config.token or f"{org.org_id[:15]}!{secrets.token_urlsafe(32)}",
@@ -158,14 +233,14 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
         security_token=config.security_token,
         consumer_key=app_key.consumer_key or config.consumer_key,
         consumer_secret=app_key.consumer_secret or config.consumer_secret,
-        public_key=_public_key(config, app_key.public_key),
+        public_key=public_key,
         token_ttl=config.token_ttl,
         clock=config.clock,
     )
     state = SandboxState(
         org,
         auth,
-        Faults(config.faults, config.seed),
+        faults,
         daily_api_requests=config.daily_api_requests,
         api_version=config.api_version,
         query_batch_size=config.query_batch_size,
@@ -199,8 +274,14 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _prepare(config: SandboxConfig) -> tuple[Sandbox, uvicorn.Server, socket.socket]:
-    state, db_path, cert, key = build(config)
+    check_config(config)
+    # Bind before the database exists: a port in use leaves nothing behind either.
     sock = _bind(config.host, config.port)
+    try:
+        state, db_path, cert, key = build(config)
+    except BaseException:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     scheme = "https" if config.tls else "http"
     host = config.host if ":" not in config.host else f"[{config.host}]"

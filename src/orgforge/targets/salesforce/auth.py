@@ -66,6 +66,24 @@ def mask(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _check_private_key(path: Path, shown: str) -> None:
+    """The JWT key file is a PEM private key, checked before any request: a missing file,
+    a FIFO or a file of garbage is a ConfigError, not a crash inside the JWT library."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from orgforge.inputs import check_path, read_bytes
+
+    hint = "Point key_file at the PEM private key of the connected app's certificate."
+    if check_path(path, "salesforce.key_file:", ConfigError) is None:
+        raise ConfigError(f"salesforce.key_file: {shown} does not exist", hint)
+    data = read_bytes(path, "salesforce.key_file:", ConfigError, hint)
+    try:
+        load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        reason = "it needs a password" if isinstance(exc, TypeError) else "not a PEM private key"
+        raise ConfigError(f"salesforce.key_file: {shown}: {reason}", hint) from None
+
+
 class RequestCounter:
     """Counts HTTP requests made through a session (a response hook), thread-safe."""
 
@@ -250,11 +268,7 @@ class Authenticator:
                 f"salesforce: auth 'jwt' needs {', '.join('salesforce.' + m for m in missing)}",
                 "Set them in orgforge.yaml (the key file path, never the key itself).",
             )
-        if not Path(s.key_file).expanduser().is_file():
-            raise ConfigError(
-                f"salesforce.key_file: {s.key_file} does not exist",
-                "Point key_file at the PEM private key of the connected app's certificate.",
-            )
+        _check_private_key(Path(s.key_file).expanduser(), s.key_file)
         sf = self._build(
             username=s.username,
             consumer_key=s.consumer_key,
