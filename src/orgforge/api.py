@@ -319,6 +319,11 @@ def _target_config(
     return resolved
 
 
+def _with_api(options: dict[str, Any], api: str | None) -> dict[str, Any]:
+    """``api=`` is the Salesforce target's setting: passed on only when given."""
+    return {**options, "api": api} if api is not None else dict(options)
+
+
 def _check_from(from_dir: str | Path | None) -> None:
     """An exported folder is read (its manifest checked) before any connection is made."""
     if from_dir is not None:
@@ -408,7 +413,7 @@ def validate(
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
     run = _target_operation(target, "validate")
     # a bad --api or --from manifest fails here, before connecting
-    resolved = _target_config(target, config, {**options, "api": api})
+    resolved = _target_config(target, config, _with_api(options, api))
     _check_from(from_dir)
     return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
@@ -433,7 +438,7 @@ def load(
 
     Returns ``(LoadReport, run_dir)``; :func:`load_failure` says whether it failed."""
     run = _target_operation(target, "load")
-    resolved = _target_config(target, config, {**options, "api": api})  # before connecting
+    resolved = _target_config(target, config, _with_api(options, api))  # before connecting
     _check_from(from_dir)
     return run(
         resolved,

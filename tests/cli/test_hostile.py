@@ -390,8 +390,13 @@ NONSENSE = {
         (*G, "--max-cost", "1e400"),
         "flag --max-cost: content.max_cost: Input should be a finite number",
     ),
-    "load-api-soap": (None, True, ("load", *W, "--api", "soap"), "--api: unknown API 'soap'"),
-    "validate-api-foo": (None, True, ("validate", *W, "--api", "foo"), "unknown API 'foo'"),
+    "load-api-soap": (
+        None,
+        True,
+        ("load", *W, "--api", "soap"),
+        "--api: salesforce.api: Input should be 'auto', 'rest' or 'bulk' (got 'soap')",
+    ),
+    "validate-api-foo": (None, True, ("validate", *W, "--api", "foo"), "(got 'foo')"),
     "unknown-skip-field": (
         write("orgforge.yaml", "salesforce:\n  skip_fields: [Account.Colour]\n"),
         True,
@@ -416,12 +421,12 @@ NONSENSE = {
         ("activity", "reset", *W, "--opp", "Opportunity/9999/1", "--yes"),
         "--opp Opportunity/9999/1: no such opportunity",
     ),
-    "activity-max-opps-0": (None, True, ("activity", "run", *W, "--max-opps", "0"), "--max-opps 0"),
+    "activity-max-opps-0": (None, True, ("activity", "run", *W, "--max-opps", "0"), "'--max-opps'"),
     "activity-max-opps-negative": (
         None,
         True,
         ("activity", "plan", *W, "--max-opps", "-5"),
-        "--max-opps -5: must be a whole number of at least 1",
+        "'--max-opps': Input should be greater than or equal to 1",
     ),
     "activity-status-limit-negative": (
         None,
