@@ -30,10 +30,13 @@ from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
 from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
+from orgforge.generate.team import HISTORY_START_DAYS
+from orgforge.generate.timeutil import local_minute, stamp
 from orgforge.schema import salesforce as sf
 from orgforge.world.runlog import RunLog, check_writable_dir
 from orgforge.world.shard import ShardManifest, write_shard
 from orgforge.world.store import World
+from orgforge.world.tables import HISTORY
 
 CHUNK_BLOCKS = 25  # 250 accounts per chunk: ~6k records, a few MB in flight per worker
 PARALLEL_FROM_ACCOUNTS = 3000
@@ -336,7 +339,7 @@ def _run(
     stored_max = world.max_account_idx()
     same_recipe = world.get_meta("fingerprint") == fingerprint(config)
     fresh_from = stored_max + 1 if same_recipe else (0 if stored_max < 0 else None)
-    written: dict[str, dict[str, int]] = {name: {} for name in sf.GENERATED}
+    written: dict[str, dict[str, int]] = {name: {} for name in (*sf.GENERATED, HISTORY)}
     if not same_recipe:
         world.set_meta("fingerprint", "")  # a crash mid-run must not look like the old recipe
 
@@ -344,7 +347,8 @@ def _run(
         removed = world.delete_accounts_from(plan.accounts, run_id)
         if log:
             log.event("world.shrunk", first_removed=plan.accounts, records=removed)
-        written["Account"]["deleted"] = removed
+        for name, count in removed.items():
+            written.setdefault(name, {})["deleted"] = count
 
     namer = Namer(plan)
     _write_users(world, plan, run_id, written)
@@ -416,22 +420,63 @@ def _run(
 
 
 def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) -> None:
-    columns = plan.columns["User"]
-    rows = []
-    for n, owner in enumerate(plan.owners, start=1):
-        record = {
-            "key": owner.key,
-            "account_idx": -1,
-            "seq": n,
-            "tier": None,
-            "job": "generate",
-            "FirstName": owner.first,
-            "LastName": owner.last,
-            "Email": owner.email,
-            "Title": owner.title,
-            "Department": "Sales",
-            "TimeZoneSidKey": owner.tz,
-        }
-        rows.append(tuple(record.get(c) for c in columns))
-    stats = world.write_rows({"User": rows}, run_id, account_range=(-1, 0), fresh=False)
+    """The team's UserRole and User records (account_idx -1: they belong to no account)."""
+    as_of = plan.as_of_ordinal
+    first_user = plan.users[0].key
+    roles = []
+    for n, role in enumerate(plan.team.roles, start=1):
+        created = stamp((as_of - HISTORY_START_DAYS - 400) * 1440 + 9 * 60)
+        roles.append(
+            {
+                "key": f"UserRole/{role.id}",
+                "account_idx": -1,
+                "seq": n,
+                "tier": None,
+                "job": "generate",
+                "Name": role.name,
+                "DeveloperName": "".join(w.capitalize() for w in role.id.split("_")),
+                "ParentRoleId": f"UserRole/{role.parent}" if role.parent else None,
+                "CreatedDate": created,
+                "CreatedById": first_user,
+                "LastModifiedDate": created,
+                "LastModifiedById": first_user,
+            }
+        )
+    users = []
+    for user in plan.users:
+        created = stamp(local_minute(user.created, user.hours[0] * 60 + 30, user.tz))
+        alias = (user.first[:1] + user.last[:7]).lower().replace(" ", "").replace("'", "")
+        users.append(
+            {
+                "key": user.key,
+                "account_idx": -1,
+                "seq": user.seq,
+                "tier": None,
+                "job": "generate",
+                "FirstName": user.first,
+                "LastName": user.last,
+                "Email": user.email,
+                "Username": user.email,
+                "Alias": alias[:8],
+                "Title": user.title,
+                "Department": user.department,
+                "Division": user.territory,
+                "UserRoleId": f"UserRole/{user.role}",
+                "ManagerId": user.manager,
+                "TimeZoneSidKey": user.tz,
+                "StartDay": str(user.hours[0]),
+                "EndDay": str(user.hours[1]),
+                "IsActive": 1,
+                "CreatedDate": created,
+                "CreatedById": first_user,
+                "LastModifiedDate": created,
+                "LastModifiedById": first_user,
+            }
+        )
+    rows = {
+        name: [tuple(record.get(c) for c in plan.columns[name]) for record in records]
+        for name, records in (("UserRole", roles), ("User", users))
+    }
+    stats = world.write_rows(rows, run_id, account_range=(-1, 0), fresh=False)
+    written["UserRole"] = stats["UserRole"]
     written["User"] = stats["User"]

@@ -40,11 +40,35 @@ from orgforge.world import tables as t
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = "orgforge-world"
 
+
+def _added_columns_v2() -> list[str]:
+    """Version 2 (the world with a history): audit fields on every record, ``step`` on timeline
+    steps, the User's role, manager and working hours. (New tables are created on open.)"""
+    had_created = {"Opportunity", "Case", "CaseComment"}
+    statements = []
+    for name in sf.GENERATED:
+        if name == "UserRole":
+            continue
+        added = [c for c in sf.AUDIT_FIELD_NAMES if c != "CreatedDate" or name not in had_created]
+        if name in t.STEP_OBJECTS:
+            added.append("step")
+        if name == "User":
+            added += ["Username", "Alias", "Division", "UserRoleId", "ManagerId"]
+            added += ["StartDay", "EndDay", "IsActive"]
+        columns = {c.name: c for c in t.TABLES[t.record_table_name(name)].columns}
+        for column in added:
+            kind = {"integer": "INTEGER", "float": "FLOAT"}.get(columns[column].type, "TEXT")
+            statements.append(
+                f'ALTER TABLE "{t.record_table_name(name)}" ADD COLUMN "{column}" {kind}'
+            )
+    return statements
+
+
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2()}
 
 
 FINGERPRINT_LINE = "-- tables fingerprint: "
@@ -798,12 +822,13 @@ class World:
                 removed += len(found)
         return removed
 
-    def delete_accounts_from(self, first_idx: int, run_id: str | None) -> int:
-        """Delete every record of accounts with index ≥ first_idx (the world shrank)."""
+    def delete_accounts_from(self, first_idx: int, run_id: str | None) -> dict[str, int]:
+        """Delete every record (and history row) of accounts with index ≥ first_idx (the world
+        shrank); return how many of each object went."""
         ts = now_iso()
-        removed = 0
+        removed: dict[str, int] = {}
         with self._db.transaction() as conn:
-            for name in reversed(sf.GENERATED):
+            for name in (t.HISTORY, *reversed(sf.GENERATED)):
                 table = t.record_table_name(name)
                 where = ' WHERE "account_idx" >= :first'
                 params = {"first": first_idx}
@@ -811,8 +836,9 @@ class World:
                 if not keys:
                     continue
                 conn.execute(f'DELETE FROM "{table}"' + where, params)
-                self.log_change(conn, name, "delete", keys, run_id, ts=ts)
-                removed += len(keys)
+                if name != t.HISTORY:  # history rows are not records: no change events
+                    self.log_change(conn, name, "delete", keys, run_id, ts=ts)
+                removed[name] = len(keys)
         return removed
 
     def reset(self) -> dict[str, int]:
