@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 # public name → the module that defines it
 _LAZY = {
+    "check": "orgforge.api",
     "cleanup": "orgforge.api",
     "export": "orgforge.api",
     "generate": "orgforge.api",
@@ -37,6 +38,7 @@ __all__ = [
     "Config",
     "OrgforgeError",
     "__version__",
+    "check",
     "cleanup",
     "export",
     "generate",

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from orgforge.errors import ConfigError
 
-if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
+if TYPE_CHECKING:
+    # each function imports what it runs, so `stats` never loads the generator
+    from orgforge.checks import CheckResult
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
     from orgforge.generate.pipeline import GenerateResult
 
@@ -126,6 +128,14 @@ def export(
 
     with World(world, create=False) as handle:
         return run(handle, out, format, progress)
+
+
+def check(source: str | Path, rules: list[str] | None = None) -> CheckResult:
+    """Run every coherence rule (or only ``rules``) on a world or an exported folder; the
+    result lists each violation with its rule and record key (``orgforge check``)."""
+    from orgforge.checks import check as run
+
+    return run(source, rules)
 
 
 def stats(world: str | Path) -> dict[str, Any]:

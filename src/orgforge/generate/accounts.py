@@ -91,6 +91,8 @@ SCRIPT: tuple[tuple[str, str, str, int], ...] = (
 )
 WON_SCRIPT = (("kickoff", "Event", "Meeting"), ("check_in", "Task", "Call"))
 LOST_SCRIPT = (("keep_in_touch", "Task", "Follow Up"),)
+# A step that follows another only exists with it.
+STEP_NEEDS = {"thanks": "discovery", "demo_follow_up": "demo"}
 POST_SALE_STEPS = frozenset(s for s, _, _ in WON_SCRIPT + LOST_SCRIPT)
 SALES_STEPS = tuple(s for s, _, _, _ in SCRIPT)
 # Activity the budget has left after the opportunities' scripts: account-level touches.
@@ -104,6 +106,7 @@ ACCOUNT_STEP = {
 }
 STEP_DAYS = (5, 30)  # days an open stage lasts: (least, most)
 PLANNED_DAYS = 21  # how far ahead open tasks and planned meetings go
+MOVE_DAYS = 10  # working days a meeting may move to when its owner's calendar is full
 MIN_WINDOW = 4 * 1440  # a script step's window holds a weekday, whatever day it starts
 
 
@@ -786,21 +789,23 @@ class BlockGenerator:
             budget[kind] = budget.get(kind, 0) + 1
         plans = [self._script(rng, opp) for opp in opps]
         chosen: list[list[tuple]] = [[] for _ in opps]
+        taken: list[set[str]] = [set() for _ in opps]
         cursor = [0] * len(opps)
         active = list(range(len(opps)))
-        while active:
+        while active:  # one step per opportunity per round, so deals share the budget
             still = []
             for i in active:
-                if cursor[i] >= len(plans[i]):
-                    continue
-                step = plans[i][cursor[i]]
-                kind = step[2]
-                if budget.get(kind, 0) <= 0:
-                    continue  # the script stops here: no later step without this one
-                budget[kind] -= 1
-                chosen[i].append(step)
-                cursor[i] += 1
-                still.append(i)
+                steps = plans[i]
+                while cursor[i] < len(steps):
+                    step = steps[cursor[i]]
+                    cursor[i] += 1
+                    needs = STEP_NEEDS.get(step[0])
+                    if budget.get(step[2], 0) > 0 and (needs is None or needs in taken[i]):
+                        budget[step[2]] -= 1
+                        chosen[i].append(step)
+                        taken[i].add(step[0])
+                        still.append(i)
+                        break
             active = still
         task_n = event_n = 0
         for opp, steps in zip(opps, chosen, strict=True):
@@ -819,7 +824,7 @@ class BlockGenerator:
                         contact = next(
                             (c for c in opp.contacts if c["key"] in last_meeting), contact
                         )
-                        lo = last_meeting.get(contact["key"], lo)
+                        lo = max(lo, last_meeting.get(contact["key"], lo))
                     task_n += 1
                     self._task(out, h, naming, team, opp, contact, name, kind, lo, hi, task_n)
         # Account-level touches with what is left, in a stable order of types.
@@ -835,12 +840,23 @@ class BlockGenerator:
                 if kind in self.plan.event_mix:
                     event_n += 1
                     self._event(
-                        out, h, naming, tz, team, None, contact, step, kind, lo, lo + 1440, event_n
+                        out,
+                        h,
+                        naming,
+                        tz,
+                        team,
+                        None,
+                        contact,
+                        step,
+                        kind,
+                        lo,
+                        lo + MIN_WINDOW,
+                        event_n,
                     )
                 else:
                     task_n += 1
                     self._task(
-                        out, h, naming, team, None, contact, step, kind, lo, lo + 1440, task_n
+                        out, h, naming, team, None, contact, step, kind, lo, lo + MIN_WINDOW, task_n
                     )
 
     def _script(self, rng: Random, opp: _Opp) -> list[tuple[str, str, str, int, int]]:
@@ -956,11 +972,11 @@ class BlockGenerator:
         days = self._days(earliest, hi, owner)
         first = int(rnd() * min(3, len(days)))
         for day in days[first:] + days[:first]:
-            start = self._slot(rng, day, tz, owner, duration)
+            start, day_lo, day_hi = self._slot(rng, day, tz, owner, duration)
             if start >= earliest and start + duration <= hi:
                 break
         else:  # no working slot fits the window: its first day's (check reports it)
-            start = self._slot(rng, days[0], tz, owner, duration)
+            start, day_lo, day_hi = self._slot(rng, days[0], tz, owner, duration)
         end = start + duration
         future = start >= clock.now
         floor = max(contact["_created"], opp.created if opp else 0) + 1
@@ -969,6 +985,22 @@ class BlockGenerator:
         else:
             created = start - 1440 * (1 + int(rnd() * 7))
         created = min(max(created, floor), clock.now - 1, start - 1)
+        # Where the world's writer may move it if a calendar is taken (generate/calendar.py):
+        # any working day of the step's window, inside that day's hours, on the same side of
+        # now, after it was scheduled: its own day first, then the nearest.
+        floor_start = max(earliest, created + 1, clock.now if future else 0)
+        ceiling = min(hi, clock.now) if not future else hi
+        windows = []
+        chosen = _day_of(start, owner)
+        for day in sorted(days, key=lambda d: abs(d - chosen))[:MOVE_DAYS]:
+            day_start, day_lo, day_hi = (
+                (start, day_lo, day_hi)
+                if day == chosen
+                else self._slot(rng, day, tz, owner, duration)
+            )
+            w_lo, w_hi = max(day_lo, floor_start), min(day_hi, ceiling - duration)
+            if w_lo <= w_hi:
+                windows.append((w_lo, w_hi))
         tier = self.tier_of(rnd())
         what = opp.record["key"] if opp else f"Account/{h.index + 1:04d}"
         record = {
@@ -1010,7 +1042,10 @@ class BlockGenerator:
                     **_audit(created, owner),
                 }
             )
-            record["_se"] = se.key
+            users: tuple[str, ...] = (owner.key, se.key)
+        else:
+            users = (owner.key,)
+        record["_slot"] = (users, start, duration, tuple(windows))
         tense = "future" if future else "past"
         _activity_text(
             out,
@@ -1035,9 +1070,12 @@ class BlockGenerator:
         ]
         return days or [_next_weekday(first) if self.plan.skip_weekends else first]
 
-    def _slot(self, rng: Random, day: int, tz: str, owner: TeamUser, duration: int) -> int:
+    def _slot(
+        self, rng: Random, day: int, tz: str, owner: TeamUser, duration: int
+    ) -> tuple[int, int, int]:
         """A meeting start on a weekday on or after ``day`` (the account's calendar) inside the
-        account's business hours and, where they overlap, the owner's working hours."""
+        account's business hours and, where they overlap, the owner's working hours; with the
+        range of starts that day allows."""
         start_hour, end_hour = self.plan.business_hours
         if self.plan.skip_weekends:
             day = _next_weekday(day)
@@ -1055,7 +1093,8 @@ class BlockGenerator:
                 break
         slots = (best[1] - best[0]) // 15
         minutes = best[0] + 15 * int(rng.random() * (slots + 1))
-        return day * 1440 + minutes - offset
+        base = day * 1440 - offset
+        return base + minutes, base + best[0], base + best[1]
 
 
 def _day_of(minute: int, user: TeamUser) -> int:

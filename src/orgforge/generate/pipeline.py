@@ -28,6 +28,7 @@ from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import ENGINE_VERSION as OFFLINE_TEXT_VERSION
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
+from orgforge.generate.calendar import Calendar, place_events
 from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
 from orgforge.generate.team import HISTORY_START_DAYS
@@ -122,6 +123,19 @@ class Job:
 class Shard:
     path: Path
     manifest: ShardManifest
+    # Events and their relations stay out of the shard: the world's writer places them in
+    # everyone's calendar first (generate/calendar.py).
+    events: Rows = field(default_factory=dict)
+    slots: list[tuple] = field(default_factory=list)
+
+
+@dataclass
+class ChunkRows:
+    rows: Rows
+    slots: list[tuple]  # per Event row: its users, start, duration and allowed start range
+
+
+CALENDAR_OBJECTS = ("Event", "EventRelation")
 
 
 def _init_worker(plan: Plan, offline_text: bool) -> None:
@@ -150,9 +164,9 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _chunk(job: Job) -> BlockResult | Rows | Shard:
+def _chunk(job: Job) -> BlockResult | ChunkRows | Shard:
     """One chunk's records: as a BlockResult when the parent fills text (LLM engine), else as
-    rows, or written to the job's shard file."""
+    rows, or written to the job's shard file (all but the events)."""
     assert _WORKER is not None
     plan, generator, engine = _WORKER
     merged = BlockResult()
@@ -164,10 +178,12 @@ def _chunk(job: Job) -> BlockResult | Rows | Shard:
     if engine is None:
         return merged
     apply_text(merged, engine)
+    slots = [event["_slot"] for event in merged.rows.get("Event", ())]
     rows = to_rows(plan, merged)
     if job.shard is None:
-        return rows
-    return Shard(job.shard, write_shard(job.shard, plan.columns, rows))
+        return ChunkRows(rows, slots)
+    events = {name: rows.pop(name) for name in CALENDAR_OBJECTS if name in rows}
+    return Shard(job.shard, write_shard(job.shard, plan.columns, rows), events, slots)
 
 
 # -- parent side -----------------------------------------------------------------------------
@@ -383,19 +399,32 @@ def _run(
         pool = None
         _init_worker(plan, offline_inline)
         results = map(_chunk, jobs)
+    calendar = _calendar_before(world, _account_range(plan, chunks[0])[0] if chunks else 0)
+    event_columns = plan.columns["Event"]
     try:
         with world.bulk_writes(), _fewer_collections():
             for blocks, chunk in zip(chunks, results, strict=True):
                 lo, hi = _account_range(plan, blocks)
                 fresh = is_fresh(blocks)
                 if isinstance(chunk, Shard):
-                    stats = world.append_shard(chunk.path, chunk.manifest, run_id)
+                    events = chunk.events
+                    if "Event" in events:
+                        events["Event"] = place_events(
+                            calendar, event_columns, events["Event"], chunk.slots
+                        )
+                    stats = world.append_shard(chunk.path, chunk.manifest, run_id, events)
                     chunk.path.unlink()
                 else:
                     if isinstance(chunk, BlockResult):
                         apply_text(chunk, engine)
-                        chunk = to_rows(plan, chunk)
-                    stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
+                        slots = [e["_slot"] for e in chunk.rows.get("Event", ())]
+                        chunk = ChunkRows(to_rows(plan, chunk), slots)
+                    rows = chunk.rows
+                    if "Event" in rows:
+                        rows["Event"] = place_events(
+                            calendar, event_columns, rows["Event"], chunk.slots
+                        )
+                    stats = world.write_rows(rows, run_id, account_range=(lo, hi), fresh=fresh)
                 for name, counts in stats.items():
                     for op, n in counts.items():
                         written[name][op] = written[name].get(op, 0) + n
@@ -409,6 +438,9 @@ def _run(
             pool.join()
         if shard_dir is not None:
             shutil.rmtree(shard_dir, ignore_errors=True)
+    world.set_meta(
+        "team_jobs", json.dumps({f"UserRole/{role.id}": role.job for role in plan.team.roles})
+    )
     world.set_meta("fingerprint", fingerprint(config))
     world.set_meta(
         "generated",
@@ -417,6 +449,23 @@ def _run(
     return GenerateResult(
         run_id=run_id, world=world.location, counts=world.counts(), written=written
     )
+
+
+def _calendar_before(world: World, first_account: int) -> Calendar:
+    """The calendars of the accounts before ``first_account`` (already in the world)."""
+    calendar = Calendar()
+    if first_account <= 0:
+        return calendar
+    events = {}
+    for event in world.iter_dicts("Event"):
+        if 0 <= event["account_idx"] < first_account and event["StartDateTime"]:
+            events[event["key"]] = event
+            calendar.add((event["OwnerId"],), event["StartDateTime"], event["EndDateTime"])
+    for relation in world.iter_dicts("EventRelation"):
+        event = events.get(relation["EventId"])
+        if event is not None and (relation["RelationId"] or "").startswith("User/"):
+            calendar.add((relation["RelationId"],), event["StartDateTime"], event["EndDateTime"])
+    return calendar
 
 
 def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) -> None:

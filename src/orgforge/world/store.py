@@ -764,8 +764,11 @@ class World:
         """Record one change-log entry covering ``keys`` (call inside the write's transaction:
         ``conn`` comes from :meth:`transaction`).
 
-        ``keys`` is a list of record keys, or that list already encoded as JSON.
+        ``keys`` is a list of record keys, or that list already encoded as JSON. History rows
+        are not records (no change events): they are not logged.
         """
+        if object_name == t.HISTORY:
+            return
         conn.execute(
             _LOG_CHANGE,
             {
@@ -779,9 +782,14 @@ class World:
         )
 
     def append_shard(
-        self, shard: Path, manifest: dict[str, tuple[int, str]], run_id: str | None
+        self,
+        shard: Path,
+        manifest: dict[str, tuple[int, str]],
+        run_id: str | None,
+        extra: dict[str, list[tuple]] | None = None,
     ) -> dict[str, dict[str, int]]:
-        """Copy a shard's records (see :mod:`orgforge.world.shard`) into this SQLite world.
+        """Copy a shard's records (see :mod:`orgforge.world.shard`) into this SQLite world,
+        with ``extra`` rows of the same accounts that did not go through the shard.
 
         The caller guarantees the records are new (a fresh range of accounts). One transaction
         covers every table and its change-log entry, as ``write_rows`` does.
@@ -798,6 +806,13 @@ class World:
                 )
                 self.log_change(conn, name, "insert", keys_json, run_id, ts=ts)
                 stats[name] = {"inserted": count}
+            for name, rows in (extra or {}).items():
+                if not rows:
+                    continue
+                table, columns = t.record_table_name(name), t.RECORD_COLUMNS[name]
+                self._db.insert_rows(conn, table, columns, rows)  # type: ignore[arg-type]
+                self.log_change(conn, name, "insert", [r[0] for r in rows], run_id, ts=ts)
+                stats[name] = {"inserted": len(rows)}
         return stats
 
     def delete_keys(
