@@ -448,13 +448,17 @@ def no_double_booking(s: Snapshot) -> Iterator[Violation]:
             calendars[user].append((event["StartDateTime"], event["EndDateTime"], event))
     for user, items in calendars.items():
         items.sort(key=lambda i: (i[0], i[1]))
-        for (_, end, first), (start, _, second) in zip(items, items[1:], strict=False):
-            if start < end:
+        busy_until, holder = "", None
+        for start, end, event in items:
+            if holder is not None and start < busy_until:
                 yield _v(
                     "no_double_booking",
-                    second,
-                    f"overlaps {first['key']} in {user}'s calendar ({start} < {end})",
+                    event,
+                    f"starts {start}, while {holder['key']} still holds {user}'s calendar "
+                    f"(until {busy_until})",
                 )
+            if end > busy_until:
+                busy_until, holder = end, event
 
 
 @rule()

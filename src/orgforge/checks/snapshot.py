@@ -180,10 +180,15 @@ def from_folder(folder: Path) -> Snapshot:
     for extra in manifest.get("extras", []):
         if extra.get("name") == t.HISTORY:
             path = folder / extra["file"]
-            history = (
-                json.loads(path.read_text(encoding="utf-8"))
-                if fmt == "json"
-                else _read_parquet(path)
-            )
+            if fmt == "json":
+                history = json.loads(path.read_text(encoding="utf-8"))
+            elif fmt == "csv":
+                with path.open(encoding="utf-8", newline="") as handle:
+                    history = [
+                        {k: (v if v != "" else None) for k, v in row.items()}
+                        for row in csv.DictReader(handle)
+                    ]
+            else:
+                history = _read_parquet(path)
     team = manifest.get("team_jobs")
     return Snapshot(str(folder), as_of, objects, history, team, steps=fmt != "csv")

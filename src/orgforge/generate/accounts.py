@@ -992,13 +992,13 @@ class BlockGenerator:
         ceiling = min(hi, clock.now) if not future else hi
         windows = []
         chosen = _day_of(start, owner)
+        first_window = (day_lo, day_hi)
         for day in sorted(days, key=lambda d: abs(d - chosen))[:MOVE_DAYS]:
-            day_start, day_lo, day_hi = (
-                (start, day_lo, day_hi)
-                if day == chosen
-                else self._slot(rng, day, tz, owner, duration)
-            )
-            w_lo, w_hi = max(day_lo, floor_start), min(day_hi, ceiling - duration)
+            if day == chosen:
+                lo_of_day, hi_of_day = first_window
+            else:
+                _, lo_of_day, hi_of_day = self._slot(rng, day, tz, owner, duration)
+            w_lo, w_hi = max(lo_of_day, floor_start), min(hi_of_day, ceiling - duration)
             if w_lo <= w_hi:
                 windows.append((w_lo, w_hi))
         tier = self.tier_of(rnd())

@@ -4,8 +4,8 @@ Accounts are generated apart (in worker processes), but a sales rep's meetings c
 accounts. So the process that writes the world places every event, in account order, in the
 calendars of its owner and invitees: an event that would overlap one already placed moves to the
 nearest free quarter hour inside the windows its account allowed (working days of the step's
-window, business hours of both sides, same side of as_of, after it was scheduled). Placing in account order keeps a world
-prefix-stable: an account's meetings depend only on accounts before it.
+window, business hours of both sides, same side of as_of, after it was scheduled). Placing in
+account order keeps a world prefix-stable: an account's meetings depend only on accounts before it.
 """
 
 from __future__ import annotations
