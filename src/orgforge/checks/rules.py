@@ -508,7 +508,7 @@ def _status_entries(s: Snapshot) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-@rule("history")
+@rule("history", "read_only")
 def case_status_history(s: Snapshot) -> Iterator[Violation]:
     """A case opens New, moves New → Working → maybe Escalated or On Hold (and back) → Closed,
     ends at its current Status, and closed cases closed at their ClosedDate."""
@@ -574,7 +574,7 @@ def comments_follow_status(s: Snapshot) -> Iterator[Violation]:
                 )
 
 
-@rule()
+@rule("read_only")
 def closed_after_comments(s: Snapshot) -> Iterator[Violation]:
     """A closed case's ClosedDate is after every one of its comments."""
     closed = {c["key"]: c["ClosedDate"] for c in s.rows("Case") if c.get("ClosedDate")}
@@ -652,7 +652,7 @@ def signatures_match_owner(s: Snapshot) -> Iterator[Violation]:
 # -- the consistency promises of the README ----------------------------------------------------
 
 
-@rule()
+@rule("read_only")
 def deals_close_consistently(s: Snapshot) -> Iterator[Violation]:
     """Closed deals have past close dates and IsClosed/IsWon; open ones future close dates;
     Probability and ForecastCategoryName follow the stage."""

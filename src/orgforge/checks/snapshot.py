@@ -26,7 +26,9 @@ class Snapshot:
     objects: dict[str, list[dict[str, Any]]]
     history: list[dict[str, Any]] | None = None
     role_jobs: dict[str, str] | None = None  # UserRole key → job (owner, se, support, …)
-    steps: bool = True  # Task/Event/CaseComment carry ``step`` (a world, a JSON/Parquet export)
+    # Task/Event/CaseComment carry ``step``, records their read-only fields: a world, a JSON or
+    # Parquet export (not CSV)
+    steps: bool = True
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,7 +62,8 @@ class Snapshot:
             return self.history is not None
         if need == "jobs":
             return self.role_jobs is not None
-        if need == "steps":
+        if need in ("steps", "read_only"):
+            # a CSV export is load-ready: no step, nor read-only fields (IsClosed, ClosedDate…)
             return self.steps
         return bool(self.objects.get(need))
 

@@ -833,7 +833,8 @@ class BlockGenerator:
         horizon = self.clock.now + PLANNED_DAYS * 1440
         for kind in (*self.plan.task_mix, *self.plan.event_mix):
             for _ in range(budget.get(kind, 0)):
-                lo = start + int(rng.random() * max(1, horizon - start))
+                # whole days from a working-hours minute: a date never depends on daylight saving
+                lo = start + int(rng.random() * max(1, (horizon - start) // 1440)) * 1440
                 contact = self._who(rng, contacts, lo)
                 lo = max(lo, contact["_created"] + 60)
                 step = ACCOUNT_STEP[kind]
@@ -864,7 +865,7 @@ class BlockGenerator:
         belongs to, from entering it to leaving it (the current stage: up to a few weeks ahead).
         """
         now = self.clock.now
-        planned = now + PLANNED_DAYS * 1440
+        planned = now + PLANNED_DAYS * 1440 + 720  # noon UTC: far from midnight in the team's zones
         stages = opp.stages
         open_stages = [s for s in stages if not s[0].startswith("Closed")]
         steps = []
@@ -890,7 +891,9 @@ class BlockGenerator:
             windows.setdefault((step[3], step[4]), []).append(i)
         placed = list(steps)
         for (lo, hi), members in windows.items():
-            width = max(1, (hi - lo) // len(members))
+            # Whole days: boundaries keep lo's time of day (working hours), so no date they
+            # decide moves when as_of shifts across a daylight-saving change.
+            width = max(1440, (hi - lo) // len(members) // 1440 * 1440)
             for j, i in enumerate(members):
                 name, obj, kind, _, _ = steps[i]
                 placed[i] = (name, obj, kind, lo + j * width, lo + (j + 1) * width)
@@ -971,19 +974,21 @@ class BlockGenerator:
         earliest = max(lo, contact["_created"] + 60)
         days = self._days(earliest, hi, owner)
         first = int(rnd() * min(3, len(days)))
+        u = rnd()  # one draw whatever the search takes: later records' draws never shift
         for day in days[first:] + days[:first]:
-            start, day_lo, day_hi = self._slot(rng, day, tz, owner, duration)
+            start, day_lo, day_hi = self._slot(u, day, tz, owner, duration)
             if start >= earliest and start + duration <= hi:
                 break
         else:  # no working slot fits the window: its first day's (check reports it)
-            start, day_lo, day_hi = self._slot(rng, days[0], tz, owner, duration)
+            start, day_lo, day_hi = self._slot(u, days[0], tz, owner, duration)
         end = start + duration
         future = start >= clock.now
         floor = max(contact["_created"], opp.created if opp else 0) + 1
+        ahead, minutes = rnd(), rnd()  # drawn either way (see u above)
         if future:
-            created = clock.now - 1 - int(rnd() * 7) * 1440 - int(rnd() * 600)
+            created = clock.now - 1 - int(ahead * 7) * 1440 - int(minutes * 600)
         else:
-            created = start - 1440 * (1 + int(rnd() * 7))
+            created = start - 1440 * (1 + int(ahead * 7))
         created = min(max(created, floor), clock.now - 1, start - 1)
         # Where the world's writer may move it if a calendar is taken (generate/calendar.py):
         # any working day of the step's window, inside that day's hours, on the same side of
@@ -997,7 +1002,7 @@ class BlockGenerator:
             if day == chosen:
                 lo_of_day, hi_of_day = first_window
             else:
-                _, lo_of_day, hi_of_day = self._slot(rng, day, tz, owner, duration)
+                _, lo_of_day, hi_of_day = self._slot(0.0, day, tz, owner, duration)
             w_lo, w_hi = max(lo_of_day, floor_start), min(hi_of_day, ceiling - duration)
             if w_lo <= w_hi:
                 windows.append((w_lo, w_hi))
@@ -1071,7 +1076,7 @@ class BlockGenerator:
         return days or [_next_weekday(first) if self.plan.skip_weekends else first]
 
     def _slot(
-        self, rng: Random, day: int, tz: str, owner: TeamUser, duration: int
+        self, u: float, day: int, tz: str, owner: TeamUser, duration: int
     ) -> tuple[int, int, int]:
         """A meeting start on a weekday on or after ``day`` (the account's calendar) inside the
         account's business hours and, where they overlap, the owner's working hours; with the
@@ -1092,7 +1097,7 @@ class BlockGenerator:
                 best = both
                 break
         slots = (best[1] - best[0]) // 15
-        minutes = best[0] + 15 * int(rng.random() * (slots + 1))
+        minutes = best[0] + 15 * int(u * (slots + 1))
         base = day * 1440 - offset
         return base + minutes, base + best[0], base + best[1]
 

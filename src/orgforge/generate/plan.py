@@ -18,6 +18,15 @@ from orgforge.packs import Pack, load_packs, resolve_industries
 from orgforge.schema import salesforce as sf
 from orgforge.world.tables import HISTORY, RECORD_COLUMNS
 
+TIMEZONES_BY_COUNTRY = {
+    "United States": "America/New_York",
+    "Canada": "America/Toronto",
+    "United Kingdom": "Europe/London",
+    "Germany": "Europe/Berlin",
+    "Australia": "Australia/Sydney",
+}
+"""A country's main time zone, for records that know only their country (activity/source.py)."""
+
 
 @dataclass(frozen=True)
 class Plan:
