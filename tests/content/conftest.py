@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import orgforge
+import orgforge.api  # orgforge.api.X below: the submodule, not a lazy name
 from orgforge.config import Config
 from orgforge.content.testing import FakeLLM
 

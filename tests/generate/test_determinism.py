@@ -65,9 +65,9 @@ def test_shards_from_workers_write_the_same_world_and_change_log(tmp_path, monke
     appended = []
     real_append = pipeline.World.append_shard
 
-    def spy(self, shard, manifest, run_id):
+    def spy(self, shard, manifest, run_id, extra=None):
         appended.append(shard.name)
-        return real_append(self, shard, manifest, run_id)
+        return real_append(self, shard, manifest, run_id, extra)
 
     monkeypatch.setattr(pipeline.World, "append_shard", spy)
     one = make_world(tmp_path / "one", accounts=55, workers=1, out=str(tmp_path / "o1"))

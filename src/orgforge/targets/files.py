@@ -195,7 +195,10 @@ def export(
         manifest["objects"].append(
             {"name": name, "file": f"{name}.{fmt}", "count": count, "columns": columns}
         )
-    extras = [e for e in (_write_history(world, out, fmt), _write_scorecards(world, out, fmt)) if e]
+    history = _write_history(world, out, fmt)
+    if history and progress:
+        progress(history["count"])
+    extras = [e for e in (history, _write_scorecards(world, out, fmt)) if e]
     if extras:
         manifest["extras"] = extras
         for extra in extras:

@@ -69,9 +69,10 @@ class ExportSource(Source):
         self._users: list[str] = []
         for name, rows in read_export(folder):
             if name == "User":
-                self._users = [r.get("key") for r in rows if r.get("key")]
+                keys = (r.get("key") or r.get(sf.KEY_FIELD) for r in rows)  # JSON | CSV
+                self._users = [key for key in keys if key]
                 continue
-            if name not in sf.BY_NAME:
+            if name not in sf.BY_NAME or name in sf.ORG_SETUP:
                 continue
             self._data[name] = [_from_export(name, r, self.folder) for r in rows]
 
@@ -106,8 +107,10 @@ def _from_export(name: str, row: dict[str, Any], folder: Path) -> Record:
 
 
 def parents(record: Record) -> list[str]:
+    """The records a record needs loaded first (not Users: they are mapped, not loaded)."""
     obj = sf.get(record.object)
-    return [record.values[f.name] for f in obj.references if record.values.get(f.name)]
+    values = (record.values.get(f.name) for f in obj.references)
+    return [v for v in values if v and not str(v).startswith("User/")]
 
 
 def _convert(field: sf.Field, value: Any) -> Any:
@@ -141,8 +144,8 @@ def to_wire(
         if value is None or value == "":
             continue
         field = obj.field(name)
-        if name == "OwnerId":
-            value = owners.get(value)
+        if name == "OwnerId" or (field.is_reference and str(value).startswith("User/")):
+            value = owners.get(value)  # the team's users are mapped onto the org's
             if not value:
                 continue
         elif field.is_reference:
