@@ -66,7 +66,8 @@ def print_error(error: OrgforgeError) -> None:
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback."""
     try:
-        app(args=args, standalone_mode=False)
+        # Outside standalone mode click *returns* a typer.Exit's code rather than raising it.
+        code = app(args=args, standalone_mode=False)
     except OrgforgeError as error:
         if state.debug:
             traceback.print_exc()
@@ -83,7 +84,7 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console("err").print("interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def show_progress() -> bool:
