@@ -21,22 +21,22 @@ GOLDEN = {  # structure: every column but the text fields
     "User": "8810a07774483e73",
     "Account": "199f2e9ba3cd33a2",
     "Contact": "d0049d4825782df8",
-    "Opportunity": "3c3f76bb4f4bc76f",
-    "OpportunityContactRole": "a66a94426a250b1f",
+    "Opportunity": "8ba5db5ff59cc0bd",
+    "OpportunityContactRole": "ff24f48ec2ea6580",
     "Case": "d65480567cfc255c",
     "CaseComment": "499034054c803d62",
-    "Task": "ae0764a7d80f08e2",
-    "Event": "0079250ef1574ecc",
-    "EventRelation": "8be65c5b0f7c828b",
-    "History": "bf8e7d2e110a3df5",
+    "Task": "57e12a778c29a699",
+    "Event": "160359b7060d499c",
+    "EventRelation": "5ff46bb918de7ac4",
+    "History": "40a97bdd98eb4cea",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
     "Account": "ad86e8ceb22e1501",
     "Opportunity": "4670634b50bdda80",
     "Case": "ed1f7c4bd89580ce",
     "CaseComment": "ffc7d7f56816ca71",
-    "Task": "d9db07803b8426f9",
-    "Event": "546939d1059f2bc1",
+    "Task": "2e78dc392ae5afdd",
+    "Event": "e0fbabc185936e85",
 }
 
 

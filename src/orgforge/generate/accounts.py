@@ -502,7 +502,8 @@ class BlockGenerator:
                 first_day = close_day - sum(spent)
                 close = close_day
             else:
-                in_stage = 1 + int(rnd() * (STEP_DAYS[1] - STEP_DAYS[0]))
+                # at least a working week in its current stage: a deal opened days ago is new
+                in_stage = STEP_DAYS[0] + int(rnd() * (STEP_DAYS[1] - STEP_DAYS[0]))
                 room = max(1, asof - earliest)
                 total = sum(spent) + in_stage
                 if total > room:
