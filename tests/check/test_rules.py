@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.worlds import AS_OF, make_world
 
 import orgforge
 from orgforge.checks import RULES
+from tests.worlds import AS_OF, make_world
 
 NOW = f"{AS_OF.isoformat()}T00:00:00.000Z"
 
@@ -228,7 +228,8 @@ def _signature(c):
 
 def _deal(c):
     c.execute(
-        "UPDATE rec_Opportunity SET Probability = 33 WHERE key = (SELECT key FROM rec_Opportunity LIMIT 1)"
+        "UPDATE rec_Opportunity SET Probability = 33"
+        " WHERE key = (SELECT key FROM rec_Opportunity LIMIT 1)"
     )
 
 
@@ -247,7 +248,8 @@ def _in_account(c):
 
 def _domain(c):
     c.execute(
-        "UPDATE rec_Contact SET Email = 'pat@gmail.com' WHERE key = (SELECT key FROM rec_Contact LIMIT 1)"
+        "UPDATE rec_Contact SET Email = 'pat@gmail.com'"
+        " WHERE key = (SELECT key FROM rec_Contact LIMIT 1)"
     )
 
 

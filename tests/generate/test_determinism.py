@@ -13,7 +13,6 @@ from tests.worlds import AS_OF, make_world, rows
 
 import orgforge
 from orgforge.generate import pipeline
-from orgforge.generate.pools import pools
 from orgforge.schema import salesforce as sf
 
 

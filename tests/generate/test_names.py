@@ -7,7 +7,7 @@ import re
 import pytest
 
 from orgforge.api import resolve
-from orgforge.generate.distributions import hash_unit, hash_units
+from orgforge.generate.distributions import hash_units
 from orgforge.generate.names import Namer, slug
 from orgforge.generate.plan import make_plan
 

@@ -23,8 +23,8 @@ from tests.worlds import AS_OF
 import orgforge
 from orgforge import activity
 from orgforge.api import resolve
-from orgforge.world import tables as t
 from orgforge.world import store
+from orgforge.world import tables as t
 from orgforge.world.store import World
 
 # Columns that hold when or by which run something happened: compared as the run's rank.
