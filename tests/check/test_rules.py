@@ -374,3 +374,9 @@ def test_an_exported_folder_is_checked_too(small_world, tmp_path, fmt):
         broken = orgforge.check(tmp_path / fmt, ["contacts_use_account_domain"])
         assert [v.key for v in broken.violations] == [contacts[0]["key"]]
     assert manifest["extras"][0]["name"] == "History"
+
+
+def test_every_rule_is_documented():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "generate.md").read_text()
+    for name, rule in RULES.items():
+        assert f"| `{name}` | {rule.doc} |" in docs, name

@@ -39,7 +39,7 @@ class Rule:
     def __init__(self, fn: Callable[[Snapshot], Iterator[Violation]], needs: tuple[str, ...]):
         self.fn, self.needs = fn, needs
         self.name = fn.__name__
-        self.doc = (fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        self.doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
 
     def __call__(self, snapshot: Snapshot) -> Iterator[Violation]:
         return self.fn(snapshot)
