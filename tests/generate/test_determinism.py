@@ -14,6 +14,7 @@ from tests.worlds import AS_OF, make_world, rows
 import orgforge
 from orgforge.generate import pipeline
 from orgforge.schema import salesforce as sf
+from orgforge.world.store import World
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -170,6 +171,8 @@ def test_a_new_offline_text_engine_rewrites_the_old_text(tmp_path, monkeypatch):
 
 def test_shrinking_deletes_the_tail(tmp_path):
     world = make_world(tmp_path, accounts=30)
+    with World(world) as w:
+        before = {**w.counts(), "History": w.count("History")}
     result = orgforge.generate(
         world=str(world),
         runs_dir=str(tmp_path / "runs"),
@@ -179,6 +182,11 @@ def test_shrinking_deletes_the_tail(tmp_path):
     )
     assert result.counts["Account"] == 12
     assert max(r["account_idx"] for r in rows(world, "Contact")) == 11
+    # the summary's deletions are per object, children and history included
+    after = {**result.counts, "History": result.history}
+    for name in ("Account", "Contact", "Opportunity", "CaseComment", "Task", "History"):
+        assert result.written[name]["deleted"] == before[name] - after[name] > 0, name
+    assert result.written["User"]["deleted"] == 0  # the team stays
 
 
 DATE_TYPES = ("date", "datetime")

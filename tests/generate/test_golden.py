@@ -25,7 +25,7 @@ GOLDEN = {  # structure: every column but the text fields
     "OpportunityContactRole": "ff24f48ec2ea6580",
     "Case": "d65480567cfc255c",
     "CaseComment": "499034054c803d62",
-    "Task": "57e12a778c29a699",
+    "Task": "28de45639f892217",
     "Event": "160359b7060d499c",
     "EventRelation": "5ff46bb918de7ac4",
     "History": "40a97bdd98eb4cea",
@@ -35,7 +35,7 @@ GOLDEN_TEXT = {  # the offline engine's text fields
     "Opportunity": "4670634b50bdda80",
     "Case": "ed1f7c4bd89580ce",
     "CaseComment": "ffc7d7f56816ca71",
-    "Task": "2e78dc392ae5afdd",
+    "Task": "bc6fde88fbdd1998",
     "Event": "e0fbabc185936e85",
 }
 

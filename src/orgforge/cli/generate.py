@@ -97,6 +97,11 @@ def generate(
             f"{w.get('deleted', 0):,}",
         )
     _console.out.print(table)
+    removed = result.written.get("History", {}).get("deleted", 0)
+    _console.out.print(
+        f"history: {result.history:,} stage and status changes"
+        + (f" ({removed:,} deleted with their accounts)" if removed else "")
+    )
     rate = result.records / result.seconds if result.seconds else 0
     _console.out.print(
         f"{result.records:,} records in {result.seconds:.2f}s ({rate:,.0f}/s), "

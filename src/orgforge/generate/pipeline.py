@@ -60,6 +60,7 @@ class GenerateResult:
     run_dir: str | None = None
     export_dir: str | None = None
     text: dict[str, float] = field(default_factory=dict)
+    history: int = 0  # rows of the History table (stage and status changes): not records
 
     @property
     def records(self) -> int:
@@ -447,7 +448,11 @@ def _run(
         json.dumps({"seed": plan.seed, "as_of": plan.as_of.isoformat(), "accounts": plan.accounts}),
     )
     return GenerateResult(
-        run_id=run_id, world=world.location, counts=world.counts(), written=written
+        run_id=run_id,
+        world=world.location,
+        counts=world.counts(),
+        written=written,
+        history=world.count(HISTORY),
     )
 
 
