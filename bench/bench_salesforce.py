@@ -51,7 +51,9 @@ def _one(world: Path, records: int, api: str, root: Path) -> dict:
         start = time.perf_counter()
         report, _ = ops.load(cfg, api=api, env={"SF_ACCESS_TOKEN": sb.token})
         wall = time.perf_counter() - start
-        stats = requests.get(f"{sb.instance_url}/_sandbox/stats", timeout=5).json()
+        stats = requests.get(
+            f"{sb.instance_url}/_sandbox/stats", headers=sb.headers, timeout=5
+        ).json()
         families = stats.get("by_family", {})
         writes = families.get("composite", 0) + families.get("bulk_ingest", 0)
         assert report.failed == 0, report.as_dict()

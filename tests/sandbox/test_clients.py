@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from orgforge.sandbox.salesforce import (
     EXAMPLE_SCHEMA,
@@ -79,6 +79,25 @@ def test_simple_salesforce_rest(sandbox):
         sf.query("SELECT Nope FROM Account")
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
     assert sf.Account.delete(created["id"]) == 204
+
+
+def test_records_in_the_recycle_bin_are_not_found_for_patch_and_delete(tmp_path):
+    """A real org answers 404 ENTITY_IS_DELETED to both; PATCH used to get a 400."""
+    with run_in_thread(db_path=tmp_path / "bin.db") as sb:
+        sf = simple_salesforce(sb)
+        record_id = sf.Account.create({"Name": "Binned"})["id"]
+        assert sf.Account.delete(record_id) == 204
+        with pytest.raises(SalesforceResourceNotFound) as patched:
+            sf.Account.update(record_id, {"Name": "Back?"})
+        assert patched.value.status == 404
+        assert patched.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+        with pytest.raises(SalesforceResourceNotFound) as deleted:
+            sf.Account.delete(record_id)
+        assert deleted.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+        binned = sf.query_all(
+            f"SELECT Name, IsDeleted FROM Account WHERE Id = '{record_id}'", include_deleted=True
+        )["records"]
+        assert [(r["Name"], r["IsDeleted"]) for r in binned] == [("Binned", True)]  # unchanged
 
 
 def test_simple_salesforce_bulk2(sandbox):

@@ -53,7 +53,7 @@ def test_request_faults_at_configured_rates(tmp_path):
                 assert response.status_code == 200
         for kind, p in rates.items():
             assert within(seen[kind], N, p), (kind, seen[kind])
-        stats = httpx.get(f"{sb.instance_url}/_sandbox/stats").json()
+        stats = httpx.get(f"{sb.instance_url}/_sandbox/stats", headers=sb.headers).json()
         assert stats["faults"]["429"] == seen["429"]
         assert stats["by_family"]["limits"] >= N
 
@@ -97,11 +97,12 @@ def test_stats_health_and_reset(sb, api):
     api.get("/query", params={"q": "SELECT Id FROM Account"})
     health = httpx.get(f"{sb.instance_url}/_sandbox/health").json()
     assert health["status"] == "ok" and health["instance_url"] == sb.instance_url
-    stats = httpx.get(f"{sb.instance_url}/_sandbox/stats").json()
+    stats = httpx.get(f"{sb.instance_url}/_sandbox/stats", headers=sb.headers).json()
     assert stats["by_family"]["sobjects"] == 1 and stats["by_family"]["query"] == 1
     assert stats["records"]["Account"] == 1 and stats["records"]["User"] == 8
-    assert httpx.post(f"{sb.instance_url}/_sandbox/reset").json() == {"status": "reset"}
-    after = httpx.get(f"{sb.instance_url}/_sandbox/stats").json()
+    reset = httpx.post(f"{sb.instance_url}/_sandbox/reset", headers=sb.headers)
+    assert reset.json() == {"status": "reset"}
+    after = httpx.get(f"{sb.instance_url}/_sandbox/stats", headers=sb.headers).json()
     assert after["records"]["Account"] == 0 and after["records"]["User"] == 8
     assert api.get("/query", params={"q": "SELECT COUNT() FROM User"}).json()["totalSize"] == 8
     assert api.get("/sobjects/Account/describe").json()["keyPrefix"] == "001"

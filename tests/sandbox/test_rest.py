@@ -276,7 +276,8 @@ def test_update_deleted_record_is_entity_is_deleted(api):
     account_id = create(api, "Account", Name="Gone")
     api.delete(f"/sobjects/Account/{account_id}")
     response = api.patch(f"/sobjects/Account/{account_id}", json={"Name": "Back"})
-    assert response.status_code == 400 and error_code(response) == "ENTITY_IS_DELETED"
+    # 404 like DELETE, as a real org answers (it used to be 400)
+    assert response.status_code == 404 and error_code(response) == "ENTITY_IS_DELETED"
 
 
 def test_derived_fields(api):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from orgforge.sandbox.salesforce.soql import Comparison, Count, Logical, Not, SOQLError, parse
-from orgforge.sandbox.salesforce.soql import date_range as literal_range
+from orgforge.soql import Comparison, Count, Logical, Not, SOQLError, parse
+from orgforge.soql import date_range as literal_range
 from tests.sandbox.helpers import create, error_code, wait_for_job
 
 

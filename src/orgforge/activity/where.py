@@ -1,47 +1,45 @@
-"""A safe subset of SOQL WHERE, parsed into a tree and translated to SQLAlchemy.
+"""``--where``: SOQL WHERE over the world's opportunities, read by the shared SOQL parser.
 
-Grammar (keywords case-insensitive, fields case-sensitive like Salesforce API names)::
+The text is parsed by :mod:`orgforge.soql` -- the same parser the Salesforce sandbox uses -- so a
+filter that works here works as SOQL in an org (a Salesforce source passes the same text
+through) and fails here the way it would fail there: ``A AND B OR C`` needs parentheses, field
+names are case-insensitive (``stagename`` is ``StageName``), nesting and number literals are
+bounded. This module then checks the filter against the Opportunity's fields and types and
+translates it to SQLAlchemy over ``rec_Opportunity``.
 
-    expr       := term (OR term)*
-    term       := factor (AND factor)*
-    factor     := NOT factor | '(' expr ')' | comparison
-    comparison := FIELD op value | FIELD [NOT] IN '(' value (',' value)* ')'
-                | FIELD [NOT] LIKE 'pattern'
-    op         := = | != | <> | < | <= | > | >=
-    value      := 'string' | number | YYYY-MM-DD | TRUE | FALSE | NULL
-
-Fields are the Opportunity's (``StageName``, ``Amount``, ``CloseDate``, ``Type``, …). The text
-is never pasted into SQL: every value becomes a bound parameter. For a Salesforce source the
-same text is passed through as SOQL once it has parsed here, so a bad filter fails before any
-call. Errors say what is wrong, where (column in the filter, with a caret) and how to fix it.
+Semantics follow SOQL, not SQL, so the world and an org select the same opportunities: text
+comparisons are case-insensitive, ``!=`` matches nulls, ``NOT`` of a comparison on a null
+field is true, and date literals (``CloseDate = THIS_QUARTER``, ``LAST_N_DAYS:30``) cover day
+ranges relative to ``today``. The text is never pasted into SQL: every value becomes a bound
+parameter. Errors say what is wrong, where (column in the filter) and how to fix it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, not_, or_
+from sqlalchemy import Boolean, and_, false, func, not_, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
+from orgforge import soql
 from orgforge.errors import UsageError
 from orgforge.schema import salesforce as sf
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<string>'(?:[^'\\]|\\.)*')
-      | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:T]))
-      | (?P<number>-?\d+(?:\.\d+)?)
-      | (?P<op><=|>=|!=|<>|=|<|>)
-      | (?P<punct>[(),])
-      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<bad>\S)
-    )""",
-    re.VERBOSE,
-)
-KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "TRUE", "FALSE", "NULL"}
+TEXT_TYPES = {
+    "string",
+    "textarea",
+    "picklist",
+    "multipicklist",
+    "email",
+    "phone",
+    "url",
+    "reference",
+}
+NUMBER_TYPES = {"currency", "percent", "double", "int"}
+CHAIN_GROUP = 64  # AND/OR chains longer than this are grouped (see _chained)
 
 
 class FilterError(UsageError):
@@ -52,21 +50,19 @@ class FilterError(UsageError):
 
 
 @dataclass(frozen=True)
-class Token:
-    kind: str  # string date number op punct word end
-    text: str
-    pos: int  # 0-based column in the filter
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper()
+class Compare:
+    field: str
+    op: str  # = != < <= > >= in notin like
+    value: Any  # a bound value, a tuple for in/notin, a Span for date literals and dates
+    text: bool = False  # compared case-insensitively (values are lower-cased already)
 
 
 @dataclass(frozen=True)
-class Compare:
-    field: str
-    op: str  # = != < <= > >= in notin like notlike
-    value: Any
+class Span:
+    """The half-open [lo, hi) range of stored text a date or date literal covers."""
+
+    lo: str
+    hi: str
 
 
 @dataclass(frozen=True)
@@ -80,172 +76,143 @@ class Not:
     part: Any
 
 
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:  # only trailing whitespace left
-            break
-        kind = match.lastgroup or "bad"
-        start = match.start(kind)
-        value = match.group(kind)
-        if kind == "bad":
-            hint = "Quote strings with single quotes: StageName = 'Prospecting'."
-            if value == '"':
-                raise FilterError(_where(text, start, "double quotes are not SOQL"), hint)
-            raise FilterError(_where(text, start, f"unexpected character {value!r}"), hint)
-        tokens.append(Token(kind, value, start))
-        position = match.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
-
-
 def _where(text: str, pos: int, message: str) -> str:
     near = text[pos : pos + 24].strip()
     place = f"near {near!r}" if near else "at the end"
-    return f"--where: {message} at column {pos + 1} ({place}) in: {text}"
+    shown = text if len(text) <= 120 else f"{text[:100]}... ({len(text):,} characters)"
+    return f"--where: {message} at column {pos + 1} ({place}) in: {shown}"
 
 
-class _Parser:
-    def __init__(self, text: str, fields: dict[str, sf.Field]) -> None:
+def _stamp(value: dt.datetime) -> str:
+    """A UTC datetime as the world stores it: ``2026-01-15T09:30:00.000Z``."""
+    value = value.astimezone(dt.UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+class _Checker:
+    """Checks a parsed condition against Opportunity fields and builds the tree to_sql reads."""
+
+    def __init__(self, text: str, fields: dict[str, sf.Field], today: dt.date) -> None:
         self.text = text
         self.fields = fields
-        self.tokens = tokenize(text)
-        self.i = 0
+        self.by_lower = {name.lower(): name for name in fields}
+        self.today = today
 
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
+    def fail(self, message: str, pos: int, hint: str | None = None):
+        raise FilterError(_where(self.text, pos, message), hint)
 
-    def fail(self, message: str, token: Token | None = None, hint: str | None = None):
-        token = token or self.tok
-        raise FilterError(_where(self.text, token.pos, message), hint)
+    def node(self, node: Any) -> Any:
+        if isinstance(node, soql.Logical):
+            return BoolOp(node.op.lower(), tuple(self.node(n) for n in node.items))
+        if isinstance(node, soql.Not):
+            return Not(self.node(node.item))
+        return self.comparison(node)
 
-    def take(self) -> Token:
-        token = self.tok
-        self.i += 1
-        return token
-
-    def keyword(self, word: str) -> bool:
-        if self.tok.kind == "word" and self.tok.upper == word:
-            self.i += 1
-            return True
-        return False
-
-    def parse(self):
-        if self.tok.kind == "end":
-            self.fail("the filter is empty")
-        node = self.expr()
-        if self.tok.kind != "end":
-            self.fail(f"expected AND, OR or the end, found {self.tok.text!r}")
-        return node
-
-    def expr(self):
-        parts = [self.term()]
-        while self.keyword("OR"):
-            parts.append(self.term())
-        return parts[0] if len(parts) == 1 else BoolOp("or", tuple(parts))
-
-    def term(self):
-        parts = [self.factor()]
-        while self.keyword("AND"):
-            parts.append(self.factor())
-        return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
-
-    def factor(self):
-        if self.keyword("NOT"):
-            return Not(self.factor())
-        if self.tok.kind == "punct" and self.tok.text == "(":
-            self.take()
-            node = self.expr()
-            if not (self.tok.kind == "punct" and self.tok.text == ")"):
-                self.fail(f"expected ')', found {self.tok.text or 'the end'!r}")
-            self.take()
-            return node
-        return self.comparison()
-
-    def comparison(self) -> Compare:
-        token = self.tok
-        if token.kind != "word" or token.upper in KEYWORDS:
-            self.fail(f"expected a field name, found {token.text or 'the end'!r}")
-        self.take()
-        name = token.text
-        if name not in self.fields:
-            close = [f for f in self.fields if f.lower() == name.lower()]
-            hint = (
-                f"Did you mean {close[0]}? Field names are case-sensitive API names."
-                if close
-                else f"Opportunity fields: {', '.join(self.fields)}."
+    def comparison(self, node: soql.Comparison) -> Compare:
+        path = node.path
+        if len(path.parts) > 1:
+            self.fail(
+                f"relationship fields like {path.text} aren't supported in --where",
+                path.pos,
+                "Filter on the Opportunity's own fields (StageName, Amount, CloseDate, ...).",
             )
-            self.fail(f"unknown field {name!r}", token, hint)
+        name = self.by_lower.get(path.parts[0].lower())
+        if name is None:
+            self.fail(
+                f"unknown field {path.parts[0]!r}",
+                path.pos,
+                f"Opportunity fields: {', '.join(self.fields)}.",
+            )
         field = self.fields[name]
-        negate = self.keyword("NOT")
-        if self.keyword("IN"):
-            return Compare(name, "notin" if negate else "in", self.value_list(field))
-        if self.keyword("LIKE"):
-            value_token = self.tok
-            value = self.value(field)
-            if not isinstance(value, str):
-                self.fail("LIKE needs a quoted pattern such as 'Acme%'", value_token)
-            return Compare(name, "notlike" if negate else "like", value)
-        if negate:
-            self.fail("NOT here must be followed by IN or LIKE")
-        if self.tok.kind != "op":
-            self.fail(f"expected an operator (=, !=, <, <=, >, >=, IN, LIKE) after {name}")
-        op = self.take().text
-        op = "!=" if op == "<>" else op
-        value_token = self.tok
-        value = self.value(field)
+        op = node.op
+        if isinstance(node.value, soql.Query):
+            self.fail("subqueries aren't supported in --where", node.pos)
+        if op in ("INCLUDES", "EXCLUDES"):
+            self.fail(
+                f"{op} applies to multi-select picklists; {name} is a {field.type} field",
+                node.pos,
+                "Use IN ('A', 'B') for a picklist.",
+            )
+        if op in ("IN", "NOTIN"):
+            values = tuple(self.value(field, lit, "=") for lit in node.value)  # type: ignore[union-attr]
+            return Compare(name, op.lower(), tuple(_fold(v, field) for v in values), _folds(field))
+        lit = node.value
+        assert isinstance(lit, soql.Literal)
+        if op == "LIKE":
+            if field.type not in TEXT_TYPES:
+                self.fail(f"LIKE needs a text field; {name} is a {field.type} field", node.pos)
+            return Compare(name, "like", _like_pattern(lit.value))
+        value = self.value(field, lit, op)
         if value is None and op not in ("=", "!="):
-            self.fail(f"NULL can only be compared with = or !=, not {op}", value_token)
-        return Compare(name, op, value)
+            self.fail(f"NULL can only be compared with = or !=, not {op}", lit.pos)
+        return Compare(name, op, _fold(value, field), _folds(field))
 
-    def value_list(self, field: sf.Field) -> tuple:
-        if not (self.tok.kind == "punct" and self.tok.text == "("):
-            self.fail("IN needs a list in parentheses: IN ('A', 'B')")
-        self.take()
-        values = [self.value(field)]
-        while self.tok.kind == "punct" and self.tok.text == ",":
-            self.take()
-            values.append(self.value(field))
-        if not (self.tok.kind == "punct" and self.tok.text == ")"):
-            self.fail(f"expected ',' or ')' in the IN list, found {self.tok.text or 'the end'!r}")
-        self.take()
-        return tuple(values)
-
-    def value(self, field: sf.Field) -> Any:
-        token = self.take()
+    def value(self, field: sf.Field, lit: soql.Literal, op: str) -> Any:
         kind = field.type
-        if token.kind == "word" and token.upper == "NULL":
+        name = field.name
+        if lit.kind == "null":
             return None
-        if token.kind == "word" and token.upper in ("TRUE", "FALSE"):
+        if lit.kind == "bool":
             if kind != "boolean":
-                self.fail(f"{field.name} is not a checkbox; TRUE/FALSE don't apply", token)
-            return int(token.upper == "TRUE")
+                self.fail(f"{name} is not a checkbox; TRUE/FALSE don't apply", lit.pos)
+            if op not in ("=", "!="):
+                self.fail(f"a checkbox can only be compared with = or !=, not {op}", lit.pos)
+            return int(lit.value)
         if kind == "boolean":
-            self.fail(f"{field.name} is a checkbox: compare it with TRUE or FALSE", token)
-        if token.kind == "string":
-            if kind in ("currency", "percent", "double", "int", "date", "datetime"):
+            self.fail(f"{name} is a checkbox: compare it with TRUE or FALSE", lit.pos)
+        if lit.kind == "string":
+            if kind in NUMBER_TYPES or kind in ("date", "datetime"):
                 self.fail(
-                    f"{field.name} is a {kind} field: don't quote the value",
-                    token,
+                    f"{name} is a {kind} field: don't quote the value",
+                    lit.pos,
                     "Numbers and dates go unquoted: Amount > 50000, CloseDate < 2026-12-31.",
                 )
-            return token.text[1:-1].replace("\\'", "'").replace("\\\\", "\\")
-        if token.kind == "number":
-            if kind not in ("currency", "percent", "double", "int"):
-                self.fail(f"{field.name} is a {kind} field: quote the value", token)
-            return float(token.text) if "." in token.text else int(token.text)
-        if token.kind == "date":
+            return lit.value.replace(soql.LIKE_ESCAPE_MARK, "")
+        if lit.kind == "number":
+            if kind not in NUMBER_TYPES:
+                self.fail(f"{name} is a {kind} field: quote the value", lit.pos)
+            return lit.value
+        if lit.kind == "datetime":
+            if kind != "datetime":
+                self.fail(f"{name} is a {kind} field, not a dateTime", lit.pos)
+            return _stamp(lit.value)
+        if lit.kind in ("date", "dateliteral"):
             if kind not in ("date", "datetime"):
-                self.fail(f"{field.name} is a {kind} field, not a date", token)
-            try:
-                dt.date.fromisoformat(token.text)
-            except ValueError:
-                self.fail(f"{token.text} is not a real date", token)
-            return token.text
-        self.fail(f"expected a value, found {token.text or 'the end'!r}", token)
+                self.fail(f"{name} is a {kind} field, not a date", lit.pos)
+            if lit.kind == "date":
+                if kind == "datetime":
+                    self.fail(
+                        f"{name} is a dateTime field: compare it with a dateTime such as "
+                        "2026-01-15T00:00:00Z or a date literal such as LAST_N_DAYS:30",
+                        lit.pos,
+                    )
+                lo, hi = lit.value, lit.value + dt.timedelta(days=1)
+            else:
+                try:
+                    lo, hi = soql.date_range(*lit.value, today=self.today)
+                except soql.DateRangeError:
+                    self.fail(
+                        f"{lit.text} is out of range: dates run from 1700-01-01 to 4000-12-31",
+                        lit.pos,
+                        "Use a smaller n, e.g. LAST_N_DAYS:365.",
+                    )
+            return Span(lo.isoformat(), hi.isoformat())
+        self.fail(f"expected a value, found {lit.text!r}", lit.pos)
+
+
+def _like_pattern(pattern: str) -> str:
+    r"""SOQL's LIKE pattern as a SQL LIKE pattern with ``\`` as the escape character."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == soql.LIKE_ESCAPE_MARK and i + 1 < len(pattern):
+            out.append("\\" + pattern[i + 1])
+            i += 2
+            continue
+        out.append("\\\\" if c == "\\" else c)
+        i += 1
+    return "".join(out)
 
 
 def opportunity_fields() -> dict[str, sf.Field]:
@@ -255,42 +222,105 @@ def opportunity_fields() -> dict[str, sf.Field]:
     return fields
 
 
-def parse(text: str) -> Any:
-    """Parse a filter over Opportunity fields; FilterError (exit 2) on any mistake."""
-    return _Parser(text, opportunity_fields()).parse()
+def parse(text: str, today: dt.date | None = None) -> Any:
+    """Parse a filter over Opportunity fields; FilterError (exit 2) on any mistake.
+
+    ``today`` anchors date literals (TODAY, LAST_N_DAYS:30); the default is the current UTC
+    day, what an org would use.
+    """
+    try:
+        node = soql.parse_condition(text)
+    except soql.SOQLError as exc:
+        hint = None
+        if exc.friendly.startswith("double quotes") or exc.friendly.startswith("unexpected char"):
+            hint = "Quote strings with single quotes: StageName = 'Prospecting'."
+        raise FilterError(_where(text, exc.pos, exc.friendly), hint) from None
+    checker = _Checker(text, opportunity_fields(), today or soql.today_utc())
+    return checker.node(soql.merge_equalities(node))  # F = a OR F = b ... is F IN (a, b)
+
+
+def _chained(join: Any, parts: list[ColumnElement]) -> ColumnElement:
+    """A long AND/OR chain as about sqrt(n) parenthesized groups of about sqrt(n) terms.
+
+    SQLite parses ``a OR b OR ...`` into a tree as deep as the chain and refuses depth 1000,
+    while every extra parenthesis level costs parser stack; one level of grouping keeps both
+    small (5,000 terms: depth ~140, one extra level of parentheses). SQLAlchemy flattens
+    nested ``or_`` calls, hence the explicit type_coerce wrapper around each group.
+    """
+    if len(parts) <= CHAIN_GROUP:
+        return join(*parts)
+    size = max(CHAIN_GROUP, math.isqrt(len(parts)) + 1)
+    groups = [
+        type_coerce(join(*parts[i : i + size]), Boolean).self_group()
+        for i in range(0, len(parts), size)
+    ]
+    return join(*groups)
+
+
+def _folds(field: sf.Field) -> bool:
+    """Text compares case-insensitively, as in SOQL (the local key standing in for Id doesn't)."""
+    return field.type in TEXT_TYPES and field.name != "Id"
+
+
+def _fold(value: Any, field: sf.Field) -> Any:
+    return value.lower() if isinstance(value, str) and _folds(field) else value
+
+
+def _compare(column: Any, node: Compare, op: str, value: Any) -> ColumnElement:
+    """One comparison, two-valued (never NULL), so NOT and OR mean what they mean in SOQL."""
+    if value is None:
+        if op == "=":
+            return column.is_(None)
+        return column.is_not(None)
+    if isinstance(value, Span):
+        inside = and_(column >= value.lo, column < value.hi)
+        spans = {
+            "=": and_(column.is_not(None), inside),
+            "!=": or_(column.is_(None), column < value.lo, column >= value.hi),
+            "<": and_(column.is_not(None), column < value.lo),
+            "<=": and_(column.is_not(None), column < value.hi),
+            ">": and_(column.is_not(None), column >= value.hi),
+            ">=": and_(column.is_not(None), column >= value.lo),
+        }
+        return spans[op]
+    left, right = (func.lower(column) if node.text else column), value
+    if op == "!=":
+        return or_(column.is_(None), left != right)
+    compared = {
+        "=": left == right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
+    }[op]
+    return and_(column.is_not(None), compared)
 
 
 def to_sql(node: Any, table: Any) -> ColumnElement:
     """The SQLAlchemy condition for a parsed filter on the world's rec_Opportunity table."""
     if isinstance(node, BoolOp):
         parts = [to_sql(p, table) for p in node.parts]
-        return and_(*parts) if node.op == "and" else or_(*parts)
+        return _chained(and_ if node.op == "and" else or_, parts)
     if isinstance(node, Not):
+        if isinstance(node.part, Not):  # NOT NOT x is x: comparisons here are two-valued
+            return to_sql(node.part.part, table)
         return not_(to_sql(node.part, table))
     column = table.c["key" if node.field == "Id" else node.field]
     op, value = node.op, node.value
-    if op == "in":
-        real = [v for v in value if v is not None]
-        cond = column.in_(real)
-        return or_(cond, column.is_(None)) if None in value else cond
-    if op == "notin":
-        real = [v for v in value if v is not None]
-        cond = column.not_in(real)
-        return and_(cond, column.is_not(None)) if None in value else cond
-    if op in ("like", "notlike"):
-        cond = column.like(value)  # SOQL LIKE is case-insensitive; SQLite's LIKE is too (ASCII)
-        return not_(cond) if op == "notlike" else cond
-    if value is None:
-        return column.is_(None) if op == "=" else column.is_not(None)
-    return {
-        "=": column == value,
-        "!=": column != value,
-        "<": column < value,
-        "<=": column <= value,
-        ">": column > value,
-        ">=": column >= value,
-    }[op]
+    if op in ("in", "notin"):
+        points = [v for v in value if v is not None and not isinstance(v, Span)]
+        left = func.lower(column) if node.text else column
+        members = [and_(column.is_not(None), left.in_(points))] if points else []
+        members += [
+            _compare(column, node, "=", v) for v in value if v is None or isinstance(v, Span)
+        ]
+        cond = _chained(or_, members) if members else false()
+        return not_(cond) if op == "notin" else cond
+    if op == "like":
+        # SOQL LIKE is case-insensitive; ilike is lower() LIKE lower() on every database.
+        return and_(column.is_not(None), column.ilike(value, escape="\\"))
+    return _compare(column, node, op, value)
 
 
-def condition(text: str, table: Any) -> ColumnElement:
-    return to_sql(parse(text), table)
+def condition(text: str, table: Any, today: dt.date | None = None) -> ColumnElement:
+    return to_sql(parse(text, today), table)

@@ -71,8 +71,11 @@ def salesforce(
 
 def _print_banner(sb) -> None:  # type: ignore[no-untyped-def]
     out = _console.out
+    tls = sb.cert_path is not None
     lines = [
         "orgforge Salesforce sandbox",
+        "  serving        "
+        + ("HTTPS (TLS, self-signed certificate below)" if tls else "plain HTTP (no TLS)"),
         f"  instance URL   {sb.instance_url}",
         f"  access token   {sb.token}",
         f"  database       {sb.db_path}",
@@ -82,7 +85,9 @@ def _print_banner(sb) -> None:  # type: ignore[no-untyped-def]
         f"  OAuth client   client_id={sb.consumer_key} client_secret={sb.consumer_secret}",
         "",
         "curl:",
-        f'  curl -H "Authorization: Bearer {sb.token}" {sb.base_url}/limits',
+        "  curl"
+        + (f" --cacert {sb.cert_path}" if tls else "")
+        + f' -H "Authorization: Bearer {sb.token}" {sb.base_url}/limits',
     ]
     if sb.cert_path:
         lines += [
@@ -101,9 +106,15 @@ def _print_banner(sb) -> None:  # type: ignore[no-untyped-def]
         f'                  session=sandbox_session("{sb.instance_url}"'
         + (f', cert_path="{sb.cert_path}"' if sb.cert_path else "")
         + "))",
-        "  (plain HTTP: sandbox_session maps simple-salesforce's https:// URLs to http://)",
+        (
+            "  (TLS: sandbox_session verifies the sandbox's certificate on every request)"
+            if tls
+            else "  (plain HTTP: sandbox_session maps simple-salesforce's https:// URLs to http://)"
+        ),
         "",
-        f"Stats: {sb.instance_url}/_sandbox/stats   Reset: POST {sb.instance_url}/_sandbox/reset",
+        f"Health: {sb.instance_url}/_sandbox/health (open)",
+        f"Stats: {sb.instance_url}/_sandbox/stats   Reset: POST {sb.instance_url}/_sandbox/reset"
+        "   (both need the access token)",
         "Press Ctrl+C to stop.",
     ]
     for line in lines:

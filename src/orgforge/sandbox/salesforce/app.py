@@ -8,6 +8,7 @@ renders them (see :mod:`orgforge.sandbox.salesforce.sferrors`).
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import re
 import threading
@@ -26,10 +27,17 @@ from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.auth import Auth, OAuthError, Session
 from orgforge.sandbox.salesforce.bulk import Bulk
 from orgforge.sandbox.salesforce.faults import Faults, Stats
+from orgforge.sandbox.salesforce.jsonbody import ascii_int, json_token, parse_json, parser_error
 from orgforge.sandbox.salesforce.metadata import SObject
 from orgforge.sandbox.salesforce.org import Org, Record
 from orgforge.sandbox.salesforce.query import Cursor, Cursors, Engine
-from orgforge.sandbox.salesforce.sferrors import SFError, invalid_session, not_found, rolled_back
+from orgforge.sandbox.salesforce.sferrors import (
+    SFError,
+    invalid_session,
+    not_found,
+    rolled_back,
+    unknown_exception,
+)
 from orgforge.sandbox.salesforce.values import (
     format_datetime,
     now,
@@ -73,10 +81,7 @@ class Ctx:
         return self.session.user_id
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SFError("JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
+        return parse_json(self.body)
 
 
 class SandboxState:
@@ -112,14 +117,19 @@ class SandboxState:
         self.stats.reset()
         self.usage.used = 0
         self.auth.reset()
-        with self.bulk._lock:
-            self.bulk.jobs.clear()
+        self.bulk.reset()
 
 
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.sandbox = state
     api = Api(state)
+
+    async def last_resort(request: Request, exc: Exception) -> Response:
+        # Anything that escapes dispatch (reading the body, routing) still gets no Python text.
+        return _unknown_exception(f"{request.method} {request.url.path}")
+
+    app.add_exception_handler(Exception, last_resort)
 
     def route(
         path: str,
@@ -180,6 +190,8 @@ def create_app(state: SandboxState) -> FastAPI:
     route(v + "/jobs/query", ["GET", "POST"], "bulk_query", api.query_jobs)
     route(v + "/jobs/query/{job_id}", ["GET", "PATCH", "DELETE"], "bulk_query", api.query_job)
     route(v + "/jobs/query/{job_id}/results", ["GET"], "bulk_query", api.query_job_results)
+    # Only the health check is open (it says nothing an unauthenticated caller can't learn from
+    # /services/data); stats and reset take the same Bearer token as the API.
     route("/_sandbox/health", ["GET"], "sandbox", api.health, auth=False, api_call=False)
     route("/_sandbox/stats", ["GET"], "sandbox", api.stats, auth=False, api_call=False)
     route("/_sandbox/reset", ["POST"], "sandbox", api.reset, auth=False, api_call=False)
@@ -192,6 +204,11 @@ def create_app(state: SandboxState) -> FastAPI:
         api_call=False,
     )
     return app
+
+
+def _unknown_exception(where: str) -> Response:
+    _eid, message = unknown_exception(where)
+    return _json([{"errorCode": "UNKNOWN_EXCEPTION", "message": message}], 500)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -269,11 +286,8 @@ class Api:
             response = _json(exc.rest_body(), exc.status, exc.headers)
         except OAuthError as exc:
             response = _json({"error": exc.error, "error_description": exc.description}, exc.status)
-        except Exception as exc:  # a bug in the sandbox: say so like a real org would
-            response = _json(
-                [{"errorCode": "UNKNOWN_EXCEPTION", "message": f"{type(exc).__name__}: {exc}"}],
-                500,
-            )
+        except Exception:  # a bug in the sandbox: log it, answer like a real org (no details)
+            response = _unknown_exception(f"{request.method} {request.url.path}")
         for key, value in headers.items():
             response.headers[key] = value
         s.stats.count(family, response.status_code)
@@ -504,7 +518,12 @@ class Api:
             values, refs = self.org.prepare(obj, body)
             self._lock_fault(record_id)
             with self.org.transaction() as tx:
-                tx.update(obj, record_id, values, ctx.user_id, refs)
+                try:
+                    tx.update(obj, record_id, values, ctx.user_id, refs)
+                except SFError as exc:
+                    if exc.code == "ENTITY_IS_DELETED":  # in the recycle bin: 404, like DELETE
+                        raise SFError("ENTITY_IS_DELETED", exc.message, exc.fields, 404) from None
+                    raise
             return Response(status_code=204)
         self._lock_fault(record_id)
         with self.org.transaction() as tx:
@@ -602,7 +621,7 @@ class Api:
             )
         records = body["records"]
         _check_size(len(records))
-        all_or_none = bool(body.get("allOrNone", False))
+        all_or_none = _all_or_none(body)
         items = [self._parse_item(r) for r in records]
         op = self._create_one if method == "POST" else self._update_one
         return self._run_collection(items, all_or_none, ctx, op)
@@ -612,7 +631,16 @@ class Api:
             raise SFError(
                 "JSON_PARSER_ERROR", "Each record must be a JSON object", with_fields=False
             )
-        type_name = (record.get("attributes") or {}).get("type")
+        attributes = record.get("attributes")
+        if attributes is not None and not isinstance(attributes, dict):
+            raise parser_error(
+                f"Cannot deserialize instance of attributes from {json_token(attributes)} value"
+            )
+        type_name = (attributes or {}).get("type")
+        if type_name is not None and not isinstance(type_name, str):
+            raise parser_error(
+                f"Cannot deserialize instance of string from {json_token(type_name)} value"
+            )
         if not type_name:
             raise SFError("INVALID_TYPE", "Must send a concrete entity type.", with_fields=False)
         obj = self.meta.get(type_name)
@@ -621,6 +649,8 @@ class Api:
 
             raise invalid_type(type_name)
         raw_id = next((v for k, v in record.items() if k.lower() == "id"), None)
+        if raw_id is not None and not isinstance(raw_id, str):
+            raise parser_error(f"Cannot deserialize instance of id from {json_token(raw_id)} value")
         values, refs = self.org.prepare(obj, {k: v for k, v in record.items() if k.lower() != "id"})
         return obj, (raw_id, values, refs)
 
@@ -738,7 +768,7 @@ class Api:
             record_id, created = tx.upsert(o, key, key_value, values, c.user_id, refs)
             return {"id": record_id, "success": True, "errors": [], "created": created}
 
-        results = self._run_collection(items, bool(body.get("allOrNone", False)), ctx, one)
+        results = self._run_collection(items, _all_or_none(body), ctx, one)
         for result in results:
             if result.get("success") is False:
                 result.pop("id", None)
@@ -760,6 +790,11 @@ class Api:
             or not fields
         ):
             raise SFError("MISSING_ARGUMENT", "ids and fields are required", with_fields=False)
+        for value in (*raw_ids, *fields):
+            if not isinstance(value, str):
+                raise parser_error(
+                    f"Cannot deserialize instance of string from {json_token(value)} value"
+                )
         if len(raw_ids) > 2000:
             raise SFError(
                 "EXCEEDED_ID_LIMIT", "Too many ids: at most 2000 per request", with_fields=False
@@ -828,12 +863,13 @@ class Api:
         locator = ctx.params["locator"]
         cursor_id, _, position = locator.rpartition("-")
         cursor = self.s.cursors.get(cursor_id)
-        if cursor is None or not position.isdigit():
+        offset = ascii_int(position)  # not isdigit(): that accepts '²', which int() refuses
+        if cursor is None or offset is None or offset > len(cursor.records):
             raise SFError("INVALID_QUERY_LOCATOR", "invalid query locator", with_fields=False)
         if ctx.request.method == "DELETE":
             self.s.cursors.drop(cursor_id)
             return Response(status_code=204)
-        cursor.position = int(position)
+        cursor.position = offset
         return self._page(cursor, ctx.version)
 
     # ---- replication -------------------------------------------------------------------------
@@ -925,6 +961,10 @@ class Api:
             return Response(status_code=204)
         body = ctx.json()
         state = body.get("state") if isinstance(body, dict) else None
+        if state is not None and not isinstance(state, str):
+            raise parser_error(
+                f"Cannot deserialize instance of string from {json_token(state)} value"
+            )
         return self.s.bulk.set_state(job_id, kind, state)
 
     def ingest_upload(self, ctx: Ctx) -> Any:
@@ -958,7 +998,15 @@ class Api:
 
     def query_job_results(self, ctx: Ctx) -> Any:
         raw_max = ctx.query.get("maxRecords")
-        max_records = int(raw_max) if raw_max and raw_max.isdigit() else None
+        max_records = None
+        if raw_max is not None:
+            max_records = ascii_int(raw_max)
+            if not max_records:  # zero, negative, not ASCII digits, or beyond a 32-bit int
+                raise SFError(
+                    "INVALIDURL",
+                    f"maxRecords must be a positive integer of at most 2147483647: {raw_max[:50]}",
+                    with_fields=False,
+                )
         text, locator, count = self.s.bulk.query_results(
             ctx.params["job_id"], ctx.query.get("locator"), max_records
         )
@@ -973,13 +1021,25 @@ class Api:
     def health(self, ctx: Ctx) -> Any:
         return {"status": "ok", "instance_url": self.s.instance_url, "org_id": self.org.org_id}
 
+    def _require_admin(self, ctx: Ctx) -> None:
+        """The static token (even if an injected ``expire`` fault killed it) or a live session."""
+        header = ctx.request.headers.get("authorization") or ""
+        _scheme, _, token = header.strip().partition(" ")
+        given, static = token.strip().encode(), self.s.auth.static_token.encode()
+        if given and hmac.compare_digest(given, static):  # bytes: str refuses non-ASCII
+            return
+        if self.s.auth.session(header) is None:
+            raise invalid_session()
+
     def stats(self, ctx: Ctx) -> Any:
+        self._require_admin(ctx)
         snap = self.s.stats.snapshot()
         snap["api_usage"] = {"used": self.s.usage.used, "max": self.s.usage.max}
         snap["records"] = {name: self.org.count(obj) for name, obj in self.meta.objects.items()}
         return snap
 
     def reset(self, ctx: Ctx) -> Any:
+        self._require_admin(ctx)
         self.s.reset()
         return {"status": "reset"}
 
@@ -995,6 +1055,16 @@ def _payload_id(payload: Any) -> str | None:
     return None
 
 
+def _all_or_none(body: dict[str, Any]) -> bool:
+    """``allOrNone``: a boolean, or the strings "true"/"false" (which the parser coerces)."""
+    value = body.get("allOrNone", False)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise parser_error(f"Cannot deserialize instance of boolean from {json_token(value)} value")
+
+
 def _check_size(n: int) -> None:
     if n > MAX_COLLECTION:
         raise SFError(
@@ -1006,11 +1076,24 @@ def _check_size(n: int) -> None:
 
 
 def _batch_size(header: str | None, default: int) -> int:
-    if header:
-        m = re.search(r"batchSize\s*=\s*(\d+)", header)
-        if m:
-            return max(200, min(2000, int(m.group(1))))
-    return default
+    """``Sforce-Query-Options: batchSize=N``: a suggestion clamped to 200..2,000 (as documented).
+
+    A value that isn't an int at all (not ASCII digits, or beyond a 32-bit int) is refused with
+    INVALID_BATCH_SIZE, the API's code for "the query options have an invalid batch size value".
+    """
+    if not header:
+        return default
+    m = re.search(r"batchSize\s*=\s*([^,;\s]*)", header, re.IGNORECASE)
+    if m is None:
+        return default
+    size = ascii_int(m.group(1))
+    if size is None:
+        raise SFError(
+            "INVALID_BATCH_SIZE",
+            f"invalid batch size: {m.group(1)[:50]} (batchSize must be an integer)",
+            with_fields=False,
+        )
+    return max(200, min(2000, size))
 
 
 def _version_ok(version: str) -> bool:

@@ -1,9 +1,14 @@
 """Bulk API 2.0: ingest jobs (CSV in, per-record results out) and query jobs (CSV pages).
 
-Jobs live in memory and run on one background worker thread, in batches of 200 records per
-transaction, so a client sees Open → UploadComplete → InProgress → JobComplete (or Failed /
-Aborted). Relationship columns by external ID (``Account.Orgforge_Key__c``) and the polymorphic
-form (``Contact:Who.Orgforge_Key__c``) are resolved per row; an empty cell means "not set", and
+Jobs run on one background worker thread, in batches of 200 records per transaction, so a client
+sees Open → UploadComplete → InProgress → JobComplete (or Failed / Aborted). Like a real org's,
+jobs outlive a restart: each job, its uploads and its results are kept in the org's SQLite file
+(tables ``_bulk_jobs``, ``_bulk_uploads``, ``_bulk_results``), and an ingest batch's results are
+written in the same transaction as its records, so a job interrupted by a restart resumes after
+its last committed batch instead of writing any record twice.
+
+Relationship columns by external ID (``Account.Orgforge_Key__c``) and the polymorphic form
+(``Contact:Who.Orgforge_Key__c``) are resolved per row; an empty cell means "not set", and
 ``#N/A`` sets a field to null.
 """
 
@@ -12,6 +17,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import queue
 import threading
 import time
@@ -20,12 +26,13 @@ from typing import Any
 
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.faults import Faults
+from orgforge.sandbox.salesforce.jsonbody import ascii_int, json_token, parser_error
 from orgforge.sandbox.salesforce.metadata import Field, SObject
 from orgforge.sandbox.salesforce.org import Org
 from orgforge.sandbox.salesforce.query import Engine, malformed
-from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.soql import Count, Query, SOQLError, parse
+from orgforge.sandbox.salesforce.sferrors import SFError, unknown_exception
 from orgforge.sandbox.salesforce.values import coerce, format_datetime
+from orgforge.soql import Count, Query, SOQLError, parse
 
 DELIMITERS = {
     "COMMA": ",",
@@ -38,6 +45,16 @@ DELIMITERS = {
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 BATCH = 200
 FINAL_STATES = ("JobComplete", "Failed", "Aborted")
+QUERY_ROWS_PER_CHUNK = 10_000
+_RESULT_LISTS = ("success", "failed", "unprocessed", "rows")  # Job attributes, stored by name
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS _bulk_jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+    "info TEXT NOT NULL, header TEXT NOT NULL, abort INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS _bulk_uploads (job_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+    "data BLOB NOT NULL, PRIMARY KEY (job_id, seq))",
+    "CREATE TABLE IF NOT EXISTS _bulk_results (job_id TEXT NOT NULL, list TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, rows TEXT NOT NULL, PRIMARY KEY (job_id, seq))",
+)
 
 
 @dataclass
@@ -53,6 +70,7 @@ class Job:
     rows: list[list[str]] = field(default_factory=list)  # query results
     abort: bool = False
     started: float = 0.0
+    result_chunks: int = 0  # stored result chunks (their sequence numbers)
 
     @property
     def state(self) -> str:
@@ -75,20 +93,82 @@ class Bulk:
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
-        self._counter = 0
+        self.stopping = False
+        with self.org.transaction() as tx:
+            for statement in _SCHEMA:
+                tx.conn.execute(statement)
+        self._load()
         self._worker = threading.Thread(target=self._run, name="sandbox-bulk", daemon=True)
         self._worker.start()
+        for job in self.jobs.values():  # interrupted by the last shutdown: carry on, like an org
+            if job.state in ("UploadComplete", "InProgress") and not job.abort:
+                self._queue.put(job.id)
 
     def stop(self) -> None:
+        """Stop after the batch in progress; an unfinished job stays InProgress and resumes at
+        the next start (so a shutdown never marks a job Failed)."""
+        self.stopping = True
         self._queue.put(None)
         self._worker.join(timeout=5)
 
     # ---- jobs --------------------------------------------------------------------------------
 
     def _new_id(self) -> str:
+        with self.org.transaction() as tx:  # a stored counter: IDs stay unique across restarts
+            return ids.make_id("750", self.org._counter(tx.conn, "750"))
+
+    # ---- storage -----------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        conn = self.org.conn()
+        for job_id, kind, info, header, abort in conn.execute(
+            "SELECT id, kind, info, header, abort FROM _bulk_jobs ORDER BY rowid"
+        ):
+            self.jobs[job_id] = Job(
+                job_id, kind, json.loads(info), header=json.loads(header), abort=bool(abort)
+            )
+        for job_id, data in conn.execute(
+            "SELECT job_id, data FROM _bulk_uploads ORDER BY job_id, seq"
+        ):
+            self.jobs[job_id].chunks.append(bytes(data))
+        for job_id, name, rows in conn.execute(
+            "SELECT job_id, list, rows FROM _bulk_results ORDER BY job_id, seq"
+        ):
+            job = self.jobs[job_id]
+            getattr(job, name).extend(json.loads(rows))
+            job.result_chunks += 1
+
+    def _save(self, job: Job, conn: Any = None) -> None:
+        """Store the job's info, header and abort flag (in ``conn``'s transaction if given)."""
+        if conn is None:
+            with self.org.transaction() as tx:
+                self._save(job, tx.conn)
+            return
+        conn.execute(
+            "INSERT INTO _bulk_jobs (id, kind, info, header, abort) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET info = excluded.info, header = excluded.header, "
+            "abort = excluded.abort",
+            (job.id, job.kind, json.dumps(dict(job.info)), json.dumps(job.header), int(job.abort)),
+        )
+
+    def _store_rows(self, conn: Any, job: Job, name: str, rows: list[list[str]]) -> None:
+        """Append result rows to the job's ``name`` list, in memory and in ``conn``'s tx."""
+        if not rows:
+            return
+        conn.execute(
+            "INSERT INTO _bulk_results (job_id, list, seq, rows) VALUES (?, ?, ?, ?)",
+            (job.id, name, job.result_chunks, json.dumps(rows)),
+        )
+        job.result_chunks += 1
+        getattr(job, name).extend(rows)
+
+    def reset(self) -> None:
+        """Forget every job (``/_sandbox/reset``)."""
         with self._lock:
-            self._counter += 1
-            return ids.make_id("750", int(time.time()) % 100000 * 1000 + self._counter)
+            self.jobs.clear()
+        with self.org.transaction() as tx:
+            for table in ("_bulk_jobs", "_bulk_uploads", "_bulk_results"):
+                tx.conn.execute(f"DELETE FROM {table}")
 
     def _base_info(
         self,
@@ -122,6 +202,7 @@ class Bulk:
         }
 
     def create_ingest(self, body: dict[str, Any], user_id: str, version: str) -> dict[str, Any]:
+        _check_strings(body)
         operation = body.get("operation")
         if operation not in INGEST_OPERATIONS:
             raise SFError("INVALIDJOB", f"Invalid operation: {operation}", with_fields=False)
@@ -161,11 +242,13 @@ class Bulk:
             }
         )
         job = Job(job_id, "ingest", info)
+        self._save(job)
         with self._lock:
             self.jobs[job_id] = job
         return self.public_info(job, create=True)
 
     def create_query(self, body: dict[str, Any], user_id: str, version: str) -> dict[str, Any]:
+        _check_strings(body)
         operation = body.get("operation", "query")
         if operation not in ("query", "queryAll"):
             raise SFError("INVALIDJOB", f"Invalid operation: {operation}", with_fields=False)
@@ -186,9 +269,7 @@ class Bulk:
         if unsupported:
             raise SFError("API_ERROR", unsupported, with_fields=False)
         try:  # validate fields now, like a real org does at job creation
-            self.engine.run(
-                text + ("" if parsed.limit is not None else " LIMIT 0"), operation == "queryAll"
-            )
+            self.engine.check(text, operation == "queryAll")
         except SFError as exc:
             raise SFError("INVALIDJOB", exc.message, with_fields=False) from None
         job_id = self._new_id()
@@ -207,6 +288,7 @@ class Bulk:
             }
         )
         job = Job(job_id, "query", info)
+        self._save(job)
         with self._lock:
             self.jobs[job_id] = job
         self._queue.put(job_id)
@@ -258,6 +340,11 @@ class Bulk:
                 with_fields=False,
                 status=409,
             )
+        with self.org.transaction() as tx:
+            tx.conn.execute(
+                "INSERT INTO _bulk_uploads (job_id, seq, data) VALUES (?, ?, ?)",
+                (job.id, len(job.chunks), data),
+            )
         job.chunks.append(data)
 
     def set_state(self, job_id: str, kind: str, state: str | None) -> dict[str, Any]:
@@ -272,7 +359,7 @@ class Bulk:
             if current in FINAL_STATES:
                 raise SFError("INVALIDJOBSTATE", f"Job is already {current}", with_fields=False)
             job.abort = True
-            self._touch(job, state="Aborted")
+            self._touch(job, state="Aborted")  # stores the abort flag with the state
         else:
             raise SFError("INVALIDJOBSTATE", f"Invalid state: {state}", with_fields=False)
         return self.public_info(job, create=True)
@@ -283,12 +370,20 @@ class Bulk:
             raise SFError(
                 "INVALIDJOBSTATE", f"Job can't be deleted while {job.state}", with_fields=False
             )
+        with self.org.transaction() as tx:
+            for table, column in (
+                ("_bulk_jobs", "id"),
+                ("_bulk_uploads", "job_id"),
+                ("_bulk_results", "job_id"),
+            ):
+                tx.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (job.id,))
         with self._lock:
             self.jobs.pop(job.id, None)
 
-    def _touch(self, job: Job, **changes: Any) -> None:
+    def _touch(self, job: Job, conn: Any = None, **changes: Any) -> None:
         job.info.update(changes)
         job.info["systemModstamp"] = format_datetime(_now())
+        self._save(job, conn)
 
     # ---- results -----------------------------------------------------------------------------
 
@@ -313,11 +408,15 @@ class Bulk:
         start = 0
         if locator:
             try:
-                start = int(base64.b64decode(locator.encode()).decode())
-            except (ValueError, UnicodeDecodeError):
+                decoded = base64.b64decode(locator.encode(), validate=True).decode("ascii")
+            except (ValueError, UnicodeError):
+                decoded = ""
+            position = ascii_int(decoded)
+            if position is None or position > len(job.rows):
                 raise SFError(
-                    "INVALIDLOCATOR", f"Invalid locator: {locator}", with_fields=False
-                ) from None
+                    "INVALIDLOCATOR", f"Invalid locator: {locator[:50]}", with_fields=False
+                )
+            start = position
         size = max_records if max_records and max_records > 0 else len(job.rows)
         page = job.rows[start : start + size]
         end = start + len(page)
@@ -331,7 +430,7 @@ class Bulk:
     def _run(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is None:
+            if job_id is None or self.stopping:
                 return
             job = self.jobs.get(job_id)
             if job is None or job.abort:
@@ -344,24 +443,45 @@ class Bulk:
                 else:
                     self._run_ingest(job)
             except SFError as exc:
-                self._touch(job, state="Failed", errorMessage=exc.message)
-            except Exception as exc:  # the job fails, the worker lives on
-                self._touch(job, state="Failed", errorMessage=f"UNKNOWN_EXCEPTION: {exc}")
-            elapsed = int((time.monotonic() - job.started) * 1000)
-            job.info["totalProcessingTime"] = elapsed
-            if "apiActiveProcessingTime" in job.info:
-                job.info["apiActiveProcessingTime"] = elapsed
+                self._touch(job, state="Failed", errorMessage=exc.message, **_timing(job))
+            except Exception:  # the job fails, the worker lives on; details go to the log only
+                if self.stopping:  # the org closed under it: leave the job to resume
+                    return
+                _eid, message = unknown_exception(f"Bulk job {job.id}")
+                self._touch(
+                    job,
+                    state="Failed",
+                    errorMessage=f"UNKNOWN_EXCEPTION: {message}",
+                    **_timing(job),
+                )
 
     def _run_query(self, job: Job) -> None:
         plan, records, lookup = self.engine.run(
             job.info["query"], job.info["operation"] == "queryAll"
         )
-        job.header = self.engine.headers(plan)
-        job.rows = [self.engine.flat(plan, rec, lookup) for rec in records]
-        if not job.abort:
-            self._touch(job, state="JobComplete", numberRecordsProcessed=len(job.rows))
+        header = self.engine.headers(plan)
+        rows = [self.engine.flat(plan, rec, lookup) for rec in records]
+        if job.abort or self.stopping:
+            return
+        with self.org.transaction() as tx:  # rows and JobComplete together: all or nothing
+            job.header, job.rows = header, []
+            for start in range(0, len(rows), QUERY_ROWS_PER_CHUNK):
+                self._store_rows(tx.conn, job, "rows", rows[start : start + QUERY_ROWS_PER_CHUNK])
+            self._touch(
+                job, tx.conn, state="JobComplete", numberRecordsProcessed=len(rows), **_timing(job)
+            )
 
     def _parse_csv(self, job: Job) -> tuple[list[str], list[list[str]]]:
+        try:
+            return self._read_csv(job)
+        except UnicodeDecodeError as exc:
+            raise SFError(
+                "InvalidBatch", f"InvalidBatch : Invalid UTF-8 byte 0x{exc.object[exc.start]:02x}"
+            ) from None
+        except csv.Error:  # e.g. a field beyond the csv module's size limit
+            raise SFError("InvalidBatch", "InvalidBatch : Failed to parse the CSV data") from None
+
+    def _read_csv(self, job: Job) -> tuple[list[str], list[list[str]]]:
         data = b"".join(job.chunks).decode("utf-8-sig")
         delimiter = DELIMITERS[job.info["columnDelimiter"]]
         header: list[str] | None = None
@@ -436,12 +556,16 @@ class Bulk:
         cols = self._columns(job, obj, header)
         op = job.info["operation"]
         user_id = job.info["createdById"]
-        processed = failed = 0
-        for start in range(0, len(rows), BATCH):
+        # After a restart, rows whose results were committed are done: resume after them.
+        processed, failed = len(job.success) + len(job.failed), len(job.failed)
+        for start in range(processed, len(rows), BATCH):
+            if self.stopping:  # shutting down: the committed batches stand, the rest resumes
+                return
             if job.abort:
-                job.unprocessed.extend(rows[start:])
                 break
             batch = rows[start : start + BATCH]
+            ok: list[list[str]] = []
+            bad: list[list[str]] = []
             with self.org.transaction() as tx:
                 for row in batch:
                     row = (row + [""] * len(cols))[: len(cols)] if len(row) != len(cols) else row
@@ -450,20 +574,30 @@ class Bulk:
                             record_id, created = self._apply(
                                 tx, obj, op, cols, row, user_id, job.info.get("externalIdFieldName")
                             )
-                        job.success.append([record_id, "true" if created else "false", *row])
+                        ok.append([record_id, "true" if created else "false", *row])
                     except SFError as exc:
-                        failed += 1
                         given = ""
                         if "Id" in header:
                             given = row[header.index("Id")]
-                        job.failed.append([given, exc.bulk_error(), *row])
-                    processed += 1
-            job.info["numberRecordsProcessed"] = processed
-            job.info["numberRecordsFailed"] = failed
+                        bad.append([given, exc.bulk_error(), *row])
+                # the batch's results commit with its records: a restart never redoes them
+                self._store_rows(tx.conn, job, "success", ok)
+                self._store_rows(tx.conn, job, "failed", bad)
+                processed += len(batch)
+                failed += len(bad)
+                job.info["numberRecordsProcessed"] = processed
+                job.info["numberRecordsFailed"] = failed
+                self._save(job, tx.conn)
         if job.abort:
+            with self.org.transaction() as tx:
+                self._store_rows(tx.conn, job, "unprocessed", rows[processed:])
             return
         self._touch(
-            job, state="JobComplete", numberRecordsProcessed=processed, numberRecordsFailed=failed
+            job,
+            state="JobComplete",
+            numberRecordsProcessed=processed,
+            numberRecordsFailed=failed,
+            **_timing(job),
         )
 
     def _apply(
@@ -540,6 +674,15 @@ class Bulk:
         return norm, False
 
 
+def _timing(job: Job) -> dict[str, int]:
+    """Processing times, set with the final state so a client never sees one without the other."""
+    elapsed = int((time.monotonic() - job.started) * 1000)
+    times = {"totalProcessingTime": elapsed}
+    if "apiActiveProcessingTime" in job.info:
+        times["apiActiveProcessingTime"] = elapsed
+    return times
+
+
 def _now() -> Any:
     from orgforge.sandbox.salesforce.values import now
 
@@ -554,6 +697,28 @@ def _xsd(f: Field) -> str:
 
 def _no_field(name: str) -> SFError:
     return SFError("InvalidBatch", f"InvalidBatch : Field name not found : {name}")
+
+
+_STRING_KEYS = (
+    "object",
+    "operation",
+    "externalIdFieldName",
+    "contentType",
+    "columnDelimiter",
+    "lineEnding",
+    "query",
+    "assignmentRuleId",
+)
+
+
+def _check_strings(body: dict[str, Any]) -> None:
+    """A job definition's properties are strings; anything else is a parse error in a real org."""
+    for key in _STRING_KEYS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise parser_error(
+                f"Cannot deserialize instance of string from {json_token(value)} value ({key})"
+            )
 
 
 def _invalid_job(text: str, exc: SOQLError) -> SFError:

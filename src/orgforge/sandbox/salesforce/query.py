@@ -4,12 +4,30 @@ Semantics follow SOQL rather than SQL: text comparisons are case-insensitive, ``
 nulls, date literals cover day ranges (in UTC), IDs compare in their 18-character form whatever
 length the query used, and relationship paths (``Account.Owner.Name``) and polymorphic Name
 fields (``What.Type``, ``Who.Name``) resolve through the parent records.
+
+Every filter is compiled twice from the same literal rules: to a Python predicate over decoded
+records, and -- where SQL can say it -- to a SQLite condition (pushdown). When the whole WHERE
+compiles exactly, SQLite filters, orders and slices (``LIMIT``/``OFFSET``) and uses its indexes
+(the external ID ``Orgforge_Key__c``, lookups, ``Id``); only the matching rows are decoded.
+Parent paths (``Account.Owner.Name``) and polymorphic Name fields (``What.Type``) become
+``IN (SELECT "Id" ...)`` subqueries. What SQL can't express (INCLUDES/EXCLUDES, filters too
+deep for SQLite's parser) leaves the SQL a superset, and Python decides the rest.
+SQL leaves are two-valued (``col IS NOT NULL AND col = ?``) so NOT means what it means in
+Python, and long AND/OR chains are nested as balanced trees to stay within SQLite's
+expression-depth limit.
+
+One deliberate rule in the pushed-down path: equality and IN on text with an ASCII literal
+use SQLite's ``COLLATE NOCASE`` (so the NOCASE indexes serve them) -- the same rule the org's
+unique and external-ID checks use. It differs from ``str.casefold`` only for the few non-ASCII
+characters that fold into ASCII (the Kelvin sign, long s, ß, ligatures); every other text rule
+runs the same Python function inside SQLite (see ``sqlfuncs``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
+import math
 import secrets
 import threading
 from collections import OrderedDict
@@ -19,11 +37,14 @@ from typing import Any
 
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.metadata import NUMBER_TYPES, Field, Metadata, SObject
-from orgforge.sandbox.salesforce.org import Org, Record
+from orgforge.sandbox.salesforce.org import Org, Record, q
 from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.soql import (
+from orgforge.sandbox.salesforce.sqlfuncs import like_pattern
+from orgforge.sandbox.salesforce.values import UTC, format_datetime_z, to_csv, to_json
+from orgforge.soql import (
     Comparison,
     Count,
+    DateRangeError,
     Literal,
     Logical,
     Not,
@@ -31,9 +52,10 @@ from orgforge.sandbox.salesforce.soql import (
     Query,
     SOQLError,
     date_range,
+    merge_equalities,
     parse,
+    today_utc,
 )
-from orgforge.sandbox.salesforce.values import UTC, to_csv, to_json
 
 # Fields of the polymorphic "Name" entity (What, Who, Owner on some objects).
 NAME_FIELDS = [
@@ -52,6 +74,42 @@ NAME_FIELDS = [
 ]
 TEXT_KINDS = {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url"}
 MAX_OFFSET = 2000
+# Stay well inside SQLite's bound-parameter limit (32,766); beyond it, Python filters.
+MAX_SQL_PARAMS = 30_000
+# SQLite's parser overflows its stack at about 35 nested parentheses; deeper filters (up to the
+# parser's MAX_DEPTH) are evaluated in Python instead.
+MAX_SQL_DEPTH = 24
+CHAIN_GROUP = 64
+
+
+@dataclass
+class Sql:
+    """A two-valued SQLite condition; ``exact`` when it is the whole filter, not a superset."""
+
+    text: str
+    params: list[Any]
+    exact: bool
+    depth: int = 1  # parenthesis nesting, bounded by MAX_SQL_DEPTH
+
+
+def _chained(op: str, parts: list[Sql]) -> Sql:
+    """``a OP b OP ...`` as about sqrt(n) parenthesized groups of about sqrt(n) terms.
+
+    SQLite parses a flat chain into a tree as deep as the chain (it refuses depth 1000) and
+    every parenthesis level costs parser stack (about 35 levels fit); one level of grouping
+    keeps both small: 5,000 ORs become ~70 groups of ~70, depth ~140.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) > CHAIN_GROUP:
+        size = max(CHAIN_GROUP, math.isqrt(len(parts)) + 1)
+        parts = [_chained(op, parts[i : i + size]) for i in range(0, len(parts), size)]
+    return Sql(
+        "(" + f" {op} ".join(p.text for p in parts) + ")",
+        [x for p in parts for x in p.params],
+        all(p.exact for p in parts),
+        max(p.depth for p in parts) + 1,
+    )
 
 
 @dataclass
@@ -98,6 +156,14 @@ class Plan:
     limit: int | None
     offset: int | None
     include_deleted: bool
+    where_sql: Sql | None = None  # the WHERE in SQL (or a superset of it), None: all rows
+    order_sql: list[str] | None = None  # ORDER BY in SQL, None when Python must sort
+
+    @property
+    def pushed_down(self) -> bool:
+        """SQLite filters, orders and slices on its own: nothing is left for Python."""
+        exact = self.where is None or (self.where_sql is not None and self.where_sql.exact)
+        return exact and self.order_sql is not None
 
 
 class Lookup:
@@ -114,10 +180,13 @@ class Lookup:
 
 
 class Engine:
-    def __init__(self, org: Org, version: str = "59.0") -> None:
+    def __init__(
+        self, org: Org, version: str = "59.0", today: Callable[[], dt.date] = today_utc
+    ) -> None:
         self.org = org
         self.meta: Metadata = org.meta
         self.version = version
+        self.today = today  # the day date literals (TODAY, LAST_N_DAYS:7) are relative to
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -131,9 +200,32 @@ class Engine:
             raise malformed(text, exc) from None
         return plan, self.execute(plan), lookup
 
+    def check(self, text: str, include_deleted: bool = False) -> Plan:
+        """Parse and plan without reading any rows: field, type and literal errors only."""
+        try:
+            return self.plan(parse(text), include_deleted, Lookup(self.org), text)
+        except SOQLError as exc:
+            raise malformed(text, exc) from None
+
     def execute(self, plan: Plan) -> list[Record]:
-        records = self.org.rows(plan.obj, include_deleted=plan.include_deleted)
-        if plan.where is not None:
+        sql = plan.where_sql
+        if plan.pushed_down:
+            return self.org.select(
+                plan.obj,
+                sql.text if sql else None,
+                sql.params if sql else None,
+                plan.order_sql,
+                plan.limit,
+                plan.offset,
+                plan.include_deleted,
+            )
+        records = self.org.select(
+            plan.obj,
+            sql.text if sql else None,
+            sql.params if sql else None,
+            include_deleted=plan.include_deleted,
+        )
+        if plan.where is not None and not (sql is not None and sql.exact):
             records = [r for r in records if plan.where(r)]
         for key, desc, nulls_last in reversed(plan.order):
             present = [r for r in records if key(r) is not None]
@@ -214,8 +306,14 @@ class Engine:
         if counts and columns:
             bad = next(c for c in columns if isinstance(c, Resolved))
             raise SOQLError(f"Field must be grouped or aggregated: {bad.final_name}", bad.path.pos)
-        where = self._condition(obj, query.where, alias, lookup, text) if query.where else None
+        where, where_sql = None, None
+        if query.where:
+            merged = merge_equalities(query.where)  # F = a OR F = b ... is F IN (a, b, ...)
+            where, where_sql = self._condition(obj, merged, alias, lookup, text)
+            if where_sql is not None and len(where_sql.params) > MAX_SQL_PARAMS:
+                where_sql = None
         order = []
+        order_sql: list[str] | None = []
         for item in query.order:
             resolved = self.resolve(obj, item.path, alias)
             if (
@@ -229,6 +327,7 @@ class Engine:
                     "INVALID_FIELD",
                 )
             order.append((self._sort_key(resolved, lookup), item.desc, item.nulls_last))
+            order_sql = _order_sql(resolved, item.desc, item.nulls_last, order_sql)
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise SOQLError(
                 f"Maximum SOQL offset allowed is {MAX_OFFSET}",
@@ -245,6 +344,8 @@ class Engine:
             query.limit,
             query.offset,
             include_deleted,
+            where_sql,
+            order_sql,
         )
         if parent is not None:
             plan.include_deleted = False
@@ -344,34 +445,52 @@ class Engine:
 
     def _condition(
         self, obj: SObject, node: Any, alias: str, lookup: Lookup, text: str
-    ) -> Callable[[Record], bool]:
+    ) -> tuple[Callable[[Record], bool], Sql | None]:
+        """The Python predicate for a WHERE node, and its SQL (None: SQL can't narrow it)."""
         if isinstance(node, Logical):
-            parts = [self._condition(obj, n, alias, lookup, text) for n in node.items]
+            compiled = [self._condition(obj, n, alias, lookup, text) for n in node.items]
+            parts = [p for p, _ in compiled]
+            sqls = [s for _, s in compiled]
             if node.op == "AND":
-                return lambda rec: all(p(rec) for p in parts)
-            return lambda rec: any(p(rec) for p in parts)
+                known = [s for s in sqls if s is not None]
+                sql = _chained("AND", known) if known else None
+                if sql is not None and len(known) < len(sqls):
+                    sql.exact = False  # a superset: Python checks the parts SQL can't
+                sql = _bounded(sql)
+                return (lambda rec: all(p(rec) for p in parts)), sql
+            sql = None if any(s is None for s in sqls) else _chained("OR", sqls)  # type: ignore[arg-type]
+            return (lambda rec: any(p(rec) for p in parts)), _bounded(sql)
         if isinstance(node, Not):
-            inner = self._condition(obj, node.item, alias, lookup, text)
-            return lambda rec: not inner(rec)
+            inner, inner_sql = self._condition(obj, node.item, alias, lookup, text)
+            # NOT of a superset is no superset: only an exact inner condition can be negated.
+            sql = _negate(inner_sql) if inner_sql is not None and inner_sql.exact else None
+            return (lambda rec: not inner(rec)), _bounded(sql)
         assert isinstance(node, Comparison)
         return self._comparison(obj, node, alias, lookup, text)
 
     def _comparison(
         self, obj: SObject, node: Comparison, alias: str, lookup: Lookup, text: str
-    ) -> Callable[[Record], bool]:
+    ) -> tuple[Callable[[Record], bool], Sql | None]:
+        """A comparison as a test on the field's raw value, and as SQL over any path."""
         r = self.resolve(obj, node.path, alias)
-        kind = r.kind
         if r.final is not None and r.final.type == "textarea" and r.final.length > 255:
             raise SOQLError(
                 f"field '{r.final.name}' can not be filtered in a query call",
                 node.path.pos,
                 "INVALID_FIELD",
             )
+        test, leaf = self._tests(obj, node, r, lookup, text)
+        sql: Sql | None = None
+        if leaf is not None:
+            sql = leaf(q(r.final_name)) if not r.steps else self._path_sql(r, leaf, test)
+        return (lambda rec: test(self.value(r, rec, lookup))), _bounded(sql)
 
-        def get(rec: Record) -> Any:
-            v = self.value(r, rec, lookup)
-            return _norm(kind, v)
-
+    def _tests(
+        self, obj: SObject, node: Comparison, r: Resolved, lookup: Lookup, text: str
+    ) -> tuple[Callable[[Any], bool], Callable[[str], Sql] | None]:
+        """The test on a raw field value, and a builder of the same test as SQL on a column
+        (None where SQL can't say it)."""
+        kind = r.kind
         op = node.op
         if isinstance(node.value, Query):  # semi-join
             sub = node.value
@@ -385,9 +504,18 @@ class Engine:
                 )
             found = {self.value(cols[0], rec, lookup) for rec in self.execute(plan)}
             found.discard(None)
+            found_json = json.dumps(sorted(found))
+
+            def members(column: str) -> Sql:
+                return Sql(
+                    f"({column} IS NOT NULL AND {column} IN (SELECT value FROM json_each(?)))",
+                    [found_json],
+                    True,
+                )
+
             if op == "NOTIN":
-                return lambda rec: get(rec) not in found
-            return lambda rec: get(rec) in found
+                return (lambda v: v not in found), (lambda c: _negate(members(c)))
+            return (lambda v: v in found), members
 
         if op in ("IN", "NOTIN", "INCLUDES", "EXCLUDES"):
             lits = node.value
@@ -405,16 +533,21 @@ class Engine:
                     if lit.kind == "string"
                 ]
 
-                def includes(rec: Record) -> bool:
-                    v = self.value(r, rec, lookup)
+                def includes(v: Any) -> bool:
                     have = {p.casefold() for p in v.split(";")} if v else set()
                     return any(w <= have for w in wanted)
 
-                return includes if op == "INCLUDES" else (lambda rec: not includes(rec))
-            tests = [self._literal_test("=", kind, r, lit, text) for lit in lits]
+                # Set containment over ';'-lists: left to Python.
+                return (includes if op == "INCLUDES" else (lambda v: not includes(v))), None
+            values = [self._literal_value("=", kind, r, lit) for lit in lits]
+            tests = [_python_test("=", kind, v) for v in values]
             if op == "IN":
-                return lambda rec: (lambda v: any(t(v) for t in tests))(get(rec))
-            return lambda rec: (lambda v: not any(t(v) for t in tests))(get(rec))
+                return (lambda v: any(t(_norm(kind, v)) for t in tests)), (
+                    lambda c: _in_sql(c, kind, values)
+                )
+            return (lambda v: not any(t(_norm(kind, v)) for t in tests)), (
+                lambda c: _negate(_in_sql(c, kind, values))
+            )
 
         lit = node.value
         assert isinstance(lit, Literal)
@@ -423,30 +556,68 @@ class Engine:
                 raise SOQLError(
                     f"invalid operator on {kind} field: LIKE", node.pos, "INVALID_FIELD"
                 )
-            pattern = _like(lit.value)
-            return lambda rec: (lambda v: v is not None and pattern.fullmatch(v) is not None)(
-                self.value(r, rec, lookup)
+            pattern = like_pattern(lit.value)
+            raw = lit.value
+            return (lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None), (
+                lambda c: Sql(f"soql_like(?, {c})", [raw], True)
             )
-        test = self._literal_test(op, kind, r, lit, text)
-        return lambda rec: test(get(rec))
+        value = self._literal_value(op, kind, r, lit)
+        test = _python_test(op, kind, value)
+        return (lambda v: test(_norm(kind, v))), (lambda c: _leaf_sql(c, op, kind, value))
 
-    def _literal_test(
-        self, op: str, kind: str, r: Resolved, lit: Literal, text: str
-    ) -> Callable[[Any], bool]:
+    def _path_sql(
+        self, r: Resolved, leaf: Callable[[str], Sql], test: Callable[[Any], bool]
+    ) -> Sql | None:
+        """A filter on a parent field (``Account.Owner.Name``, ``What.Type``) as nested
+        ``IN (SELECT "Id" ...)``; a record whose chain of parents breaks has the value None,
+        so it matches exactly when the test accepts None, as in Python."""
+
+        def chain(index: int, outer: str, with_leaf: bool) -> Sql:
+            step = r.steps[index]
+            ref = f"{outer}{q(step.name)}"
+            alias = f"_r{index}"
+            names = step.reference_to if step.polymorphic else step.reference_to[:1]
+            pieces: list[Sql] = []
+            for target in filter(None, (self.meta.get(n) for n in names)):
+                cond: Sql | None = None
+                if index + 1 < len(r.steps):
+                    cond = chain(index + 1, f"{alias}.", with_leaf)
+                elif with_leaf:
+                    column = _name_column(target, r.final_name) if r.name_entity else r.final_name
+                    if column is None:  # a Name-entity value that is the same for every row
+                        if not test(_name_value(target, {}, r.final_name)):
+                            continue
+                    else:
+                        cond = leaf(f"{alias}.{q(column)}")
+                sub = f'SELECT "Id" FROM {q(target.name)} AS {alias}'
+                if cond is not None:
+                    sub += f" WHERE {cond.text}"
+                pieces.append(
+                    Sql(
+                        f"({ref} IS NOT NULL AND {ref} IN ({sub}))",
+                        cond.params if cond else [],
+                        cond.exact if cond else True,
+                        (cond.depth if cond else 0) + 2,
+                    )
+                )
+            return _chained("OR", pieces) if pieces else Sql("(0)", [], True)
+
+        matched = chain(0, "", True)
+        if not test(None):
+            return matched
+        resolved = chain(0, "", False)
+        return _chained("OR", [matched, _negate(resolved)])
+
+    def _literal_value(self, op: str, kind: str, r: Resolved, lit: Literal) -> LiteralValue:
+        """What a literal means for a field: null, one point, or a [lo, hi) span of time."""
         name = r.final_name
         if lit.kind == "null":
-            if op == "=":
-                return lambda v: v is None
-            if op == "!=":
-                return lambda v: v is not None
-            return lambda v: False
-        point: Any
-        span: tuple[Any, Any] | None = None
+            return LiteralValue("null", None)
         if kind in TEXT_KINDS:
             if lit.kind != "string":
                 raise _type_error(name, "string", lit, quoted=True)
-            point = lit.value.replace("\x00", "").casefold()
-        elif kind in ("id", "reference"):
+            return LiteralValue("point", lit.value.replace("\x00", "").casefold())
+        if kind in ("id", "reference"):
             if lit.kind != "string":
                 raise _type_error(name, "id", lit, quoted=True)
             point = ids.normalize(lit.value.replace("\x00", ""))
@@ -454,56 +625,54 @@ class Engine:
                 raise SOQLError(
                     f"invalid ID field: {lit.value}", lit.pos, "INVALID_QUERY_FILTER_OPERATOR"
                 )
-        elif kind in NUMBER_TYPES:
+            return LiteralValue("point", point)
+        if kind in NUMBER_TYPES:
             if lit.kind != "number":
                 raise _type_error(name, "double" if kind != "int" else "int", lit)
-            point = lit.value
-        elif kind == "boolean":
+            return LiteralValue("point", lit.value)
+        if kind == "boolean":
             if lit.kind != "bool":
                 raise _type_error(name, "boolean", lit)
-            point = lit.value
-        elif kind == "date":
-            if lit.kind == "date":
-                span = (lit.value, lit.value + dt.timedelta(days=1))
-            elif lit.kind == "dateliteral":
-                span = date_range(*lit.value, today=dt.datetime.now(UTC).date())
-            else:
-                raise _type_error(name, "date", lit)
-        elif kind == "datetime":
-            if lit.kind == "datetime":
-                point = lit.value
-            elif lit.kind == "dateliteral":
-                a, b = date_range(*lit.value, today=dt.datetime.now(UTC).date())
-                span = (
-                    dt.datetime.combine(a, dt.time(), UTC),
-                    dt.datetime.combine(b, dt.time(), UTC),
+            if op not in ("=", "!="):
+                raise SOQLError(
+                    f"invalid operator on boolean field: {op}", lit.pos, "INVALID_FIELD"
                 )
-            else:
-                raise _type_error(name, "dateTime", lit)
-        else:
-            raise SOQLError(f"cannot filter on field {name}", lit.pos, "INVALID_FIELD")
-        if span is not None:
-            lo, hi = span
-            tests = {
-                "=": lambda v: v is not None and lo <= v < hi,
-                "!=": lambda v: v is None or not (lo <= v < hi),
-                "<": lambda v: v is not None and v < lo,
-                "<=": lambda v: v is not None and v < hi,
-                ">": lambda v: v is not None and v >= hi,
-                ">=": lambda v: v is not None and v >= lo,
-            }
-            return tests[op]
-        tests = {
-            "=": lambda v: v is not None and v == point,
-            "!=": lambda v: v is None or v != point,
-            "<": lambda v: v is not None and v < point,
-            "<=": lambda v: v is not None and v <= point,
-            ">": lambda v: v is not None and v > point,
-            ">=": lambda v: v is not None and v >= point,
-        }
-        if kind == "boolean" and op not in ("=", "!="):
-            raise SOQLError(f"invalid operator on boolean field: {op}", lit.pos, "INVALID_FIELD")
-        return tests[op]
+            return LiteralValue("point", lit.value)
+        if kind == "date":
+            if lit.kind == "date":
+                return LiteralValue("span", (lit.value, lit.value + dt.timedelta(days=1)))
+            if lit.kind == "dateliteral":
+                return LiteralValue("span", self._literal_range(lit))
+            raise _type_error(name, "date", lit)
+        if kind == "datetime":
+            if lit.kind == "datetime":
+                return LiteralValue("point", lit.value)
+            if lit.kind == "dateliteral":
+                a, b = self._literal_range(lit)
+                return LiteralValue(
+                    "span",
+                    (
+                        dt.datetime.combine(a, dt.time(), UTC),
+                        dt.datetime.combine(b, dt.time(), UTC),
+                    ),
+                )
+            raise _type_error(name, "dateTime", lit)
+        raise SOQLError(f"cannot filter on field {name}", lit.pos, "INVALID_FIELD")
+
+    def _literal_range(self, lit: Literal) -> tuple[dt.date, dt.date]:
+        try:
+            return date_range(*lit.value, today=self.today())
+        except DateRangeError:
+            # Salesforce documents no error code for this. An out-of-range literal is a bad
+            # literal, like an impossible date (2024-13-01), which a real org rejects as
+            # MALFORMED_QUERY while reading the query, before any field check -- so it is
+            # MALFORMED_QUERY here too, not INVALID_QUERY_FILTER_OPERATOR (which a real org
+            # uses for a well-formed value that doesn't suit the field, like a bad ID).
+            raise SOQLError(
+                f"date literal {lit.text} is out of range: Salesforce dates run from "
+                "1700-01-01 to 4000-12-31",
+                lit.pos,
+            ) from None
 
     # ---- rendering ---------------------------------------------------------------------------
 
@@ -548,9 +717,7 @@ class Engine:
         self, col: ChildPlan, rec: Record, lookup: Lookup, version: str
     ) -> dict[str, Any] | None:
         plan = col.plan
-        children = [
-            c for c in self._children_cache(col, lookup) if c.get(col.via.name) == rec["Id"]
-        ]
+        children = self._children_by_parent(col, lookup).get(rec["Id"], [])
         if plan.where is not None:
             children = [c for c in children if plan.where(c)]
         for key, desc, nulls_last in reversed(plan.order):
@@ -568,11 +735,23 @@ class Engine:
             "records": [self.render(plan, c, lookup, version) for c in children],
         }
 
-    def _children_cache(self, col: ChildPlan, lookup: Lookup) -> list[Record]:
-        key = f"__children__{col.child.name}"
+    def _children_by_parent(self, col: ChildPlan, lookup: Lookup) -> dict[str, list[Record]]:
+        """The subquery's candidate children, read once per query and grouped by parent.
+
+        The subquery's WHERE narrows the read in SQLite; the Python filter still runs per
+        parent, so a superset is fine. Grouping makes a page of parents linear, not
+        parents x children.
+        """
+        key = f"__children__{col.child.name}.{col.via.name}"
         cached = lookup.cache.get(key)
         if cached is None:
-            cached = self.org.rows(col.child)  # type: ignore[assignment]
+            sql = col.plan.where_sql
+            grouped: dict[str, list[Record]] = {}
+            for child in self.org.select(
+                col.child, sql.text if sql else None, sql.params if sql else None
+            ):
+                grouped.setdefault(child.get(col.via.name), []).append(child)  # type: ignore[arg-type]
+            cached = grouped  # type: ignore[assignment]
             lookup.cache[key] = cached  # type: ignore[assignment]
         return cached  # type: ignore[return-value]
 
@@ -596,24 +775,173 @@ def _name_value(obj: SObject, rec: Record, name: str) -> Any:
     return rec.get(name) if name in obj.fields else None
 
 
+def _name_column(obj: SObject, name: str) -> str | None:
+    """The column holding a polymorphic Name-entity field on ``obj`` (None: not a column)."""
+    if name == "Type":
+        return None
+    if name == "Name":
+        nf = obj.name_field
+        if nf is not None:
+            return nf.name
+        return "Subject" if "Subject" in obj.fields else None
+    return name if name in obj.fields else None
+
+
 def _norm(kind: str, v: Any) -> Any:
     if isinstance(v, str) and kind not in ("id", "reference"):
         return v.casefold()
     return v
 
 
-def _like(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\x00" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
-        i += 1
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+@dataclass
+class LiteralValue:
+    kind: str  # null | point | span
+    value: Any
+
+
+def _python_test(op: str, kind: str, value: LiteralValue) -> Callable[[Any], bool]:
+    if value.kind == "null":
+        if op == "=":
+            return lambda v: v is None
+        if op == "!=":
+            return lambda v: v is not None
+        return lambda v: False
+    if value.kind == "span":
+        lo, hi = value.value
+        spans = {
+            "=": lambda v: v is not None and lo <= v < hi,
+            "!=": lambda v: v is None or not (lo <= v < hi),
+            "<": lambda v: v is not None and v < lo,
+            "<=": lambda v: v is not None and v < hi,
+            ">": lambda v: v is not None and v >= hi,
+            ">=": lambda v: v is not None and v >= lo,
+        }
+        return spans[op]
+    point = value.value
+    tests = {
+        "=": lambda v: v is not None and v == point,
+        "!=": lambda v: v is None or v != point,
+        "<": lambda v: v is not None and v < point,
+        "<=": lambda v: v is not None and v <= point,
+        ">": lambda v: v is not None and v > point,
+        ">=": lambda v: v is not None and v >= point,
+    }
+    return tests[op]
+
+
+def _db_param(kind: str, value: Any) -> Any:
+    """A literal's value as the org stores it (ISO text for dates, 0/1 for booleans)."""
+    if isinstance(value, dt.datetime):
+        return format_datetime_z(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _leaf_sql(column: str, op: str, kind: str, value: LiteralValue) -> Sql:
+    """One comparison as SQL that is never NULL (so NOT and OR behave as in Python)."""
+    c = column
+    if value.kind == "null":
+        return Sql({"=": f"({c} IS NULL)", "!=": f"({c} IS NOT NULL)"}.get(op, "(0)"), [], True)
+    if value.kind == "span":
+        lo, hi = (_db_param(kind, v) for v in value.value)
+        spans = {
+            "=": (f"({c} IS NOT NULL AND {c} >= ? AND {c} < ?)", [lo, hi]),
+            "!=": (f"({c} IS NULL OR {c} < ? OR {c} >= ?)", [lo, hi]),
+            "<": (f"({c} IS NOT NULL AND {c} < ?)", [lo]),
+            "<=": (f"({c} IS NOT NULL AND {c} < ?)", [hi]),
+            ">": (f"({c} IS NOT NULL AND {c} >= ?)", [hi]),
+            ">=": (f"({c} IS NOT NULL AND {c} >= ?)", [lo]),
+        }
+        text, params = spans[op]
+        return Sql(text, params, True)
+    point = _db_param(kind, value.value)
+    lhs, collate = c, ""
+    if kind in TEXT_KINDS:
+        if op in ("=", "!=") and point.isascii():
+            collate = " COLLATE NOCASE"  # the NOCASE indexes serve it (see the module doc)
+        else:
+            lhs = f"soql_fold({c})"
+    if op == "!=":
+        return Sql(f"({c} IS NULL OR {lhs} != ?{collate})", [point], True)
+    return Sql(f"({c} IS NOT NULL AND {lhs} {op} ?{collate})", [point], True)
+
+
+def _in_sql(column: str, kind: str, values: list[LiteralValue]) -> Sql:
+    """``col IN (...)`` as one bound JSON list per kind of value (no parameter per key)."""
+    c = column
+    pieces: list[Sql] = []
+    points = [_db_param(kind, v.value) for v in values if v.kind == "point"]
+    if kind in TEXT_KINDS:
+        plain = [p for p in points if p.isascii()]
+        other = [p for p in points if not p.isascii()]
+        if plain:
+            pieces.append(
+                Sql(
+                    f"({c} IS NOT NULL AND {c} COLLATE NOCASE IN (SELECT value FROM json_each(?)))",
+                    [json.dumps(plain)],
+                    True,
+                )
+            )
+        if other:
+            pieces.append(
+                Sql(
+                    f"({c} IS NOT NULL AND soql_fold({c}) IN (SELECT value FROM json_each(?)))",
+                    [json.dumps(other)],
+                    True,
+                )
+            )
+    elif points:
+        pieces.append(
+            Sql(
+                f"({c} IS NOT NULL AND {c} IN (SELECT value FROM json_each(?)))",
+                [json.dumps(points)],
+                True,
+            )
+        )
+    pieces += [_leaf_sql(c, "=", kind, v) for v in values if v.kind != "point"]
+    return _chained("OR", pieces) if pieces else Sql("(0)", [], True)
+
+
+def _negate(sql: Sql) -> Sql:
+    if sql.text.startswith("(NOT ") and sql.exact:  # NOT NOT x is x: leaves are two-valued
+        inner = sql.text[5:-1]
+        if _balanced_parens(inner):
+            return Sql(inner, sql.params, True, max(1, sql.depth - 1))
+    return Sql(f"(NOT {sql.text})", sql.params, sql.exact, sql.depth + 1)
+
+
+def _balanced_parens(text: str) -> bool:
+    """Whether text is one complete parenthesized expression (quotes never occur: all bound)."""
+    level = 0
+    for i, c in enumerate(text):
+        level += c == "("
+        level -= c == ")"
+        if level == 0 and i < len(text) - 1:
+            return False
+    return level == 0 and text.startswith("(")
+
+
+def _bounded(sql: Sql | None) -> Sql | None:
+    """Too deep for SQLite's parser: leave it to Python (still exact, just not pushed down)."""
+    return sql if sql is None or sql.depth <= MAX_SQL_DEPTH else None
+
+
+def _order_sql(
+    r: Resolved, desc: bool, nulls_last: bool, so_far: list[str] | None
+) -> list[str] | None:
+    """ORDER BY terms that sort exactly like the Python keys, or None if SQL can't."""
+    if so_far is None or r.steps or r.name_entity:
+        return None
+    c = q(r.final_name)
+    value = f"soql_fold({c})" if r.kind in TEXT_KINDS or r.kind in ("id", "reference") else c
+    return [
+        *so_far,
+        f"({c} IS NULL) {'ASC' if nulls_last else 'DESC'}",
+        value + (" DESC" if desc else ""),
+    ]
 
 
 def _bad_relationship(part: str, pos: int) -> SOQLError:

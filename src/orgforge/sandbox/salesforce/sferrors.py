@@ -6,7 +6,11 @@ collections render as ``{"statusCode", "message", "fields"}``, exactly as a real
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
+
+log = logging.getLogger("orgforge.sandbox.salesforce")
 
 
 class SFError(Exception):
@@ -68,4 +72,25 @@ def rolled_back() -> SFError:
         "ALL_OR_NONE_OPERATION_ROLLED_BACK",
         "Record rolled back because not all records were valid and the request was using "
         "AllOrNone header",
+    )
+
+
+def error_id() -> str:
+    """A support ErrorId shaped like a real org's, e.g. ``1446353591-174717 (-1527622535)``."""
+    first = 10**9 + secrets.randbelow(9 * 10**9)
+    second = 10**5 + secrets.randbelow(9 * 10**5)
+    third = secrets.randbelow(2**32) - 2**31
+    return f"{first}-{second} ({third})"
+
+
+def unknown_exception(where: str) -> tuple[str, str]:
+    """Log the exception being handled with a new ErrorId; return (id, client message).
+
+    The client sees only Salesforce's wording and the id; the exception goes to the server log.
+    """
+    eid = error_id()
+    log.error("ErrorId %s: unexpected error in %s", eid, where, exc_info=True)
+    return (
+        eid,
+        f"An unexpected error occurred. Please include this ErrorId if you contact support: {eid}",
     )
