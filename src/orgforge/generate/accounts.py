@@ -177,9 +177,9 @@ class _Clock:
     def at(self, day: int, user: TeamUser, u: float) -> int:
         """A minute of ``day`` within ``user``'s working hours (their time zone)."""
         start, end = user.hours
-        return (
-            day * 1440 + start * 60 + int(u * (end - start) * 60) - utc_offset_minutes(user.tz, day)
-        )
+        minute = day * 1440 + start * 60 + int(u * (end - start) * 60)
+        # as_of's eve, evening, west of UTC: already past midnight UTC, i.e. not yet happened
+        return min(minute - utc_offset_minutes(user.tz, day), self.now - 1)
 
     def end_of_day(self, day: int, user: TeamUser, u: float) -> int:
         """Shortly after ``user``'s working day ends (when they log what they did)."""
@@ -518,8 +518,9 @@ class BlockGenerator:
             for d in [0, *spent]:
                 day = min(day + d, asof - 1)
                 entered.append(clock.at(day, owner, rnd()))
-            for i in range(1, len(entered)):  # same day: still in order
-                entered[i] = max(entered[i], entered[i - 1] + 1)
+            last = len(entered) - 1
+            for i in range(1, len(entered)):  # same day: still in order, and before now
+                entered[i] = min(max(entered[i], entered[i - 1] + 1), clock.now - 1 - (last - i))
             created = entered[0]
             name = f"{naming.name} - {theme}"
             stages = list(zip(path, entered, strict=True))
@@ -680,8 +681,9 @@ class BlockGenerator:
             for d in [0, *spent]:
                 day = min(day + d, asof - 1)
                 entered.append(clock.at(day, agent, rnd()))
-            for i in range(1, len(entered)):
-                entered[i] = max(entered[i], entered[i - 1] + 5)
+            last = len(entered) - 1
+            for i in range(1, len(entered)):  # in order, and all before now
+                entered[i] = min(max(entered[i], entered[i - 1] + 5), clock.now - 1 - (last - i))
             created = entered[0]
             existing = [c for c in contacts if c["_created"] < created] or contacts[:1]
             contact = choice(existing)
@@ -978,6 +980,8 @@ class BlockGenerator:
         earliest = max(lo, contact["_created"] + 60)
         days = self._days(earliest, hi, owner)
         first = int(rnd() * min(3, len(days)))
+        if step in FOLLOWED:  # late in its window: it may only move earlier (see below)
+            first = len(days) - 1 - first
         u = rnd()  # one draw whatever the search takes: later records' draws never shift
         for day in days[first:] + days[:first]:
             start, day_lo, day_hi = self._slot(u, day, tz, owner, duration)
