@@ -25,9 +25,9 @@ GOLDEN = {  # structure: every column but the text fields
     "OpportunityContactRole": "ff24f48ec2ea6580",
     "Case": "d65480567cfc255c",
     "CaseComment": "499034054c803d62",
-    "Task": "495c1ab81256f15b",
-    "Event": "594c0957cb815b2c",
-    "EventRelation": "83f157e4384a4a85",
+    "Task": "57e12a778c29a699",
+    "Event": "160359b7060d499c",
+    "EventRelation": "5ff46bb918de7ac4",
     "History": "40a97bdd98eb4cea",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
@@ -35,8 +35,8 @@ GOLDEN_TEXT = {  # the offline engine's text fields
     "Opportunity": "4670634b50bdda80",
     "Case": "ed1f7c4bd89580ce",
     "CaseComment": "ffc7d7f56816ca71",
-    "Task": "62f7ffdeed469ba0",
-    "Event": "21a7b167e5661a6c",
+    "Task": "2e78dc392ae5afdd",
+    "Event": "e0fbabc185936e85",
 }
 
 

@@ -93,7 +93,6 @@ WON_SCRIPT = (("kickoff", "Event", "Meeting"), ("check_in", "Task", "Call"))
 LOST_SCRIPT = (("keep_in_touch", "Task", "Follow Up"),)
 # A step that follows another only exists with it.
 STEP_NEEDS = {"thanks": "discovery", "demo_follow_up": "demo"}
-FOLLOWED = frozenset(STEP_NEEDS.values())
 POST_SALE_STEPS = frozenset(s for s, _, _ in WON_SCRIPT + LOST_SCRIPT)
 SALES_STEPS = tuple(s for s, _, _, _ in SCRIPT)
 # Activity the budget has left after the opportunities' scripts: account-level touches.
@@ -828,8 +827,9 @@ class BlockGenerator:
                         contact = next(
                             (c for c in opp.contacts if c["key"] in last_meeting), contact
                         )
-                        # the evening of the meeting (or the next working day)
-                        lo = last_meeting.get(contact["key"], lo)
+                        # after the meeting, in its own window (the meeting may move
+                        # inside its window when calendars are full)
+                        lo = max(lo, last_meeting.get(contact["key"], lo))
                     task_n += 1
                     self._task(out, h, naming, team, opp, contact, name, kind, lo, hi, task_n)
         # Account-level touches with what is left, in a stable order of types.
@@ -924,7 +924,7 @@ class BlockGenerator:
         floor = max(contact["_created"], opp.created if opp else 0) + 1
         days = self._days(earliest, hi, owner)
         spread = int(rnd() * min(3, len(days)))
-        day = days[0] if step == "thanks" else days[spread]
+        day = days[spread]
         now_day = self.asof
         completed = day < now_day
         if completed:
@@ -980,8 +980,6 @@ class BlockGenerator:
         earliest = max(lo, contact["_created"] + 60)
         days = self._days(earliest, hi, owner)
         first = int(rnd() * min(3, len(days)))
-        if step in FOLLOWED:  # late in its window: it may only move earlier (see below)
-            first = len(days) - 1 - first
         u = rnd()  # one draw whatever the search takes: later records' draws never shift
         for day in days[first:] + days[:first]:
             start, day_lo, day_hi = self._slot(u, day, tz, owner, duration)
@@ -1006,9 +1004,7 @@ class BlockGenerator:
         windows = []
         chosen = _day_of(start, owner)
         first_window = (day_lo, day_hi)
-        # A meeting a step follows (discovery → thanks, demo → follow-up) only moves earlier.
-        movable = [d for d in days if d <= chosen] if step in FOLLOWED else days
-        for day in sorted(movable, key=lambda d: abs(d - chosen))[:MOVE_DAYS]:
+        for day in sorted(days, key=lambda d: abs(d - chosen))[:MOVE_DAYS]:
             if day == chosen:
                 lo_of_day, hi_of_day = first_window
             else:
