@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench golden clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "orgforge needs Python 3.11+ (set PYTHON=/path/to/python3.11)")'
@@ -35,6 +35,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Rewrite the checked-in tiny export (tests/golden/tiny/*.csv) from what the code makes now.
+golden: $(STAMP)
+	$(BIN)/python -m pytest tests/golden -q --update-goldens
+	@git status --short tests/golden || true
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -3,7 +3,9 @@
 Prints: parsing a 200-record sObject Collections body with the boundary checks vs plain
 ``json.loads``; a Bulk 2.0 insert of ``BENCH_SANDBOX_ROWS`` rows (default 20,000) end to end,
 whose results are now written to the sandbox's SQLite file with each batch; and a restart of a
-sandbox holding that job (loading stored jobs and results). Sizes: ``BENCH_SANDBOX_ROWS``.
+sandbox holding that job (loading stored jobs and results); and how long ``run_in_thread``
+takes to start, answer and stop (tests start one per test; no test asserts this speed).
+Sizes: ``BENCH_SANDBOX_ROWS``.
 """
 
 from __future__ import annotations
@@ -92,10 +94,21 @@ def _bulk_figures(rows: int) -> None:
     )
 
 
+def _start_stop_figures(rounds: int = 5) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        start = time.perf_counter()
+        for i in range(rounds):
+            with run_in_thread(db_path=Path(root) / f"q{i}.db") as sb:
+                assert httpx.get(f"{sb.instance_url}/_sandbox/health").status_code == 200
+        each = (time.perf_counter() - start) / rounds
+    print(f"run_in_thread start + health check + stop: {each * 1e3:.0f} ms per sandbox")
+
+
 def main() -> None:
     rows = int(os.environ.get("BENCH_SANDBOX_ROWS", "20000"))
     _parse_figures()
     _bulk_figures(rows)
+    _start_stop_figures()
 
 
 if __name__ == "__main__":

@@ -39,3 +39,11 @@ def run_cli(capsys, monkeypatch, tmp_path):
         return code, captured.out, captured.err
 
     return run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="Rewrite tests/golden/ from what the code makes now (then review the git diff).",
+    )

@@ -26,9 +26,13 @@ _LAZY = {
     "load": "orgforge.api",
     "reset_world": "orgforge.api",
     "resolve": "orgforge.api",
+    "shift": "orgforge.api",
     "smoke": "orgforge.api",
     "stats": "orgforge.api",
     "validate": "orgforge.api",
+    "asana_seed": "orgforge.api",
+    "asana_cleanup": "orgforge.api",
+    "asana_whoami": "orgforge.api",
     "Config": "orgforge.config",
     "load_config": "orgforge.config",
     "OrgforgeError": "orgforge.errors",
@@ -38,6 +42,9 @@ __all__ = [
     "Config",
     "OrgforgeError",
     "__version__",
+    "asana_cleanup",
+    "asana_seed",
+    "asana_whoami",
     "check",
     "cleanup",
     "export",
@@ -46,6 +53,7 @@ __all__ = [
     "load_config",
     "reset_world",
     "resolve",
+    "shift",
     "smoke",
     "stats",
     "validate",
@@ -53,12 +61,16 @@ __all__ = [
 
 if TYPE_CHECKING:  # what static tools and IDEs see; at run time __getattr__ resolves these
     from orgforge.api import (
+        asana_cleanup,
+        asana_seed,
+        asana_whoami,
         cleanup,
         export,
         generate,
         load,
         reset_world,
         resolve,
+        shift,
         smoke,
         stats,
         validate,
@@ -68,6 +80,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see; at run time __getattr__ res
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("api", "plugins"):  # `import orgforge` then `orgforge.api.…` works too
+        return import_module(f"orgforge.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'orgforge' has no attribute {name!r}")

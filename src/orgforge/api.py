@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orgforge.errors import ConfigError
+from orgforge.errors import ConfigError, OrgforgeError, RunError
 
 if TYPE_CHECKING:
     # each function imports what it runs, so `stats` never loads the generator
@@ -25,32 +25,38 @@ if TYPE_CHECKING:
     from orgforge.generate.pipeline import GenerateResult
 
 
+_OPTIONS = {
+    "seed": "seed",
+    "as_of": "as_of",
+    "world": "world",
+    "runs_dir": "runs_dir",
+    "preset": "preset",
+    "accounts": "generate.accounts",
+    "workers": "generate.workers",
+    "text": "content.engine",
+    "provider": "content.provider",
+    "model": "content.model",
+    "base_url": "content.base_url",
+    "max_cost": "content.max_cost",
+    "out": "export.out",
+    "format": "export.format",
+    "asana_url": "asana.url",
+    "workspace": "asana.workspace",
+    "tier": "asana.tier",
+    "rate_limit": "asana.rate_limit",
+    "tasks_per_project": "asana.tasks_per_project",
+    "comments_per_task": "asana.comments_per_task",
+}
+"""Library option name → the setting it overrides (the same as the CLI flag of that name)."""
+
+
 def resolve(
     config: Config | str | Path | None = None, *, cwd: Path | None = None, **flags: Any
 ) -> Config:
     """A Config from a Config, a YAML path or the lookup order, with flag-style overrides."""
     from orgforge.config import PRESETS, Config, load_config
 
-    mapping = {
-        "seed": "seed",
-        "as_of": "as_of",
-        "world": "world",
-        "runs_dir": "runs_dir",
-        "preset": "preset",
-        "accounts": "generate.accounts",
-        "workers": "generate.workers",
-        "text": "content.engine",
-        "provider": "content.provider",
-        "model": "content.model",
-        "base_url": "content.base_url",
-        "max_cost": "content.max_cost",
-        "out": "export.out",
-        "format": "export.format",
-    }
-    unknown = [k for k in flags if k not in mapping]
-    if unknown:
-        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(mapping)}.")
-    dotted = {mapping[k]: v for k, v in flags.items() if v is not None}
+    dotted = _dotted(flags)
     if isinstance(dotted.get("as_of"), dt.date):
         dotted["as_of"] = dotted["as_of"].isoformat()
     if isinstance(config, Config):
@@ -67,32 +73,109 @@ def resolve(
     return load_config(config, flags=dotted, cwd=cwd)
 
 
+def _dotted(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in options if k not in _OPTIONS]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}", f"Options: {', '.join(_OPTIONS)}.")
+    return {_OPTIONS[k]: v for k, v in options.items() if v is not None}
+
+
+def config_lookup(
+    key: str, config: str | Path | None = None, *, cwd: Path | None = None, **options: Any
+) -> dict[str, Any]:
+    """Where setting ``key`` gets its value: default, file and line, env var or option/flag."""
+    from orgforge.config import lookup
+
+    return lookup(key, config, flags=_dotted(options), cwd=cwd)
+
+
 def generate(
     config: Config | str | Path | None = None,
     *,
     industries: list[str] | None = None,
+    packs: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     text_progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> GenerateResult:
     """Generate (or bring up to date) a world; export it too when ``out`` is given.
 
-    ``text_progress`` is called with the number of text items done (LLM engine only).
+    ``packs`` adds industry pack files to the config's (``--pack``). ``text_progress`` is
+    called with the number of text items done (LLM engine only). The export is part of the
+    run: if it fails, the run log says the run failed and what the world holds.
     """
+    from orgforge.content import engine_for
     from orgforge.generate.pipeline import generate as run
+    from orgforge.plugins import content_engine
 
     resolved = resolve(config, **options)
+    if packs:
+        resolved.generate.packs = [*resolved.generate.packs, *packs]
+    # An inline engine (offline) is made by the generator itself, inside its workers.
     engine = None
-    if resolved.content.engine == "llm":
-        from orgforge.content import engine_for
-
+    if not content_engine(resolved.content.engine).inline:
         engine = engine_for(resolved, progress=text_progress)
+    after = None
+    if resolved.export.out:
+        from orgforge.world.runlog import check_writable_dir
+
+        out, fmt = Path(resolved.export.out), resolved.export.format
+        check_writable_dir(out, "--out")  # before the first write, like every bad input
+        exporter = _target_operation("files", "export")
+
+        def after(world: Any, log: Any) -> str:
+            exporter(world, out, fmt)
+            if log is not None:
+                log.event("export.finished", out=str(out), format=fmt)
+            return str(out)
+
     try:
-        return run(resolved, industries=industries, engine=engine, progress=progress)
+        return run(resolved, industries=industries, engine=engine, progress=progress, after=after)
     finally:
         close = getattr(engine, "close", None)
         if close is not None:
             close()
+
+
+def generate_preview(
+    config: Config | str | Path | None = None,
+    *,
+    industries: list[str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """What ``generate`` would write, checked the way generate checks it; writes nothing.
+
+    The config, packs and industries are validated as a run would; the counts are the recipe's
+    exact totals; ``up_to_date`` says the world already holds this recipe (a rerun is a no-op).
+    """
+    from orgforge.config import dump
+    from orgforge.generate.pipeline import fingerprint
+    from orgforge.packs import load_packs, resolve_industries
+    from orgforge.schema import salesforce as sf
+    from orgforge.world.store import World
+
+    resolved = resolve(config, **options)
+    packs = load_packs(resolved.generate.packs)
+    chosen = resolve_industries(packs, resolved.generate.industries, industries)
+    counts = {"User": resolved.generate.owners}
+    counts.update({name: resolved.generate.count(name) for name in sf.GENERATED if name != "User"})
+    existing: dict[str, int] = {}
+    up_to_date = False
+    world_file = Path(resolved.world)
+    if "://" in resolved.world or world_file.exists():
+        with World(resolved.world, create=False) as handle:
+            existing = handle.counts()
+            up_to_date = handle.get_meta("fingerprint") == fingerprint(resolved)
+    return {
+        "world": resolved.world,
+        "seed": resolved.seed,
+        "as_of": dump(resolved)["as_of"],
+        "industries": list(chosen),
+        "counts": {name: n for name, n in counts.items() if n},
+        "records": sum(counts.values()),
+        "existing": existing,
+        "up_to_date": up_to_date,
+    }
 
 
 def content_fill(
@@ -103,7 +186,7 @@ def content_fill(
     **options: Any,
 ) -> dict[str, Any]:
     """Re-fill the text fields of an existing world with the configured engine (LLM default)."""
-    from orgforge.content.refill import fill_world
+    from orgforge.generate.refill import fill_world
 
     resolved = resolve(config, **options)
     return fill_world(resolved, kinds=kinds, progress=progress)
@@ -111,9 +194,14 @@ def content_fill(
 
 def content_estimate(config: Config | str | Path | None = None, **options: Any) -> dict[str, Any]:
     """Calls, tokens and cost an LLM run of this config would take; calls nothing."""
+    from orgforge.config import BLOCK_SIZE
     from orgforge.content.estimate import estimate
+    from orgforge.generate.pipeline import CHUNK_BLOCKS
+    from orgforge.generate.requests import sample_requests
 
-    return estimate(resolve(config, **options))
+    resolved = resolve(config, **options)
+    requests, sampled = sample_requests(resolved)
+    return estimate(resolved, requests, sampled, CHUNK_BLOCKS * BLOCK_SIZE)
 
 
 def export(
@@ -123,9 +211,9 @@ def export(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts."""
-    from orgforge.targets.files import export as run
     from orgforge.world.store import World
 
+    run = _target_operation("files", "export")
     with World(world, create=False) as handle:
         return run(handle, out, format, progress)
 
@@ -147,6 +235,34 @@ def stats(world: str | Path) -> dict[str, Any]:
         return run(handle)
 
 
+def shift(
+    world: str | Path,
+    *,
+    days: int | None = None,
+    to: str | None = None,
+    today: Any = None,
+    runs_dir: str | Path | None = None,
+) -> Any:
+    """Move every date and datetime of a world's records, and its as-of date, by one delta:
+    ``days``, or from the world's as-of to ``to`` (a date or "today"). Returns a ShiftResult.
+
+    The next ``load`` pushes the moved dates as updates (same Ids)."""
+    import datetime as dt
+
+    from orgforge.world.runlog import RunLog
+    from orgforge.world.shift import delta_days
+    from orgforge.world.shift import shift as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today())
+        config = {"world": str(world), "days": delta}
+        with RunLog(runs_dir or "runs", "shift", config, handle) as log:
+            result = run(handle, delta, log.run_id)
+            log.finish("ok", result.as_dict())
+            return result
+
+
 def reset_world(world: str | Path) -> dict[str, int]:
     """Remove every record, run, change and cache entry of a world; returns what was removed."""
     from orgforge.world.store import World
@@ -155,37 +271,96 @@ def reset_world(world: str | Path) -> dict[str, int]:
         return handle.reset()
 
 
-# -- Salesforce target ------------------------------------------------------------------------
-
-_SF_FLAGS = {
-    "org": "salesforce.org",
-    "instance_url": "salesforce.instance_url",
-    "login_url": "salesforce.login_url",
-    "username": "salesforce.username",
-    "auth": "salesforce.auth",
-    "api_version": "salesforce.api_version",
-    "external_id": "salesforce.external_id",
-}
+# -- remote targets (registered plugins: salesforce built in) -------------------------------
 
 
-def _sf_config(config: Config | str | Path | None, options: dict[str, Any]) -> Config:
+def plugins() -> list[dict[str, Any]]:
+    """Every registered target, text engine, LLM provider, feed and workload, and its plugin."""
+    from orgforge.plugins import listing
+
+    return listing()
+
+
+def _target_operation(target: str, operation: str) -> Callable[..., Any]:
+    from orgforge.plugins import target as lookup
+
+    return getattr(lookup(target, operation), operation)
+
+
+def _target_config(
+    target: str, config: Config | str | Path | None, options: dict[str, Any]
+) -> Config:
+    """The resolved config, with the target's own flags (``org=``, ``instance_url=``…)."""
     from orgforge.config import Config
+    from orgforge.plugins import target as lookup
 
-    sf_flags = {k: options.pop(k) for k in list(options) if k in _SF_FLAGS}
+    flags = lookup(target).flags
+    target_flags = {k: options.pop(k) for k in list(options) if k in flags}
     resolved = resolve(config, **options)
-    updates = {_SF_FLAGS[k].split(".", 1)[1]: v for k, v in sf_flags.items() if v is not None}
+    updates = {flags[k]: v for k, v in target_flags.items() if v is not None}
     if updates:
+        from pydantic import ValidationError
+
         data = resolved.model_dump()
-        data["salesforce"].update(updates)
-        resolved = Config.model_validate(data)
+        for path, value in updates.items():
+            *parents, leaf = path.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        try:
+            resolved = Config.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][-1])
+            section = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"flag --{name.replace('_', '-')}: {section}: {first['msg']} "
+                f"(got {first.get('input')!r})",
+                "Use one of the values listed above.",
+            ) from None
     return resolved
 
 
-def _check_target(target: str) -> None:
-    if target != "salesforce":
-        raise ConfigError(
-            f"--target: unknown target {target!r}", "The only remote target so far: salesforce."
-        )
+def load_failure(report: Any, run_dir: str | None, *, dry_run: bool = False) -> RunError | None:
+    """The error a load ends with (exit 1), or None: any record not loaded fails the run."""
+    from orgforge.errors import TargetError
+
+    if dry_run or not report.failed:
+        return None
+    return TargetError(
+        f"load: {report.failed:,} records were not loaded (failed or skipped)",
+        f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
+        "(only what is missing is sent).",
+    )
+
+
+def validate_failure(report: Any) -> OrgforgeError | None:
+    """The error a validate ends with (exit 2: the org can't take the load), or None.
+
+    A target's validate report says it itself (``report.failure()``); one that only has
+    ``ok`` gets a generic error."""
+    from orgforge.errors import TargetError
+
+    failure = getattr(report, "failure", None)
+    if failure is not None:
+        return failure()
+    if getattr(report, "ok", True):
+        return None
+    return TargetError("validate: the target reported problems", "See the report above.")
+
+
+def cleanup_failure(report: Any, run_dir: str | None) -> RunError | None:
+    """The error a cleanup ends with (exit 1), or None when every record went."""
+    from orgforge.errors import TargetError
+
+    failed = sum(report.failed.values())
+    if not failed:
+        return None
+    return TargetError(
+        f"cleanup: {failed:,} records could not be deleted",
+        f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
+    )
 
 
 def validate(
@@ -199,10 +374,10 @@ def validate(
     **options: Any,
 ):
     """Check an org before loading: fields, picklists, owners, required fields, API budget."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import validate as run
-
-    return run(_sf_config(config, options), from_dir=from_dir, api=api, session=session, env=env)
+    run = _target_operation(target, "validate")
+    # a bad --api fails here, before connecting
+    resolved = _target_config(target, config, {**options, "api": api})
+    return run(resolved, from_dir=from_dir, api=api, session=session, env=env)
 
 
 def load(
@@ -213,24 +388,25 @@ def load(
     api: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    prune: bool = False,
     session: Any = None,
     env: dict[str, str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     **options: Any,
 ):
-    """Load the world (or an exported folder) into an org; resumable and idempotent.
+    """Sync the world (or an exported folder) into an org: creates, updates of changed
+    fields, and with ``prune`` deletes of what the world no longer has; resumable.
 
-    Returns ``(LoadReport, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import load as run
-
+    Returns ``(LoadReport, run_dir)``; :func:`load_failure` says whether it failed."""
+    run = _target_operation(target, "load")
     return run(
-        _sf_config(config, options),
+        _target_config(target, config, {**options, "api": api}),  # bad --api: before connecting
         from_dir=from_dir,
         api=api,
         dry_run=dry_run,
         force=force,
+        prune=prune,
         session=session,
         env=env,
         progress=progress,
@@ -251,11 +427,9 @@ def cleanup(
     **options: Any,
 ):
     """Delete exactly the records orgforge created in an org. Returns ``(report, run_dir)``."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import cleanup as run_cleanup
-
+    run_cleanup = _target_operation(target, "cleanup")
     return run_cleanup(
-        _sf_config(config, options),
+        _target_config(target, config, options),
         run_id=run,
         everything=all,
         dry_run=dry_run,
@@ -274,7 +448,63 @@ def smoke(
     **options: Any,
 ):
     """Create, read and delete one record in an org; returns timings."""
-    _check_target(target)
-    from orgforge.targets.salesforce.ops import smoke as run
+    run = _target_operation(target, "smoke")
+    return run(_target_config(target, config, options), session=session, env=env)
 
-    return run(_sf_config(config, options), session=session, env=env)
+
+# -- Asana target -----------------------------------------------------------------------------
+
+
+def asana_seed(
+    config: Config | str | Path | None = None,
+    *,
+    teams: list[str] | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Create a project per team in Asana from a template. Returns ``(report, run_dir)``.
+
+    Options: world, runs_dir, seed, as_of, text, asana_url, workspace, tier, rate_limit,
+    tasks_per_project, comments_per_task. Tokens come from ``env`` (default: the process
+    environment and ``.env``): ORGFORGE_ASANA_TOKEN and ORGFORGE_ASANA_TOKEN__<PERSONA>.
+    """
+    from orgforge.targets.asana.ops import seed
+
+    return seed(
+        resolve(config, **options), teams=teams, dry_run=dry_run, environ=env, progress=progress
+    )
+
+
+def asana_cleanup(
+    config: Config | str | Path | None = None,
+    *,
+    run: str | None = None,
+    dry_run: bool = False,
+    env: dict[str, str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    **options: Any,
+):
+    """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
+    from orgforge.targets.asana.ops import cleanup
+
+    return cleanup(
+        resolve(config, **options),
+        run_id=run,
+        dry_run=dry_run,
+        environ=env,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def asana_whoami(
+    config: Config | str | Path | None = None, *, env: dict[str, str] | None = None, **options: Any
+) -> list[dict[str, Any]]:
+    """Each persona with a token and the Asana user behind it (or why its token fails)."""
+    from orgforge.targets.asana.ops import whoami
+
+    return whoami(resolve(config, **options), environ=env)

@@ -9,12 +9,13 @@ Lookup order (later wins), the same for every command:
    ``ORGFORGE_WORLD=sqlite:////tmp/w.db``; values are parsed as YAML scalars/lists;
 4. command-line flags.
 
-Errors name the source (file and line, env var or flag) and the field path. Secrets (any field
-whose name contains key, token, password or secret) are masked by :func:`masked`.
+Errors name the source (file and line, env var or flag) and the field path. Secrets (the fields
+:mod:`orgforge.redact` knows hold credentials) are masked by :func:`masked`.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -34,8 +35,11 @@ from pydantic import (
 )
 
 from orgforge.errors import ConfigError
+from orgforge.redact import masked  # re-exported: config.masked is public
+from orgforge.yamlutil import line_of  # re-exported for callers that still import it here
 
 ENV_PREFIX = "ORGFORGE_"
+ASANA_TOKEN_ENV = "ORGFORGE_ASANA_TOKEN"
 DEFAULT_CONFIG_FILE = "orgforge.yaml"
 
 PRESETS: dict[str, int] = {"tiny": 10, "prd": 100, "large": 10_000, "xl": 100_000}
@@ -53,8 +57,6 @@ PRD_PER_ACCOUNT: dict[str, float] = {
 }
 BLOCK_SIZE = 10
 """Accounts are generated in blocks of this many; per-block totals are exact (see generate/)."""
-
-SECRET_WORDS = ("key", "token", "password", "secret")
 
 
 class _Model(BaseModel):
@@ -209,6 +211,18 @@ class GenerateConfig(_Model):
         return round(self.per_account.get(object_name, 0) * self.accounts)
 
 
+# orgforge.default_plugins registers these; other names are looked up among installed plugins.
+BUILTIN_ENGINES = ("offline", "llm")
+BUILTIN_PROVIDERS = ("openai", "azure", "anthropic", "compatible")
+
+
+def _registered(value: str, known: Mapping[str, Any]) -> str:
+    """``value`` if a plugin registered it; the message lists what is (plugins add names)."""
+    if value not in known:
+        raise ValueError(f"{value!r} is not registered; registered: {', '.join(sorted(known))}")
+    return value
+
+
 class ContentConfig(_Model):
     """Which engine writes the text fields, and how the LLM engine talks to its provider.
 
@@ -217,11 +231,34 @@ class ContentConfig(_Model):
     from a YAML file, and are masked in every dump. See docs/content.md.
     """
 
-    engine: Literal["offline", "llm"] = "offline"
-    provider: Literal["openai", "azure", "anthropic", "compatible"] = Field(
-        "openai", description="compatible = any OpenAI-compatible server at base_url"
+    engine: str = Field(
+        "offline", description="A registered text engine: offline | llm (or a plugin's)"
+    )
+    provider: str = Field(
+        "openai",
+        description="A registered LLM provider: openai | azure | anthropic | compatible "
+        "(any OpenAI-compatible server at base_url), or a plugin's",
     )
     model: str = Field("gpt-4o-mini", min_length=1, description="Model name (prices, cache)")
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, value: str) -> str:
+        if value in BUILTIN_ENGINES:  # no need to load every installed plugin to know these
+            return value
+        from orgforge.plugins import content_engines
+
+        return _registered(value, content_engines())
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, value: str) -> str:
+        if value in BUILTIN_PROVIDERS:
+            return value
+        from orgforge.plugins import llm_providers
+
+        return _registered(value, llm_providers())
+
     base_url: str | None = Field(None, description="API base URL (required for compatible)")
     api_key: SecretStr | None = Field(None, description="Env/.env only; masked everywhere")
     azure_endpoint: str | None = Field(None, description="Azure: https://NAME.openai.azure.com")
@@ -428,12 +465,47 @@ class SalesforceConfig(_Model):
     skip_fields: list[str] = Field(
         default_factory=list, description="Object.Field names not to send (org lacks them)"
     )
-    owner_mapping: Literal["round-robin", "running-user"] = "round-robin"
+    owner_mapping: Literal["role", "running-user", "round-robin"] = Field(
+        "role",
+        description="World users without an owners entry: the org's active users with the same "
+        "Title (role), the loading user, or all active users in turn",
+    )
     owners: dict[str, str] = Field(
-        default_factory=dict, description="orgforge User key → org user Id or Username"
+        default_factory=dict,
+        description="World user key (User/03) or role (a Title) → org user Id or Username",
     )
     max_retries: int = Field(5, ge=0, le=20, description="Retries of a retryable failure")
     timeout: float = Field(120.0, gt=0, description="Seconds per HTTP request")
+
+
+class AsanaConfig(_Model):
+    """How to reach Asana and how hard to push it (see docs/asana.md).
+
+    Tokens never live here: ORGFORGE_ASANA_TOKEN (the default persona) and
+    ORGFORGE_ASANA_TOKEN__<PERSONA> (one per person, e.g. ORGFORGE_ASANA_TOKEN__ADA_PARK) come
+    from the environment or ``.env`` only.
+    """
+
+    url: str = Field(
+        "https://app.asana.com/api/1.0",
+        description="API base (a sandbox: http://127.0.0.1:8643/api/1.0)",
+    )
+    workspace: str | None = Field(None, description="Workspace gid (default: the first one)")
+    tier: Literal["free", "paid"] = Field(
+        "free", description="free: 150 requests/min per token, paid: 1,500"
+    )
+    rate_limit: int | None = Field(
+        None, ge=1, description="Requests/min per token (overrides tier)"
+    )
+    rate_share: float = Field(
+        0.8, gt=0, le=1, description="Share of the quota orgforge uses (stays under it)"
+    )
+    max_retries: int = Field(5, ge=0, le=20, description="Retries of a 429/5xx/connection error")
+    timeout: float = Field(60.0, gt=0, description="Seconds per HTTP request")
+    tasks_per_project: int = Field(12, ge=1, le=500, description="asana seed: tasks per project")
+    comments_per_task: float = Field(
+        1.5, ge=0, le=20, description="asana seed: average comments per task"
+    )
 
 
 class Config(_Model):
@@ -447,6 +519,7 @@ class Config(_Model):
     export: ExportConfig = Field(default_factory=ExportConfig)
     activity: ActivityConfig = Field(default_factory=ActivityConfig)
     salesforce: SalesforceConfig = Field(default_factory=SalesforceConfig)
+    asana: AsanaConfig = Field(default_factory=AsanaConfig)
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -496,6 +569,8 @@ class _Source:
         self.file_nodes: yaml.Node | None = None
         self.env: dict[tuple[str, ...], str] = {}
         self.flags: dict[tuple[str, ...], str] = {}
+        self.dotenv: set[str] = set()  # ORGFORGE_* names read from .env (not the environment)
+        self.preset: str | None = None  # set when a preset chose generate.accounts
 
     def describe(self, loc: tuple) -> str:
         path = tuple(str(p) for p in loc)
@@ -511,26 +586,6 @@ class _Source:
                 return f"{self.file}:{line}"
             return str(self.file)
         return "built-in defaults"
-
-
-def line_of(node: Any, path: tuple[str, ...]) -> int | None:
-    """The 1-based line of the deepest node along ``path`` (mapping keys and list indexes)."""
-    line = None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == part:
-                    line = key_node.start_mark.line + 1
-                    node = value_node
-                    break
-            else:
-                break
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
 
 
 def read_yaml_file(path: Path) -> tuple[dict, yaml.Node | None]:
@@ -578,14 +633,104 @@ def _refuse_file_secrets(data: dict, path: Path, nodes: yaml.Node | None) -> Non
 def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
     overlay: dict = {}
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX):
-            continue
+        if not name.startswith(ENV_PREFIX) or name.startswith(ASANA_TOKEN_ENV):
+            continue  # Asana tokens are secrets the Asana target reads itself, not settings
         path = [p for p in name[len(ENV_PREFIX) :].lower().split("__") if p]
         if not path:
             continue
         _set_path(overlay, path, _yaml_scalar(environ[name]))
         source.env[tuple(path)] = name
     return overlay
+
+
+FLAG_NAMES: dict[str, str] = {
+    "seed": "--seed",
+    "as_of": "--as-of",
+    "world": "--world",
+    "runs_dir": "--runs-dir",
+    "preset": "--preset",
+    "generate.accounts": "--accounts",
+    "generate.workers": "--workers",
+    "content.engine": "--text",
+    "content.provider": "--provider",
+    "content.model": "--model",
+    "content.base_url": "--base-url",
+    "content.max_cost": "--max-cost",
+    "content.batch_size": "--batch-size",
+    "export.out": "--out",
+    "export.format": "--format",
+    "activity.scorecards.frameworks": "--framework",
+    "activity.scorecards.mode": "--scorecard-mode",
+    "salesforce.org": "--org",
+    "salesforce.instance_url": "--instance-url",
+    "salesforce.login_url": "--login-url",
+    "salesforce.username": "--username",
+    "salesforce.auth": "--auth",
+}
+"""Setting (dotted path) → the command-line flag that sets it, for messages and lookups."""
+
+
+def _gather(
+    config_file: str | Path | None,
+    flags: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+    cwd: Path | None,
+    layers: dict[str, dict] | None = None,
+) -> tuple[dict, _Source]:
+    """The merged raw settings (before validation) and where each came from.
+
+    ``layers``, when given, receives each level's own overlay: ``file``, ``env``, ``flags``.
+    """
+    source = _Source()
+    data: dict = {}
+
+    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
+    base = cwd or Path()
+    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
+    file_data: dict = {}
+    if config_file or path.exists():
+        file_data, nodes = read_yaml_file(path)
+        source.file, source.file_nodes = path, nodes
+        _refuse_file_secrets(file_data, path, nodes)
+        data = _deep_merge(data, copy.deepcopy(file_data))
+
+    env: dict[str, str] = {}
+    dotenv_path = base / ".env"
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        source.dotenv = {k for k in env if k.startswith(ENV_PREFIX)}
+    process_env = os.environ if environ is None else environ
+    env.update(process_env)
+    source.dotenv -= set(process_env)  # the environment wins over .env
+    env_overlay = _env_overlay(env, source)
+    data = _deep_merge(data, copy.deepcopy(env_overlay))
+
+    flag_overlay: dict = {}
+    for dotted, value in (flags or {}).items():
+        if value is None:
+            continue
+        path_parts = dotted.split(".")
+        _set_path(flag_overlay, path_parts, value)
+        source.flags[tuple(path_parts)] = FLAG_NAMES.get(
+            dotted, "--" + path_parts[-1].replace("_", "-")
+        )
+    data = _deep_merge(data, copy.deepcopy(flag_overlay))
+    if layers is not None:
+        layers.update(file=file_data, env=env_overlay, flags=flag_overlay)
+
+    # A preset sets the account count unless accounts was given at the same or a later level.
+    preset = data.get("preset")
+    if preset in PRESETS:
+        gen = data.setdefault("generate", {})
+        if isinstance(gen, dict):
+            accounts_from_flag = ("generate", "accounts") in source.flags
+            preset_from_flag = ("preset",) in source.flags
+            if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
+                gen["accounts"] = PRESETS[preset]
+                source.preset = preset
+    return data, source
 
 
 def load_config(
@@ -599,46 +744,7 @@ def load_config(
     ``flags`` maps dotted paths (``"generate.accounts"``) to values; ``None`` values are
     ignored so that unset CLI options don't override anything.
     """
-    source = _Source()
-    data: dict = {}
-
-    # Relative paths stay relative so messages read "orgforge.yaml:3", not a long absolute path.
-    base = cwd or Path()
-    path = Path(config_file) if config_file else base / DEFAULT_CONFIG_FILE
-    if config_file or path.exists():
-        file_data, nodes = read_yaml_file(path)
-        source.file, source.file_nodes = path, nodes
-        _refuse_file_secrets(file_data, path, nodes)
-        data = _deep_merge(data, file_data)
-
-    env: dict[str, str] = {}
-    dotenv_path = base / ".env"
-    if dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    env.update(os.environ if environ is None else environ)
-    data = _deep_merge(data, _env_overlay(env, source))
-
-    flag_overlay: dict = {}
-    for dotted, value in (flags or {}).items():
-        if value is None:
-            continue
-        path_parts = dotted.split(".")
-        _set_path(flag_overlay, path_parts, value)
-        source.flags[tuple(path_parts)] = "--" + path_parts[-1].replace("_", "-")
-    data = _deep_merge(data, flag_overlay)
-
-    # A preset sets the account count unless accounts was given at the same or a later level.
-    preset = data.get("preset")
-    if preset in PRESETS:
-        gen = data.setdefault("generate", {})
-        if isinstance(gen, dict):
-            accounts_from_flag = ("generate", "accounts") in source.flags
-            preset_from_flag = ("preset",) in source.flags
-            if "accounts" not in gen or (preset_from_flag and not accounts_from_flag):
-                gen["accounts"] = PRESETS[preset]
-
+    data, source = _gather(config_file, flags, environ, cwd)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -662,23 +768,93 @@ def _config_error(exc: ValidationError, source: _Source) -> ConfigError:
     return ConfigError(f"{where}: {field_path}: {message}{more}", hint)
 
 
-def masked(data: Any, _key: str = "") -> Any:
-    """A copy of a config dump with every secret-looking value replaced by '****'.
-
-    Only text is masked: counts and limits named like secrets (``input_tokens``,
-    ``tokens_per_minute``) are figures, not credentials.
-    """
-    if isinstance(data, dict):
-        return {k: masked(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [masked(v, _key) for v in data]
-    if isinstance(data, str | bytes) and data and any(w in _key.lower() for w in SECRET_WORDS):
-        return "****"
-    return data
-
-
 def dump(config: Config) -> dict:
     """The resolved config as plain data (secrets masked), as saved with every run."""
     data = config.model_dump(mode="json")
     data["as_of"] = config.today.isoformat()
     return masked(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookup: where one setting's value comes from
+
+
+def _get_path(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    for part in path:
+        if not isinstance(data, Mapping) or part not in data:
+            return False, None
+        data = data[part]
+    return True, data
+
+
+def _known_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        paths.append(path)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths.extend(_known_paths(annotation, path))
+    return paths
+
+
+def lookup(
+    key: str,
+    config_file: str | Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """Where setting ``key`` (dotted, e.g. ``generate.accounts``) gets its value, and what it is.
+
+    Returns ``value`` (resolved, secrets masked), ``source`` (``default``, ``preset``, ``file``,
+    ``.env``, ``environment`` or ``flag``), ``where`` (``orgforge.yaml:3``, the variable, the
+    flag), ``overridden`` (the lower levels that also set it, as ``[where, value]``), and
+    ``env_var``/``flag``: the names that would set it. An unknown key is a ConfigError.
+    """
+    path = tuple(p for p in key.strip().split(".") if p)
+    known = _known_paths(Config)
+    if path not in known:
+        close = [".".join(p) for p in known if p[-1] == (path[-1] if path else "")]
+        hint = (
+            f"Did you mean {', '.join(close[:3])}?"
+            if close
+            else "`orgforge config show` lists every setting."
+        )
+        raise ConfigError(f"config lookup: unknown setting {key!r}", hint)
+    layers: dict[str, dict] = {}
+    _data, source = _gather(config_file, flags, environ, cwd, layers)
+    config = load_config(config_file, flags=flags, environ=environ, cwd=cwd)
+    found, value = _get_path(dump(config), path)
+    env_var = ENV_PREFIX + "__".join(path).upper()
+
+    levels: list[tuple[str, str, Any]] = []  # (source, where, value), lowest first
+    in_file, file_value = _get_path(layers.get("file", {}), path)
+    if in_file:
+        line = line_of(source.file_nodes, path) if source.file_nodes is not None else None
+        levels.append(("file", f"{source.file}:{line}" if line else str(source.file), file_value))
+    for length in range(len(path), 0, -1):
+        prefix = path[:length]
+        if prefix in source.env:
+            name = source.env[prefix]
+            _, env_value = _get_path(layers.get("env", {}), path)
+            where = f".env {name}" if name in source.dotenv else f"environment variable {name}"
+            levels.append((".env" if name in source.dotenv else "environment", where, env_value))
+            break
+    if path in source.flags:
+        levels.append(("flag", f"flag {source.flags[path]}", _get_path(layers["flags"], path)[1]))
+    if path == ("generate", "accounts") and source.preset:  # the preset chose the count
+        preset_from = source.describe(("preset",)).replace("built-in defaults", "default")
+        levels.append(("preset", f"preset {source.preset} ({preset_from})", value))
+    if not levels:
+        levels.append(("default", "built-in default", value))
+    top_source, top_where, _top_value = levels[-1]
+    return {
+        "key": ".".join(path),
+        "value": value if found else None,
+        "source": top_source,
+        "where": top_where,
+        "overridden": [[where, masked(v, path[-1])] for _, where, v in reversed(levels[:-1])],
+        "env_var": env_var,
+        "flag": FLAG_NAMES.get(".".join(path)),
+    }

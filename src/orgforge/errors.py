@@ -78,3 +78,9 @@ class AuthError(TargetError):
 
 class ContentError(RunError):
     default_hint = "Use --text offline to generate without an LLM provider."
+
+
+class PluginError(UsageError):
+    """A plugin that can't be loaded, or two that register the same name."""
+
+    default_hint = "`orgforge plugins` lists what is installed; uninstall or fix the plugin."

@@ -249,3 +249,20 @@ def test_replacing_every_item_of_a_range_removes_the_old_ones(world, tmp_path) -
     assert after["Event"] == {a["key"] for a in planned if a["kind"] == "meeting"}
     assert not (before["Task"] & after["Task"])
     assert moved.written["Task"]["deleted"] == len(before["Task"]) > 0
+
+
+def test_a_reset_whose_delete_fails_ends_its_run_failed(world, config, monkeypatch) -> None:
+    import pytest
+
+    from orgforge.activity.sink import WorldSink
+
+    def broken(self, keys, run_id):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(WorldSink, "remove", broken)
+    with pytest.raises(RuntimeError, match="locked"):
+        activity.reset(config)
+    with World(world, create=False) as handle:
+        (run,) = [r for r in handle.runs() if r["command"] == "activity reset"]
+    assert run["status"] == "failed"
+    assert "database is locked" in json.loads(run["summary"])["failure"]

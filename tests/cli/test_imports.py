@@ -97,3 +97,13 @@ def test_an_unknown_name_is_an_attribute_error():
         assert "no_such_thing" in str(error)
     else:
         raise AssertionError("orgforge.no_such_thing resolved")
+
+
+def test_content_commands_import_what_they_use_in_a_fresh_process(tmp_path):
+    """`content estimate`/`fill` once crashed: `orgforge.api` was never imported in a fresh
+    process (in-process tests had imported it already, so they passed)."""
+    from tests.cli.conftest import run_orgforge
+
+    done = run_orgforge(["content", "estimate", "--preset", "tiny", "--json"], tmp_path)
+    assert done.code == 0 and "Traceback" not in done.err, str(done)
+    assert json.loads(done.out)["accounts"] == 10

@@ -63,7 +63,7 @@ def make_config(clean_env, tmp_path) -> Callable[..., Config]:
 @pytest.fixture
 def sample(clean_env) -> Callable[[Config], list]:
     """The text requests of a config's first accounts (a realistic mixed batch)."""
-    from orgforge.content.estimate import sample_requests
+    from orgforge.generate.requests import sample_requests
 
     def make(config: Config) -> list:
         return sample_requests(config)[0]

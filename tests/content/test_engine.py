@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from orgforge.content.llm import LLMEngine, RateLimiter
+from orgforge.clock import SimulatedClock
+from orgforge.content.llm import LLMEngine
 from orgforge.content.offline import OfflineEngine
+from orgforge.content.pacing import RateLimiter
 from orgforge.content.testing import FakeLLM
 from orgforge.errors import ConfigError, ContentError
 from orgforge.packs import load_packs
 
 
-def engine_for_test(config) -> LLMEngine:
-    return LLMEngine(config.content, load_packs(), seed=config.seed, world=None)
+def engine_for_test(config, clock=None) -> LLMEngine:
+    """The engine on a simulated clock by default: back-offs, Retry-After waits, rate limits
+    and the deadline then take no real time, and elapsed time is exact."""
+    return LLMEngine(
+        config.content, load_packs(), seed=config.seed, world=None, clock=clock or SimulatedClock()
+    )
 
 
 def of_kind(requests, kind):
@@ -84,7 +89,7 @@ def test_mentions_rule_rejects_a_description_without_the_company(server, make_co
     # the fake server names the company: all pass
     engine.fill(requests)
     assert engine.stats()["fallbacks"] == 0
-    from orgforge.content.llm import check
+    from orgforge.content.replies import check
 
     failure, _ = check(
         "account.description",
@@ -110,14 +115,13 @@ def test_429_honours_retry_after(server, make_config, sample):
     server.script = lambda n, body: "429:1" if n == 1 else None
     config = make_config(server, backoff=0.0, backoff_max=0.0)
     requests = of_kind(sample(config), "case.subject")[:10]
-    engine = engine_for_test(config)
-    started = time.monotonic()
+    clock = SimulatedClock()
+    engine = engine_for_test(config, clock)
     engine.fill(requests)
-    elapsed = time.monotonic() - started
     stats = engine.stats()
     assert stats["errors"] == {"rate_limited": 1} and stats["retries"] == 1
     assert stats["fallbacks"] == 0
-    assert elapsed >= 0.95  # waited what Retry-After said, though backoff is 0
+    assert clock.slept == [1.0]  # waited what Retry-After said, though backoff is 0
 
 
 def test_500s_are_retried_with_backoff_then_succeed(server, make_config, sample):
@@ -132,15 +136,16 @@ def test_500s_are_retried_with_backoff_then_succeed(server, make_config, sample)
 
 
 def test_slow_response_times_out_and_is_retried(server, make_config, sample):
-    server.script = lambda n, body: "slow:3" if n == 1 else None
+    # The first answer would come after 60 s (or when the server stops): only the call's
+    # timeout gets the batch its text, from the retry. No bound on the machine's speed.
+    server.script = lambda n, body: "slow:60" if n == 1 else None
     config = make_config(server, timeout=0.5)
     requests = of_kind(sample(config), "case.subject")[:10]
     engine = engine_for_test(config)
-    started = time.monotonic()
     engine.fill(requests)
-    assert time.monotonic() - started < 2.5
     stats = engine.stats()
     assert stats["errors"] == {"timeout": 1} and stats["fallbacks"] == 0
+    assert server.count == 2
 
 
 def test_a_batch_that_keeps_failing_is_split_in_halves(server, make_config, sample):
@@ -178,11 +183,13 @@ def test_a_dead_provider_never_hangs_the_run(make_config, sample):
         config = make_config(fake, max_attempts=2, max_consecutive_failures=2, concurrency=2)
     # the server is gone: connections are refused
     requests = sample(config)
-    engine = engine_for_test(config)
-    started = time.monotonic()
+    clock = SimulatedClock()
+    engine = engine_for_test(config, clock)
     texts = engine.fill(requests)
-    assert time.monotonic() - started < 10
     stats = engine.stats()
+    # Two failed batches in a row mark it down: the batches after that make no calls.
+    assert stats["calls"] < stats["batches"] * config.content.max_attempts
+    assert clock.elapsed <= stats["calls"] * config.content.backoff_max
     assert stats["provider_down"] is True
     assert stats["fallbacks"] == len(requests) and stats["llm_items"] == 0
     assert stats["fallback_reasons"].get("provider_down", 0) > 0
@@ -190,16 +197,27 @@ def test_a_dead_provider_never_hangs_the_run(make_config, sample):
 
 
 def test_overall_deadline_falls_back_for_everything_left(server, make_config, sample):
-    server.script = lambda n, body: "slow:3"
-    config = make_config(server, timeout=0.4, deadline=1.0, max_consecutive_failures=100)
+    # Every call fails and is retried after 10-20 s of back-off on the simulated clock: the
+    # 60 s deadline passes after a handful of calls, and everything left falls back.
+    server.script = lambda n, body: "500"
+    config = make_config(
+        server,
+        deadline=60.0,
+        backoff=20.0,
+        backoff_max=20.0,
+        max_attempts=20,
+        max_consecutive_failures=1000,
+        concurrency=2,
+    )
     requests = sample(config)
-    engine = engine_for_test(config)
-    started = time.monotonic()
+    clock = SimulatedClock()
+    engine = engine_for_test(config, clock)
     engine.fill(requests)
-    assert time.monotonic() - started < 4
     stats = engine.stats()
     assert stats["fallbacks"] == len(requests)
     assert stats["fallback_reasons"].get("deadline", 0) > 0
+    assert clock.elapsed == pytest.approx(60.0)  # waited up to the deadline, not past it
+    assert server.count <= 60 / 10 + 2 * config.content.concurrency
 
 
 def test_budget_stops_calls_before_it_would_be_exceeded(server, make_config, sample, tmp_path):
@@ -329,28 +347,40 @@ def test_requests_per_minute_limit_spaces_calls(server, make_config, sample):
     # 60/min = 1/s with a burst of 10: 12 single-item calls need about 2 s of waiting
     config = make_config(server, batch_size=1, requests_per_minute=60, concurrency=16)
     requests = of_kind(sample(config), "case.subject")[:12]
-    engine = engine_for_test(config)
-    started = time.monotonic()
+    clock = SimulatedClock()
+    engine = engine_for_test(config, clock)
     engine.fill(requests)
-    elapsed = time.monotonic() - started
     stats = engine.stats()
     assert stats["calls"] == 12 and stats["fallbacks"] == 0
-    assert elapsed >= 1.5 and stats["rate_limit_wait_s"] >= 1.5
+    # the 11th and 12th calls wait for a token each (1 s apart); waits may overlap
+    assert 2.0 - 1e-9 <= clock.elapsed <= 3.0 and stats["rate_limit_wait_s"] >= 2.0 - 1e-9
     sent = [r["body"]["messages"][1]["content"].count('\n{"id":') for r in server.requests]
     assert sent == [1] * 12
 
 
 def test_request_limiter_allows_a_burst_then_the_rate():
-    limiter = RateLimiter(600, 0)  # 10/s, burst of 100
+    clock = SimulatedClock()
+    limiter = RateLimiter(600, 0, clock)  # 10/s, burst of 100
 
     async def go() -> tuple[float, float]:
-        started = time.monotonic()
         for _ in range(100):
             await limiter.acquire(0)
-        burst = time.monotonic() - started
+        burst = clock.elapsed
         await limiter.acquire(0)
         await limiter.acquire(0)
-        return burst, time.monotonic() - started
+        return burst, clock.elapsed
 
     burst, total = asyncio.run(go())
-    assert burst < 0.05 and total >= 0.15
+    assert burst == 0.0 and total == pytest.approx(0.2)
+
+
+def test_limiter_refuses_a_wait_past_the_deadline():
+    clock = SimulatedClock()
+    limiter = RateLimiter(60, 0, clock)  # 1/s, burst of 10
+
+    async def go() -> list[bool]:
+        taken = [await limiter.acquire(0, until=5.0) for _ in range(10)]
+        return [*taken, await limiter.acquire(0, until=0.5), await limiter.acquire(0, until=5.0)]
+
+    assert asyncio.run(go()) == [True] * 10 + [False, True]
+    assert clock.elapsed == pytest.approx(1.0)

@@ -19,8 +19,8 @@ import yaml
 
 from orgforge.config import load_config
 from orgforge.content.contract import KINDS, ContentRequest
-from orgforge.content.estimate import sample_requests
 from orgforge.content.offline import DEFAULTS, LIST_LIMIT, OfflineEngine
+from orgforge.generate.requests import sample_requests
 from orgforge.packs import load_packs
 
 PACKS = load_packs()

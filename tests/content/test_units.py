@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
+from orgforge.clock import SimulatedClock
 from orgforge.content.contract import ContentRequest
-from orgforge.content.llm import RateLimiter, batch_sizes, check, parse_reply
+from orgforge.content.pacing import RateLimiter
 from orgforge.content.pricing import load_prices, price_for
 from orgforge.content.prompts import Prompts, parse_template
 from orgforge.content.providers import Reply, retry_after_seconds
+from orgforge.content.replies import batch_sizes, check, parse_reply
 from orgforge.errors import ConfigError
 
 ACCOUNT = ContentRequest(
@@ -156,15 +157,15 @@ def test_every_kind_has_a_prompt():
 
 
 def test_token_limiter_waits_for_capacity():
-    limiter = RateLimiter(0, 6000)  # 100 tokens/s, burst of 1,000
+    clock = SimulatedClock()
+    limiter = RateLimiter(0, 6000, clock)  # 100 tokens/s, burst of 1,000
 
     async def go() -> float:
-        started = time.monotonic()
         await limiter.acquire(1000)
         await limiter.acquire(100)
-        return time.monotonic() - started
+        return clock.elapsed
 
-    assert asyncio.run(go()) >= 0.9
+    assert asyncio.run(go()) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

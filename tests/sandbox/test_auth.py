@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from orgforge.clock import SimulatedClock
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 
 
@@ -138,12 +139,15 @@ def test_static_token_revived_by_login_after_expiry(tmp_path):
 
 
 def test_oauth_tokens_expire_after_ttl(tmp_path):
-    # A TTL long enough that a loaded CI machine still makes the first call in time.
-    with run_in_thread(db_path=tmp_path / "t.db", token_ttl=2.0) as sb:
+    # The sandbox's clock is simulated: the token ages only when the test says so.
+    clock = SimulatedClock()
+    with run_in_thread(db_path=tmp_path / "t.db", token_ttl=7200.0, clock=clock) as sb:
         access = token(
             sb, grant_type="password", username=sb.admin_username, password=sb.password
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {access}"}
         assert httpx.get(f"{sb.base_url}/limits", headers=headers).status_code == 200
-        time.sleep(2.1)
+        clock.advance(7199)
+        assert httpx.get(f"{sb.base_url}/limits", headers=headers).status_code == 200
+        clock.advance(2)
         assert httpx.get(f"{sb.base_url}/limits", headers=headers).status_code == 401

@@ -4,7 +4,6 @@ sandbox_session), including its username/password and JWT logins and Bulk 2.0 su
 from __future__ import annotations
 
 import ssl
-import time
 
 import httpx
 import pytest
@@ -168,9 +167,10 @@ def test_simple_salesforce_logins_through_the_sandbox(tmp_path):
         assert owner["Owner"]["Username"] == sb.usernames[2]
 
 
-def test_run_in_thread_is_quick(tmp_path):
-    start = time.perf_counter()
+def test_run_in_thread_starts_and_stops_repeatedly(tmp_path):
+    # How fast is measured by bench/bench_sandbox.py, not asserted here.
     for i in range(3):
         with run_in_thread(db_path=tmp_path / f"q{i}.db") as sb:
             assert httpx.get(f"{sb.instance_url}/_sandbox/health").status_code == 200
-    assert time.perf_counter() - start < 3.0
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{sb.instance_url}/_sandbox/health")

@@ -19,6 +19,22 @@ def world(prd_world, tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def tiny_world_file(tmp_path_factory) -> Path:
+    """The tiny preset (10 accounts, ~240 records): enough for a sync's behaviour, fast."""
+    from tests.worlds import make_world
+
+    return make_world(tmp_path_factory.mktemp("tiny"), preset="tiny")
+
+
+@pytest.fixture
+def small(tiny_world_file, tmp_path) -> Path:
+    """A private copy of the tiny world, safe to load, change, shift and shrink."""
+    target = tmp_path / "small.db"
+    shutil.copy(tiny_world_file, target)
+    return target
+
+
 @pytest.fixture
 def sandbox():
     with run_in_thread(SandboxConfig(schema=EXAMPLE_SCHEMA)) as sb:

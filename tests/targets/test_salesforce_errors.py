@@ -162,3 +162,18 @@ def test_jwt_bearer_login(world, tmp_path):
         )
         result = ops.smoke(cfg, env={})
         assert result.username == sb.admin_username
+
+
+def test_validate_exits_2_through_the_library_rule(world, tmp_path, capsys, monkeypatch):
+    import orgforge
+
+    schema = {"fields": {"Account": [{"name": "Region__c", "type": "string", "required": True}]}}
+    with run_in_thread(SandboxConfig(schema=schema)) as sb:
+        args = ["validate", "--world", str(world), "--instance-url", sb.instance_url]
+        code, err = _cli(args, capsys, monkeypatch, {"SF_ACCESS_TOKEN": sb.token})
+        cfg, env = sf_config(sb, world, tmp_path)
+        report = orgforge.validate(cfg, env=env)
+    assert code == 2 and "Account.Region__c: the org requires this field" in err
+    failure = orgforge.api.validate_failure(report)
+    assert failure is not None and failure.exit_code == 2
+    assert "Region__c" in failure.message

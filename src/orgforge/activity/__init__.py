@@ -11,7 +11,16 @@ docs/activity.md.
 from __future__ import annotations
 
 from orgforge.activity.frameworks import Framework, builtin_frameworks, load_frameworks
-from orgforge.activity.job import ActivityResult, PlanReport, plan, reset, run, smoke, status
+from orgforge.activity.job import (
+    ActivityResult,
+    PlanReport,
+    anchor_as_of,
+    plan,
+    reset,
+    run,
+    smoke,
+    status,
+)
 
 
 def frameworks(files: list[str] | tuple[str, ...] = ()) -> dict[str, Framework]:
@@ -25,6 +34,7 @@ __all__ = [
     "ActivityResult",
     "Framework",
     "PlanReport",
+    "anchor_as_of",
     "builtin_frameworks",
     "frameworks",
     "load_frameworks",

@@ -33,10 +33,10 @@ from orgforge.activity.subjects import (
     stage_rank,
     validation_error,
 )
-from orgforge.config import line_of
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.errors import FrameworkError
 from orgforge.schema import salesforce as sf
+from orgforge.yamlutil import line_of
 
 CUE_KINDS = ("activity", "persona", "field", "stage_min", "activities_min", "contact_roles_min")
 NO_EVIDENCE = "Not enough evidence yet."

@@ -14,6 +14,7 @@ config creates the new items, and removes items orgforge created that are no lon
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -46,7 +47,7 @@ from orgforge.errors import UsageError
 from orgforge.generate.timeutil import iso_date
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
-from orgforge.world.runlog import RunLog, check_writable_dir
+from orgforge.world.runlog import check_writable_dir, open_run
 from orgforge.world.store import World
 
 COLUMNS = {name: tuple(c.name for c in t.RECORD_TABLES[name].columns) for name in t.RECORD_TABLES}
@@ -61,6 +62,41 @@ class Setup:
     frameworks: list[Framework]
     industry_ids: dict[str, str]  # Account.Industry → pack id (the text engine's vocabulary)
     packs: dict
+
+
+def world_as_of(config: Config) -> dt.date | None:
+    """The day the world's records were generated as of (its last generate run), if known."""
+    try:
+        with World(config.world, create=False) as world:
+            generated = world.get_meta("generated")
+    except UsageError:
+        return None  # no world (yet): the job itself reports that
+    if not generated:
+        return None
+    value = json.loads(generated).get("as_of")
+    return dt.date.fromisoformat(value) if value else None
+
+
+def anchor_as_of(config: Config) -> tuple[Config, str | None]:
+    """The config with as_of defaulting to the world's, and a warning for an as_of before it.
+
+    Activity is planned around the day the world's histories end: past meetings and emails
+    fall between a deal's CreatedDate and as_of. Today is the wrong default for an old world
+    (a month of activity crowds into the days before today); an as_of before the world's
+    squeezes the past activity of deals created after it into a few days.
+    """
+    anchor = world_as_of(config)
+    if anchor is None:
+        return config, None
+    if config.as_of is None:
+        return config.model_copy(update={"as_of": anchor}), None
+    if config.as_of < anchor:
+        return config, (
+            f"as-of {config.as_of.isoformat()} is before the world's history ends "
+            f"({anchor.isoformat()}): deals created after it get their past activity crowded "
+            "into a few days; drop --as-of to use the world's"
+        )
+    return config, None
 
 
 def setup(config: Config) -> Setup:
@@ -364,12 +400,10 @@ def _chunks(opps: list[Opportunity], size: int) -> list[list[Opportunity]]:
 
 
 def default_engine(config: Config, s: Setup, world: World | None = None) -> ContentEngine:
-    """The engine ``content.engine`` asks for; the LLM engine caches in this world."""
-    if config.content.engine == "llm":
-        from orgforge.content import engine_for
+    """The engine ``content.engine`` names; the LLM engine caches in this world."""
+    from orgforge.content import engine_for
 
-        return engine_for(config, world=world)
-    return OfflineEngine(s.packs, config.seed)
+    return engine_for(config, world=world, packs=s.packs)
 
 
 def run(
@@ -389,10 +423,12 @@ def run(
 ) -> ActivityResult:
     """Plan and write activity and scorecards for the selected opportunities.
 
-    ``target="salesforce"`` then pushes the world's activity to the org (see
-    ``activity/salesforce.py``): new records loaded, no-longer-planned ones deleted.
+    ``target="salesforce"`` (any target that registers ``push_activity``) then pushes the
+    world's activity to the org (see ``activity/salesforce.py``): new records loaded,
+    no-longer-planned ones deleted.
     """
-    _check_target(target)
+    push = _remote(target, "push_activity")
+    config, _warning = anchor_as_of(config)
     started = time.perf_counter()
     s = setup(config)
     if write_run:
@@ -403,13 +439,11 @@ def run(
             on_total(len(selected))
         engine = engine or default_engine(config, s, world)
         sink = WorldSink(world)
-        log = RunLog(config.runs_dir, command, dump(config), world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        result = ActivityResult(None, world.location, len(selected), 0)
-        coverage: list[float] = []
-        confidence: list[float] = []
-        try:
+        # The run log always closes; a failure anywhere in the block ends the run as failed.
+        with open_run(config.runs_dir, command, dump(config), world, enabled=write_run) as log:
+            result = ActivityResult(None, world.location, len(selected), 0)
+            coverage: list[float] = []
+            confidence: list[float] = []
             chunks = _chunks(selected, config.activity.chunk_size)
             # CPU-bound offline text gains nothing from more threads (one worker still overlaps
             # the next chunk's preparation with this chunk's write); I/O-bound engines do.
@@ -431,41 +465,37 @@ def run(
                         )
                     if progress:
                         progress(len(chunk))
-        except BaseException as exc:
+            result.scorecards = {
+                "count": len(coverage),
+                "coverage_mean": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
+                "coverage_min": min(coverage) if coverage else 0.0,
+                "confidence_mean": round(sum(confidence) / len(confidence), 4)
+                if confidence
+                else 0.0,
+            }
+            result.seconds = time.perf_counter() - started
             if log is not None:
-                log.__exit__(type(exc), exc, None)
-            raise
-        result.scorecards = {
-            "count": len(coverage),
-            "coverage_mean": round(sum(coverage) / len(coverage), 4) if coverage else 0.0,
-            "coverage_min": min(coverage) if coverage else 0.0,
-            "confidence_mean": round(sum(confidence) / len(confidence), 4) if confidence else 0.0,
-        }
-        result.seconds = time.perf_counter() - started
-        if log is not None:
-            result.run_id, result.run_dir = log.run_id, str(log.dir)
-            log.finish(
-                "ok",
-                {
-                    **result.as_dict(),
-                    "text": {"engine": engine.name, **engine.stats()},
-                    "sink": sink.name,
-                },
-            )
-            log.__exit__(None, None, None)
-    if target == "salesforce":
-        from orgforge.activity.salesforce import push
-
+                result.run_id, result.run_dir = log.run_id, str(log.dir)
+                log.finish(
+                    "ok",
+                    {
+                        **result.as_dict(),
+                        "text": {"engine": engine.name, **engine.stats()},
+                        "sink": sink.name,
+                    },
+                )
+    if push is not None:
         result.salesforce = push(config, env=env, session=session)
     return result
 
 
-def _check_target(target: str) -> None:
-    if target not in ("world", "salesforce"):
-        raise UsageError(
-            f"--target: unknown target {target!r}",
-            "Use world (default) or salesforce (the world, then the org).",
-        )
+def _remote(target: str, operation: str) -> Callable[..., Any] | None:
+    """The registered target's activity operation, or None for the world alone."""
+    if target == "world":
+        return None
+    from orgforge.plugins import target as lookup
+
+    return getattr(lookup(target, operation), operation)
 
 
 # -- plan (dry run) --------------------------------------------------------------------------
@@ -496,6 +526,7 @@ def plan(
     max_opps: int | None = None,
 ) -> PlanReport:
     """What ``run`` would do, without writing anything (no run log, no text)."""
+    config, _warning = anchor_as_of(config)
     s = setup(config)
     with World(config.world, create=False) as world:
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
@@ -631,7 +662,7 @@ def reset(
     and Tasks stay. A dry run only counts. ``target="salesforce"`` also deletes the removed
     records from the org (those orgforge loaded there).
     """
-    _check_target(target)
+    prune = _remote(target, "prune_activity")
     if run_id and opps:
         raise UsageError("reset: give --run or --opp, not both")
     with World(config.world, create=False) as world:
@@ -651,21 +682,19 @@ def reset(
                         )
                     existing[name] = n
             return {"dry_run": True, "removed": existing, "run_id": None}
-        log = RunLog(config.runs_dir, "activity reset", dump(config), world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        removed = sink.remove(keys, log.run_id if log else None)
-        if log is not None:
-            log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
-            log.__exit__(None, None, None)
+        # A delete that fails ends this run as failed (never "running" forever).
+        with open_run(
+            config.runs_dir, "activity reset", dump(config), world, enabled=write_run
+        ) as log:
+            removed = sink.remove(keys, log.run_id if log else None)
+            if log is not None:
+                log.finish("ok", {"removed": removed, "by_run": run_id, "opportunities": opps})
     out: dict[str, Any] = {
         "dry_run": False,
         "removed": removed,
         "run_id": log.run_id if log else None,
     }
-    if target == "salesforce":
-        from orgforge.activity.salesforce import prune
-
+    if prune is not None:
         out["salesforce"] = prune(config, env=env, session=session)
     return out
 
@@ -705,7 +734,7 @@ def smoke(
     With ``target="salesforce"`` the records also go to the org and are deleted there again;
     the check then includes what the org reports as created and deleted.
     """
-    _check_target(target)
+    _remote(target, "push_activity")
     with World(config.world, create=False) as world:
         if opp is None:
             opp = _fresh_opportunity(world, config)
@@ -734,7 +763,7 @@ def smoke(
             checks["Scorecard"] = len(keys["Scorecard"])
     removed = reset(config, run_id=result.run_id, target=target, env=env, session=session)
     remote: dict[str, Any] = {}
-    if target == "salesforce":
+    if target != "world":
         pushed, pruned = result.salesforce or {}, removed.get("salesforce") or {}
         remote = {"created": pushed.get("created", {}), "deleted": pruned.get("deleted", {})}
         for name in ("Event", "Task"):

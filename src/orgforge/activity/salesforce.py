@@ -63,7 +63,7 @@ def prune(
 
     client = ops.connect(config, session=session, env=env)
     with World(config.world, create=False) as world:
-        plan = build_plan(client, config.salesforce, WorldSource(world).user_keys())
+        plan = build_plan(client, config.salesforce, WorldSource(world).user_roles())
         store = SyncStore(world, plan.target)
         loaded = [r for r in store.rows(["ok"]) if r["object"] in ACTIVITY_OBJECTS]
         present: set[str] = set()
@@ -85,9 +85,7 @@ def prune(
             with RunLog(config.runs_dir, "activity prune salesforce", dump(config), world) as log:
                 for name in ACTIVITY_OBJECTS:
                     if stale.get(name):
-                        ops._delete_object(
-                            client, store, log, name, stale[name], report, config, None
-                        )
+                        ops.delete_loaded(client, store, log, name, stale[name], report, config)
                 log.finish("ok" if not report.failed else "failed", report.as_dict())
         return {
             "target": plan.target,

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from orgforge.config import line_of
 from orgforge.errors import ConfigError, UsageError
 from orgforge.schema.salesforce import CONTACT_ROLES, STAGES
+from orgforge.yamlutil import line_of
 
 OPEN_STAGES = STAGES[:6]
 STAGE_RANK = {name: rank for rank, name in enumerate(OPEN_STAGES)}

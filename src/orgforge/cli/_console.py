@@ -6,6 +6,7 @@ the progress bar's modules only when a bar is shown, so a quiet run (``-q``) nev
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -63,14 +64,69 @@ def print_error(error: OrgforgeError) -> None:
     console("err").print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
 
 
+def _command_path(args: list[str]) -> str:
+    """``orgforge config show -c x.yaml`` → ``config show``: the words before the first option."""
+    words: list[str] = []
+    for arg in args:
+        if arg.startswith("-"):
+            if words:
+                break
+            continue  # a global flag before the command
+        words.append(arg)
+        if len(words) == 2:
+            break
+    return " ".join(words)
+
+
+def hint_elsewhere(hint: str, command: str) -> str:
+    """The hint without the advice to run ``orgforge COMMAND``, the command that just failed.
+
+    Errors carry hints written for every caller (``orgforge config show`` lists every setting),
+    and that advice is useless when it is ``config show`` that failed. The hint keeps its other
+    parts; with none left it points at the command's ``--help``.
+    """
+    if not command:
+        return hint
+    mine = re.compile(rf"`orgforge {re.escape(command)}(?! --help`)(?: [^`]*)?`")
+    if not mine.search(hint):
+        return hint
+    parts = [p for p in re.split(r"(?<=[.;])\s+", hint) if not mine.search(p)]
+    kept = " ".join(parts).strip().rstrip(";").strip()
+    if not kept or not any(c.isalpha() for c in kept):
+        return f"`orgforge {command} --help` lists what it accepts."
+    return kept if kept.endswith(".") else kept + "."
+
+
+def print_usage_error(error: Exception) -> None:
+    """A click usage error (unknown option, missing argument…) as `error:` + `hint:` lines."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "orgforge"
+    message = error.format_message() if hasattr(error, "format_message") else str(error)
+    message = " ".join(message.split())  # one line, whatever click wrapped
+    if not message:  # a group run without a command: click has printed its help
+        return
+    print_error(OrgforgeError(f"{command}: {message}", f"`{command} --help` lists what it takes."))
+
+
 def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
-    """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback."""
+    """Run the Typer app; return the exit code. OrgforgeError → two lines, no traceback.
+
+    Every command gets the global flags (``-q``, ``--debug``) here, after or before its name.
+    """
+    import typer.main
+
+    from orgforge.cli._options import add_global_flags
+
     try:
-        # Outside standalone mode click *returns* a typer.Exit's code rather than raising it.
-        code = app(args=args, standalone_mode=False)
+        command = typer.main.get_command(app)
+        add_global_flags(command)
+        # outside standalone mode click *returns* a typer.Exit's code rather than raising it
+        code = command.main(args=args, prog_name="orgforge", standalone_mode=False)
     except OrgforgeError as error:
         if state.debug:
             traceback.print_exc()
+        if error.exit_code == 2:  # bad input: a hint must not send the user back here
+            error.hint = hint_elsewhere(error.hint, _command_path(args or []))
         print_error(error)
         return error.exit_code
     except _EXIT as exit_:
@@ -78,12 +134,22 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     except _ABORT:
         console("err").print("aborted")
         return 1
-    except _USAGE as error:  # bad flag or argument: click prints usage + the error line
-        error.show()
+    except _USAGE as error:  # bad flag or argument: the same two lines as any bad input
+        print_usage_error(error)
         return getattr(error, "exit_code", 2) or 2
     except KeyboardInterrupt:
         console("err").print("interrupted")
         return 130
+    except Exception as error:  # a bug: still two lines, unless --debug asks for the traceback
+        if state.debug:
+            traceback.print_exc()
+        print_error(
+            OrgforgeError(
+                f"internal error: {type(error).__name__}: {error}".splitlines()[0],
+                "This is a bug in orgforge: run again with --debug and report the traceback.",
+            )
+        )
+        return 1
     return code if isinstance(code, int) else 0
 
 

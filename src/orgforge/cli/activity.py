@@ -10,8 +10,20 @@ from rich.table import Table
 
 from orgforge import activity as lib
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import (
+    AsOfOpt,
+    ConfigOpt,
+    DryRunOpt,
+    JsonOpt,
+    RunsOpt,
+    SeedOpt,
+    TextOpt,
+    WorldOpt,
+    YesOpt,
+    load,
+)
 from orgforge.config import Config
+from orgforge.errors import FrameworkError
 
 app = typer.Typer(
     help="Meetings, emails and sales scorecards on opportunities (the People.ai demo job).",
@@ -24,14 +36,13 @@ WhereOpt = Annotated[
         "--where", help="Opportunity filter, SOQL WHERE syntax: \"StageName = 'Prospecting'\"."
     ),
 ]
-MaxOpt = Annotated[int | None, typer.Option("--max-opps", help="At most this many opportunities.")]
+MaxOpt = Annotated[
+    int | None, typer.Option("--max-opps", min=1, help="At most this many opportunities.")
+]
 OppOpt = Annotated[
     list[str] | None,
     typer.Option("--opp", help="An opportunity key, e.g. Opportunity/0042/1 (repeatable)."),
 ]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 42).")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Dates relative to this day.")]
-RunsOpt = Annotated[str | None, typer.Option("--runs-dir", help="Where run logs go.")]
 FrameworkOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -41,11 +52,11 @@ FrameworkOpt = Annotated[
 ModeOpt = Annotated[
     str | None, typer.Option("--scorecard-mode", help="heuristic (default) | llm | hybrid.")
 ]
-TextOpt = Annotated[str | None, typer.Option("--text", help="Text engine: offline | llm.")]
-TargetOpt = Annotated[
+ActivityTargetOpt = Annotated[
     str,
     typer.Option(
         "--target",
+        "-t",
         help="world (default) | salesforce: the world, then load/prune the org (salesforce.*).",
     ),
 ]
@@ -70,7 +81,10 @@ def _config(
         "activity.scorecards.mode": mode,
         "content.engine": text,
     }
-    return load(config, flags)
+    cfg, warning = lib.anchor_as_of(load(config, flags))
+    if warning:
+        _console.err.print(f"[yellow]warning:[/] {warning}")
+    return cfg
 
 
 def _written_table(written: dict[str, dict[str, int]], title: str) -> Table:
@@ -98,11 +112,14 @@ def plan(
     seed: SeedOpt = None,
     as_of: AsOfOpt = None,
     framework: FrameworkOpt = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the full plan as JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Dry run: what `run` would create (nothing is written, no text is generated)."""
     cfg = _config(config, world, seed, as_of, framework=framework)
-    report = lib.plan(cfg, where=where, opps=opp, max_opps=max_opps)
+    _print_plan(cfg, lib.plan(cfg, where=where, opps=opp, max_opps=max_opps), as_json)
+
+
+def _print_plan(cfg: Config, report: Any, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -148,11 +165,15 @@ def run(
     framework: FrameworkOpt = None,
     scorecard_mode: ModeOpt = None,
     text: TextOpt = None,
-    target: TargetOpt = "world",
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    target: ActivityTargetOpt = "world",
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create meetings (Events + invitees), emails (Tasks) and scorecards on opportunities."""
     cfg = _config(config, world, seed, as_of, runs_dir, framework, scorecard_mode, text)
+    if dry_run:  # the same as `activity plan`: what would be created, nothing written
+        _print_plan(cfg, lib.plan(cfg, where=where, opps=opp, max_opps=max_opps), as_json)
+        return
     with _console.progress("opportunities", None) as advance:
         result = lib.run(
             cfg,
@@ -193,7 +214,7 @@ def status(
     config: ConfigOpt = None,
     world: WorldOpt = None,
     limit: int = typer.Option(10, "--limit", help="How many recent runs."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Recent activity runs with their counts, and what the world holds from this job."""
     cfg = _config(config, world)
@@ -235,10 +256,10 @@ def reset(
     world: WorldOpt = None,
     run_id: str = typer.Option(None, "--run", help="Remove what this run created."),
     opp: OppOpt = None,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be removed."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask before removing everything."),
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     runs_dir: RunsOpt = None,
-    target: TargetOpt = "world",
+    target: ActivityTargetOpt = "world",
 ) -> None:
     """Remove activity orgforge created (by run, by opportunity, or all); nothing else."""
     cfg = _config(config, world, runs_dir=runs_dir)
@@ -264,7 +285,7 @@ def smoke(
     opp: str = typer.Option(None, "--opp", help="Opportunity key (default: one without activity)."),
     runs_dir: RunsOpt = None,
     as_of: AsOfOpt = None,
-    target: TargetOpt = "world",
+    target: ActivityTargetOpt = "world",
 ) -> None:
     """One opportunity end to end (plan, write, read back, check), then removed again."""
     cfg = _config(config, world, as_of=as_of, runs_dir=runs_dir)
@@ -285,10 +306,19 @@ def smoke(
 @app.command()
 def frameworks(
     files: list[str] = typer.Argument(None, help="Framework YAML files to validate and list."),
-    as_json: bool = typer.Option(False, "--json", help="Print the frameworks as JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """List the scorecard frameworks; validate your own framework files."""
-    found = lib.frameworks(files or [])
+    try:
+        found = lib.frameworks(files or [])
+    except FrameworkError as error:
+        if error.hint != FrameworkError.default_hint:
+            raise
+        raise FrameworkError(  # the default hint sends the user back to this command
+            error.message,
+            "docs/activity.md (Scorecards) describes the format; the built-ins are in "
+            "src/orgforge/activity/frameworks/.",
+        ) from None
     if as_json:
         typer.echo(
             json.dumps({k: v.model_dump(exclude_none=True) for k, v in found.items()}, indent=2)

@@ -7,9 +7,22 @@ from typing import Any
 
 import typer
 
-import orgforge
+from orgforge import api
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
+from orgforge.cli._options import (
+    AccountsOpt,
+    BaseUrlOpt,
+    ConfigOpt,
+    JsonOpt,
+    MaxCostOpt,
+    ModelOpt,
+    PresetOpt,
+    ProviderOpt,
+    RunsOpt,
+    TextOpt,
+    WorldOpt,
+    load,
+)
 from orgforge.content.contract import KINDS
 from orgforge.errors import UsageError
 
@@ -20,7 +33,7 @@ app = typer.Typer(
 
 
 def _kinds(value: str | None) -> list[str] | None:
-    from orgforge.content.refill import check_kinds
+    from orgforge.content.contract import check_kinds
 
     if not value:
         return None
@@ -54,16 +67,18 @@ def fill(
     config: ConfigOpt = None,
     world: WorldOpt = None,
     kinds: str = typer.Option(None, "--kinds", help="Comma list of kinds (default: all)."),
-    text: str = typer.Option("llm", "--text", help="Engine: llm (default) | offline."),
-    provider: str = typer.Option(None, "--provider", help="openai|azure|anthropic|compatible."),
-    model: str = typer.Option(None, "--model", help="Model (or Azure model behind deployment)."),
-    base_url: str = typer.Option(None, "--base-url", help="API base URL (compatible servers)."),
-    max_cost: float = typer.Option(None, "--max-cost", help="Stop calling past this many USD."),
-    runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
-    quiet: QuietOpt = False,
+    text: TextOpt = "llm",
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_cost: MaxCostOpt = None,
+    runs_dir: RunsOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Re-write the text fields of an existing world; structure is never touched."""
-    _console.state.quiet |= quiet
+    """Re-write the text fields of an existing world (LLM by default); structure never changes.
+
+    `orgforge content estimate` prices the run first (there is no --dry-run: the estimate is it).
+    """
     cfg = load(
         config,
         {
@@ -78,7 +93,10 @@ def fill(
     )
     chosen = _kinds(kinds)
     with _console.progress("text items", None) as advance:
-        summary = orgforge.api.content_fill(cfg, kinds=chosen, progress=advance)
+        summary = api.content_fill(cfg, kinds=chosen, progress=advance)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
     if _console.state.quiet:
         return
     updated = summary["updated"]
@@ -94,12 +112,12 @@ def fill(
 @app.command()
 def estimate(
     config: ConfigOpt = None,
-    preset: str = typer.Option(None, "--preset", help="Size: tiny | prd | large | xl."),
-    accounts: int = typer.Option(None, "--accounts", help="Number of accounts."),
-    provider: str = typer.Option(None, "--provider", help="openai|azure|anthropic|compatible."),
-    model: str = typer.Option(None, "--model", help="Model to price."),
+    preset: PresetOpt = None,
+    accounts: AccountsOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
     batch_size: int = typer.Option(None, "--batch-size", help="Requests per call."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Calls, tokens and cost an LLM run would take, before anything is spent."""
     cfg = load(
@@ -112,7 +130,7 @@ def estimate(
             "content.batch_size": batch_size,
         },
     )
-    report = orgforge.api.content_estimate(cfg)
+    report = api.content_estimate(cfg)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

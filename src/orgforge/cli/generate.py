@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 import orgforge
+from orgforge import api
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, QuietOpt, WorldOpt, load
+from orgforge.cli._options import (
+    AccountsOpt,
+    AsOfOpt,
+    BaseUrlOpt,
+    ConfigOpt,
+    DryRunOpt,
+    FormatOpt,
+    JsonOpt,
+    MaxCostOpt,
+    ModelOpt,
+    OutOpt,
+    PresetOpt,
+    ProviderOpt,
+    RunsOpt,
+    SeedOpt,
+    TextOpt,
+    WorldOpt,
+    load,
+)
 from orgforge.errors import UsageError
 
 if TYPE_CHECKING:
@@ -27,33 +46,27 @@ def _industries(value: str | None) -> list[str] | None:
 
 def generate(
     config: ConfigOpt = None,
-    seed: int = typer.Option(None, "--seed", help="Seed for every random stream (default 42)."),
-    preset: str = typer.Option(None, "--preset", help="Size: tiny | prd | large | xl."),
-    accounts: int = typer.Option(None, "--accounts", help="Number of accounts; others scale."),
+    seed: SeedOpt = None,
+    preset: PresetOpt = None,
+    accounts: AccountsOpt = None,
     industries: str = typer.Option(None, "--industries", help="Comma list of industry ids."),
     pack: list[str] = typer.Option(None, "--pack", help="Extra industry pack YAML (repeatable)."),
-    as_of: str = typer.Option(None, "--as-of", help="Dates are relative to this day (YYYY-MM-DD)."),
+    as_of: AsOfOpt = None,
     team: str = typer.Option(None, "--team", help="Team YAML (roles, territories, hours)."),
     world: WorldOpt = None,
-    out: str = typer.Option(None, "--out", help="Also export the world to this folder."),
-    format: str = typer.Option(None, "--format", help="Export format: csv | json | parquet."),
-    text: str = typer.Option(None, "--text", help="Text engine: offline (default) | llm."),
-    provider: str = typer.Option(
-        None, "--provider", help="LLM provider: openai | azure | anthropic | compatible."
-    ),
-    model: str = typer.Option(None, "--model", help="LLM model (with --text llm)."),
-    base_url: str = typer.Option(
-        None, "--base-url", help="LLM API base URL (OpenAI-compatible servers: Ollama, vLLM…)."
-    ),
-    max_cost: float = typer.Option(
-        None, "--max-cost", help="LLM budget in USD; past it the rest is offline text."
-    ),
-    runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
+    out: OutOpt = None,
+    format: FormatOpt = None,
+    text: TextOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_cost: MaxCostOpt = None,
+    runs_dir: RunsOpt = None,
     workers: int = typer.Option(None, "--workers", help="Processes (0 = automatic)."),
-    quiet: QuietOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Generate a realistic CRM world (accounts and their subtrees), offline by default."""
-    _console.state.quiet |= quiet
     flags = {
         "seed": seed,
         "preset": preset,
@@ -72,16 +85,20 @@ def generate(
         "generate.workers": workers,
     }
     cfg = load(config, flags)
-    if pack:
-        cfg.generate.packs = [*cfg.generate.packs, *pack]
     only = _industries(industries)
+    if dry_run:
+        _print_preview(api.generate_preview(cfg, industries=only), as_json)
+        return
     if cfg.content.engine == "llm":
         # With an LLM the time goes into text: show text items (cache hits count as done).
         with _console.progress("text items", None) as advance:
-            result = orgforge.generate(cfg, industries=only, text_progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, text_progress=advance)
     else:
         with _console.progress("accounts", cfg.generate.accounts) as advance:
-            result = orgforge.generate(cfg, industries=only, progress=advance)
+            result = orgforge.generate(cfg, industries=only, packs=pack, progress=advance)
+    if as_json:
+        typer.echo(json.dumps(_result_dict(result, cfg), indent=2, default=str))
+        return
     if _console.state.quiet:
         return
     table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
@@ -119,19 +136,25 @@ def generate(
 def export(
     config: ConfigOpt = None,
     world: WorldOpt = None,
-    out: str = typer.Option(None, "--out", help="Folder to write (created if missing)."),
-    format: str = typer.Option(None, "--format", help="csv (load-ready) | json | parquet."),
-    quiet: QuietOpt = False,
+    out: OutOpt = None,
+    format: FormatOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Write a world out as files: one per object, streaming (memory stays flat)."""
-    _console.state.quiet |= quiet
     cfg = load(config, {"world": world, "export.out": out, "export.format": format})
     if not cfg.export.out:
         raise UsageError("export: --out is required", "Example: orgforge export --out export/")
     from orgforge.world import World
 
     with World(cfg.world, create=False) as handle:
-        total = sum(handle.counts().values())
+        counts = {name: n for name, n in handle.counts().items() if n}
+        total = sum(counts.values())
+    if dry_run:
+        _console.out.print(
+            f"would write {total:,} records in {len(counts)} {cfg.export.format} files to "
+            f"{cfg.export.out}/; nothing was written"
+        )
+        return
     with _console.progress("records", total) as advance:
         counts = orgforge.export(cfg.world, cfg.export.out, cfg.export.format, progress=advance)
     if not _console.state.quiet:
@@ -141,11 +164,7 @@ def export(
         )
 
 
-def stats(
-    config: ConfigOpt = None,
-    world: WorldOpt = None,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
-) -> None:
+def stats(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = False) -> None:
     """Counts, fill rates and distributions of a world, next to the configured targets."""
     cfg = load(config, {"world": world})
     report = orgforge.stats(cfg.world)
@@ -171,6 +190,40 @@ def stats(
                 str(row["value"]), f"{row['count']:,}", f"{row['observed_pct']:.1f}", target
             )
         out.print(table)
+
+
+def _result_dict(result: Any, cfg: Any) -> dict[str, Any]:
+    return {
+        "world": result.world,
+        "counts": result.counts,
+        "written": result.written,
+        "records": result.records,
+        "seconds": result.seconds,
+        "seed": cfg.seed,
+        "as_of": cfg.today.isoformat(),
+        "text": result.text,
+        "export_dir": result.export_dir,
+        "run_dir": result.run_dir,
+    }
+
+
+def _print_preview(preview: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(preview, indent=2))
+        return
+    table = _table(f"Dry run: generate → {preview['world']}", "object", "records", "in the world")
+    for name, count in preview["counts"].items():
+        table.add_row(name, f"{count:,}", f"{preview['existing'].get(name, 0):,}")
+    _console.out.print(table)
+    verdict = (
+        "the world already holds this recipe: a run would write nothing"
+        if preview["up_to_date"]
+        else f"a run would write up to {preview['records']:,} records"
+    )
+    _console.out.print(
+        f"{verdict}; seed {preview['seed']}, as of {preview['as_of']}, industries "
+        f"{', '.join(preview['industries'])}; nothing was written"
+    )
 
 
 def _table(title: str, first: str, *numbers: str) -> Table:

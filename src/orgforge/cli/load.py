@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import orgforge
+import orgforge.api
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt
-from orgforge.errors import TargetError
-
-TargetOpt = Annotated[
-    str, typer.Option("--target", "-t", help="Where to: salesforce (the only remote target yet).")
-]
-OrgOpt = Annotated[
-    str | None, typer.Option("--org", help="sf CLI alias or username (auth via `sf org display`).")
-]
-InstanceOpt = Annotated[
-    str | None, typer.Option("--instance-url", help="Org URL (with SF_ACCESS_TOKEN).")
-]
-LoginOpt = Annotated[str | None, typer.Option("--login-url", help="Login URL (JWT, password).")]
-UserOpt = Annotated[str | None, typer.Option("--username", help="Salesforce username.")]
-AuthOpt = Annotated[
-    str | None, typer.Option("--auth", help="auto | sf-cli | jwt | password | token.")
-]
-RunsOpt = Annotated[
-    str | None, typer.Option("--runs-dir", help="Where run logs go (default ./runs).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+from orgforge.cli._options import (
+    AuthOpt,
+    ConfigOpt,
+    DryRunOpt,
+    InstanceOpt,
+    JsonOpt,
+    LoginOpt,
+    OrgOpt,
+    RunsOpt,
+    TargetOpt,
+    UserOpt,
+    WorldOpt,
+    YesOpt,
+)
 
 
 def _options(**kw: Any) -> dict[str, Any]:
@@ -75,7 +70,10 @@ def load(
     world: WorldOpt = None,
     from_dir: str = typer.Option(None, "--from", help="Load an exported folder instead."),
     api: str = typer.Option(None, "--api", help="auto | rest | bulk (default: auto)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
+    dry_run: DryRunOpt = False,
+    prune: bool = typer.Option(
+        False, "--prune", help="Delete records orgforge created that the world no longer has."
+    ),
     force: bool = typer.Option(False, "--force", help="Load even past the daily API budget."),
     org: OrgOpt = None,
     instance_url: InstanceOpt = None,
@@ -85,7 +83,7 @@ def load(
     runs_dir: RunsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load the world into an org: parents first, resumable, idempotent (reruns write nothing)."""
+    """Sync the world into an org: create what's missing, update changed fields; resumable."""
     opts = _options(
         world=world,
         runs_dir=runs_dir,
@@ -103,6 +101,7 @@ def load(
             api=api,
             dry_run=dry_run,
             force=force,
+            prune=prune,
             progress=advance,
             on_start=start,
             **opts,
@@ -113,40 +112,77 @@ def load(
         out = _console.out
         for warning in report.warnings:
             out.print(f"[yellow]warning:[/] {warning}", markup=True)
-        title = f"{'Dry run: ' if dry_run else ''}load → {report.target}"
-        table = Table(title=title, show_edge=False)
-        columns = ("object", "api", "total", "already", "created", "existing", "failed", "skipped")
-        for column in columns:
-            table.add_column(column, justify="left" if column in ("object", "api") else "right")
-        for name, t in report.tallies.items():
-            pending = t.total - t.already
-            table.add_row(
-                name,
-                t.api,
-                f"{t.total:,}",
-                f"{t.already:,}",
-                f"{pending:,}" if dry_run else f"{t.created:,}",
-                f"{t.adopted:,}",
-                f"{t.failed:,}",
-                f"{t.skipped:,}",
-            )
-        out.print(table)
-        if dry_run:
-            out.print(f"would use ~{report.estimate:,} API requests; nothing was written")
-        else:
-            out.print(
-                f"{report.requests:,} requests used ({report.retries:,} retries, "
-                f"{report.reconciled:,} records reconciled from an earlier run) "
-                f"in {report.seconds:.1f}s"
-            )
+        _print_load(report, dry_run, prune)
         if run_dir:
             out.print(f"run log: {run_dir}/")
-    if report.failed and not dry_run:
-        raise TargetError(
-            f"load: {report.failed:,} records were not loaded (failed or skipped)",
-            f"See {run_dir}/errors.jsonl; fix the cause and run `orgforge load` again "
-            "(only what is missing is sent).",
+    failure = orgforge.api.load_failure(report, run_dir, dry_run=dry_run)
+    if failure is not None:
+        raise failure
+
+
+def _print_load(report: Any, dry_run: bool, prune: bool) -> None:
+    out = _console.out
+    title = f"{'Dry run: ' if dry_run else ''}load → {report.target}"
+    table = Table(title=title, show_edge=False)
+    if dry_run:
+        columns = ("object", "api", "total", "to create", "to update", "unchanged", "to prune")
+    else:
+        columns = ("object", "api", "total", "created", "updated", "unchanged", "existing")
+        columns += ("pruned", "failed", "skipped")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("object", "api") else "right")
+    for name, t in report.tallies.items():
+        if dry_run:
+            cells = (t.total - t.already, t.to_update, t.unchanged, t.to_prune)
+        else:
+            changed = t.updated + t.update_failed
+            cells = (t.created, t.updated, t.already - changed, t.adopted, t.pruned)
+            cells += (t.failed + t.update_failed, t.skipped)
+        table.add_row(name, t.api, f"{t.total:,}", *(f"{c:,}" for c in cells))
+    out.print(table)
+    for name, t in report.tallies.items():
+        if t.update_fields and (dry_run or t.updated):
+            fields = ", ".join(f"{f} ({n:,})" for f, n in t.update_fields.items())
+            out.print(f"{'to update' if dry_run else 'updated'} {name}: {fields}")
+    gone = sum(len(keys) for keys in report.prune.values())
+    if gone and dry_run:
+        for name, keys in report.prune.items():
+            shown = ", ".join(keys[:5]) + (f" (+{len(keys) - 5:,} more)" if len(keys) > 5 else "")
+            out.print(f"{'would delete' if prune else 'not in the world'} {name}: {shown}")
+    if gone and not prune:
+        out.print(
+            f"{gone:,} records orgforge created are no longer in the world; "
+            "`orgforge load --prune` deletes them from the org"
         )
+    if dry_run:
+        out.print(f"would use ~{report.estimate:,} API requests; nothing was written")
+        return
+    faults = ", ".join(f"{kind} ×{n:,}" for kind, n in sorted(report.faults.items()))
+    rode_out = sum(report.faults.values())
+    out.print(
+        f"{report.requests:,} HTTP requests ({report.http_retries:,} of them sent again), "
+        f"{report.record_retries:,} record retries; "
+        f"rode out {rode_out:,} transient faults" + (f" ({faults})" if faults else "") + "; "
+        f"{report.reconciled:,} records reconciled from an earlier run; {report.seconds:.1f}s"
+    )
+
+
+def _confirm_cleanup(
+    config: Any, target: str, run: str | None, everything: bool, opts: dict[str, Any]
+) -> None:
+    """On a terminal: show what would be deleted, per object, and ask."""
+    preview, _ = orgforge.cleanup(
+        config, target=target, run=run, all=everything, dry_run=True, **opts
+    )
+    counts = preview.would_delete
+    if not counts:
+        return
+    from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+
+    per_object = ", ".join(f"{counts[n]:,} {n}" for n in reversed(LOAD_OBJECTS) if counts.get(n))
+    total = sum(counts.values())
+    if not typer.confirm(f"Delete {total:,} records from {preview.target} ({per_object})?"):
+        raise typer.Abort()  # exit 1, "aborted" (click returns, not raises, an Exit here)
 
 
 def cleanup(
@@ -155,7 +191,8 @@ def cleanup(
     world: WorldOpt = None,
     run: str = typer.Option(None, "--run", help="Delete what this load run created."),
     everything: bool = typer.Option(False, "--all", help="Delete everything orgforge created."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted."),
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     org: OrgOpt = None,
     instance_url: InstanceOpt = None,
     login_url: LoginOpt = None,
@@ -174,6 +211,8 @@ def cleanup(
         username=username,
         auth=auth,
     )
+    if not dry_run and not yes and sys.stdin.isatty():
+        _confirm_cleanup(config, target, run, everything, opts)
     with _bars("delete") as (_start, advance):
         report, run_dir = orgforge.cleanup(
             config,
@@ -199,11 +238,9 @@ def cleanup(
         _console.out.print(f"{report.requests:,} requests used in {report.seconds:.1f}s")
         if run_dir:
             _console.out.print(f"run log: {run_dir}/")
-    if sum(report.failed.values()):
-        raise TargetError(
-            f"cleanup: {sum(report.failed.values()):,} records could not be deleted",
-            f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
-        )
+    failure = orgforge.api.cleanup_failure(report, run_dir)
+    if failure is not None:
+        raise failure
 
 
 def validate(
@@ -250,10 +287,12 @@ def validate(
                 info["api"] or "",
             )
         out.print(table)
-        owners = ", ".join(f"{k}→{v}" for k, v in list(data["owners"].items())[:4])
-        if owners:
-            more = len(data["owners"]) - 4
-            out.print(f"owners: {owners}" + (f" (+{more} more)" if more > 0 else ""))
+        by_how: dict[str, list[str]] = {}
+        for key, how in data["owner_mapping"].items():
+            by_how.setdefault(how, []).append(f"{key}→{data['owners'][key]}")
+        for how, pairs in by_how.items():
+            shown = ", ".join(pairs[:3]) + (f" (+{len(pairs) - 3} more)" if len(pairs) > 3 else "")
+            out.print(f"owners by {how}: {shown}")
         remaining = data["remaining_requests"]
         left = f"{remaining:,}" if remaining is not None else "unknown"
         out.print(f"a load would use ~{data['estimated_requests']:,} requests; {left} left today")
@@ -261,10 +300,9 @@ def validate(
             out.print(f"[yellow]warning:[/] {warning}", markup=True)
         for error in data["errors"]:
             out.print(f"[red]error:[/] {error}", markup=True)
-    if not report.ok:
-        from orgforge.targets.salesforce.plan import raise_if_errors
-
-        raise_if_errors(report.plan)
+    failure = orgforge.api.validate_failure(report)
+    if failure is not None:
+        raise failure
 
 
 def smoke(

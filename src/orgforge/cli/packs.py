@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from orgforge.cli import _console
+from orgforge.cli._options import JsonOpt
 from orgforge.errors import PackError
-from orgforge.packs import builtin_packs, load_pack, load_packs
+from orgforge.packs import builtin_packs, load_packs, pack_problems
 
 app = typer.Typer(help="List, show and validate industry packs.", no_args_is_help=True)
 
@@ -16,12 +20,29 @@ app = typer.Typer(help="List, show and validate industry packs.", no_args_is_hel
 @app.command("list")
 def list_packs(
     pack: list[str] = typer.Option(None, "--pack", help="Also load this pack file."),
+    as_json: JsonOpt = False,
 ) -> None:
     """List the industry packs with their sizes."""
+    packs = load_packs(pack or [])
+    if as_json:
+        rows = [
+            {
+                "id": pid,
+                "label": p.label,
+                "industry": p.industry,
+                "titles": len(p.titles),
+                "products": len(p.products),
+                "case_subjects": len(p.case.subjects),
+                "source": p.source,
+            }
+            for pid, p in packs.items()
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table(show_edge=False)
     for column in ("id", "label", "Industry", "titles", "products", "case subjects", "source"):
         table.add_column(column)
-    for pid, p in load_packs(pack or []).items():
+    for pid, p in packs.items():
         table.add_row(
             pid,
             p.label,
@@ -45,7 +66,22 @@ def show(pack_id: str = typer.Argument(..., help="A pack id, e.g. insurance.")) 
 
 @app.command()
 def validate(files: list[str] = typer.Argument(..., help="Pack YAML files to check.")) -> None:
-    """Validate pack files; exit 2 naming the file, line and field of the first problem."""
-    for file in files:
-        p = load_pack(file)
-        _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")
+    """Validate pack files; list every problem (file:line: field: what), exit 2 if any."""
+    results = [(file, *pack_problems(file)) for file in files]
+    problems = [line for _, _, found in results for line in found]
+    hint = "Fix each line; src/orgforge/packs/FORMAT.md describes every key."
+    for file, p, found in results:
+        if p is not None:
+            _console.out.print(f"{file}: ok (pack {p.id!r}, {len(p.titles)} titles)")
+        elif len(problems) > 1:
+            for line in found:
+                _console.err.print(escape(line), highlight=False)
+    if len(problems) == 1:  # one problem: it is the error line
+        raise PackError(problems[0], hint)
+    if problems:
+        bad = sum(1 for _, _, found in results if found)
+        raise PackError(
+            f"{len(problems)} problem{'s' * (len(problems) != 1)} in {bad} of "
+            f"{len(files)} pack file{'s' * (len(files) != 1)} (listed above)",
+            hint,
+        )

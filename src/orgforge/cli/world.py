@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.table import Table
 
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt, load
+from orgforge.cli._options import ConfigOpt, DryRunOpt, JsonOpt, WorldOpt, YesOpt, load
 from orgforge.world.store import World
 
 app = typer.Typer(help="Inspect or reset the local world.", no_args_is_help=True)
 
 
 @app.command()
-def info(config: ConfigOpt = None, world: WorldOpt = None) -> None:
+def info(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = False) -> None:
     """Schema version, record counts and recent runs of a world."""
     cfg = load(config, {"world": world})
     with World(cfg.world, create=False) as handle:
+        if as_json:
+            data = {
+                "world": handle.location,
+                "schema_version": handle.schema_version,
+                "counts": handle.counts(),
+                "runs": handle.runs(limit=10),
+            }
+            typer.echo(json.dumps(data, indent=2, default=str))
+            return
         _console.out.print(f"world {handle.location} (schema v{handle.schema_version})")
         table = Table(show_edge=False)
         table.add_column("object")
@@ -32,16 +43,37 @@ def info(config: ConfigOpt = None, world: WorldOpt = None) -> None:
         _console.out.print(runs)
 
 
+def _refuse_if_loaded(handle: World, force: bool) -> None:
+    """A reset forgets which org records orgforge created; afterwards cleanup can't find them."""
+    from orgforge.errors import UsageError
+    from orgforge.targets.salesforce.sync import loaded_by_target
+
+    loaded = loaded_by_target(handle)
+    if not loaded or force:
+        return
+    where = ", ".join(f"{n:,} records in {target}" for target, n in loaded.items())
+    raise UsageError(
+        f"world reset: {handle.location} has load history: orgforge created {where}, "
+        "and they are still there",
+        "Delete them first with `orgforge cleanup --all` (same --world), then reset; or pass "
+        "--force to forget them (they stay in the org, and cleanup can no longer find them).",
+    )
+
+
 @app.command()
 def reset(
     config: ConfigOpt = None,
     world: WorldOpt = None,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    force: bool = typer.Option(
+        False, "--force", help="Reset even though an org still holds records loaded from it."
+    ),
 ) -> None:
     """Remove every record, run, change and cache entry from the world (keeps the file)."""
     cfg = load(config, {"world": world})
     with World(cfg.world, create=False) as handle:
+        _refuse_if_loaded(handle, force)
         counts = handle.counts()
         total = sum(counts.values())
         summary = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n) or "nothing"

@@ -16,6 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from orgforge.errors import UsageError
+
 
 @dataclass(slots=True)  # not frozen: a frozen init costs twice as much, once per text field
 class ContentRequest:
@@ -96,3 +98,11 @@ class ContentEngine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release clients, threads and handles (the LLM engine has some); safe to repeat."""
+
+
+def check_kinds(kinds: list[str] | None) -> list[str] | None:
+    """The kinds asked for, or UsageError naming the first unknown one."""
+    unknown = [k for k in kinds or () if k not in KINDS]
+    if unknown:
+        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
+    return kinds

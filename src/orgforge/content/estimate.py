@@ -1,65 +1,36 @@
 """What an LLM run would cost, before anything is spent (``orgforge content estimate``).
 
-The structure of a sample of accounts (up to 100) is generated in memory exactly as a run
-would, its text requests batched and rendered into the real prompts; request counts, prompt
-sizes and typical answer lengths are then scaled to the configured number of accounts, chunk by
-chunk as the pipeline batches them. Nothing is called and nothing is written.
+The generator makes the structure of a sample of accounts (up to 100) in memory exactly as a
+run would (``orgforge.generate.requests.sample_requests``); here its text requests are batched
+and rendered into the real prompts, and request counts, prompt sizes and typical answer lengths
+scaled to the configured number of accounts, chunk by chunk as the pipeline batches them.
+Nothing is called and nothing is written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orgforge.config import BLOCK_SIZE, Config
+from orgforge.config import Config
 from orgforge.content.contract import ContentRequest
-from orgforge.content.llm import (
+from orgforge.content.pricing import load_prices, price_for
+from orgforge.content.prompts import Prompts, render_batch
+from orgforge.content.replies import (
     CALL_OVERHEAD_TOKENS,
     CHARS_PER_TOKEN,
     batch_sizes,
     typical_tokens,
 )
-from orgforge.content.offline import OfflineEngine
-from orgforge.content.pricing import load_prices, price_for
-from orgforge.content.prompts import Prompts, render_batch
-
-SAMPLE_BLOCKS = 10
 
 
-def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
-    """The text requests of the first accounts (case subjects filled offline), and how many."""
-    from orgforge.generate.accounts import BlockGenerator
-    from orgforge.generate.names import Namer
-    from orgforge.generate.plan import make_plan
-
-    plan = make_plan(config)
-    blocks = list(range(min(plan.blocks, SAMPLE_BLOCKS)))
-    accounts = min(plan.accounts, len(blocks) * BLOCK_SIZE)
-    namer = Namer(plan)
-    names = {i: namer.name(i) for i in range(accounts)}
-    generator = BlockGenerator(plan)
-    offline = OfflineEngine(plan.packs, plan.seed)
-    requests: list[ContentRequest] = []
-    for block in blocks:
-        industries = [namer.industry(block * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)]
-        part = generator.block(block, names, industries)
-        subjects = {}
-        for record, _, request in part.requests:
-            if request.kind == "case.subject":
-                subjects[record["key"]] = offline.text(request.kind, request.key, request.context)
-        for _, _, request in part.requests:
-            source = request.context.get("subject_of")
-            if source is not None:
-                request.context["subject"] = subjects.get(source, "")  # type: ignore[index]
-            requests.append(request)
-    return requests, accounts
-
-
-def estimate(config: Config) -> dict[str, Any]:
-    from orgforge.generate.pipeline import CHUNK_BLOCKS
+def estimate(
+    config: Config, requests: list[ContentRequest], sampled: int, chunk_accounts: int
+) -> dict[str, Any]:
+    """Calls, tokens and cost for ``config``'s accounts, scaled from the text ``requests`` of
+    ``sampled`` accounts (the generator's sample) batched as runs of ``chunk_accounts``."""
     from orgforge.packs import load_packs
 
     content = config.content
-    requests, sampled = sample_requests(config)
     accounts = config.generate.accounts
     prompts = Prompts(content.prompts_dir)
     packs = load_packs(config.generate.packs)
@@ -68,7 +39,7 @@ def estimate(config: Config) -> dict[str, Any]:
     by_kind: dict[str, list[ContentRequest]] = {}
     for request in requests:
         by_kind.setdefault(request.kind, []).append(request)
-    chunk = CHUNK_BLOCKS * BLOCK_SIZE
+    chunk = chunk_accounts
     chunk_sizes = [min(chunk, accounts - start) for start in range(0, accounts, chunk)]
     kinds: dict[str, dict[str, Any]] = {}
     for kind, items in by_kind.items():

@@ -17,6 +17,8 @@
    or when ``max_consecutive_failures`` batches in a row failed on transport (provider down).
 
 Fallback text is the offline engine's, so structure and offline text stay deterministic.
+Reply parsing and item checks live in ``content/replies.py``, rate limits in
+``content/pacing.py``; the names they export are importable from here too.
 """
 
 from __future__ import annotations
@@ -24,19 +26,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import random
-import re
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
 from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
+from orgforge.content.pacing import RateLimiter, _LoopThread
 from orgforge.content.pricing import Price, load_prices, price_for
 from orgforge.content.prompts import (
     RESPONSE_SCHEMA,
@@ -46,200 +46,21 @@ from orgforge.content.prompts import (
     visible_context,
 )
 from orgforge.content.providers import CallError, Provider, Reply, make_provider
+from orgforge.content.replies import (
+    BUDGET_INPUT_MARGIN,
+    CALL_OVERHEAD_TOKENS,
+    CHARS_PER_TOKEN,
+    ITEM_OVERHEAD_TOKENS,
+    STOPPED,
+    TRANSPORT,
+    TYPICAL_CHARS,
+    batch_sizes,
+    check,
+    parse_reply,
+    typical_tokens,
+)
 from orgforge.errors import ConfigError, ContentError
 from orgforge.packs import Pack
-
-CHARS_PER_TOKEN = 4.0
-ITEM_OVERHEAD_TOKENS = 12  # {"id":"12","text":"…"}, per item in the answer
-CALL_OVERHEAD_TOKENS = 20  # message framing per call
-MAX_BATCH = 20
-BUDGET_INPUT_MARGIN = 4 / 3  # prompts as dense as 3 characters per token
-
-# Typical answer length per kind (characters), the middle of what the prompts ask for; used to
-# size output limits and to estimate cost before anything is spent.
-TYPICAL_CHARS: dict[str, int] = {
-    "account.description": 300,
-    "opportunity.description": 300,
-    "opportunity.next_step": 80,
-    "case.subject": 60,
-    "case.description": 380,
-    "case_comment.body": 190,
-    "task.subject": 50,
-    "task.description": 200,
-    "event.subject": 50,
-    "event.description": 280,
-    "email.subject": 45,
-    "email.body": 650,
-    "meeting.notes": 550,
-    "scorecard.answer": 180,
-    "asana.comment": 110,
-}
-SINGLE_LINE = {"opportunity.next_step", "case.subject", "task.subject", "event.subject"}
-SINGLE_LINE |= {"email.subject"}
-TRANSPORT = {"rate_limited", "server", "timeout", "connection", "bad_request"}
-STOPPED = {"budget", "deadline", "provider_down"}
-
-PLACEHOLDER = re.compile(
-    r"\{[A-Za-z_][A-Za-z0-9_ .]*\}"  # {account}
-    r"|\[(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}\]"  # [Company], [Your Name]
-    r"|<(?:[A-Z][A-Za-z']*)(?: [A-Za-z']+){0,3}>"  # <Contact Name>
-    r"|(?i:\blorem ipsum\b)|\bTBD\b|\bXXX+\b"
-)
-# Refusals, not apologies: "I'm sorry for the delay" is a fine case comment.
-REFUSAL = re.compile(
-    r"^\s*(?:I'm|I’m|I am) sorry,? (?:but\b|I (?:can't|can’t|cannot|won't|am unable|'m unable))"
-    r"|^\s*Sorry,? but I\b"
-    r"|^\s*I (?:can't|can’t|cannot|won't|am unable to|'m unable to) "
-    r"(?:help|assist|comply|fulfil|fulfill|provide that|create that|write that|do that)\b"
-    r"|\bas an AI\b|\bas an? (?:AI )?language model\b",
-    re.IGNORECASE,
-)
-_STOPWORDS = {"the", "and", "of", "a", "an", "inc", "llc", "co", "corp", "group"}
-
-
-def typical_tokens(kind: str) -> float:
-    return TYPICAL_CHARS.get(kind, 200) / CHARS_PER_TOKEN + ITEM_OVERHEAD_TOKENS
-
-
-def batch_sizes(n: int, size: int) -> list[int]:
-    """Near-equal batch sizes for n items: about ``size`` each, a short tail spread over the
-    others (up to 20 per call) rather than sent as a call of its own."""
-    if n <= 0:
-        return []
-    most = size if size >= MAX_BATCH else min(MAX_BATCH, size + size // 3)
-    count = max(1, math.ceil(n / most), n // size)
-    base, extra = divmod(n, count)
-    return [base + 1] * extra + [base] * (count - extra)
-
-
-def mentions(text: str, value: str | None) -> bool:
-    """Whether ``text`` names ``value`` (by its first distinctive word, case-insensitive)."""
-    if not value:
-        return True
-    words = [w for w in re.findall(r"[\w&'-]+", value) if w.lower() not in _STOPWORDS]
-    if not words:
-        return True
-    return words[0].lower() in text.lower()
-
-
-def clean(kind: str, text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1].strip()
-    if kind in SINGLE_LINE:
-        text = " ".join(text.split())
-    return text
-
-
-def check(kind: str, text: Any, request: ContentRequest) -> tuple[str | None, str]:
-    """(failure reason or None, cleaned text) for one answered item."""
-    if not isinstance(text, str):
-        return "missing", ""
-    text = clean(kind, text)
-    spec = KINDS[kind]
-    if not spec.min_chars <= len(text) <= spec.max_chars:
-        return "length", text
-    if PLACEHOLDER.search(text):
-        return "placeholder", text
-    if REFUSAL.search(text):
-        return "refusal", text
-    if spec.mentions and not mentions(text, request.context.get(spec.mentions)):
-        return "mentions", text
-    return None, text
-
-
-def _strip_fence(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
-
-
-def parse_reply(reply: Reply) -> tuple[dict[str, Any] | None, str | None]:
-    """({id: text}, None) or (None, reason): refusal | truncated | malformed."""
-    if reply.refusal:
-        return None, "refusal"
-    data = reply.data
-    if data is None:
-        if not reply.text:
-            return None, "truncated" if reply.truncated else "malformed"
-        try:
-            data = json.loads(_strip_fence(reply.text))
-        except ValueError:
-            return None, "truncated" if reply.truncated else "malformed"
-    items = data.get("items") if isinstance(data, dict) else data
-    if isinstance(items, str):  # some models put the array in a string
-        try:
-            items = json.loads(items)
-        except ValueError:
-            return None, "malformed"
-    if not isinstance(items, list):
-        return None, "malformed"
-    found: dict[str, Any] = {}
-    for entry in items:
-        if isinstance(entry, dict) and "id" in entry:
-            found.setdefault(str(entry["id"]).strip(), entry.get("text"))
-    if not found:
-        return None, "malformed"
-    return found, None
-
-
-class RateLimiter:
-    """Requests/min and tokens/min as token buckets (10 s of burst); 0 disables a limit."""
-
-    def __init__(self, rpm: int, tpm: int) -> None:
-        now = time.monotonic()
-        self._buckets = [
-            [float(limit), limit / 60.0, max(1.0, limit / 6.0), now]
-            for limit in (rpm, tpm)
-            if limit
-        ]
-        self._kinds = [k for k, limit in (("r", rpm), ("t", tpm)) if limit]
-        self.waited = 0.0
-        for bucket in self._buckets:
-            bucket[0] = bucket[2]
-
-    async def acquire(self, tokens: float) -> None:
-        needs = {"r": 1.0, "t": float(tokens)}
-        while True:
-            now = time.monotonic()
-            wait = 0.0
-            for kind, bucket in zip(self._kinds, self._buckets, strict=True):
-                level, rate, capacity, last = bucket
-                level = min(capacity, level + (now - last) * rate)
-                bucket[0], bucket[3] = level, now
-                need = min(needs[kind], capacity)
-                if level < need:
-                    wait = max(wait, (need - level) / rate)
-            if wait <= 0:
-                for kind, bucket in zip(self._kinds, self._buckets, strict=True):
-                    bucket[0] -= needs[kind]  # may go negative: a large call is paid later
-                return
-            self.waited += wait
-            await asyncio.sleep(wait)
-
-
-class _LoopThread:
-    """One event loop in a daemon thread for an engine's lifetime: one SDK client and its
-    connection pool serve every fill of a run, and fill() works from sync code even when the
-    caller already runs an event loop."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="orgforge-llm", daemon=True
-        )
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        if not self.thread.is_alive():
-            self.loop.close()
 
 
 class LLMEngine(ContentEngine):
@@ -256,13 +77,16 @@ class LLMEngine(ContentEngine):
         world: Any = None,
         provider: Provider | None = None,
         progress: Callable[[int], None] | None = None,
+        clock: Clock = REAL,
     ) -> None:
         self.config = config
+        self.clock = clock  # back-offs, rate limits and the deadline run on it
         self.packs = packs
         self.offline = OfflineEngine(packs, seed)
         self.prompts = Prompts(config.prompts_dir)
         self.prompts.tag("account.description")  # a broken prompts_dir fails before any write
         self.provider = provider or make_provider(config)
+        self.provider.clock = clock  # an HTTP-date Retry-After is read on the engine's clock
         self.price: Price | None = price_for(
             load_prices(config.prices_file), config.provider, config.model
         )
@@ -278,7 +102,7 @@ class LLMEngine(ContentEngine):
         self._own_world = False
         self._memory_cache: dict[str, str] = {}
         self._pack_tags: dict[str, str] = {}
-        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
+        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute, clock)
         self._jitter = random.Random(seed)
         self._deadline_at: float | None = None
         self._spent = 0.0
@@ -380,7 +204,7 @@ class LLMEngine(ContentEngine):
         if todo:
             batches = self._batches(requests, todo)
             self.counts["batches"] += len(batches)
-            started = time.monotonic()
+            started = self.clock.monotonic()
             if self._runner is None:
                 self._runner = _LoopThread()
             try:
@@ -389,7 +213,7 @@ class LLMEngine(ContentEngine):
                 self._keep(requests, keys, results)  # what was bought before a fatal error
                 raise
             finally:
-                self.wall_seconds += time.monotonic() - started
+                self.wall_seconds += self.clock.monotonic() - started
         for i in todo:
             if i in results:
                 out[i] = results[i]
@@ -443,7 +267,7 @@ class LLMEngine(ContentEngine):
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.config.concurrency)
         if self._deadline_at is None:
-            self._deadline_at = time.monotonic() + self.config.deadline
+            self._deadline_at = self.clock.monotonic() + self.config.deadline
         if not self._opened:
             await self.provider.open()
             self._opened = True
@@ -496,7 +320,7 @@ class LLMEngine(ContentEngine):
 
     def _remaining(self) -> float:
         assert self._deadline_at is not None
-        return self._deadline_at - time.monotonic()
+        return self._deadline_at - self.clock.monotonic()
 
     def _expected_output(self, kind: str, n: int) -> float:
         per_item = self._out_per_item.get(kind, typical_tokens(kind))
@@ -591,17 +415,14 @@ class LLMEngine(ContentEngine):
             if attempt + 1 < self.config.max_attempts:
                 self.counts["retries"] += 1
                 wait = self._backoff(attempt) if delay is None else delay
-                await asyncio.sleep(max(0.0, min(wait, self._remaining())))
+                await self.clock.asleep(max(0.0, min(wait, self._remaining())))
         if last in TRANSPORT:
             self._transport_failure()
         return None, last
 
     async def _call(self, system: str, user: str, max_tokens: int, tokens: float) -> Reply:
-        remaining = self._remaining()
-        try:
-            await asyncio.wait_for(self._limiter.acquire(tokens), timeout=max(0.0, remaining))
-        except TimeoutError:
-            raise CallError("deadline", "deadline passed", retryable=False) from None
+        if not await self._limiter.acquire(tokens, until=self._deadline_at):
+            raise CallError("deadline", "deadline passed", retryable=False)
         assert self._sem is not None
         async with self._sem:
             # Checked again once a slot is free: the provider may have died meanwhile.
@@ -612,7 +433,7 @@ class LLMEngine(ContentEngine):
                 raise CallError("deadline", "deadline passed", retryable=False)
             timeout = min(self.config.timeout, remaining)
             self.counts["calls"] += 1
-            started = time.monotonic()
+            started = self.clock.monotonic()
             try:
                 return await asyncio.wait_for(
                     self.provider.call(system, user, RESPONSE_SCHEMA, max_tokens, timeout),
@@ -621,7 +442,7 @@ class LLMEngine(ContentEngine):
             except TimeoutError:
                 raise CallError("timeout", "timed out", retryable=True) from None
             finally:
-                self.call_seconds += time.monotonic() - started
+                self.call_seconds += self.clock.monotonic() - started
 
     # -- summary -------------------------------------------------------------------------------
 

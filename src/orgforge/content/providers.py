@@ -10,22 +10,16 @@ or ``.env`` and never stored anywhere else.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
 from orgforge.errors import ConfigError
 
-ENV_KEYS = {
-    "openai": "OPENAI_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "compatible": "OPENAI_API_KEY",
-}
 TOOL_NAME = "submit_texts"
 
 
@@ -59,8 +53,9 @@ class CallError(Exception):
         self.status = status
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+def retry_after_seconds(headers: Any, clock: Clock = REAL) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds, or an HTTP date read
+    against ``clock``)."""
     if headers is None:
         return None
     value = headers.get("retry-after-ms")
@@ -80,7 +75,7 @@ def retry_after_seconds(headers: Any) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _dotenv(cwd: Path | None = None) -> dict[str, str]:
@@ -96,11 +91,16 @@ def api_key_for(config: ContentConfig, environ: dict[str, str] | None = None) ->
     """The key from content.api_key (ORGFORGE_CONTENT__API_KEY), else the provider's env var."""
     if config.api_key is not None and config.api_key.get_secret_value():
         return config.api_key.get_secret_value()
+    from orgforge.plugins import llm_provider
+
+    env_key = llm_provider(config.provider).env_key
+    if env_key is None:
+        return None
     env = {**_dotenv(), **(os.environ if environ is None else environ)}
-    return env.get(ENV_KEYS[config.provider]) or None
+    return env.get(env_key) or None
 
 
-def _classify(exc: BaseException, sdk: Any) -> CallError:
+def _classify(exc: BaseException, sdk: Any, clock: Clock = REAL) -> CallError:
     """Map an SDK exception (openai or anthropic: same class names) to a CallError."""
     message = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
     if isinstance(exc, sdk.APITimeoutError):
@@ -109,7 +109,7 @@ def _classify(exc: BaseException, sdk: Any) -> CallError:
         return CallError("connection", message, retryable=True)
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
-        after = retry_after_seconds(getattr(exc.response, "headers", None))
+        after = retry_after_seconds(getattr(exc.response, "headers", None), clock)
         if status == 429:
             return CallError("rate_limited", message, retryable=True, retry_after=after, status=429)
         if status >= 500 or status in (408, 409, 425):
@@ -126,6 +126,7 @@ class Provider:
     """One provider's client factory and call. Subclasses fill ``open`` and ``call``."""
 
     name = "provider"
+    clock: Clock = REAL  # the engine sets its own
 
     def __init__(self, config: ContentConfig, api_key: str | None) -> None:
         self.config = config
@@ -239,9 +240,9 @@ class OpenAIProvider(Provider):
                 if self.auto and self.mode != "none" and _about_format(exc):
                     self.mode = self.MODES[self.MODES.index(self.mode) + 1]
                     continue
-                raise _classify(exc, openai) from None
+                raise _classify(exc, openai, self.clock) from None
             except openai.OpenAIError as exc:
-                raise _classify(exc, openai) from None
+                raise _classify(exc, openai, self.clock) from None
             return _openai_reply(completion)
 
 
@@ -312,7 +313,7 @@ class AnthropicProvider(Provider):
         try:
             message = await self.client.messages.create(**kwargs)
         except anthropic.AnthropicError as exc:
-            raise _classify(exc, anthropic) from None
+            raise _classify(exc, anthropic, self.clock) from None
         usage = getattr(message, "usage", None)
         reply = Reply(
             input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
@@ -333,34 +334,29 @@ class AnthropicProvider(Provider):
 
 
 def make_provider(config: ContentConfig, environ: dict[str, str] | None = None) -> Provider:
-    """The provider for the config; missing keys or endpoints fail here, before any write.
+    """The provider ``content.provider`` names (a registered plugin); missing keys or endpoints
+    fail here, before any write.
 
     The SDK is imported here too (a second or more for either), not in the first call's time.
     """
     import importlib
 
-    importlib.import_module("anthropic" if config.provider == "anthropic" else "openai")
+    from orgforge.plugins import llm_provider
+
+    spec = llm_provider(config.provider)
+    if spec.sdk:
+        importlib.import_module(spec.sdk)
     key = api_key_for(config, environ)
-    if config.provider == "compatible":
-        if not config.base_url:
-            raise ConfigError(
-                "content.base_url is not set (provider compatible)",
-                "Point it at your server, e.g. http://localhost:11434/v1 for Ollama.",
-            )
-        return OpenAIProvider(config, key)
-    if key is None:
-        env = ENV_KEYS[config.provider]
+    if spec.check is not None and not spec.needs_key:
+        spec.check(config)
+    if key is None and spec.needs_key:
+        env = "ORGFORGE_CONTENT__API_KEY"
+        if spec.env_key:
+            env = f"{spec.env_key} (or {env})"
         raise ConfigError(
             f"no API key for content.provider {config.provider}",
-            f"Set {env} (or ORGFORGE_CONTENT__API_KEY) in the environment or .env.",
+            f"Set {env} in the environment or .env.",
         )
-    if config.provider == "anthropic":
-        return AnthropicProvider(config, key)
-    if config.provider == "azure" and not (
-        config.azure_endpoint or config.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
-    ):
-        raise ConfigError(
-            "content.azure_endpoint is not set (provider azure)",
-            "Set content.azure_endpoint (https://NAME.openai.azure.com) or AZURE_OPENAI_ENDPOINT.",
-        )
-    return OpenAIProvider(config, key)
+    if spec.check is not None and spec.needs_key:
+        spec.check(config)
+    return spec.factory(config, key)

@@ -61,6 +61,7 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.usage = {"input_tokens": 0, "output_tokens": 0}  # totals of answered usage
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -74,6 +75,7 @@ class FakeLLM:
 
     def start(self) -> FakeLLM:
         fake = self
+        self._stopping.clear()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -91,6 +93,7 @@ class FakeLLM:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -134,8 +137,8 @@ class FakeLLM:
         if self.latency:
             time.sleep(self.latency)
         name, _, arg = action.partition(":")
-        if name == "slow":
-            time.sleep(float(arg or 5))
+        if name == "slow":  # answers late, or when the server stops (no test waits it out)
+            self._stopping.wait(float(arg or 5))
             action, name = "ok", "ok"
         if name == "429":
             return self._error(handler, 429, anthropic, "rate_limit", {"retry-after": arg or "0"})

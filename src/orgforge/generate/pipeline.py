@@ -46,6 +46,7 @@ PARALLEL_FROM_ACCOUNTS = 3000
 # per 70k records, rescanning the chunk in flight: about a tenth of a worker's CPU. At this
 # threshold it runs a few times per chunk and still collects any cycle there is.
 GC_THRESHOLD = 50_000
+START_METHOD: str | None = None  # None: the platform's default start method for worker processes
 
 Rows = dict[str, list[tuple]]
 
@@ -287,13 +288,16 @@ def generate(
     progress: Callable[[int], None] | None = None,
     write_run: bool = True,
     command: str = "generate",
+    after: Callable[[World, RunLog | None], str | None] | None = None,
 ) -> GenerateResult:
-    """Generate (or bring up to date) the world for ``config``; optionally export it."""
+    """Generate (or bring up to date) the world for ``config``.
+
+    ``after(world, run_log)`` runs inside the same run once the world is written (the library's
+    ``orgforge.generate`` exports there); what it returns is the result's ``export_dir``. The
+    generator itself never runs a target.
+    """
     started = time.perf_counter()
     plan = make_plan(config, industries)
-    export_dir = Path(config.export.out) if config.export.out else None
-    if export_dir is not None:
-        check_writable_dir(export_dir, "--out")
     if write_run:
         check_writable_dir(Path(config.runs_dir), "runs directory")
 
@@ -310,13 +314,8 @@ def generate(
         # A failure anywhere below (generation or export) ends the run log as failed.
         with log if log is not None else nullcontext():
             result = _run(plan, config, world, engine, offline_inline, progress, log)
-            if export_dir is not None:
-                from orgforge.targets.files import export
-
-                export(world, export_dir, config.export.format)
-                result.export_dir = str(export_dir)
-                if log is not None:
-                    log.event("export.finished", out=str(export_dir), format=config.export.format)
+            if after is not None:
+                result.export_dir = after(world, log)
             result.seconds = time.perf_counter() - started
             result.text = {"engine": engine.name, **engine.stats()}  # type: ignore[dict-item]
             if log is not None:
@@ -393,7 +392,9 @@ def _run(
 
     jobs = _jobs(plan, chunks, namer, shard_for)
     if workers > 1:
-        context = multiprocessing.get_context("fork")
+        # The platform's start method (spawn on Windows and macOS): workers get everything
+        # they use through the initializer's arguments, never from inherited globals.
+        context = multiprocessing.get_context(START_METHOD)
         pool = context.Pool(workers, initializer=_init_pool_worker, initargs=(plan, offline_inline))
         results = _bounded_imap(pool, jobs, ahead=workers + 1)
     else:

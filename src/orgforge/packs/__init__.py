@@ -21,8 +21,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orgforge.config import line_of
 from orgforge.errors import PackError
+from orgforge.yamlutil import line_of
 
 COMPANY_SLOTS = {"last", "city", "state", "word", "word2"}
 _SLOT = re.compile(r"\{([^{}]*)\}")
@@ -167,16 +167,62 @@ class Pack(_Model):
     source: str = Field("", exclude=True)
 
 
-def load_pack(path: str | Path) -> Pack:
-    """Load and validate one pack file; errors name the file, line and field."""
-    path = Path(path)
+def _read_pack_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PackError(f"pack file {path} not found", "Check the path given to --pack.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"pack file {path} can't be read ({exc.__class__.__name__})") from None
-    return parse_pack(text, str(path))
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Load and validate one pack file; errors name the file, line and field."""
+    path = Path(path)
+    return parse_pack(_read_pack_text(path), str(path))
+
+
+def pack_problems(path: str | Path) -> tuple[Pack | None, list[str]]:
+    """Validate one pack file and return (the pack or None, every problem as file:line: field).
+
+    Unlike :func:`load_pack`, which stops at the first problem, this lists them all (what
+    ``orgforge packs validate`` shows); a file that can't be read or parsed is one problem.
+    """
+    path = Path(path)
+    try:
+        text = _read_pack_text(path)
+    except PackError as error:
+        return None, [error.message]
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+        if not isinstance(data, dict):
+            raise ValueError("not a mapping")
+    except (yaml.YAMLError, ValueError):
+        try:
+            parse_pack(text, str(path))  # words it: file:line: malformed YAML / not a mapping
+        except PackError as error:
+            return None, [error.message]
+        raise  # pragma: no cover - parse_pack refuses whatever failed here
+    try:
+        return Pack.model_validate({**data, "source": str(path)}), []
+    except ValidationError as exc:
+        return None, _describe(exc, text, str(path), every=True)
+
+
+def _describe(exc: ValidationError, text: str, source: str, every: bool) -> list[str]:
+    """``source:line: field.path: message`` for the first (or every) error of a validation."""
+    nodes = yaml.compose(text, Loader=_LOADER)  # only on error: it's slow
+    errors = exc.errors() if every else exc.errors()[:1]
+    lines = []
+    for error in errors:
+        loc = tuple(str(p) for p in error["loc"])
+        line = line_of(nodes, loc)
+        where = f"{source}:{line}" if line else source
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+        lines.append(f"{where}: {'.'.join(loc) or '(top level)'}: {message}")
+    return lines
 
 
 def parse_pack(text: str, source: str, data: Any = None) -> Pack:
@@ -193,15 +239,9 @@ def parse_pack(text: str, source: str, data: Any = None) -> Pack:
     try:
         return Pack.model_validate({**data, "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(str(p) for p in first["loc"])
-        line = line_of(yaml.compose(text, Loader=_LOADER), loc)  # only on error: it's slow
-        where = f"{source}:{line}" if line else source
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
+        (first,) = _describe(exc, text, source, every=False)
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise PackError(f"{where}: {'.'.join(loc)}: {message}{more}") from None
+        raise PackError(f"{first}{more}") from None
 
 
 PARSED_FILE = "_parsed.json"

@@ -21,7 +21,6 @@ methods and :meth:`World.transaction` go through the world's own connection.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import sqlite3
@@ -33,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import WorldError
 from orgforge.schema import salesforce as sf
 from orgforge.world import tables as t
@@ -112,8 +112,9 @@ def sqlite_ddl_by_table() -> dict[str, list[str]]:
     return by_table
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def now_iso(clock: Clock = REAL) -> str:
+    """The world's timestamp format, on ``clock`` (a World uses its own: ``world.clock``)."""
+    return clock.iso()
 
 
 def world_url(location: str | Path) -> str:
@@ -390,8 +391,9 @@ class _SQLAlchemy:
 class World:
     """A handle on one world. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, location: str | Path, *, create: bool = True) -> None:
+    def __init__(self, location: str | Path, *, create: bool = True, clock: Clock = REAL) -> None:
         self.location = str(location)
+        self.clock = clock  # stamps runs, the change log and sync rows
         self.url = world_url(location)
         path = sqlite_file(self.location)
         if path is not None:
@@ -532,7 +534,7 @@ class World:
                 [
                     {"name": "app", "value": APP_ID},
                     {"name": "schema_version", "value": str(SCHEMA_VERSION)},
-                    {"name": "created_at", "value": now_iso()},
+                    {"name": "created_at", "value": now_iso(self.clock)},
                 ],
             )
 
@@ -690,7 +692,7 @@ class World:
         Every write is logged in the change log in the same transaction.
         """
         stats: dict[str, dict[str, int]] = {}
-        ts = now_iso()
+        ts = now_iso(self.clock)
         with self._db.transaction() as conn:
             for object_name, rows in rows_by_object.items():
                 stats[object_name] = self._write_object(
@@ -772,7 +774,7 @@ class World:
         conn.execute(
             _LOG_CHANGE,
             {
-                "ts": ts or now_iso(),
+                "ts": ts or now_iso(self.clock),
                 "run_id": run_id,
                 "object": object_name,
                 "op": op,
@@ -796,7 +798,7 @@ class World:
         """
         if not isinstance(self._db, _SQLite):
             raise WorldError(f"world {self.location}: shards only go into SQLite worlds")
-        ts = now_iso()
+        ts = now_iso(self.clock)
         stats: dict[str, dict[str, int]] = {}
         with self._db.attached(shard, "shard"), self._db.transaction() as conn:
             for name, (count, keys_json) in manifest.items():
@@ -820,7 +822,7 @@ class World:
     ) -> int:
         """Delete records by key (only ``job``'s records when given), logging every delete."""
         table = t.record_table_name(object_name)
-        ts = now_iso()
+        ts = now_iso(self.clock)
         removed = 0
         with self._db.transaction() as conn:
             for start in range(0, len(keys), 500):
@@ -840,7 +842,7 @@ class World:
     def delete_accounts_from(self, first_idx: int, run_id: str | None) -> dict[str, int]:
         """Delete every record (and history row) of accounts with index ≥ first_idx (the world
         shrank); return how many of each object went."""
-        ts = now_iso()
+        ts = now_iso(self.clock)
         removed: dict[str, int] = {}
         with self._db.transaction() as conn:
             for name in (t.HISTORY, *reversed(sf.GENERATED)):
@@ -890,7 +892,7 @@ class World:
                 "provider": provider,
                 "model": model,
                 "prompt_version": versions.get(key),
-                "created_at": now_iso(),
+                "created_at": now_iso(self.clock),
             }
             for key, text_ in entries
         ]
@@ -920,7 +922,7 @@ class World:
         by_record: dict[str, dict[str, str]] = {}
         for key, field_name, value in updates:
             by_record.setdefault(key, {})[field_name] = value
-        ts = now_iso()
+        ts = now_iso(self.clock)
         counts: dict[str, int] = {}
         with self._db.transaction() as conn:
             by_object: dict[str, list[str]] = {}
@@ -965,7 +967,7 @@ class World:
                     "run_id": run_id,
                     "command": command,
                     "status": "running",
-                    "started_at": now_iso(),
+                    "started_at": now_iso(self.clock),
                     "seed": config.get("seed"),
                     "as_of": config.get("as_of"),
                     # Key order is part of the recipe (weighted tables draw in order).
@@ -981,7 +983,7 @@ class World:
                 {
                     "run_id": run_id,
                     "status": status,
-                    "finished_at": now_iso(),
+                    "finished_at": now_iso(self.clock),
                     "summary": json.dumps(summary),
                 },
             )

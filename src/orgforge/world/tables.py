@@ -171,6 +171,17 @@ TABLES: dict[str, TableDef] = {
             primary_key=("target", "key"),
             indexes=(("ix_sync_target_object", ("target", "object")),),
         ),
+        # What a load last pushed per record (field → wire value, JSON): a later load sends only
+        # the fields that differ. Written in the transaction that stores the answer.
+        TableDef(
+            "sync_values",
+            (
+                _col("target", null=False),
+                _col("key", null=False),
+                _col("fields", "text", null=False),
+            ),
+            primary_key=("target", "key"),
+        ),
         TableDef(
             "content_cache",
             (
@@ -275,6 +286,7 @@ _TABLE_ATTRIBUTES = {  # module attribute → table name
     "scorecards": "scorecards",
     "scorecard_answers": "scorecard_answers",
     "sync_journal": "sync_journal",
+    "sync_values": "sync_values",
 }
 
 metadata: MetaData

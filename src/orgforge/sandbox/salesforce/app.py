@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from orgforge.sandbox.salesforce import ids
+from orgforge.sandbox.salesforce import ids, streaming
 from orgforge.sandbox.salesforce.auth import Auth, OAuthError, Session
 from orgforge.sandbox.salesforce.bulk import Bulk
 from orgforge.sandbox.salesforce.faults import Faults, Stats
@@ -38,6 +38,7 @@ from orgforge.sandbox.salesforce.sferrors import (
     rolled_back,
     unknown_exception,
 )
+from orgforge.sandbox.salesforce.streaming import ChangeBus, CometD
 from orgforge.sandbox.salesforce.values import (
     format_datetime,
     now,
@@ -103,16 +104,20 @@ class SandboxState:
         self.faults = faults
         self.stats = Stats()
         self.usage = ApiUsage(daily_api_requests)
-        self.engine = Engine(org, api_version)
+        self.engine = Engine(org, api_version, today=org.clock.today)  # SOQL TODAY & co.
         self.cursors = Cursors()
         self.bulk = Bulk(org, self.engine, faults)
         self.api_version = api_version
         self.query_batch_size = query_batch_size
         self.instance_url = ""
         self.started = now()
+        self.bus = ChangeBus(org.conn, gap_rate=faults.rates.get("gap", 0.0))
+        org.bus = self.bus
+        self.cometd = CometD(self.bus, self.meta.objects)
 
     def reset(self) -> None:
         self.org.reset()
+        self.bus.clear()
         self.cursors.clear()
         self.stats.reset()
         self.usage.used = 0
@@ -124,6 +129,7 @@ def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.sandbox = state
     api = Api(state)
+    streaming.mount(app, state, state.cometd)
 
     async def last_resort(request: Request, exc: Exception) -> Response:
         # Anything that escapes dispatch (reading the body, routing) still gets no Python text.
@@ -163,6 +169,7 @@ def create_app(state: SandboxState) -> FastAPI:
     route("/services/data", ["GET"], "versions", api.versions, auth=False, api_call=False)
     route(v, ["GET"], "resources", api.resources)
     route(v + "/limits", ["GET"], "limits", api.limits)
+    route(v + "/actions/standard/emailSimple", ["POST"], "actions", api.email_simple)
     route(v + "/sobjects", ["GET"], "describe", api.describe_global)
     route(v + "/sobjects/{sobject}", ["GET"], "describe", api.sobject_info)
     route(v + "/sobjects/{sobject}", ["POST"], "sobjects", api.create)
@@ -494,6 +501,81 @@ class Api:
         with self.org.transaction() as tx:
             record_id = tx.insert(obj, values, ctx.user_id, refs)
         return _json({"id": record_id, "success": True, "errors": []}, 201)
+
+    def email_simple(self, ctx: Ctx) -> Any:
+        """The ``emailSimple`` invocable action: nothing is mailed; with ``logEmailOnSend``
+        the send is logged as a completed email Task on the recipient (and an EmailMessage
+        where the org has that object), as Salesforce logs it."""
+        body = ctx.json()
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(i, dict) for i in inputs)
+        ):
+            raise SFError(
+                "JSON_PARSER_ERROR",
+                "inputs: expected a non-empty list of objects",
+                with_fields=False,
+            )
+        results = []
+        task = self.meta.get("Task")
+        message = self.meta.get("EmailMessage")
+        for item in inputs:
+            missing = [
+                k for k in ("emailAddresses", "emailSubject", "emailBody") if not item.get(k)
+            ]
+            if missing:
+                results.append(
+                    {
+                        "actionName": "emailSimple",
+                        "isSuccess": False,
+                        "outputValues": None,
+                        "errors": [
+                            {
+                                "statusCode": "REQUIRED_FIELD_MISSING",
+                                "message": f"Missing required input parameter: {missing[0]}",
+                                "fields": [],
+                            }
+                        ],
+                    }
+                )
+                continue
+            if item.get("logEmailOnSend") and item.get("recipientId"):
+                with self.org.transaction() as tx:
+                    values, _ = self.org.prepare(
+                        task,
+                        {
+                            "Subject": f"Email: {item['emailSubject']}"[:255],
+                            "Description": str(item["emailBody"])[:32000],
+                            "Status": "Completed",
+                            "TaskSubtype": "Email",
+                            "WhoId": item["recipientId"],
+                            "OwnerId": ctx.user_id,
+                        },
+                    )
+                    tx.insert(task, values, ctx.user_id)
+                    if message is not None:
+                        values, _ = self.org.prepare(
+                            message,
+                            {
+                                "Subject": item["emailSubject"],
+                                "TextBody": item["emailBody"],
+                                "ToAddress": item["emailAddresses"],
+                                "Incoming": False,
+                                "RelatedToId": item["recipientId"],
+                            },
+                        )
+                        tx.insert(message, values, ctx.user_id)
+            results.append(
+                {
+                    "actionName": "emailSimple",
+                    "errors": None,
+                    "isSuccess": True,
+                    "outputValues": None,
+                }
+            )
+        return results
 
     def record(self, ctx: Ctx) -> Any:
         obj = self._obj(ctx.params["sobject"])
@@ -887,7 +969,7 @@ class Api:
             return stamp.replace(second=0, microsecond=0)  # like a real org: minute precision
 
         start, end = parse("start"), parse("end")
-        current = now()
+        current = now(self.org.clock)
         if start >= end:
             raise SFError(
                 "INVALID_REPLICATION_DATE",

@@ -13,12 +13,12 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.salesforce.org import Org
 
 OAUTH_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
@@ -53,8 +53,10 @@ class Auth:
         consumer_secret: str,
         public_key: str | None,
         token_ttl: float | None = None,
+        clock: Clock = REAL,
     ) -> None:
         self.org = org
+        self.clock = clock  # token expiry and JWT exp are read on it
         self.password = password
         self.security_token = security_token
         self.consumer_key = consumer_key
@@ -83,7 +85,7 @@ class Auth:
             if (
                 self.token_ttl is not None
                 and not sess.static
-                and time.time() - sess.issued_at > self.token_ttl
+                and self.clock.time() - sess.issued_at > self.token_ttl
             ):
                 sess.expired = True
                 return None
@@ -97,7 +99,7 @@ class Auth:
     def _issue(self, user_id: str) -> str:
         token = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(48)}"
         with self._lock:
-            self._sessions[token] = Session(token, user_id, issued_at=time.time())
+            self._sessions[token] = Session(token, user_id, issued_at=self.clock.time())
             for sess in self._sessions.values():  # re-auth revives the static token
                 if sess.static and sess.user_id == user_id:
                     sess.expired = False
@@ -125,7 +127,7 @@ class Auth:
 
     def token_response(self, user_id: str, instance_url: str, refresh: bool) -> dict[str, Any]:
         token = self._issue(user_id)
-        issued = str(int(time.time() * 1000))
+        issued = str(int(self.clock.time() * 1000))
         ident = f"{instance_url}/id/{self.org.org_id}/{user_id}"
         signature = base64.b64encode(
             hmac.new(
@@ -199,7 +201,7 @@ class Auth:
             exp = float(claims["exp"])  # simple-salesforce sends exp as a string
         except (KeyError, TypeError, ValueError):
             raise OAuthError("invalid_grant", "invalid assertion") from None
-        if exp < time.time():
+        if exp < self.clock.time():
             raise OAuthError("invalid_grant", "expired authorization code")
         user = self._user_by_username(claims.get("sub"))
         if user is None or not user.get("IsActive"):

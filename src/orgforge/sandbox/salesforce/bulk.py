@@ -179,7 +179,7 @@ class Bulk:
         version: str,
         body: dict[str, Any],
     ) -> dict[str, Any]:
-        stamp = format_datetime(_now())
+        stamp = format_datetime(_now(self.org.clock))
         delimiter = body.get("columnDelimiter") or "COMMA"
         line_ending = body.get("lineEnding") or "LF"
         if delimiter not in DELIMITERS:
@@ -382,7 +382,7 @@ class Bulk:
 
     def _touch(self, job: Job, conn: Any = None, **changes: Any) -> None:
         job.info.update(changes)
-        job.info["systemModstamp"] = format_datetime(_now())
+        job.info["systemModstamp"] = format_datetime(_now(self.org.clock))
         self._save(job, conn)
 
     # ---- results -----------------------------------------------------------------------------
@@ -683,10 +683,10 @@ def _timing(job: Job) -> dict[str, int]:
     return times
 
 
-def _now() -> Any:
+def _now(clock: Any) -> Any:
     from orgforge.sandbox.salesforce.values import now
 
-    return now()
+    return now(clock)
 
 
 def _xsd(f: Field) -> str:

@@ -2,8 +2,10 @@
 
 ``--faults "429=0.1,503=0.05,lock=0.05,expire=0.01"``: each API request draws once from a seeded
 RNG for the request-level faults (429 REQUEST_LIMIT_EXCEEDED with Retry-After, 503, and session
-expiry), and each record of a write draws for ``lock`` (UNABLE_TO_LOCK_ROW). The same seed and
-the same sequence of requests give the same faults. ``retry_after=N`` sets the Retry-After value.
+expiry), each record of a write draws for ``lock`` (UNABLE_TO_LOCK_ROW), and each change event
+for ``gap`` (published as its GAP_* twin: headers only, the subscriber re-reads the record).
+The same seed and the same sequence of requests give the same faults. ``retry_after=N`` sets
+the Retry-After value.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from orgforge.errors import ConfigError
 
-KINDS = ("429", "503", "lock", "expire")
+KINDS = ("429", "503", "lock", "expire", "gap")
 
 
 def parse_faults(spec: str | dict[str, float] | None) -> dict[str, float]:

@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.salesforce import ids, sqlfuncs
 from orgforge.sandbox.salesforce.metadata import (
     CASE_CLOSED,
@@ -32,7 +33,7 @@ from orgforge.sandbox.salesforce.metadata import (
     SObject,
 )
 from orgforge.sandbox.salesforce.sferrors import SFError
-from orgforge.sandbox.salesforce.values import check, coerce, from_db, now, to_db
+from orgforge.sandbox.salesforce.values import check, coerce, from_db, now, to_db, to_json
 
 Record = dict[str, Any]
 
@@ -137,8 +138,12 @@ def q(name: str) -> str:
 class Org:
     """An org over one SQLite file."""
 
-    def __init__(self, db_path: Path, metadata: Metadata, seed: int = 0) -> None:
+    def __init__(
+        self, db_path: Path, metadata: Metadata, seed: int = 0, clock: Clock = REAL
+    ) -> None:
+        self.bus: Any = None  # a streaming.ChangeBus when change events are on
         self.db_path = Path(db_path)
+        self.clock = clock  # CreatedDate, LastModifiedDate, SystemModstamp, getUpdated windows
         self.meta = metadata
         self.lock = threading.RLock()
         self._local = threading.local()
@@ -242,7 +247,7 @@ class Org:
 
     def _seed_users(self, conn: sqlite3.Connection) -> None:
         user = self.meta.objects["User"]
-        stamp = now()
+        stamp = now(self.clock)
         first_id = ids.make_id("005", 1)
         for first, last, alias, title, dept, tz, profile, active in SEED_USERS:
             uid = self._next_id(conn, user)
@@ -419,8 +424,12 @@ class Org:
                 raise
             if tx.rollback_only:
                 conn.execute("ROLLBACK")
-            else:
-                conn.execute("COMMIT")
+                return
+            if self.bus is not None and tx.changes:
+                self.bus.record(conn, tx.changes, None)  # in the same transaction as the change
+            conn.execute("COMMIT")
+            if self.bus is not None and tx.changes:
+                self.bus.committed()
 
     def _next_id(self, conn: sqlite3.Connection, obj: SObject) -> str:
         return ids.make_id(obj.key_prefix, self._counter(conn, obj.key_prefix))
@@ -488,15 +497,18 @@ class Tx:
         self.meta = org.meta
         self.rollback_only = False
         self._sp = 0
+        self.changes: list[dict[str, Any]] = []  # change events, published at commit
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         self._sp += 1
         name = f"sp{self._sp}"
         self.conn.execute(f"SAVEPOINT {name}")
+        published = len(self.changes)
         try:
             yield
         except BaseException:
+            del self.changes[published:]  # a rolled-back record publishes nothing
             self.conn.execute(f"ROLLBACK TO {name}")
             self.conn.execute(f"RELEASE {name}")
             raise
@@ -622,14 +634,22 @@ class Tx:
             rec[name] = self.resolve_ref(obj, obj.fields[name], spec)
         explicit = set(values) | set(refs or {})
         self._validate(obj, rec, explicit, insert=True)
-        stamp = now()
+        stamp = now(self.org.clock)
         rec["Id"] = self.org._next_id(self.conn, obj)
+        # Audit fields sent (allowed only with "Set Audit Fields upon Record Creation") stand.
+        created = rec.get("CreatedDate") if "CreatedDate" in explicit else None
         rec.update(
             IsDeleted=False,
-            CreatedDate=stamp,
-            CreatedById=user_id,
-            LastModifiedDate=stamp,
-            LastModifiedById=user_id,
+            CreatedDate=created or stamp,
+            CreatedById=rec.get("CreatedById") if "CreatedById" in explicit else user_id,
+            LastModifiedDate=(
+                rec.get("LastModifiedDate") if "LastModifiedDate" in explicit else None
+            )
+            or created
+            or stamp,
+            LastModifiedById=(
+                rec.get("LastModifiedById") if "LastModifiedById" in explicit else user_id
+            ),
             SystemModstamp=stamp,
         )
         for f in obj.fields.values():
@@ -641,7 +661,46 @@ class Tx:
                 rec[f.name] = _auto_number(fmt, n) if obj.custom else f"{n:08d}"
         self._derive(obj, rec, None, explicit)
         self.org._write_row(self.conn, obj, rec, insert=True)
+        self._changed(obj, "CREATE", rec["Id"], user_id, rec, None)
         return rec["Id"]
+
+    def _changed(
+        self,
+        obj: SObject,
+        kind: str,
+        record_id: str,
+        user_id: str,
+        rec: Record | None,
+        before: Record | None,
+    ) -> None:
+        """Note a change event (CometD body: nulls left out; an update has its changed
+        fields, always with LastModifiedDate)."""
+        if self.org.bus is None:
+            return
+        skip = {"Id", "IsDeleted", "SystemModstamp"}
+        fields: dict[str, Any] = {}
+        changed: list[str] = []
+        if rec is not None:
+            for name, f in obj.fields.items():
+                if name in skip:
+                    continue
+                value = rec.get(name)
+                if before is not None:
+                    if value == before.get(name) and name != "LastModifiedDate":
+                        continue
+                    changed.append(name)
+                if value is not None:
+                    fields[name] = to_json(f, value)
+        self.changes.append(
+            {
+                "entity": obj.name,
+                "type": kind,
+                "ids": [record_id],
+                "changed": changed,
+                "fields": fields,
+                "user": user_id,
+            }
+        )
 
     def update(
         self,
@@ -670,10 +729,11 @@ class Tx:
             rec[name] = self.resolve_ref(obj, obj.fields[name], spec)
         explicit = set(values) | set(refs or {})
         self._validate(obj, rec, explicit, insert=False, current=current)
-        stamp = now()
+        stamp = now(self.org.clock)
         rec.update(LastModifiedDate=stamp, LastModifiedById=user_id, SystemModstamp=stamp)
         self._derive(obj, rec, current, explicit)
         self.org._write_row(self.conn, obj, rec, insert=False)
+        self._changed(obj, "UPDATE", record_id, user_id, rec, current)
 
     def upsert(
         self,
@@ -765,7 +825,7 @@ class Tx:
                         f"associated with the following {child.label_plural.lower()}.: {names}",
                         [],
                     )
-        stamp = now()
+        stamp = now(self.org.clock)
         stamp_db = to_db(obj.fields["SystemModstamp"], stamp)
         # Set-null lookups from surviving records.
         for did, dobj in doomed.items():
@@ -789,6 +849,7 @@ class Tx:
             self.conn.execute(
                 "INSERT OR REPLACE INTO _deleted VALUES (?, ?, ?)", (did, dobj.name, stamp_db)
             )
+            self._changed(dobj, "DELETE", did, user_id, None, None)
 
     def _display_name(self, obj: SObject, record_id: str) -> str:
         nf = obj.name_field
@@ -920,14 +981,14 @@ class Tx:
             was_closed = bool(current and current.get("IsClosed"))
             rec["IsClosed"] = closed
             if closed and not was_closed:
-                rec["ClosedDate"] = rec.get("LastModifiedDate") or now()
+                rec["ClosedDate"] = rec.get("LastModifiedDate") or now(self.org.clock)
             elif not closed:
                 rec["ClosedDate"] = None
         elif name == "Task":
             closed = rec.get("Status") in TASK_CLOSED
             rec["IsHighPriority"] = rec.get("Priority") == "High"
             if closed and not (current and current.get("IsClosed")):
-                rec["CompletedDateTime"] = rec.get("LastModifiedDate") or now()
+                rec["CompletedDateTime"] = rec.get("LastModifiedDate") or now(self.org.clock)
             elif not closed:
                 rec["CompletedDateTime"] = None
             rec["IsClosed"] = closed

@@ -15,6 +15,9 @@ Format (all keys optional)::
         fields:
           - {name: Opportunity__c, type: masterdetail, reference_to: Opportunity}
           - {name: Score__c, type: percent}
+    permissions:                 # what the org lets its users do
+      set_audit_fields: true     # "Set Audit Fields upon Record Creation": CreatedDate,
+                                 # CreatedById, LastModifiedDate, LastModifiedById createable
     connected_app:               # OAuth client (password / refresh / JWT bearer grants)
       consumer_key: my-key
       consumer_secret: my-secret
@@ -72,6 +75,7 @@ class Schema:
     fields: dict[str, list[dict[str, Any]]]
     objects: list[dict[str, Any]]
     connected_app: ConnectedApp
+    set_audit_fields: bool = False
 
 
 def load_schema(source: str | Path | dict[str, Any] | None) -> Schema:
@@ -99,12 +103,20 @@ def load_schema(source: str | Path | dict[str, Any] | None) -> Schema:
         data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the top level must be a mapping")
-    unknown = set(data) - {"fields", "objects", "connected_app"}
+    unknown = set(data) - {"fields", "objects", "connected_app", "permissions"}
     if unknown:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-            "Allowed: fields, objects, connected_app (see docs/sandbox.md).",
+            "Allowed: fields, objects, permissions, connected_app (see docs/sandbox.md).",
         )
+    permissions = data.get("permissions") or {}
+    if not isinstance(permissions, dict) or set(permissions) - {"set_audit_fields"}:
+        raise ConfigError(
+            f"{where}: permissions: only set_audit_fields (true/false) is known",
+            "Example: permissions: {set_audit_fields: true}",
+        )
+    if not isinstance(permissions.get("set_audit_fields", False), bool):
+        raise ConfigError(f"{where}: permissions.set_audit_fields must be true or false")
     fields = data.get("fields") or {}
     objects = data.get("objects") or []
     if not isinstance(fields, dict) or not isinstance(objects, list):
@@ -123,11 +135,27 @@ def load_schema(source: str | Path | dict[str, Any] | None) -> Schema:
         fields=fields,
         objects=objects,
         connected_app=ConnectedApp(app.get("consumer_key"), app.get("consumer_secret"), public_key),
+        set_audit_fields=permissions.get("set_audit_fields", False),
     )
 
 
+AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+
+
 def apply_schema(objects: dict[str, SObject], schema: Schema, where: str = "schema") -> None:
-    """Add the schema's custom objects and fields to ``objects`` (in place)."""
+    """Add the schema's custom objects and fields to ``objects`` (in place); with the
+    ``set_audit_fields`` permission, the audit fields become createable (never updateable)."""
+    _custom(objects, schema, where)
+    if schema.set_audit_fields:
+        for obj in objects.values():
+            if obj.name == "User":
+                continue
+            for name in AUDIT_FIELDS:
+                if name in obj.fields:
+                    obj.fields[name].createable = True
+
+
+def _custom(objects: dict[str, SObject], schema: Schema, where: str) -> None:
     used_prefixes = {o.key_prefix for o in objects.values()}
     next_prefix = 0
     for spec in schema.objects:

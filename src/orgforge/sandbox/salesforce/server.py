@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
 from orgforge.sandbox.salesforce.app import SandboxState, create_app
 from orgforge.sandbox.salesforce.auth import Auth
@@ -75,6 +76,7 @@ class SandboxConfig:
     api_version: str = "59.0"
     query_batch_size: int = 2000
     token_ttl: float | None = None  # seconds before OAuth-issued tokens expire
+    clock: Clock = REAL  # what token expiry (and the state's ``clock``) reads; tests simulate
     log_level: str = "warning"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -147,7 +149,7 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
                     raise ConfigError(
                         f"schema: {obj.name}.{f.name} refers to unknown object '{target}'"
                     )
-    org = Org(db_path, Metadata(objects), seed=config.seed)
+    org = Org(db_path, Metadata(objects), seed=config.seed, clock=config.clock)
     app_key = schema.connected_app
     auth = Auth(
         org,
@@ -158,6 +160,7 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
         consumer_secret=app_key.consumer_secret or config.consumer_secret,
         public_key=_public_key(config, app_key.public_key),
         token_ttl=config.token_ttl,
+        clock=config.clock,
     )
     state = SandboxState(
         org,
@@ -167,6 +170,7 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
         api_version=config.api_version,
         query_batch_size=config.query_batch_size,
     )
+    state.clock = config.clock  # the sandbox's one clock: `state.clock.today()` for SOQL dates
     cert = key = None
     if config.tls:
         cert = db_path.with_name(db_path.name + ".cert.pem")

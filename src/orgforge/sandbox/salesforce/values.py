@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.metadata import NUMBER_TYPES, Field
 from orgforge.sandbox.salesforce.sferrors import SFError
@@ -22,9 +23,9 @@ UTC = dt.UTC
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def now() -> dt.datetime:
-    """The current time, truncated to milliseconds like Salesforce stores it."""
-    t = dt.datetime.now(UTC)
+def now(clock: Clock = REAL) -> dt.datetime:
+    """The current time on ``clock``, truncated to milliseconds like Salesforce stores it."""
+    t = clock.now().astimezone(UTC)
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 

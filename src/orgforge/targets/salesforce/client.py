@@ -21,6 +21,7 @@ import io
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -113,8 +114,11 @@ class SalesforceClient:
         self.creds: Credentials | None = None
         self._auth_lock = threading.Lock()
         self._generation = 0
-        self.retries = 0
+        self.retries = 0  # HTTP requests sent again (after a 429, 5xx, lost connection, 401)
         self.reauths = 0
+        # transient faults ridden out, by kind: 429, 503 (any 5xx), connection, session expired
+        self.faults: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
         self.identity: dict[str, Any] = {}
 
     # -- connection --------------------------------------------------------------------------
@@ -213,10 +217,12 @@ class SalesforceClient:
                 )
             except requests.RequestException as exc:
                 if not idempotent:
+                    self._fault("connection")  # ridden out by reconciling, then resending
                     raise OutcomeUnknown(
                         f"salesforce: {what}: no answer ({exc.__class__.__name__})"
                     ) from None
                 attempt = self._backoff(attempt, None, what, f"{exc.__class__.__name__}")
+                self._fault("connection")
                 continue
             status = response.status_code
             if status < 300:
@@ -241,6 +247,9 @@ class SalesforceClient:
                 # is a new expiry) and resend. The request was refused, never applied.
                 self._reauth(generation)
                 reauths += 1
+                self._fault("session expired")
+                with self._count_lock:
+                    self.retries += 1
                 continue
             if status == 401:
                 raise AuthError(
@@ -255,11 +264,14 @@ class SalesforceClient:
                 )
             if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
                 attempt = self._backoff(attempt, response.headers.get("Retry-After"), what, code)
+                self._fault("429")
                 continue
             if status >= 500:
                 if not idempotent:
+                    self._fault(str(status))  # ridden out by reconciling, then resending
                     raise OutcomeUnknown(f"salesforce: {what}: HTTP {status} {code}: {message}")
                 attempt = self._backoff(attempt, response.headers.get("Retry-After"), what, code)
+                self._fault(str(status))
                 continue
             raise ApiError(status, code, message, what)
 
@@ -277,9 +289,14 @@ class SalesforceClient:
         if retry_after:
             with contextlib.suppress(ValueError):
                 delay = min(RETRY_CAP, max(delay, float(retry_after)))
-        self.retries += 1
+        with self._count_lock:
+            self.retries += 1
         self.sleep(delay)
         return attempt + 1
+
+    def _fault(self, kind: str) -> None:
+        with self._count_lock:
+            self.faults[kind] += 1
 
     # -- REST helpers ------------------------------------------------------------------------
 
@@ -331,6 +348,19 @@ class SalesforceClient:
             headers={"Sforce-Auto-Assign": "FALSE"},
             idempotent=False,
             what=f"upsert {len(records)} {object_name}",
+        )
+
+    def update_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """PATCH /composite/sobjects (allOrNone false): records carry ``attributes`` and ``id``.
+
+        Setting the same values twice leaves the same record, so a lost answer is simply sent
+        again (idempotent), unlike a create."""
+        return self.request(
+            "PATCH",
+            "composite/sobjects",
+            json={"allOrNone": False, "records": records},
+            headers={"Sforce-Auto-Assign": "FALSE"},
+            what=f"update {len(records)} records",
         )
 
     def delete_many(self, ids: list[str]) -> list[dict[str, Any]]:

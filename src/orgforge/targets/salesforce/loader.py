@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,8 +24,21 @@ from orgforge.targets.salesforce.client import (
     parse_errors,
     soql_in,
 )
-from orgforge.targets.salesforce.plan import LOAD_OBJECTS, NARROW_FIELD, ObjectPlan, Plan
-from orgforge.targets.salesforce.records import Source, csv_cell, fingerprint, parents, to_wire
+from orgforge.targets.salesforce.plan import (
+    AUDIT_FIELDS,
+    LOAD_OBJECTS,
+    NARROW_FIELD,
+    ObjectPlan,
+    Plan,
+)
+from orgforge.targets.salesforce.records import (
+    Source,
+    csv_cell,
+    fingerprint,
+    parents,
+    same_value,
+    to_wire,
+)
 from orgforge.targets.salesforce.sync import LOADED, SyncStore
 from orgforge.world.runlog import RunLog
 
@@ -38,12 +51,19 @@ TERMINAL = ("JobComplete", "Failed", "Aborted")
 @dataclass
 class ObjectTally:
     total: int = 0
-    already: int = 0
+    already: int = 0  # in the org before this run
     created: int = 0
     adopted: int = 0
     failed: int = 0
     skipped: int = 0
     api: str = "rest"
+    to_update: int = 0  # loaded records whose pushed values differ from the world's
+    updated: int = 0
+    update_failed: int = 0
+    unchanged: int = 0
+    update_fields: dict[str, int] = field(default_factory=dict)  # field → records changing it
+    to_prune: int = 0  # ours in the org, gone from the world
+    pruned: int = 0
 
 
 @dataclass
@@ -51,28 +71,45 @@ class LoadReport:
     target: str
     tallies: dict[str, ObjectTally] = field(default_factory=dict)
     requests: int = 0
-    retries: int = 0
+    http_retries: int = 0  # HTTP requests sent again (429, 5xx, connection, expired session)
+    record_retries: int = 0  # records sent again after a retryable per-record error
+    faults: dict[str, int] = field(default_factory=dict)  # transient faults ridden out, by kind
     reconciled: int = 0
     seconds: float = 0.0
     dry_run: bool = False
     estimate: int = 0
     warnings: list[str] = field(default_factory=list)
+    prune: dict[str, list[str]] = field(default_factory=dict)  # object → keys to delete
+
+    @property
+    def retries(self) -> int:
+        return self.http_retries + self.record_retries
 
     @property
     def failed(self) -> int:
-        return sum(t.failed + t.skipped for t in self.tallies.values())
+        return sum(t.failed + t.skipped + t.update_failed for t in self.tallies.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
             "objects": {k: vars(v) for k, v in self.tallies.items()},
             "requests": self.requests,
-            "retries": self.retries,
+            "http_retries": self.http_retries,
+            "record_retries": self.record_retries,
+            "faults": dict(self.faults),
             "reconciled": self.reconciled,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
             "estimated_requests": self.estimate,
+            "prune": self.prune,
         }
+
+
+class _Pending(dict):
+    """Remote ids for a dry look at updates: a parent not loaded yet stands as ``pending:key``."""
+
+    def __missing__(self, key: str) -> str:
+        return "pending:" + key
 
 
 def _iso(ts: str, minus_minutes: int = 10) -> str:
@@ -94,6 +131,7 @@ class Loader:
         max_retries: int = 5,
         progress: Progress | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -106,6 +144,11 @@ class Loader:
         self.max_retries = max_retries
         self.progress = progress or (lambda obj, n: None)
         self.sleep = sleep
+        self.monotonic = monotonic
+        self.record_retries: Counter[str] = Counter()  # error code → records sent again
+        self.record_faults: Counter[str] = Counter()  # per-record transient errors answered
+        self.api, self.threshold = "auto", 2000
+        self._changes: dict[str, list[tuple]] = {}  # prepare's comparison, reused by the run
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
@@ -190,6 +233,9 @@ class Loader:
         if journals:  # parents' ids: lost records are recognised by the lookups they carry
             self._load_ids()
         for entry in journals:
+            if entry["op"] == "update":
+                settled += self._reconcile_update(entry)
+                continue
             if entry["api"] == "bulk" and entry["job_id"]:
                 settled += self._reconcile_bulk(entry)
                 continue
@@ -203,7 +249,8 @@ class Loader:
                 for key, rid in self.find_existing(name, keys, entry["started_at"]).items():
                     results.append((WriteResult(key, name, rid), "ok"))
                     self.ids[key] = rid
-            self.store.store(results, entry["run_id"], close_journal=entry["id"])
+            pushed = self._pushed_for([r.key for r, _ in results])
+            self.store.store(results, entry["run_id"], close_journal=entry["id"], pushed=pushed)
             self._event("journal.reconciled", journal=entry["id"], found=len(results))
             settled += len(results)
         self.report.reconciled += settled
@@ -217,12 +264,19 @@ class Loader:
     # -- the load ----------------------------------------------------------------------------
 
     def prepare(self, api: str, threshold: int) -> dict[str, int]:
-        """Records to send per object (not yet in the org), and the API per object.
+        """Records to create per object (not yet in the org), the API per object, and what
+        the updates and a prune would touch (counted in the tallies and ``report.prune``).
 
-        Only keys are read here; an object's records are read when its turn comes (REST
-        objects together, each Bulk object on its own), so memory follows the largest object,
-        not the world."""
-        self._load_ids()
+        An object's records are read one object at a time (here to compare them with what was
+        last pushed, then when its turn comes), so memory follows the largest object, not the
+        world."""
+        state = self._load_ids()
+        self.api, self.threshold = api, threshold
+        self._changes = {}
+        ours: dict[str, list[str]] = {}  # records this world created, by object
+        for key, (status, remote_id) in state.items():
+            if status == "ok" and remote_id:
+                ours.setdefault(key.split("/", 1)[0], []).append(key)
         pending: dict[str, int] = {}
         for name in LOAD_OBJECTS:
             if name not in self.plan.objects:
@@ -232,9 +286,247 @@ class Loader:
             tally = ObjectTally(total=len(keys), already=len(keys) - todo)
             if api == "bulk" or (api == "auto" and todo >= threshold):
                 tally.api = "bulk"
+            if tally.already:
+                changes = self.changes(name, lenient=True)
+                self._changes[name] = changes
+                tally.to_update = len(changes)
+                tally.unchanged = tally.already - len(changes)
+                fields = Counter(f for _, _, changed, _ in changes for f in changed)
+                tally.update_fields = dict(sorted(fields.items()))
+            present = set(keys)
+            gone = sorted(k for k in ours.get(name, ()) if k not in present)
+            tally.to_prune = len(gone)
+            if gone:
+                self.report.prune[name] = gone
             self.report.tallies[name] = tally
             pending[name] = todo
         return pending
+
+    # -- updates -----------------------------------------------------------------------------
+
+    def _wire(self, record: Record, ids: dict[str, str] | None = None) -> dict[str, Any]:
+        """What a create sends for ``record``, without the key field: the values kept as
+        "last pushed" and compared on the next load."""
+        oplan = self.plan.objects[record.object]
+        wire = to_wire(record, oplan, self.ids if ids is None else ids, self.plan.owners)
+        wire.pop(sf.KEY_FIELD, None)
+        return wire
+
+    def _pushed_for(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            record = self.source.lookup(key)
+            if record is not None and all(p in self.ids for p in parents(record)):
+                out[key] = self._wire(record)
+        return out
+
+    def changes(
+        self, name: str, *, lenient: bool = False
+    ) -> list[tuple[Record, str, dict[str, Any], dict[str, Any]]]:
+        """(record, remote id, changed field → new value (None clears it), everything now
+        pushed) for the loaded records of ``name`` that differ from what was last pushed.
+
+        Only fields the org lets this user update are compared; audit fields never (they are
+        set on create only). A record loaded before orgforge kept pushed values gets all its
+        fields sent once. ``lenient``: a lookup to a parent not loaded yet counts as changed
+        (for counting before the creates run)."""
+        oplan = self.plan.objects[name]
+        allowed = [f for f in oplan.updateable if f not in AUDIT_FIELDS and f != sf.KEY_FIELD]
+        pushed = self.store.pushed(name)
+        ids = _Pending(self.ids) if lenient else self.ids
+        out = []
+        for record in self.source.records(name):
+            remote_id = self.ids.get(record.key)
+            if not remote_id:
+                continue
+            if not lenient and any(p not in self.ids for p in parents(record)):
+                continue  # its new parent failed to load: reported there, left as it is
+            wire = self._wire(record, ids)
+            old = pushed.get(record.key)
+            if old is None:
+                changed = {f: wire[f] for f in allowed if f in wire}
+            else:
+                changed = {f: wire.get(f) for f in allowed if wire.get(f) != old.get(f)}
+            if changed:
+                out.append((record, remote_id, changed, wire))
+        return out
+
+    def run_updates(self) -> None:
+        for name in LOAD_OBJECTS:
+            tally = self.report.tallies.get(name)
+            if tally is None or not (tally.already or tally.created):
+                continue
+            changes = self._changes.get(name)
+            if changes is None or any(
+                str(v).startswith("pending:")
+                for _, _, changed, _ in changes
+                for v in changed.values()
+            ):  # lookups to parents created in this run: compare again, now with their ids
+                changes = self.changes(name)
+            if not changes:
+                continue
+            bulk = self.api == "bulk" or (self.api == "auto" and len(changes) >= self.threshold)
+            if bulk:
+                self._update_bulk(name, changes)
+            else:
+                self._update_rest(name, changes)
+
+    def _update_done(
+        self,
+        name: str,
+        outcomes: list[tuple[tuple, RecordError | None]],
+        journal_id: int | None,
+        retry: list[tuple],
+        attempt: int,
+        batch_error: bool = False,
+    ) -> None:
+        """Store an update batch's answers: ok → the new pushed values (and the journal's end,
+        in one transaction); retryable → ``retry``; others reported."""
+        tally = self._tally(name)
+        pushed: dict[str, dict[str, Any]] = {}
+        for item, error in outcomes:
+            record = item[0]
+            if error is None:
+                pushed[record.key] = item[3]
+                tally.updated += 1
+                self.progress(name, 1)
+            elif retryable(error.code) and attempt <= self.max_retries:
+                retry.append(item)
+                self.record_retries[error.code] += 1
+                if not batch_error:
+                    self.record_faults[error.code] += 1
+            else:
+                tally.update_failed += 1
+                self.failed[record.key] = error
+                self._error(
+                    WriteResult(record.key, name, item[1], error=error, attempts=attempt),
+                    "record.update_failed",
+                )
+                self.progress(name, 1)
+        self.store.store_pushed(pushed, close_journal=journal_id)
+
+    def _update_rest(self, name: str, changes: list[tuple]) -> None:
+        todo = list(changes)
+        attempt = 0
+        while todo:
+            attempt += 1
+            retry: list[tuple] = []
+            batches = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+            inflight: dict[Future, tuple[int, list[tuple]]] = {}
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                while batches or inflight:
+                    while batches and len(inflight) < self.concurrency:
+                        batch = batches.pop(0)
+                        keys = [item[0].key for item in batch]
+                        self._event("batch.sent", api="rest", op="update", objects=[name],
+                                    count=len(batch))  # fmt: skip
+                        journal_id = self.store.open(self.run_id, "rest", "update", [name], keys)
+                        payload = [
+                            {"attributes": {"type": name}, "id": rid, **changed}
+                            for _, rid, changed, _ in batch
+                        ]
+                        inflight[pool.submit(self.client.update_many, payload)] = (
+                            journal_id,
+                            batch,
+                        )
+                    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        journal_id, batch = inflight.pop(future)
+                        batch_error = False
+                        try:
+                            answers = future.result()
+                            errors = [
+                                None if a.get("success") else parse_errors(a.get("errors") or [])
+                                for a in answers
+                            ]
+                        except AuthError:
+                            raise
+                        except ApiError as exc:
+                            errors = [RecordError(exc.code, exc.detail, ())] * len(batch)
+                            batch_error = True
+                        outcomes = list(zip(batch, errors, strict=True))
+                        self._update_done(name, outcomes, journal_id, retry, attempt, batch_error)
+            todo = retry
+            if todo:
+                self.sleep(min(5.0, 0.2 * 2**attempt))
+
+    def _update_bulk(self, name: str, changes: list[tuple]) -> None:
+        """One Bulk API 2.0 update job: Id plus every field some record changes; a cell is left
+        empty where that record keeps its value (Bulk ignores empty cells on update) and
+        ``#N/A`` clears a field."""
+        oplan = self.plan.objects[name]
+        todo = list(changes)
+        attempt = 0
+        while todo:
+            attempt += 1
+            changed_fields = {f for item in todo for f in item[2]}
+            columns = [f for f in oplan.fields if f in changed_fields]
+            rows = [
+                [rid]
+                + [
+                    ("#N/A" if changed[f] is None else csv_cell(changed[f])) if f in changed else ""
+                    for f in columns
+                ]
+                for _, rid, changed, _ in todo
+            ]
+            job = self.client.bulk_create_job(name, "update")
+            job_id = job["id"]
+            keys = [item[0].key for item in todo]
+            journal_id = self.store.open(self.run_id, "bulk", "update", [name], keys, job_id)
+            self._event("bulk.job", object=name, job=job_id, op="update", count=len(rows))
+            self.client.bulk_upload(job_id, self._csv(["Id", *columns], rows))
+            closed = self.client.bulk_set_state(job_id, "UploadComplete")
+            info = self._poll(job_id, closed, len(rows))
+            by_id = {item[1][:15]: item for item in todo}
+            errors: dict[str, RecordError | None] = {}
+            for row in self.client.bulk_results(job_id, "successfulResults"):
+                errors[(row.get("sf__Id") or row.get("Id") or "")[:15]] = None
+            if int(info.get("numberRecordsFailed") or 0) or info.get("state") != "JobComplete":
+                for row in self.client.bulk_results(job_id, "failedResults"):
+                    rid = (row.get("Id") or row.get("sf__Id") or "")[:15]
+                    errors[rid] = _bulk_error(row.get("sf__Error", ""))
+            unprocessed = RecordError("SERVER_UNAVAILABLE", f"Bulk job {job_id} skipped it", ())
+            outcomes = [(item, errors.get(rid, unprocessed)) for rid, item in by_id.items()]
+            retry: list[tuple] = []
+            self._update_done(name, outcomes, journal_id, retry, attempt)
+            todo = retry
+            if todo:
+                self.sleep(min(5.0, 0.2 * 2**attempt))
+
+    def _reconcile_update(self, entry: dict[str, Any]) -> int:
+        """An update batch whose answer was lost: read the records back; those that already
+        hold the new values are stored as pushed (not sent again), the rest are sent by the
+        normal comparison."""
+        name = entry["objects"][0]
+        if name not in self.plan.objects:
+            self.store.drop(entry["id"])
+            return 0
+        if entry["api"] == "bulk" and entry["job_id"]:
+            with contextlib.suppress(TargetError):
+                if self.client.bulk_job(entry["job_id"]).get("state") == "Open":
+                    self.client.bulk_set_state(entry["job_id"], "Aborted")
+        oplan = self.plan.objects[name]
+        allowed = [f for f in oplan.updateable if f not in AUDIT_FIELDS]
+        records = {}
+        for key in entry["keys"]:
+            record = self.source.lookup(key)
+            if record is not None and key in self.ids:
+                records[self.ids[key][:15]] = record
+        pushed: dict[str, dict[str, Any]] = {}
+        rids = [self.ids[r.key] for r in records.values()]
+        for start in range(0, len(rids), QUERY_CHUNK):
+            chunk = rids[start : start + QUERY_CHUNK]
+            soql = f"SELECT {', '.join(['Id', *allowed])} FROM {name} WHERE Id IN {soql_in(chunk)}"
+            for row in self.client.query_all(soql):
+                record = records.get(str(row["Id"])[:15])
+                if record is None or any(p not in self.ids for p in parents(record)):
+                    continue
+                wire = self._wire(record)
+                if all(same_value(row.get(f), wire.get(f)) for f in allowed):
+                    pushed[record.key] = wire
+        self.store.store_pushed(pushed, close_journal=entry["id"])
+        self._event("journal.reconciled", journal=entry["id"], op="update", found=len(pushed))
+        return len(pushed)
 
     def _todo(self, name: str) -> list[Record]:
         return [r for r in self.source.records(name) if r.key not in self.ids]
@@ -253,28 +545,39 @@ class Loader:
                 group.append(name)
         if group:
             self._rest({n: self._todo(n) for n in group})
+        self.run_updates()
         self.report.seconds = time.monotonic() - start
         return self.report
 
     # -- outcomes ----------------------------------------------------------------------------
 
     def _settle(
-        self, results: list[WriteResult], journal_id: int | None, requeue: Callable
+        self,
+        results: list[WriteResult],
+        journal_id: int | None,
+        requeue: Callable,
+        records: dict[str, Record],
     ) -> None:
-        """Store a batch's final outcomes; hand retryable failures back to ``requeue``."""
+        """Store a batch's final outcomes (with the values pushed); hand retryable failures
+        back to ``requeue``."""
         rows: list[tuple[WriteResult, str]] = []
+        pushed: dict[str, dict[str, Any]] = {}
         for result in results:
             tally = self._tally(result.object)
             if result.ok:
                 adopted = result.created is False
                 rows.append((result, "adopted" if adopted else "ok"))
                 self.ids[result.key] = result.remote_id  # type: ignore[assignment]
+                pushed[result.key] = self._wire(records[result.key])
                 if adopted:
                     tally.adopted += 1
                 else:
                     tally.created += 1
                 self.progress(result.object, 1)
             elif result.retryable and result.attempts <= self.max_retries:
+                self.record_retries[result.error.code] += 1  # type: ignore[union-attr]
+                if not result.extra.get("batch"):  # the record's own answer, not its batch's
+                    self.record_faults[result.error.code] += 1  # type: ignore[union-attr]
                 requeue(result)
             else:
                 rows.append((result, "failed"))
@@ -282,7 +585,7 @@ class Loader:
                 tally.failed += 1
                 self._error(result)
                 self.progress(result.object, 1)
-        self.store.store(rows, self.run_id, close_journal=journal_id)
+        self.store.store(rows, self.run_id, close_journal=journal_id, pushed=pushed)
 
     def _skip(self, record: Record, parent: str) -> WriteResult:
         cause = self.failed.get(parent)
@@ -305,7 +608,7 @@ class Loader:
 
         def ready(record: Record) -> str:
             """ready | wait | skip:<parent>"""
-            if not_before.get(record.key, 0) > time.monotonic():
+            if not_before.get(record.key, 0) > self.monotonic():
                 return "wait"
             for parent in parents(record):
                 if parent in self.ids:
@@ -362,9 +665,8 @@ class Loader:
             record = records_by_key[result.key]
             attempts[result.key] = result.attempts
             delay = min(5.0, 0.2 * 2 ** (result.attempts - 1))
-            not_before[result.key] = time.monotonic() + delay
+            not_before[result.key] = self.monotonic() + delay
             queues[record.object].appendleft(record)
-            self.client.retries += 1
 
         records_by_key = {r.key: r for records in pending.values() for r in records}
         inflight: dict[Future, tuple[int, list[Record]]] = {}
@@ -394,7 +696,7 @@ class Loader:
                     for result in results:
                         if not (result.retryable and result.attempts <= self.max_retries):
                             waiting.discard(result.key)
-                    self._settle(results, journal_id, requeue)
+                    self._settle(results, journal_id, requeue, records_by_key)
 
     def _open_rest(self, batch: list[Record]) -> int:
         objects = sorted({r.object for r in batch}, key=LOAD_OBJECTS.index)
@@ -430,14 +732,14 @@ class Loader:
             return [
                 WriteResult(r.key, r.object, found[r.key])
                 if r.key in found
-                else WriteResult(r.key, r.object, error=unknown)
+                else WriteResult(r.key, r.object, error=unknown, extra={"batch": True})
                 for r in batch
             ]
         except AuthError:
             raise
         except ApiError as exc:
             error = RecordError(exc.code, exc.detail, ())
-            return [WriteResult(r.key, r.object, error=error) for r in batch]
+            return [WriteResult(r.key, r.object, error=error, extra={"batch": True}) for r in batch]
         results = []
         duplicates: list[Record] = []
         for record, answer in zip(batch, answers, strict=True):
@@ -470,7 +772,7 @@ class Loader:
 
     def _render(self, name: str, records: list[Record]) -> tuple[list[str], list[list[str]]]:
         oplan = self.plan.objects[name]
-        header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields
+        header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields + oplan.audit
         rows = []
         for record in records:
             wire = to_wire(record, oplan, self.ids, self.plan.owners)
@@ -536,10 +838,9 @@ class Loader:
 
             for result in results:
                 result.attempts = attempt
-            self._settle(results, None, requeue)
+            self._settle(results, None, requeue, by_key)
             todo = retry
             if todo:
-                self.client.retries += len(todo)
                 self.sleep(min(5.0, 0.2 * 2**attempt))
 
     def _bulk_job(
@@ -572,8 +873,12 @@ class Loader:
         results = self._bulk_finish(name, job_id, info, records, header, rows)
         # The successes and the journal's end in one transaction; _settle then stores the final
         # outcomes (re-storing the same ok rows is harmless), so a crash in between loses nothing.
+        by_key = {r.key: r for r in records}
         self.store.store(
-            [(r, "ok") for r in results if r.ok], self.run_id, close_journal=journal_id
+            [(r, "ok") for r in results if r.ok],
+            self.run_id,
+            close_journal=journal_id,
+            pushed={r.key: self._wire(by_key[r.key]) for r in results if r.ok},
         )
         return results
 
@@ -666,7 +971,8 @@ class Loader:
         found = [(r, "ok") for r in results if r.ok]
         for result, _ in found:
             self.ids[result.key] = result.remote_id  # type: ignore[assignment]
-        self.store.store(found, entry["run_id"], close_journal=entry["id"])
+        pushed = self._pushed_for([r.key for r, _ in found])
+        self.store.store(found, entry["run_id"], close_journal=entry["id"], pushed=pushed)
         self._event("journal.reconciled", journal=entry["id"], job=job_id, found=len(found))
         return len(found)
 

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from orgforge.config import Config, dump
-from orgforge.errors import UsageError
+from orgforge.errors import AuthError, ConfigError, UsageError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import RecordError, WriteResult, retryable
 from orgforge.targets.salesforce.client import SalesforceClient, parse_errors
@@ -37,8 +37,11 @@ def connect(
     session: requests.Session | None = None,
     env: dict[str, str] | None = None,
     run_cli: Callable | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> SalesforceClient:
-    return SalesforceClient(cfg.salesforce, session=session, env=env, run_cli=run_cli).connect()
+    return SalesforceClient(
+        cfg.salesforce, session=session, env=env, run_cli=run_cli, sleep=sleep or time.sleep
+    ).connect()
 
 
 def _source(cfg: Config, world: World, from_dir: str | Path | None) -> Source:
@@ -58,6 +61,14 @@ class ValidateReport:
     def ok(self) -> bool:
         return not self.plan.errors
 
+    def failure(self) -> ConfigError | None:
+        """The error a validate ends with (exit 2), or None when the org can take the load."""
+        try:
+            raise_if_errors(self.plan)
+        except ConfigError as error:
+            return error
+        return None
+
     def as_dict(self) -> dict[str, Any]:
         p = self.plan
         return {
@@ -70,6 +81,7 @@ class ValidateReport:
                 for n, o in p.objects.items()
             },
             "owners": p.owner_names,
+            "owner_mapping": p.owner_how,
             "warnings": p.warnings,
             "errors": p.errors,
             "estimated_requests": self.estimate,
@@ -100,7 +112,7 @@ def validate(
     world = World(cfg.world, create=bool(from_dir))
     try:
         source = _source(cfg, world, from_dir)
-        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        plan = build_plan(client, cfg.salesforce, source.user_roles())
         if versions and cfg.salesforce.api_version not in versions:
             plan.errors.append(
                 f"salesforce.api_version {cfg.salesforce.api_version}: the org serves "
@@ -135,15 +147,27 @@ def load(
     run_cli: Callable | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
+    prune: bool = False,
+    sleep: Callable[[float], None] | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> tuple[LoadReport, str | None]:
-    """Load the world (or an exported folder) into the org; returns (report, run dir)."""
+    """Sync the world (or an exported folder) into the org: create what is missing, update
+    the fields that changed since the last push, and with ``prune`` delete the records orgforge
+    created that the world no longer has (children first). Returns (report, run dir).
+
+    ``sleep``/``monotonic`` replace the real clock for every backoff and poll (tests)."""
     settings = cfg.salesforce
     api = api or settings.api
-    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    if prune and from_dir:
+        raise UsageError(
+            "load: --prune works on a world, not on --from a folder",
+            "An export may be a part of the world; prune from the world it came from.",
+        )
+    client = connect(cfg, session=session, env=env, run_cli=run_cli, sleep=sleep)
     world = World(cfg.world, create=bool(from_dir))
     try:
         source = _source(cfg, world, from_dir)
-        plan = build_plan(client, settings, source.user_keys())
+        plan = build_plan(client, settings, source.user_roles())
         raise_if_errors(plan)
         store = SyncStore(world, plan.target)
 
@@ -158,12 +182,15 @@ def load(
                 concurrency=settings.concurrency,
                 max_retries=settings.max_retries,
                 progress=progress,
+                sleep=sleep or time.sleep,
+                monotonic=monotonic or time.monotonic,
             )
 
         probe = loader(None)
         counts = probe.prepare(api, settings.bulk_threshold)
         apis = {n: t.api for n, t in probe.report.tallies.items()}
-        estimate = estimate_requests(counts, apis, settings.batch_size)
+        updates = {n: t.to_update for n, t in probe.report.tallies.items()}
+        estimate = estimate_requests(counts, apis, settings.batch_size, updates)
         remaining = plan.remaining_requests
         if remaining is not None and estimate > remaining and not force and not dry_run:
             raise UsageError(
@@ -181,9 +208,13 @@ def load(
         with RunLog(cfg.runs_dir, "load salesforce", config, world) as log:
             for warning in plan.warnings:
                 log.event("validate.warning", message=warning)
-            run = loader(log)
-            run.reconcile()
-            pending = run.prepare(api, settings.bulk_threshold)
+            # The probe's reading of the world and the sync stands unless a batch of an earlier
+            # run must be settled first (that changes what is loaded).
+            run, pending = probe, counts
+            run.runlog, run.run_id = log, log.run_id
+            if store.journals():
+                run.reconcile()
+                pending = run.prepare(api, settings.bulk_threshold)
             if on_start:
                 on_start(pending)
             log.event(
@@ -192,15 +223,51 @@ def load(
                 pending=pending,
                 apis={n: t.api for n, t in run.report.tallies.items()},
             )
-            report = run.run(pending)
+            try:
+                report = run.run(pending)
+            except AuthError as exc:  # not transient: say what this run got done first
+                done = sum(t.created + t.updated for t in run.report.tallies.values())
+                raise AuthError(
+                    f"{exc.message}; this run stored {done:,} records before it stopped "
+                    f"(run log {log.dir}/), the next load resumes from there",
+                    exc.hint,
+                ) from None
+            if prune:
+                _prune(client, store, log, run, cfg, progress)
             report.requests = client.requests_used
-            report.retries = client.retries
+            report.http_retries = client.retries
+            report.record_retries = sum(run.record_retries.values())
+            report.faults = {**client.faults, **run.record_faults}
             report.estimate = estimate
             report.warnings = plan.warnings
             log.finish("ok" if not report.failed else "failed", report.as_dict())
             return report, str(log.dir)
     finally:
         world.close()
+
+
+def _prune(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    run: Loader,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    """Delete the records this world created that it no longer has, children first (a
+    cascade in the org may take children with a parent; those answer 'deleted' and count)."""
+    ids = run.ids
+    for name in reversed(LOAD_OBJECTS):
+        keys = run.report.prune.get(name)
+        if not keys:
+            continue
+        items = [{"key": k, "remote_id": ids[k]} for k in keys if ids.get(k)]
+        outcome = CleanupReport(run.report.target)
+        _delete_object(client, store, log, name, items, outcome, cfg, progress)
+        tally = run.report.tallies[name]
+        tally.pruned += outcome.deleted.get(name, 0)
+        tally.failed += outcome.failed.get(name, 0)
+        log.event("load.pruned", object=name, deleted=outcome.deleted.get(name, 0))
 
 
 @dataclass
@@ -235,11 +302,13 @@ def cleanup(
             "`orgforge world info` lists runs; --all deletes everything orgforge created here.",
         )
     start = time.monotonic()
+    if run_id:
+        _known_run(cfg, run_id)
     client = connect(cfg, session=session, env=env, run_cli=run_cli)
     world = World(cfg.world, create=False)
     try:
         source = WorldSource(world)
-        plan = build_plan(client, cfg.salesforce, source.user_keys())
+        plan = build_plan(client, cfg.salesforce, source.user_roles())
         store = SyncStore(world, plan.target)
         report = CleanupReport(plan.target, dry_run=dry_run)
         if dry_run:
@@ -265,6 +334,26 @@ def cleanup(
             return report, str(log.dir)
     finally:
         world.close()
+
+
+def _known_run(cfg: Config, run_id: str) -> None:
+    """``cleanup --run`` of a run this world never had is a typo, not "nothing to delete"."""
+    from sqlalchemy import select
+
+    from orgforge.world import tables as t
+
+    with World(cfg.world, create=False) as world, world.engine.connect() as conn:
+        found = conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first()
+        if found is None:
+            found = conn.execute(select(t.sync.c.key).where(t.sync.c.run_id == run_id)).first()
+        recent = [r["run_id"] for r in world.runs(limit=3) if r["command"].startswith("load")]
+    if found is None:
+        raise UsageError(
+            f"cleanup --run {run_id}: world {cfg.world} has no such run",
+            "`orgforge world info` lists the runs"
+            + (f" (latest loads: {', '.join(recent)})" if recent else "")
+            + "; --all deletes everything orgforge created.",
+        )
 
 
 def _delete_object(
@@ -400,3 +489,19 @@ def smoke(
 
 
 __all__ = ["WriteResult", "cleanup", "connect", "load", "sf", "smoke", "validate"]
+
+
+def delete_loaded(
+    client: SalesforceClient,
+    store: SyncStore,
+    log: RunLog,
+    name: str,
+    rows: list[dict],
+    report: CleanupReport,
+    cfg: Config,
+    progress: Callable[[str, int], None] | None = None,
+) -> None:
+    """Delete from the org these records orgforge loaded (sync-table rows of one object), as
+    ``cleanup`` does: REST collections or Bulk 2.0, retries, sync rows and run log updated,
+    figures added to ``report``. The public door for other jobs (activity prune)."""
+    _delete_object(client, store, log, name, rows, report, cfg, progress)

@@ -21,6 +21,15 @@ from orgforge.errors import ConfigError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.salesforce.client import SalesforceClient, soql_quote
 
+AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+"""A record's history: createable only with "Set Audit Fields upon Record Creation"."""
+AUDIT_HINT = (
+    "to keep the world's dates, enable Setup → User Interface → 'Enable \"Set Audit Fields "
+    'upon Record Creation" and "Update Records with Inactive Owners" User Permissions\', '
+    "then give the loading user the 'Set Audit Fields upon Record Creation' permission "
+    "(a permission set); audit fields can only be set when a record is created"
+)
+
 LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n not in sf.ORG_SETUP)
 """Objects a load writes, parents first. Users (and their roles) are mapped onto the org's
 users, not created."""
@@ -57,6 +66,8 @@ class ObjectPlan:
     picklist_map: dict[str, dict[str, str | None]] = field(default_factory=dict)
     fingerprint: list[str] = field(default_factory=list)
     org_types: dict[str, str] = field(default_factory=dict)
+    updateable: list[str] = field(default_factory=list)  # of ``fields``: what an update may send
+    audit: list[str] = field(default_factory=list)  # audit fields the world has, sent on create
 
     @property
     def sends_key(self) -> bool:
@@ -77,6 +88,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+    owner_how: dict[str, str] = field(default_factory=dict)  # world user key → how it was mapped
 
     @property
     def remaining_requests(self) -> int | None:
@@ -93,7 +105,9 @@ def _skip_set(settings: SalesforceConfig) -> set[str]:
     return set(settings.skip_fields)
 
 
-def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: list[str]) -> Plan:
+def build_plan(
+    client: SalesforceClient, settings: SalesforceConfig, users: dict[str, str] | list[str]
+) -> Plan:
     """Describe the org and decide what each object sends; errors collected, not raised."""
     plan = Plan(
         target=target_name(client),
@@ -107,6 +121,7 @@ def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: 
         owner_names={},
     )
     skip = _skip_set(settings)
+    audit_off: list[str] = []
     for name in LOAD_OBJECTS:
         obj = sf.get(name)
         try:
@@ -172,8 +187,22 @@ def build_plan(client: SalesforceClient, settings: SalesforceConfig, user_keys: 
             picklists,
             fingerprint,
             {n: str(org_fields[n].get("type")) for n in sent},
+            [n for n in sent if org_fields[n].get("updateable", True)],
         )
-    _map_owners(client, settings, user_keys, plan)
+        world_audit = [n for n in AUDIT_FIELDS if n in obj.field_names]
+        if world_audit:
+            allowed = [n for n in world_audit if (org_fields.get(n) or {}).get("createable")]
+            plan.objects[name].audit = allowed
+            if len(allowed) < len(world_audit):
+                audit_off.append(name)
+    if audit_off:  # said once for the whole load, not per object or record
+        plan.warnings.append(
+            f"audit fields: {plan.username or 'the loading user'} can't set CreatedDate/"
+            f"CreatedById ({', '.join(audit_off)}): records will look created today; " + AUDIT_HINT
+        )
+    if not isinstance(users, dict):
+        users = dict.fromkeys(users, "")
+    _map_owners(client, settings, users, plan)
     try:
         plan.limits = client.limits()
     except Exception as exc:
@@ -228,60 +257,105 @@ def _map_picklist(
     return mapping
 
 
-def _map_owners(
-    client: SalesforceClient, settings: SalesforceConfig, user_keys: list[str], plan: Plan
-) -> None:
-    """orgforge's sales reps (User/NN) → the org's active users, deterministically.
+def _org_users(client: SalesforceClient) -> list[dict[str, Any]]:
+    soql = (
+        "SELECT Id, Username, Title FROM User WHERE IsActive = true AND UserType = 'Standard' "
+        "ORDER BY Username"
+    )
+    try:
+        return list(client.query_all(soql))
+    except Exception:  # an org whose users have no UserType (or the field is hidden)
+        soql = "SELECT Id, Username, Title FROM User WHERE IsActive = true ORDER BY Username"
+        return list(client.query_all(soql))
 
-    ``running-user``: every record is owned by the user orgforge logs in as. ``round-robin``
-    (default): the org's active standard users sorted by Username; the i-th orgforge user (keys
-    sorted) gets the (i mod n)-th org user. ``salesforce.owners`` overrides single keys with an
-    org user Id or Username.
-    """
-    users: list[tuple[str, str]] = []
-    if settings.owner_mapping == "round-robin" or settings.owners:
-        soql = (
-            "SELECT Id, Username FROM User WHERE IsActive = true AND UserType = 'Standard' "
-            "ORDER BY Username"
-        )
-        try:
-            users = [(r["Id"], r["Username"]) for r in client.query_all(soql)]
-        except Exception:
-            soql = "SELECT Id, Username FROM User WHERE IsActive = true ORDER BY Username"
-            users = [(r["Id"], r["Username"]) for r in client.query_all(soql)]
-    by_name = {u.lower(): i for i, u in users}
-    ids = {i for i, _ in users}
-    for index, key in enumerate(sorted(user_keys)):
-        if settings.owner_mapping == "running-user" or not users:
-            plan.owners[key] = client.user_id
-            plan.owner_names[key] = plan.username
-        else:
-            uid, uname = users[index % len(users)]
-            plan.owners[key] = uid
-            plan.owner_names[key] = uname
-    names = {i: u for i, u in users}
+
+def _map_owners(
+    client: SalesforceClient, settings: SalesforceConfig, users: dict[str, str], plan: Plan
+) -> None:
+    """World Users (key → role, their Title) → the org's active users, deterministically.
+
+    First ``salesforce.owners``: a world user key, else the user's role, → an org user's
+    Username or Id. Then by ``owner_mapping``: ``role`` (default) — the org's active users with
+    the same Title, a role's world users spread over them in Username order; ``running-user``
+    — the loading user; ``round-robin`` — every active user in turn. A world user nothing maps
+    is owned by the loading user, and validate and load say so (never silently)."""
+    org_users = _org_users(client)
+    by_id = {str(u["Id"])[:15]: u for u in org_users}
+    by_name = {str(u["Username"]).lower(): u for u in org_users}
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for user in org_users:
+        if user.get("Title"):
+            by_role.setdefault(str(user["Title"]).strip().lower(), []).append(user)
+    roles = {str(r).strip().lower() for r in users.values() if r}
+    wanted = {str(k).strip().lower(): v for k, v in settings.owners.items()}
     for key, who in settings.owners.items():
-        if who in ids:
-            plan.owners[key], plan.owner_names[key] = who, names[who]
-        elif who.lower() in by_name:
-            plan.owners[key], plan.owner_names[key] = by_name[who.lower()], who
-        else:
+        if key not in users and key.strip().lower() not in roles:
+            plan.errors.append(
+                f"salesforce.owners.{key}: the world has no user or role {key!r} "
+                "(keys look like User/03; roles are the users' titles)"
+            )
+        elif (by_id.get(who[:15]) if len(who) in (15, 18) else None) is None and (
+            who.lower() not in by_name
+        ):
             plan.errors.append(
                 f"salesforce.owners.{key}: no active user {who!r} in the org "
                 f"(query: Username = {soql_quote(who)})"
             )
+    running = (client.user_id, plan.username)
+    seen: Counter[str] = Counter()
+    unmapped: dict[str, int] = {}
+    for index, (key, role) in enumerate(sorted(users.items())):
+        role_key = str(role or "").strip().lower()
+        who = settings.owners.get(key) or wanted.get(role_key)
+        target = None
+        if who:
+            found = (by_id.get(who[:15]) if len(who) in (15, 18) else None) or by_name.get(
+                who.lower()
+            )
+            target = (found["Id"], found["Username"]) if found else None
+            how = "salesforce.owners"
+        elif settings.owner_mapping == "running-user":
+            target, how = running, "running user"
+        elif settings.owner_mapping == "round-robin" and org_users:
+            chosen = org_users[index % len(org_users)]
+            target, how = (chosen["Id"], chosen["Username"]), "round-robin"
+        elif by_role.get(role_key):
+            candidates = by_role[role_key]
+            chosen = candidates[seen[role_key] % len(candidates)]
+            seen[role_key] += 1
+            target, how = (chosen["Id"], chosen["Username"]), f"role {role}"
+        if target is None:
+            target, how = running, "running user (unmapped)"
+            if not who:
+                unmapped[str(role or "(no title)")] = unmapped.get(str(role or "(no title)"), 0) + 1
+        plan.owners[key], plan.owner_names[key] = target
+        plan.owner_how[key] = how
+    if unmapped:
+        listed = ", ".join(f"{role} ({n})" for role, n in sorted(unmapped.items()))
+        plan.warnings.append(
+            f"owners: no active user in the org has the role {listed}: those world users' "
+            f"records will be owned by {plan.username or 'the loading user'}; map them in "
+            "config, e.g. salesforce.owners: {'Sales Director': 'someone@your.org'}"
+        )
 
 
-def estimate_requests(counts: dict[str, int], apis: dict[str, str], batch_size: int) -> int:
-    """HTTP requests a load will use: REST ⌈n/batch⌉ per object, Bulk ~6 per object."""
+def estimate_requests(
+    counts: dict[str, int],
+    apis: dict[str, str],
+    batch_size: int,
+    updates: dict[str, int] | None = None,
+) -> int:
+    """HTTP requests a load will use: REST ⌈n/batch⌉ per object, Bulk ~6 per object, for the
+    creates and again for the updates."""
     total = 4  # userinfo, limits, users query, slack
-    for name, count in counts.items():
-        if not count:
-            continue
-        if apis.get(name) == "bulk":
-            total += 6
-        else:
-            total += math.ceil(count / batch_size)
+    for work in (counts, updates or {}):
+        for name, count in work.items():
+            if not count:
+                continue
+            if apis.get(name) == "bulk":
+                total += 6
+            else:
+                total += math.ceil(count / batch_size)
     return total + len(counts)  # describes
 
 

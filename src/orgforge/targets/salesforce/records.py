@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ class Source:
 
     def user_keys(self) -> list[str]:
         raise NotImplementedError
+
+    def user_roles(self) -> dict[str, str]:
+        """World user key → role (the user's Title), what owners are mapped by."""
+        return dict.fromkeys(self.user_keys(), "")
 
     def records(self, object_name: str) -> list[Record]:
         raise NotImplementedError
@@ -45,6 +50,9 @@ class WorldSource(Source):
     def user_keys(self) -> list[str]:
         return [row[0] for row in self.world.iter_rows("User", ["key"])]
 
+    def user_roles(self) -> dict[str, str]:
+        return {key: title or "" for key, title in self.world.iter_rows("User", ["key", "Title"])}
+
     def keys(self, object_name: str) -> list[str]:
         return [row[0] for row in self.world.iter_rows(object_name, ["key"])]
 
@@ -67,10 +75,14 @@ class ExportSource(Source):
         self.folder = Path(folder)
         self._data: dict[str, list[Record]] = {}
         self._users: list[str] = []
+        self._roles: dict[str, str] = {}
         for name, rows in read_export(folder):
             if name == "User":
-                keys = (r.get("key") or r.get(sf.KEY_FIELD) for r in rows)  # JSON | CSV
+                keys = [r.get("key") or r.get(sf.KEY_FIELD) for r in rows]  # JSON | CSV
                 self._users = [key for key in keys if key]
+                self._roles = {
+                    k: r.get("Title") or "" for k, r in zip(keys, rows, strict=True) if k
+                }
                 continue
             if name not in sf.BY_NAME or name in sf.ORG_SETUP:
                 continue
@@ -78,6 +90,9 @@ class ExportSource(Source):
 
     def user_keys(self) -> list[str]:
         return list(self._users)
+
+    def user_roles(self) -> dict[str, str]:
+        return {k: self._roles.get(k, "") for k in self._users}
 
     def records(self, object_name: str) -> list[Record]:
         return self._data.get(object_name, [])
@@ -139,13 +154,15 @@ def to_wire(
     out: dict[str, Any] = {}
     if plan.sends_key:
         out[sf.KEY_FIELD] = record.key
-    for name in plan.fields:
+    for name in (*plan.fields, *plan.audit):
         value = record.values.get(name)
         if value is None or value == "":
             continue
         field = obj.field(name)
-        if name == "OwnerId" or (field.is_reference and str(value).startswith("User/")):
-            value = owners.get(value)  # the team's users are mapped onto the org's
+        if name in ("OwnerId", "CreatedById", "LastModifiedById") or (
+            field.is_reference and str(value).startswith("User/")
+        ):  # world User keys: the team's users are mapped onto the org's
+            value = owners.get(value)
             if not value:
                 continue
         elif field.is_reference:
@@ -179,3 +196,37 @@ def fingerprint(values: dict[str, Any], fields: list[str]) -> tuple:
             text = text[:15]
         out.append(text)
     return tuple(out)
+
+
+def _instant(text: str) -> dt.datetime | None:
+    if len(text) < 19 or text[10] != "T":
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def same_value(org: Any, wire: Any) -> bool:
+    """Whether a value read back from the org is the one orgforge sent: numbers by value,
+    datetimes by instant (the org answers ``…T09:30:00.000+0000``), ids by their 15-character
+    form, empty and missing alike."""
+    if org in (None, "") or wire in (None, ""):
+        return org in (None, "") and wire in (None, "")
+    if isinstance(wire, bool) or isinstance(org, bool):
+        return str(org).lower() == str(wire).lower()
+    if isinstance(wire, int | float) or isinstance(org, int | float):
+        try:
+            return abs(float(org) - float(wire)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    a, b = str(org), str(wire)
+    if a == b:
+        return True
+    left, right = _instant(a), _instant(b)
+    if left and right:
+        return left == right
+    if len(a) in (15, 18) and len(b) in (15, 18) and a.isalnum() and b.isalnum():
+        return a[:15] == b[:15]
+    return False

@@ -69,13 +69,58 @@ class SyncStore:
         results: list[tuple[WriteResult, str]],
         run_id: str | None,
         close_journal: int | None = None,
+        pushed: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Store (result, status) pairs and, in the same transaction, drop a journal entry."""
+        """Store (result, status) pairs, the field values ``pushed`` per key and, in the same
+        transaction, drop a journal entry."""
         ts = now_iso()
         with self.world.engine.begin() as conn:
             self._write(conn, [self._row(r, st, run_id, ts) for r, st in results])
+            self._write_pushed(conn, pushed or {})
             if close_journal is not None:
                 conn.execute(t.sync_journal.delete().where(t.sync_journal.c.id == close_journal))
+
+    # -- what was last pushed ----------------------------------------------------------------
+
+    def store_pushed(
+        self, pushed: dict[str, dict[str, Any]], close_journal: int | None = None
+    ) -> None:
+        """An update's answer: the new values per key, and the journal entry's end, at once.
+        The sync rows (and their run id, which cleanup --run goes by) stay as the create left
+        them."""
+        with self.world.engine.begin() as conn:
+            self._write_pushed(conn, pushed)
+            if close_journal is not None:
+                conn.execute(t.sync_journal.delete().where(t.sync_journal.c.id == close_journal))
+
+    def _write_pushed(self, conn: Any, pushed: dict[str, dict[str, Any]]) -> None:
+        if not pushed:
+            return
+        v = t.sync_values
+        keys = list(pushed)
+        for start in range(0, len(keys), 500):
+            conn.execute(
+                v.delete().where(
+                    and_(v.c.target == self.target, v.c.key.in_(keys[start : start + 500]))
+                )
+            )
+        conn.execute(
+            v.insert(),
+            [
+                {"target": self.target, "key": k, "fields": json.dumps(f, sort_keys=True)}
+                for k, f in pushed.items()
+            ],
+        )
+
+    def pushed(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """key → field values last pushed, for one object's records."""
+        v = t.sync_values
+        prefix = object_name + "/"
+        query = select(v.c.key, v.c.fields).where(
+            v.c.target == self.target, v.c.key.like(prefix + "%")
+        )
+        with self.world.engine.connect() as conn:
+            return {k: json.loads(f) for k, f in conn.execute(query)}
 
     def mark(self, keys: list[str], status: str, run_id: str | None) -> None:
         s = t.sync
@@ -129,3 +174,18 @@ class SyncStore:
             entry["keys"] = json.loads(entry["keys"])
             out.append(entry)
         return out
+
+
+def loaded_by_target(world: World) -> dict[str, int]:
+    """target → records orgforge created there and hasn't deleted (what a reset would orphan)."""
+    from sqlalchemy import func
+
+    s = t.sync
+    query = (
+        select(s.c.target, func.count())
+        .where(s.c.status == "ok")
+        .group_by(s.c.target)
+        .order_by(s.c.target)
+    )
+    with world.engine.connect() as conn:
+        return {target: int(n) for target, n in conn.execute(query)}

@@ -1,5 +1,8 @@
 """Re-fill the text of an existing world (``orgforge content fill``).
 
+It lives with the generator, not in content/: it regenerates structure, and content/ never
+imports the generator (the generator depends on content's contract and engines).
+
 Text requests carry context (company, stage, contact…) that the world does not store, so the
 structure is regenerated from the recipe of the world's last successful ``generate`` run (same
 seed, as_of, settings: byte-identical by design) and checked against the stored accounts. The
@@ -14,18 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from orgforge.config import Config, dump
-from orgforge.content.contract import KINDS, ContentEngine
-from orgforge.errors import UsageError, WorldError
-from orgforge.world.runlog import RunLog
+from orgforge.content.contract import KINDS, ContentEngine, check_kinds
+from orgforge.errors import WorldError
+from orgforge.world.runlog import open_run
 from orgforge.world.store import World
-
-
-def check_kinds(kinds: list[str] | None) -> list[str] | None:
-    """The kinds asked for, or UsageError naming the first unknown one."""
-    unknown = [k for k in kinds or () if k not in KINDS]
-    if unknown:
-        raise UsageError(f"--kinds: unknown kind {unknown[0]!r}", f"Kinds: {', '.join(KINDS)}")
-    return kinds
 
 
 def _recipe(world: World, config: Config) -> tuple[Config, list[str] | None]:
@@ -102,7 +97,7 @@ def fill_world(
     from orgforge.content import engine_for
     from orgforge.generate.accounts import BlockGenerator, BlockResult
     from orgforge.generate.names import Namer
-    from orgforge.generate.pipeline import _account_range, _chunks, _jobs, apply_text
+    from orgforge.generate.pipeline import _account_range, _chunks, _jobs, apply_text  # same pkg
     from orgforge.generate.plan import make_plan
     from orgforge.world import tables as t
 
@@ -118,52 +113,49 @@ def fill_world(
                 "Run orgforge generate again on this world, then re-fill.",
             )
         engine = engine or engine_for(config, world=world, progress=progress)
-        log = RunLog(config.runs_dir, "content fill", dump(config), world) if write_run else None
-        if log is not None:
-            log.__enter__()
-        updated: dict[str, int] = {}
-        requests_done = 0
         try:
-            namer = Namer(plan)
-            generator = BlockGenerator(plan)
-            chunks = _chunks(plan, 0)
-            cases = t.RECORD_TABLES["Case"]
-            for blocks, job in zip(chunks, _jobs(plan, chunks, namer), strict=True):
-                lo, hi = _account_range(plan, blocks)
-                chunk = BlockResult()
-                for block in blocks:
-                    part = generator.block(block, job.names, job.industries[block])
-                    chunk.requests.extend(part.requests)
-                    _same_structure(world, plan, part.rows, lo, hi)
-                stored_subjects = dict(
-                    world.iter_rows(
-                        "Case", ["key", "Subject"], where=cases.c.account_idx.between(lo, hi - 1)
+            with open_run(
+                config.runs_dir, "content fill", dump(config), world, enabled=write_run
+            ) as log:
+                updated: dict[str, int] = {}
+                requests_done = 0
+                namer = Namer(plan)
+                generator = BlockGenerator(plan)
+                chunks = _chunks(plan, 0)
+                cases = t.RECORD_TABLES["Case"]
+                for blocks, job in zip(chunks, _jobs(plan, chunks, namer), strict=True):
+                    lo, hi = _account_range(plan, blocks)
+                    chunk = BlockResult()
+                    for block in blocks:
+                        part = generator.block(block, job.names, job.industries[block])
+                        chunk.requests.extend(part.requests)
+                        _same_structure(world, plan, part.rows, lo, hi)
+                    stored_subjects = dict(
+                        world.iter_rows(
+                            "Case",
+                            ["key", "Subject"],
+                            where=cases.c.account_idx.between(lo, hi - 1),
+                        )
                     )
-                )
-                filled = apply_text(chunk, engine, kinds=wanted, subjects=stored_subjects)
-                updates = [(record["key"], name, record[name]) for record, name, _ in filled]
-                requests_done += len(filled)
-                run_id = log.run_id if log else None
-                for name, n in world.update_text(updates, run_id).items():
-                    updated[name] = updated.get(name, 0) + n
-                if log:
-                    log.event("chunk.filled", accounts=[lo, hi], requests=len(filled))
-            summary = {
-                "world": world.location,
-                "kinds": sorted(wanted),
-                "requests": requests_done,
-                "updated": updated,
-                "text": {"engine": engine.name, **engine.stats()},
-            }
-            if log is not None:
-                summary["run_id"], summary["run_dir"] = log.run_id, str(log.dir)
-                log.finish("ok", summary)
-                log.__exit__(None, None, None)
-            return summary
-        except BaseException as exc:
-            if log is not None:
-                log.__exit__(type(exc), exc, None)
-            raise
+                    filled = apply_text(chunk, engine, kinds=wanted, subjects=stored_subjects)
+                    updates = [(record["key"], name, record[name]) for record, name, _ in filled]
+                    requests_done += len(filled)
+                    run_id = log.run_id if log else None
+                    for name, n in world.update_text(updates, run_id).items():
+                        updated[name] = updated.get(name, 0) + n
+                    if log:
+                        log.event("chunk.filled", accounts=[lo, hi], requests=len(filled))
+                summary = {
+                    "world": world.location,
+                    "kinds": sorted(wanted),
+                    "requests": requests_done,
+                    "updated": updated,
+                    "text": {"engine": engine.name, **engine.stats()},
+                }
+                if log is not None:
+                    summary["run_id"], summary["run_dir"] = log.run_id, str(log.dir)
+                    log.finish("ok", summary)
+                return summary
         finally:
             close = getattr(engine, "close", None)
             if close is not None:

@@ -1,0 +1,195 @@
+"""One agents session: a feed, the lead workloads, a writer, and state that survives a restart.
+
+Each step polls the feed once, hands Lead creates to routing and completed call/email Tasks and
+EmailMessages to first-touch detection, runs the SLA checkpoints up to ``now``, and then saves
+the feed position and the desk's state together (in the world's ``meta`` table under
+``agents:<name>``), so a restarted session continues after the last event it finished.
+
+Loop avoidance: orgforge's own OwnerId write shows up as a Lead UPDATE on the next sweep; a lead
+is routed once, on the first event that shows it, and never again because of an update.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from orgforge.agents.events import ChangeEvent
+from orgforge.agents.feeds import Feed, parse_ts
+from orgforge.agents.first_touch import touch_from_email, touch_from_task
+from orgforge.agents.routing import AccountMatch, Lead, RouterState
+from orgforge.agents.workloads import LeadDesk, _Watch
+
+LEAD_FIELDS = (
+    "Company",
+    "Email",
+    "Country",
+    "NumberOfEmployees",
+    "OwnerId",
+    "Status",
+    "FirstName",
+    "LastName",
+    "Title",
+    "LeadSource",
+    "Description",
+)
+TASK_FIELDS = ("WhoId", "OwnerId", "Status", "Type", "TaskSubtype", "CompletedDateTime")
+EMAIL_FIELDS = ("RelatedToId", "Incoming", "MessageDate", "CreatedById", "FromAddress")
+POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
+
+
+def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime) -> Lead:
+    employees = fields.get("NumberOfEmployees")
+    created = fields.get("CreatedDate")
+    return Lead(
+        id=record_id,
+        created=parse_ts(created) if isinstance(created, str) else fallback,
+        company=fields.get("Company"),
+        email=fields.get("Email"),
+        country=fields.get("Country"),
+        employees=int(employees) if isinstance(employees, int | float) else None,
+    )
+
+
+@dataclass
+class StepReport:
+    events: int = 0
+    routed: int = 0
+    reassigned: int = 0
+    touches: int = 0
+    gaps: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+class Session:
+    def __init__(
+        self,
+        name: str,
+        feed: Feed,
+        desk: LeadDesk,
+        store: Any,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        decide_at: str = "now",  # now: live time; event: the event's commit time (replays)
+        reader: Callable[[str, str, tuple[str, ...]], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self.name = name
+        self.feed = feed
+        self.desk = desk
+        self.store = store
+        self.now = now
+        self.decide_at = decide_at
+        self.reader = reader  # (entity, id, fields) → the record now, for partial events
+        self.lead_fields: dict[str, dict[str, Any]] = {}  # this run's leads, for outreach
+
+    # -- state --------------------------------------------------------------------------------
+
+    @staticmethod
+    def saved(store: Any, name: str) -> dict[str, Any] | None:
+        text = store.get_meta(f"agents:{name}") if store is not None else None
+        return json.loads(text) if text else None
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        desk = self.desk
+        desk.router.state = RouterState.from_json(json.dumps(saved["router"]))
+        desk.leads = {k: Lead.from_dict(v) for k, v in saved["leads"].items()}
+        desk.assigned = {
+            k: (o, datetime.fromisoformat(t)) for k, (o, t) in saved["assigned"].items()
+        }
+        desk.watch = {}
+        for lead_id, (owner, assigned, checkpoint) in saved["watch"].items():
+            desk._watch(
+                _Watch(desk.leads[lead_id], owner, datetime.fromisoformat(assigned), checkpoint)
+            )
+        desk.responded = set(saved.get("responded", ()))
+        for lead_id, (when, match) in saved.get("held", {}).items():
+            desk.hold(
+                lead_id, datetime.fromisoformat(when), AccountMatch(**match) if match else None
+            )
+
+    def save(self) -> None:
+        if self.store is None:
+            return
+        desk = self.desk
+        state = {
+            "feed": self.feed.name,
+            "position": self.feed.position,
+            "router": json.loads(desk.router.state.to_json()),
+            "leads": {k: v.as_dict() for k, v in desk.leads.items()},
+            "assigned": {k: (o, t.isoformat()) for k, (o, t) in desk.assigned.items()},
+            "watch": {
+                k: (w.owner, w.assigned.isoformat(), w.checkpoint) for k, w in desk.watch.items()
+            },
+            "responded": sorted(desk.responded),
+            "held": {
+                k: (when.isoformat(), m.__dict__ if m else None)
+                for k, (when, m) in desk.held.items()
+            },
+        }
+        self.store.set_meta(f"agents:{self.name}", json.dumps(state, sort_keys=True))
+
+    # -- one step -----------------------------------------------------------------------------
+
+    def step(self) -> StepReport:
+        report = StepReport()
+        events = self.feed.poll()
+        report.events = len(events)
+        for event in events:
+            self._handle(event, report)
+        report.reassigned += len(self.desk.check_slas(self.now()))
+        self.save()
+        return report
+
+    def _complete(self, event: ChangeEvent, needed: tuple[str, ...]) -> ChangeEvent:
+        """A gap event, or an update that doesn't carry ``needed``, re-read by id: streaming
+        updates carry only the fields that changed (a Task completed has no WhoId)."""
+        if self.reader is None or not event.record_ids:
+            return event
+        if not event.is_gap and all(n in event.fields for n in needed):
+            return event
+        record = self.reader(event.entity, event.record_ids[0], needed)
+        if record is None:
+            return event
+        kind = event.change_type.removeprefix("GAP_")
+        return replace(event, change_type=kind, fields={**record, **event.fields})
+
+    def _handle(self, event: ChangeEvent, report: StepReport) -> None:
+        if event.is_gap:
+            report.gaps += 1
+            if event.change_type == "GAP_OVERFLOW" or self.reader is None:
+                return  # no record ids (or no way to read them): the next sweep catches up
+        needed = POLL_OBJECTS.get(event.entity, ())
+        if event.change_type in ("UPDATE", "GAP_CREATE", "GAP_UPDATE"):
+            event = self._complete(event, needed)
+        at = event.commit_ts if self.decide_at == "event" else self.now()
+        self.desk.check_slas(at)
+        if event.entity == "Lead" and event.change_type in ("CREATE", "UPDATE"):
+            for record_id in event.record_ids:
+                if record_id in self.desk.leads:
+                    report.skipped["lead already routed"] = (
+                        report.skipped.get("lead already routed", 0) + 1
+                    )
+                    continue
+                lead = lead_from_record(record_id, dict(event.fields), event.commit_ts)
+                self.lead_fields[record_id] = {"Id": record_id, **event.fields}
+                self.desk.new_lead(lead, at, event)
+                report.routed += 1
+        elif event.entity == "Task" and event.change_type in ("CREATE", "UPDATE"):
+            done = event.fields.get("CompletedDateTime")
+            touch = touch_from_task(
+                {"Id": event.record_ids[0], **event.fields},
+                parse_ts(done) if isinstance(done, str) else event.commit_ts,
+            )
+            if touch and self.desk.touched(touch):
+                report.touches += 1
+        elif event.entity == "EmailMessage" and event.change_type == "CREATE":
+            sent = event.fields.get("MessageDate")
+            touch = touch_from_email(
+                {"Id": event.record_ids[0], **event.fields},
+                parse_ts(sent) if isinstance(sent, str) else event.commit_ts,
+            )
+            if touch and self.desk.touched(touch):
+                report.touches += 1

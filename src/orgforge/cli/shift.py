@@ -1,0 +1,42 @@
+"""`orgforge shift`: roll a world's whole history forward (or back) by one delta."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+import orgforge
+from orgforge.cli import _console
+from orgforge.cli._options import ConfigOpt, WorldOpt, load
+
+
+def shift(
+    config: ConfigOpt = None,
+    world: WorldOpt = None,
+    to: str = typer.Option(
+        None, "--to", help="today or YYYY-MM-DD: the world's as-of date becomes this day."
+    ),
+    days: int = typer.Option(None, "--days", help="Move every date by N days (negative: back)."),
+    runs_dir: str = typer.Option(None, "--runs-dir", help="Where run logs go (default ./runs)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Move every date of every record, and the as-of date, by one delta; `load` then
+    pushes the moved dates as updates (same Ids)."""
+    cfg = load(config, {"world": world, "runs_dir": runs_dir})
+    result = orgforge.shift(cfg.world, days=days, to=to, runs_dir=cfg.runs_dir)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    if _console.state.quiet:
+        return
+    moved = sum(result.records.values())
+    _console.out.print(
+        f"shifted {moved:,} records by {result.days:+,} days "
+        f"(as of {result.as_of_before or '?'} → {result.as_of_after or '?'}); "
+        "`orgforge load` pushes the new dates"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(shift)

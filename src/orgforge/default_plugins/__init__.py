@@ -1,0 +1,1 @@
+"""orgforge's own targets, text engines and LLM providers, registered like any plugin's."""
