@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 # public name → the module that defines it
 _LAZY = {
+    "check": "orgforge.api",
     "cleanup": "orgforge.api",
     "export": "orgforge.api",
     "generate": "orgforge.api",
@@ -44,6 +45,7 @@ __all__ = [
     "asana_cleanup",
     "asana_seed",
     "asana_whoami",
+    "check",
     "cleanup",
     "export",
     "generate",

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from orgforge.errors import ConfigError, OrgforgeError, RunError
 
-if TYPE_CHECKING:  # each function imports what it runs, so `stats` never loads the generator
+if TYPE_CHECKING:
+    # each function imports what it runs, so `stats` never loads the generator
+    from orgforge.checks import CheckResult
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
     from orgforge.generate.pipeline import GenerateResult
 
@@ -221,6 +223,14 @@ def export(
     run = _target_operation("files", "export")
     with World(world, create=False) as handle:
         return run(handle, out, format, progress)
+
+
+def check(source: str | Path, rules: list[str] | None = None) -> CheckResult:
+    """Run every coherence rule (or only ``rules``) on a world or an exported folder; the
+    result lists each violation with its rule and record key (``orgforge check``)."""
+    from orgforge.checks import check as run
+
+    return run(source, rules)
 
 
 def stats(world: str | Path) -> dict[str, Any]:

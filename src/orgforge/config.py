@@ -160,7 +160,9 @@ def _default_case_status() -> dict[str, float]:
 
 class GenerateConfig(_Model):
     accounts: int = Field(PRESETS["prd"], gt=0, le=5_000_000)
-    owners: int = Field(12, gt=0, le=500, description="Sales reps who own records")
+    team: str | None = Field(
+        None, description="Team file (roles, territories, hours); default packs/data/_team.yaml"
+    )
     industries: dict[str, float] | None = Field(
         None, description="Industry pack id → weight (percent). Default: equal over all packs."
     )

@@ -87,11 +87,11 @@ def test_stats_json_puts_observed_next_to_targets(run_cli):
 
 def test_config_show_resolves_and_masks_secrets(run_cli, tmp_path, monkeypatch):
     (tmp_path / "orgforge.yaml").write_text("seed: 9\ngenerate:\n  accounts: 30\n")
-    monkeypatch.setenv("ORGFORGE_GENERATE__OWNERS", "5")
+    monkeypatch.setenv("ORGFORGE_GENERATE__TEAM", "my-team.yaml")
     code, out, _ = run_cli("config", "show")
     data = yaml.safe_load(out)
     assert code == 0 and data["seed"] == 9 and data["generate"]["accounts"] == 30
-    assert data["generate"]["owners"] == 5
+    assert data["generate"]["team"] == "my-team.yaml"
     from orgforge.config import masked
 
     assert masked({"api_key": "sk-123", "nested": {"password": "p"}, "model": "m"}) == {

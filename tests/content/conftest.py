@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import orgforge.api  # the submodule: `import orgforge` alone leaves orgforge.api unset
+import orgforge
+import orgforge.api  # orgforge.api.X below: the submodule, not a lazy name
 from orgforge.config import Config
 from orgforge.content.testing import FakeLLM
 

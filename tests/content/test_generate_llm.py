@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import orgforge
+import orgforge.api  # orgforge.api.X below: the submodule, not a lazy name
 from orgforge.config import load_config
 from orgforge.errors import ConfigError
 from orgforge.schema import salesforce as sf
@@ -262,11 +263,11 @@ def test_fill_refuses_a_world_whose_structure_changed(server, make_config):
         from orgforge.world import tables as t
 
         table = t.RECORD_TABLES["Case"]
-        conn.execute(table.update().where(table.c.key == "Case/0001/1").values(Priority="Low"))
-        conn.execute(table.update().where(table.c.key == "Case/0001/1").values(Status="Closed"))
+        case = conn.execute(table.select().order_by(table.c.account_idx, table.c.seq)).first().key
+        conn.execute(table.update().where(table.c.key == case).values(Priority="Urgent"))
     config.content.engine = "llm"
     from orgforge.errors import WorldError
 
-    with pytest.raises(WorldError, match="Case/0001/1 differs"):
+    with pytest.raises(WorldError, match=f"{case} differs"):
         orgforge.api.content_fill(config)
     assert server.count == 0

@@ -487,13 +487,13 @@ def test_kinds_and_seeds_pick_independently_for_the_same_key():
 
 
 def test_shipped_kinds_spread_their_picks_evenly(generated):
-    """The real templates, real keys: each task subject variant of a type equally often."""
+    """The real templates, real keys: each task subject variant of a step equally often."""
     e = engine()
     requests = [
         ContentRequest(
             "task.subject",
             f"Task/{i:04d}/{j}",
-            {"type": "Email", "contact": "C", "account": "A", "product": "P"},
+            {"step": "account_email", "contact": "C", "account": "A", "product": "P"},
         )
         for i in range(1, 1001)
         for j in (1, 2, 3)
@@ -501,7 +501,7 @@ def test_shipped_kinds_spread_their_picks_evenly(generated):
     texts = e.fill(requests)
     variants = [
         v.replace("{contact}", "C").replace("{account}", "A").replace("{product}", "P")
-        for v in SHIPPED["_tables"]["task_subject"]["values"]["Email"]
+        for v in SHIPPED["_tables"]["step_task_subject"]["values"]["account_email"]
     ]
     assert_uniform(Counter(texts), variants)
     next_steps = e.fill(

@@ -13,8 +13,8 @@ from tests.worlds import AS_OF, make_world, rows
 
 import orgforge
 from orgforge.generate import pipeline
-from orgforge.generate.pools import pools
 from orgforge.schema import salesforce as sf
+from orgforge.world.store import World
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -65,9 +65,9 @@ def test_shards_from_workers_write_the_same_world_and_change_log(tmp_path, monke
     appended = []
     real_append = pipeline.World.append_shard
 
-    def spy(self, shard, manifest, run_id):
+    def spy(self, shard, manifest, run_id, extra=None):
         appended.append(shard.name)
-        return real_append(self, shard, manifest, run_id)
+        return real_append(self, shard, manifest, run_id, extra)
 
     monkeypatch.setattr(pipeline.World, "append_shard", spy)
     one = make_world(tmp_path / "one", accounts=55, workers=1, out=str(tmp_path / "o1"))
@@ -171,6 +171,8 @@ def test_a_new_offline_text_engine_rewrites_the_old_text(tmp_path, monkeypatch):
 
 def test_shrinking_deletes_the_tail(tmp_path):
     world = make_world(tmp_path, accounts=30)
+    with World(world) as w:
+        before = {**w.counts(), "History": w.count("History")}
     result = orgforge.generate(
         world=str(world),
         runs_dir=str(tmp_path / "runs"),
@@ -180,6 +182,11 @@ def test_shrinking_deletes_the_tail(tmp_path):
     )
     assert result.counts["Account"] == 12
     assert max(r["account_idx"] for r in rows(world, "Contact")) == 11
+    # the summary's deletions are per object, children and history included
+    after = {**result.counts, "History": result.history}
+    for name in ("Account", "Contact", "Opportunity", "CaseComment", "Task", "History"):
+        assert result.written[name]["deleted"] == before[name] - after[name] > 0, name
+    assert result.written["User"]["deleted"] == 0  # the team stays
 
 
 DATE_TYPES = ("date", "datetime")
@@ -198,31 +205,41 @@ def _shift(value: str, days: int, zone: ZoneInfo | None = None) -> str:
     return moved.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def _minutes(value: str) -> int:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int(moment.timestamp() // 60)
+
+
 @pytest.mark.parametrize(("days", "skip_weekends"), [(28, True), (-364, True), (10, False)])
 def test_as_of_shifts_every_date_and_nothing_else(tmp_path, monkeypatch, days, skip_weekends):
+    """Dates move by exactly ``days``. Datetimes keep the wall-clock time of the person acting
+    (the owner, the support agent, the account's business hours), so across a daylight-saving
+    change their UTC time moves by up to an hour more or less; and the history table moves
+    with the records."""
     monkeypatch.setenv("ORGFORGE_GENERATE__SKIP_WEEKENDS", str(skip_weekends).lower())
     later = (AS_OF + dt.timedelta(days=days)).isoformat()
     a = make_world(tmp_path / "a", accounts=40)
     b = make_world(tmp_path / "b", accounts=40, as_of=later)
-    # Meetings are planned in local business hours, so across a DST change their UTC time moves
-    # by an hour while their local time stays put: compare them in the account's time zone.
-    city_zone = {p.city: ZoneInfo(p.tz) for p in pools().places.values}
-    zones = {x["key"]: city_zone.get(x["BillingCity"]) for x in rows(a, "Account")}
     for obj in sf.OBJECTS:
         dates = {f.name for f in obj.fields if f.type in DATE_TYPES}
         before, after = rows(a, obj.name), rows(b, obj.name)
         assert len(before) == len(after)
         for old, new in zip(before, after, strict=True):
             for name, value in old.items():
-                if name in dates and value is not None:
-                    zone = None
-                    if obj.name == "Event":
-                        zone = zones["Account/" + old["key"].split("/")[1]]
-                        if zone is None:  # a sparse account with no city: skip its times
-                            continue
-                    assert new[name] == _shift(value, days, zone), (old["key"], name)
+                if name in dates and value is not None and "T" in value:
+                    moved = _minutes(new[name]) - _minutes(value) - days * 1440
+                    assert abs(moved) <= 60, (old["key"], name, value, new[name])
+                elif name in dates and value is not None:
+                    assert new[name] == _shift(value, days), (old["key"], name)
                 else:
                     assert new[name] == value, (old["key"], name)
+    history_a, history_b = rows(a, "History"), rows(b, "History")
+    assert len(history_a) == len(history_b) > 0
+    for old, new in zip(history_a, history_b, strict=True):
+        assert {k: v for k, v in old.items() if k != "CreatedDate"} == {
+            k: v for k, v in new.items() if k != "CreatedDate"
+        }
+        assert abs(_minutes(new["CreatedDate"]) - _minutes(old["CreatedDate"]) - days * 1440) <= 60
 
 
 def test_generate_gives_the_caller_back_its_collector_threshold(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pyarrow.parquet as pq
 from tests.worlds import rows
@@ -22,10 +23,21 @@ def test_csv_is_load_ready_with_relationship_columns(prd_world, tmp_path):
     assert "Contact:Who.Orgforge_Key__c" in header
     assert {"Account:What.Orgforge_Key__c", "Opportunity:What.Orgforge_Key__c"} <= set(header)
     assert "WhoId" not in header and "IsClosed" not in header and "OwnerId" not in header
+    # audit fields as Bulk API 2.0 / Data Loader take them with "Set Audit Fields upon Record
+    # Creation": datetimes in UTC with milliseconds, users by their external id
+    audit = ["CreatedDate", "CreatedBy.Orgforge_Key__c"]
+    audit += ["LastModifiedDate", "LastModifiedBy.Orgforge_Key__c"]
+    assert header[-4:] == audit and "Owner.Orgforge_Key__c" in header
     with (tmp_path / "Contact.csv").open(newline="") as handle:
-        header = next(csv.reader(handle))
-    assert "Account.Orgforge_Key__c" in header
-    assert not (tmp_path / "User.csv").exists()
+        reader = csv.DictReader(handle)
+        first = next(reader)
+    assert "Account.Orgforge_Key__c" in reader.fieldnames
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z", first["CreatedDate"])
+    assert first["CreatedBy.Orgforge_Key__c"].startswith("User/")
+    with (tmp_path / "User.csv").open(newline="") as handle:
+        users = list(csv.DictReader(handle))
+    assert users and {"UserRole.Orgforge_Key__c", "Manager.Orgforge_Key__c"} <= set(users[0])
+    assert (tmp_path / "History.csv").exists()
 
 
 def test_csv_round_trips_every_loadable_field(prd_world, tmp_path):

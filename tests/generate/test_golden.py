@@ -13,27 +13,30 @@ import hashlib
 import json
 
 from orgforge.schema import salesforce as sf
+from orgforge.world import tables as t
 from orgforge.world.store import World
 
 GOLDEN = {  # structure: every column but the text fields
-    "User": "355e03872edf5e41",
-    "Account": "ad07d1b19b363e13",
-    "Contact": "684acd244b44b676",
-    "Opportunity": "177563e07e6594ab",
-    "OpportunityContactRole": "1cd68425684f4578",
-    "Case": "a24a508e9150ad5a",
-    "CaseComment": "a84eb5bdabdddda3",
-    "Task": "5b6c8190515299be",
-    "Event": "71e5f06eaa87ba39",
-    "EventRelation": "4f53cda18c2baa0c",
+    "UserRole": "d96f3746d76a42c7",
+    "User": "8810a07774483e73",
+    "Account": "199f2e9ba3cd33a2",
+    "Contact": "d0049d4825782df8",
+    "Opportunity": "8ba5db5ff59cc0bd",
+    "OpportunityContactRole": "ff24f48ec2ea6580",
+    "Case": "d65480567cfc255c",
+    "CaseComment": "499034054c803d62",
+    "Task": "57e12a778c29a699",
+    "Event": "160359b7060d499c",
+    "EventRelation": "5ff46bb918de7ac4",
+    "History": "40a97bdd98eb4cea",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
-    "Account": "1cac41c3a526a077",
-    "Opportunity": "60a7e1ede272247e",
-    "Case": "c2687e26d69650fd",
-    "CaseComment": "3a988377f568f2e1",
-    "Task": "f99c03d91d1a1bee",
-    "Event": "9856fc7dd67b9f20",
+    "Account": "ad86e8ceb22e1501",
+    "Opportunity": "4670634b50bdda80",
+    "Case": "ed1f7c4bd89580ce",
+    "CaseComment": "ffc7d7f56816ca71",
+    "Task": "2e78dc392ae5afdd",
+    "Event": "e0fbabc185936e85",
 }
 
 
@@ -42,8 +45,10 @@ def record_digests(world_path, text: bool = False) -> dict[str, str]:
     column but the text fields), or with ``text=True`` over its text fields only."""
     digests = {}
     with World(world_path, create=False) as world:
-        for name in sf.GENERATED:
-            text_fields = {f.name for f in sf.BY_NAME[name].text_fields}
+        for name in (*sf.GENERATED, t.HISTORY):
+            text_fields = (
+                {f.name for f in sf.BY_NAME[name].text_fields} if name in sf.BY_NAME else set()
+            )
             columns = [c for c in world.columns(name) if (c in text_fields) == text]
             if not columns:
                 continue

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from orgforge.api import resolve
-from orgforge.generate.distributions import hash_unit, hash_units
+from orgforge.generate.distributions import hash_units
 from orgforge.generate.names import Namer, slug
 from orgforge.generate.plan import make_plan
 
@@ -42,7 +42,6 @@ def test_draws_are_the_hashes_of_seed_index_and_attempt(seed):
     namer = Namer(plan)
     for index in range(300):
         industry = namer.industry(index)
-        assert industry == plan.industries.pick_unit(hash_unit(seed, "industry", index))
         parts = namer._parts[industry]
         for attempt in (0, 1, 4):
             expected = reference_candidate(plan, index, industry, attempt)
@@ -66,3 +65,24 @@ def test_draws_are_the_hashes_of_seed_index_and_attempt(seed):
 def test_slug_keeps_its_definition(name):
     plain = re.sub(r"[^a-z0-9]+", "", name.lower().replace("&", "and"))[:40] or "company"
     assert slug(name) == plain
+
+
+@pytest.mark.parametrize("seed", [0, 42])
+def test_industries_are_dealt_by_quota_so_every_prefix_is_on_its_weights(seed):
+    """Equal weights over four packs: every prefix of n accounts is within one account of n/4
+    per industry, and exactly on it when n is a multiple of four (prd: 25 each)."""
+    from collections import Counter
+
+    plan = make_plan(resolve(accounts=400, seed=seed, as_of="2026-11-23"), None)
+    namer = Namer(plan)
+    counts: Counter[str] = Counter()
+    for index in range(400):
+        counts[namer.industry(index)] += 1
+        n = index + 1
+        for value in plan.industries.values:
+            assert abs(counts[value] - n * plan.industries.share(value)) < 1
+        if n % 4 == 0:
+            assert set(counts.values()) == {n // 4}
+    # ties are broken by the seed's hash, not by pack order
+    order = [Namer(plan).industry(i) for i in range(4)]
+    assert len(set(order)) == 4

@@ -23,6 +23,7 @@ from tests.worlds import AS_OF
 import orgforge
 from orgforge import activity
 from orgforge.api import resolve
+from orgforge.world import store
 from orgforge.world import tables as t
 from orgforge.world.store import World
 
@@ -193,7 +194,7 @@ def test_what_is_not_a_usable_world_is_refused_either_way(tmp_path, location):
         conn.execute("CREATE TABLE invoices (id INTEGER)")
     (tmp_path / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4096)
     refused = {
-        "newer.db": "has schema version 99; this orgforge reads up to 1",
+        "newer.db": f"has schema version 99; this orgforge reads up to {store.SCHEMA_VERSION}",
         "other.db": "is a database of something else",  # opened for reading (create=False)
         "damaged.db": "can't be opened (DatabaseError",
     }
@@ -213,7 +214,7 @@ def test_a_world_missing_a_table_gets_it_either_way(tmp_path, location):
     with sqlite3.connect(tmp_path / "w.db") as conn:
         conn.execute("DROP TABLE sync_journal")
     with World(location(tmp_path / "w.db")) as world:
-        assert world.schema_version == 1
+        assert world.schema_version == store.SCHEMA_VERSION
     with sqlite3.connect(tmp_path / "w.db") as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == set(t.TABLES)

@@ -24,15 +24,40 @@ def test_new_world_records_its_schema_version(tmp_path):
 def test_migration_runner_brings_an_older_world_up_to_date(tmp_path, monkeypatch):
     with World(tmp_path / "w.db"):
         pass
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    later = store.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store, "SCHEMA_VERSION", later)
     monkeypatch.setattr(
-        store, "MIGRATIONS", {2: ["CREATE TABLE added_in_v2 (id INTEGER PRIMARY KEY)"]}
+        store,
+        "MIGRATIONS",
+        {**store.MIGRATIONS, later: ["CREATE TABLE added_later (id INTEGER PRIMARY KEY)"]},
     )
+    with World(tmp_path / "w.db") as world:
+        assert world.schema_version == later
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "added_later" in tables
+
+
+def test_a_version_1_world_gets_the_history_columns(tmp_path):
+    """Version 2 (the world with a history) adds audit fields, ``step`` and the User's role
+    columns to existing tables, and the UserRole and History tables."""
+    from orgforge.world import tables as t
+
+    with World(tmp_path / "w.db"):
+        pass
+    with sqlite3.connect(tmp_path / "w.db") as conn:  # make it what version 1 was
+        for statement in store.MIGRATIONS[2]:
+            table, column = statement.split('"')[1], statement.split('"')[3]
+            conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+        conn.execute('DROP TABLE "rec_UserRole"')
+        conn.execute('DROP TABLE "rec_History"')
+        conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     with World(tmp_path / "w.db") as world:
         assert world.schema_version == 2
     with sqlite3.connect(tmp_path / "w.db") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "added_in_v2" in tables
+        for name, table in t.TABLES.items():
+            columns = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
+            assert columns == set(table.column_names), name
 
 
 def test_missing_world_is_not_created_when_reading(tmp_path):
@@ -59,7 +84,8 @@ def test_change_log_names_every_record_written(tmp_path):
         updates = [e for e in world.changes_since(last) if e["op"] == "update"]
     assert updates and all(e["fields"] for e in updates)
     task_fields = {f for e in updates if e["object"] == "Task" for f in e["fields"]}
-    assert task_fields <= {"ActivityDate"}
+    # a later as_of moves dates: the task's date and when it was created and last modified
+    assert task_fields <= {"ActivityDate", "CreatedDate", "LastModifiedDate"}
     assert all(e["run_id"] for e in updates)
 
 

@@ -123,7 +123,8 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     try:
         command = typer.main.get_command(app)
         add_global_flags(command)
-        command.main(args=args, prog_name="orgforge", standalone_mode=False)
+        # outside standalone mode click *returns* a typer.Exit's code rather than raising it
+        code = command.main(args=args, prog_name="orgforge", standalone_mode=False)
     except OrgforgeError as error:
         if state.debug:
             traceback.print_exc()
@@ -152,7 +153,7 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
             )
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def show_progress() -> bool:

@@ -52,6 +52,7 @@ def generate(
     industries: str = typer.Option(None, "--industries", help="Comma list of industry ids."),
     pack: list[str] = typer.Option(None, "--pack", help="Extra industry pack YAML (repeatable)."),
     as_of: AsOfOpt = None,
+    team: str = typer.Option(None, "--team", help="Team YAML (roles, territories, hours)."),
     world: WorldOpt = None,
     out: OutOpt = None,
     format: FormatOpt = None,
@@ -71,6 +72,7 @@ def generate(
         "preset": preset,
         "generate.accounts": accounts,
         "as_of": as_of,
+        "generate.team": team,
         "world": world,
         "export.out": out,
         "export.format": format,
@@ -112,6 +114,11 @@ def generate(
             f"{w.get('deleted', 0):,}",
         )
     _console.out.print(table)
+    removed = result.written.get("History", {}).get("deleted", 0)
+    _console.out.print(
+        f"history: {result.history:,} stage and status changes"
+        + (f" ({removed:,} deleted with their accounts)" if removed else "")
+    )
     rate = result.records / result.seconds if result.seconds else 0
     _console.out.print(
         f"{result.records:,} records in {result.seconds:.2f}s ({rate:,.0f}/s), "

@@ -23,6 +23,7 @@ from orgforge.cli import _console
 # (module under orgforge.cli, sub-command name or None, the top-level commands it registers)
 GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("generate", None, ("generate", "export", "stats")),
+    ("check", None, ("check",)),
     ("config", "config", ()),
     ("packs", "packs", ()),
     ("world", "world", ()),

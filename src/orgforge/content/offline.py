@@ -70,7 +70,7 @@ DEFAULTS = {
 
 # Bump when the same request can get a different text (templates, picking, hashing): a world
 # made by an older engine then counts as another recipe and is rewritten, not mixed.
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 NUMBERS = range(1000, 900_000)  # what {number} reads as: a 4-6 digit number
 P_SCALE = 10_000  # a slot's probability p counts in steps of 1/P_SCALE
 # Leaves are compiled once the engine has rendered this many texts: compiling the few dozen

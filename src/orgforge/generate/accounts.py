@@ -1,4 +1,4 @@
-"""Accounts and their subtrees, one block of accounts at a time.
+"""Accounts and their histories, one block of accounts at a time.
 
 Determinism rules this module:
 
@@ -8,8 +8,17 @@ Determinism rules this module:
   the world's end — so a partial last block splits exactly like a full one (prefix stability);
 * text is never drawn here: every text field is a :class:`ContentRequest` filled afterwards.
 
-Dates are offsets in days from ``as_of``; shifting as_of shifts every date by the same delta
-(with ``skip_weekends``, a delta of whole weeks, since meetings snap to weekdays).
+Each account is a *history* (docs/generate.md, "The time model"): the account is created some
+months to years before as_of, its contacts join over time, each opportunity moves through its
+stages on dated steps, and its meetings, calls and emails are the steps of a sales script placed
+inside the stage they belong to (intro call → discovery → thanks → demo prep → demo → demo
+follow-up → proposal → negotiation; post-sale after a win). Cases go New → Working → maybe
+Escalated / On Hold → Closed with their comments in between. The records are that history's
+state at as_of; every field change is also a row of the ``History`` table.
+
+Times are absolute UTC minutes (timeutil.stamp); as_of's midnight UTC is *now*: everything
+that has happened is before it, open tasks and planned meetings after it. Shifting as_of shifts
+every date by the same delta (with ``skip_weekends``, a delta of whole weeks).
 """
 
 from __future__ import annotations
@@ -29,16 +38,19 @@ from orgforge.generate.distributions import (
 )
 from orgforge.generate.names import AccountName
 from orgforge.generate.plan import Plan
+from orgforge.generate.team import Staffing, TeamUser
+from orgforge.generate.timeutil import is_weekend, stamp, utc_offset_minutes
 from orgforge.generate.timeutil import iso_date as _date
-from orgforge.generate.timeutil import utc as _utc
-from orgforge.generate.timeutil import weekday_snap as _weekday_snap
-from orgforge.schema.salesforce import ACCOUNT_TYPES, LEAD_SOURCES, STAGE_FACTS
+from orgforge.schema.salesforce import ACCOUNT_TYPES, LEAD_SOURCES, STAGE_FACTS, STAGES
 
 ACCOUNT_TYPE = {
     "Customer": "Customer - Direct",
     "Prospect": "Prospect",
     "Partner": ACCOUNT_TYPES[2],
 }
+# How long ago (days before as_of) an account of each type was created: (least, most).
+ACCOUNT_AGE = {"Customer": (240, 1800), "Partner": (180, 1500), "Prospect": (14, 420)}
+ACCOUNT_AGE_DEFAULT = (60, 900)
 SENIORITY_WEIGHTS = {"executive": 8, "vp": 14, "director": 24, "manager": 30, "individual": 24}
 SENIOR = ("executive", "vp", "director")
 PRIMARY_ROLES = ("Decision Maker", "Economic Buyer", "Executive Sponsor")
@@ -49,7 +61,10 @@ CASE_PRIORITY = {
 }
 CASE_PRIORITY_DEFAULT = Weighted((("High", 25), ("Medium", 50), ("Low", 25)))
 COMMENT_WEIGHT = {"New": 0.3, "Working": 1.2, "Escalated": 1.6, "On Hold": 1.0, "Closed": 1.2}
+COMMENTS_PER_CASE = 8
 CASE_WEIGHT_BY_TYPE = {"Customer": 1.6, "Partner": 0.8, "Prospect": 0.25, "Other": 0.6}
+# Days a case spends in a status: (least, most).
+CASE_STATUS_DAYS = {"New": (0, 2), "Working": (1, 20), "Escalated": (1, 10), "On Hold": (2, 15)}
 TASK_SHAPE = {  # activity type → (TaskSubtype, Type)
     "Call": ("Call", "Call"),
     "Email": ("Email", "Email"),
@@ -59,6 +74,40 @@ TASK_SHAPE = {  # activity type → (TaskSubtype, Type)
 LOCATIONS = ("Zoom", "Microsoft Teams", "Google Meet", "On site", "Phone")
 OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")
 _TASK_PRIORITY = Weighted((("Normal", 70), ("High", 20), ("Low", 10)))
+
+# The sales script: (step, object, activity type, stage index it happens in). An opportunity
+# gets a prefix of it (what its stage history reached and the account's activity budget
+# allows), so a step never exists without the steps it follows.
+SCRIPT: tuple[tuple[str, str, str, int], ...] = (
+    ("intro_call", "Task", "Call", 0),
+    ("discovery", "Event", "Meeting", 1),
+    ("thanks", "Task", "Email", 1),
+    ("demo_prep", "Task", "Meeting Prep", 2),
+    ("demo", "Event", "Demo", 3),
+    ("demo_follow_up", "Task", "Follow Up", 3),
+    ("proposal", "Task", "Email", 4),
+    ("negotiation_call", "Task", "Call", 5),
+    ("negotiation_meeting", "Event", "Meeting", 5),
+)
+WON_SCRIPT = (("kickoff", "Event", "Meeting"), ("check_in", "Task", "Call"))
+LOST_SCRIPT = (("keep_in_touch", "Task", "Follow Up"),)
+# A step that follows another only exists with it.
+STEP_NEEDS = {"thanks": "discovery", "demo_follow_up": "demo"}
+POST_SALE_STEPS = frozenset(s for s, _, _ in WON_SCRIPT + LOST_SCRIPT)
+SALES_STEPS = tuple(s for s, _, _, _ in SCRIPT)
+# Activity the budget has left after the opportunities' scripts: account-level touches.
+ACCOUNT_STEP = {
+    "Call": "account_call",
+    "Email": "account_email",
+    "Meeting Prep": "account_prep",
+    "Follow Up": "account_follow_up",
+    "Meeting": "account_meeting",
+    "Demo": "account_demo",
+}
+STEP_DAYS = (5, 30)  # days an open stage lasts: (least, most)
+PLANNED_DAYS = 21  # how far ahead open tasks and planned meetings go
+MOVE_DAYS = 10  # working days a meeting may move to when its owner's calendar is full
+MIN_WINDOW = 4 * 1440  # a script step's window holds a weekday, whatever day it starts
 
 
 @dataclass
@@ -70,6 +119,7 @@ class Header:
     size: float  # 0..1, log-scaled employees within the pack's range
     employees: int
     type_key: str  # Customer | Prospect | Partner | Other
+    age: int  # days between the account's creation and as_of
 
 
 @dataclass
@@ -92,7 +142,47 @@ def _header(plan: Plan, index: int, industry: str, types: Weighted[str]) -> Head
     low, high = plan.packs[industry].company.employees
     size = rng.random()
     employees = int(round(math.exp(math.log(low) + size * math.log(high / low)), -1) or low)
-    return Header(index, rng, size, max(employees, 1), types.pick(rng))
+    type_key = types.pick(rng)
+    least, most = ACCOUNT_AGE.get(type_key, ACCOUNT_AGE_DEFAULT)
+    age = least + int(rng.random() * (most - least))
+    return Header(index, rng, size, max(employees, 1), type_key, age)
+
+
+def activity_weight(size: float, opps: int, age: int) -> float:
+    """How much of a block's activity an account draws: its size and deals, and its age (a
+    two-week-old prospect has had a call or two, not twenty)."""
+    return (size + opps) * min(1.0, (age + 7) / 240)
+
+
+@dataclass(slots=True)
+class _Opp:
+    record: dict
+    stages: list[tuple[str, int]]  # (stage, minute entered), in order
+    owner: TeamUser
+    contacts: list[dict]  # its contact roles' contacts, primary first
+    created: int
+    closed: int | None  # minute closed, if closed
+
+
+class _Clock:
+    """Minutes of one generation: as_of's midnight UTC is ``now``."""
+
+    __slots__ = ("asof", "now")
+
+    def __init__(self, asof: int) -> None:
+        self.asof = asof
+        self.now = asof * 1440
+
+    def at(self, day: int, user: TeamUser, u: float) -> int:
+        """A minute of ``day`` within ``user``'s working hours (their time zone)."""
+        start, end = user.hours
+        minute = day * 1440 + start * 60 + int(u * (end - start) * 60)
+        # as_of's eve, evening, west of UTC: already past midnight UTC, i.e. not yet happened
+        return min(minute - utc_offset_minutes(user.tz, day), self.now - 1)
+
+    def end_of_day(self, day: int, user: TeamUser, u: float) -> int:
+        """Shortly after ``user``'s working day ends (when they log what they did)."""
+        return day * 1440 + user.hours[1] * 60 + int(u * 30) - utc_offset_minutes(user.tz, day)
 
 
 class BlockGenerator:
@@ -101,6 +191,7 @@ class BlockGenerator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.asof = plan.as_of_ordinal
+        self.clock = _Clock(self.asof)
         # Per pack: its titles by seniority, and a weighted pick of seniority levels.
         self.titles: dict[str, tuple[dict[str, list], Weighted[str]]] = {}
         for pack_id, pack in plan.packs.items():
@@ -111,6 +202,7 @@ class BlockGenerator:
             self.titles[pack_id] = (by_level, levels)
         self.tier_of = plan.density.pick_unit  # a density tier from one uniform draw
         self.company_types = {pid: Weighted(p.company.types) for pid, p in plan.packs.items()}
+        self.staffing = Staffing(plan.team, plan.users)
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -149,11 +241,20 @@ class BlockGenerator:
             s * CASE_WEIGHT_BY_TYPE[h.type_key] for s, h in zip(sizes, headers, strict=True)
         ]
         cases = allocate(total("Case"), case_weights, brng)
-        comments = allocate(total("CaseComment"), [float(c) for c in cases], brng)
+        # Capped at what the account's cases hold, so the block's total is always placed.
+        comments = allocate(
+            total("CaseComment"),
+            [float(c) for c in cases],
+            brng,
+            cap=[COMMENTS_PER_CASE * c for c in cases],
+        )
         task_types = quota_sequence(plan.task_mix, total("Task"), brng)
         event_types = quota_sequence(plan.event_mix, total("Event"), brng)
-        tasks = allocate(len(task_types), [s + o for s, o in zip(sizes, opps, strict=True)], brng)
-        events = allocate(len(event_types), [s + o for s, o in zip(sizes, opps, strict=True)], brng)
+        weights = [
+            activity_weight(s, o, h.age) for s, o, h in zip(sizes, opps, headers, strict=True)
+        ]
+        tasks = allocate(len(task_types), weights, brng)
+        events = allocate(len(event_types), weights, brng)
 
         result = BlockResult()
         task_cursor = event_cursor = 0
@@ -178,13 +279,21 @@ class BlockGenerator:
         task_types: list[str],
         event_types: list[str],
     ) -> None:
-        plan, rng = self.plan, h.rng
+        plan, rng, clock = self.plan, h.rng, self.clock
         n_contacts, n_opps, n_roles, n_cases, n_comments = counts
         pack = plan.packs[naming.industry]
         number = f"{h.index + 1:04d}"
         tier = plan.density.pick(rng)
         place = plan.pools.places.pick(rng)
-        owner = plan.owners[int(rng.random() * len(plan.owners))]
+        staffing = self.staffing
+        territory = staffing.territory(place.tz)
+        team = {
+            job: staffing.pick(job, territory, h.index, rng.random())
+            for job in ("owner", "sdr", "se", "csm", "support")
+        }
+        owner = team["owner"]
+        created_day = self.asof - h.age
+        created = clock.at(created_day, owner, rng.random())
         rich, sparse = tier == "rich", tier == "sparse"
         moderate_half = tier == "moderate" and rng.random() < 0.5
         revenue_lo, revenue_hi = pack.company.revenue_per_employee
@@ -213,6 +322,8 @@ class BlockGenerator:
                 "Rating": None if sparse else ("Hot", "Warm", "Cold")[int(rng.random() * 3)],
                 "AccountSource": None if sparse else LEAD_SOURCES[int(rng.random() * 5)],
                 "OwnerId": owner.key,
+                **_audit(created, owner),
+                "_created": created,
             },
         )
         out.text(
@@ -234,11 +345,11 @@ class BlockGenerator:
             account["Description"] = None
             out.requests.pop()
 
-        contacts = self.contacts(out, h, naming, place, owner.key, n_contacts)
-        opps = self.opportunities(out, h, naming, contacts, owner.key, n_opps, n_roles)
-        cases = self.cases(out, h, naming, contacts, owner.key, n_cases, n_comments)
-        self.tasks(out, h, naming, contacts, opps, cases, task_types)
-        self.events(out, h, naming, place.tz, contacts, opps, event_types)
+        contacts = self.contacts(out, h, naming, place, team, created_day, n_contacts)
+        opps = self.opportunities(out, h, naming, contacts, team, created_day, n_opps, n_roles)
+        self.cases(out, h, naming, contacts, team, created_day, n_cases, n_comments)
+        self.activities(out, h, naming, place.tz, contacts, opps, team, task_types, event_types)
+        account.pop("_created")
 
     # -- helpers for realistic values ----------------------------------------------------------
 
@@ -270,8 +381,10 @@ class BlockGenerator:
 
     # -- contacts ------------------------------------------------------------------------------
 
-    def contacts(self, out, h, naming, place, owner_key, count) -> list[dict]:
-        plan, rng = self.plan, h.rng
+    def contacts(self, out, h, naming, place, team, created_day, count) -> list[dict]:
+        """Contacts, in the order they joined: the first the day after the account was created,
+        the others over the account's life (earlier ones more likely)."""
+        plan, rng, clock = self.plan, h.rng, self.clock
         rnd = rng.random
         tier_of = self.tier_of
         by_seniority, levels = self.titles[naming.industry]
@@ -281,6 +394,13 @@ class BlockGenerator:
         phone, street, postal = self._phone, self._street, self._postal
         account_key = f"Account/{h.index + 1:04d}"
         key_prefix = f"Contact/{h.index + 1:04d}/"
+        # A prospect's contacts come in through the SDR's outreach; others through the owner.
+        creator = team["sdr"] if h.type_key == "Prospect" else team["owner"]
+        owner = team["owner"]
+        span = max(1, h.age - 2)
+        days = sorted(created_day + 1 + int(rnd() ** 2 * span) for _ in range(count))
+        if days:
+            days[0] = created_day + 1
         used_names: set[tuple[str, str]] = set()
         rows = out.rows.setdefault("Contact", [])
         result = []
@@ -297,6 +417,7 @@ class BlockGenerator:
                     used_names.add((first, last))
                     break
             email_user = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+            created = clock.at(days[n - 1], creator, rnd())
             record = {
                 "key": f"{key_prefix}{n}",
                 "account_idx": h.index,
@@ -318,24 +439,34 @@ class BlockGenerator:
                 "MailingState": None if sparse else place.state,
                 "MailingPostalCode": postal(rng, place) if rich else None,
                 "MailingCountry": None if sparse else place.country,
-                "OwnerId": owner_key,
+                "OwnerId": owner.key,
+                **_audit(created, creator),
                 "_seniority": level,
                 "_name": f"{first} {last}",
+                "_created": created,
             }
             rows.append(record)
             result.append(record)
         return result
 
-    # -- opportunities and contact roles -------------------------------------------------------
+    # -- opportunities, their stage histories and contact roles --------------------------------
 
-    def opportunities(self, out, h, naming, contacts, owner_key, count, n_roles) -> list[dict]:
-        plan, rng, asof = self.plan, h.rng, self.asof
+    def _stage_path(self, rng: Random, stage: str) -> list[str]:
+        """The stages an opportunity went through to reach ``stage``, in order."""
+        if stage == "Closed Won":
+            return [*STAGES[:6], stage]
+        if stage == "Closed Lost":  # lost from any open stage
+            return [*STAGES[: 1 + int(rng.random() * 6)], stage]
+        return list(STAGES[: STAGES.index(stage) + 1])
+
+    def opportunities(self, out, h, naming, contacts, team, created_day, count, n_roles):
+        plan, rng, asof, clock = self.plan, h.rng, self.asof, self.clock
         rnd, choice = rng.random, rng.choice
         tier_of, pick_stage = self.tier_of, plan.stages.pick
         pack = plan.packs[naming.industry]
         products, themes = pack.products, pack.opportunity_types
-        opps = []
-        senior = [c for c in contacts if c["_seniority"] in SENIOR] or contacts
+        owner = team["owner"]
+        opps: list[_Opp] = []
         roles_per_opp = (
             allocate(n_roles, [1.0] * count, rng, minimum=1, cap=[min(4, len(contacts))] * count)
             if count
@@ -343,27 +474,55 @@ class BlockGenerator:
         )
         account_key = f"Account/{h.index + 1:04d}"
         key_prefix = f"Opportunity/{h.index + 1:04d}/"
+        history_prefix = f"History/{key_prefix}"
         opp_type = "New Customer" if h.type_key == "Prospect" else "Existing Customer - Upgrade"
         scale = 0.15 + 0.85 * h.size
+        earliest = created_day + 2  # after the account and its first contact
         rows = out.rows.setdefault("Opportunity", [])
+        history = out.rows.setdefault("History", [])
         for n in range(1, count + 1):
             tier = tier_of(rnd())
             rich, sparse = tier == "rich", tier == "sparse"
             stage = pick_stage(rng)
             probability, forecast = STAGE_FACTS[stage]
             closed = stage.startswith("Closed")
+            path = self._stage_path(rng, stage)
             product = choice(products)
             theme = choice(themes)
             amount = product.min + (product.max - product.min) * scale * rng.uniform(0.55, 1.1)
             amount = max(product.min, min(product.max, round(amount, -3)))
+            # Days spent in each stage before the current one (a closed deal: before closing).
+            spent = [STEP_DAYS[0] + int(rnd() * (STEP_DAYS[1] - STEP_DAYS[0])) for _ in path[:-1]]
             if closed:
-                close = asof - 3 - int(rnd() * 360)
-                created = close - 20 - int(rnd() * 200)
+                room = max(2, asof - 1 - earliest)
+                if sum(spent) > room - 1:  # a young account: a faster deal
+                    spent = [max(1, d * (room - 1) // max(1, sum(spent))) for d in spent]
+                latest_close = asof - 1
+                close_day = latest_close - int(rnd() * max(1, room - sum(spent)))
+                first_day = close_day - sum(spent)
+                close = close_day
             else:
+                # at least a working week in its current stage: a deal opened days ago is new
+                in_stage = STEP_DAYS[0] + int(rnd() * (STEP_DAYS[1] - STEP_DAYS[0]))
+                room = max(1, asof - earliest)
+                total = sum(spent) + in_stage
+                if total > room:
+                    spent = [d * room // total for d in spent]
+                    in_stage = max(1, room - sum(spent))
+                first_day = asof - in_stage - sum(spent)
                 stage_rank = probability / 100
                 close = asof + 7 + int(rnd() * (200 - 150 * stage_rank))
-                created = asof - 5 - int(rnd() * (40 + 200 * stage_rank))
+            first_day = max(first_day, earliest)
+            entered, day = [], first_day
+            for d in [0, *spent]:
+                day = min(day + d, asof - 1)
+                entered.append(clock.at(day, owner, rnd()))
+            last = len(entered) - 1
+            for i in range(1, len(entered)):  # same day: still in order, and before now
+                entered[i] = min(max(entered[i], entered[i - 1] + 1), clock.now - 1 - (last - i))
+            created = entered[0]
             name = f"{naming.name} - {theme}"
+            stages = list(zip(path, entered, strict=True))
             record = {
                 "key": f"{key_prefix}{n}",
                 "account_idx": h.index,
@@ -383,14 +542,30 @@ class BlockGenerator:
                 "Description": None,
                 "IsClosed": int(closed),
                 "IsWon": int(stage == "Closed Won"),
-                "CreatedDate": _utc(created, 9 * 60 + int(rnd() * 480), "UTC"),
-                "OwnerId": owner_key if rnd() < 0.85 else choice(plan.owners).key,
+                "OwnerId": owner.key,
+                **_audit(created, owner, entered[-1]),
                 "_product": product.name,
-                "_close": close,
-                "_created": created,
             }
             rows.append(record)
-            primary = self._roles(out, h, n, record["key"], contacts, senior, roles_per_opp[n - 1])
+            for i, (stage_name, minute) in enumerate(stages):
+                history.append(
+                    _history(
+                        f"{history_prefix}{n}/{i + 1}",
+                        h.index,
+                        n * 100 + i + 1,
+                        record["key"],
+                        "Opportunity",
+                        "StageName",
+                        stages[i - 1][0] if i else None,
+                        stage_name,
+                        minute,
+                        owner.key,
+                    )
+                )
+            existing = [c for c in contacts if c["_created"] < created] or contacts[:1]
+            senior = [c for c in existing if c["_seniority"] in SENIOR] or existing
+            roles = self._roles(out, h, n, record, created, contacts, senior, roles_per_opp[n - 1])
+            primary = roles[0]
             context = {
                 "account": naming.name,
                 "industry": naming.industry,
@@ -406,18 +581,24 @@ class BlockGenerator:
             if rich or (tier == "moderate" and rnd() < 0.5):
                 out.text(record, "Description", "opportunity.description", context)
             record["_context"] = context
-            opps.append(record)
+            opps.append(
+                _Opp(record, stages, owner, roles, created, entered[-1] if closed else None)
+            )
         return opps
 
-    def _roles(self, out, h, opp_number, opp_key, contacts, senior, count) -> dict:
-        """The opportunity's contact roles; returns the primary contact."""
+    def _roles(self, out, h, opp_number, opp, created, contacts, senior, count) -> list[dict]:
+        """The opportunity's contact roles; returns their contacts, primary first. A role is
+        added when the opportunity opens, or when its contact joins the account later."""
         rng = h.rng
         primary = rng.choice(senior)
         others = [c for c in contacts if c is not primary]
         rng.shuffle(others)
         key_prefix = f"OpportunityContactRole/{h.index + 1:04d}/{opp_number}/"
         rows = out.rows.setdefault("OpportunityContactRole", [])
-        for n, contact in enumerate((primary, *others[: count - 1]), start=1):
+        chosen = [primary, *others[: count - 1]]
+        owner_key = opp["OwnerId"]
+        for n, contact in enumerate(chosen, start=1):
+            at = max(created, contact["_created"]) + 1 + int(rng.random() * 120)
             rows.append(
                 {
                     "key": f"{key_prefix}{n}",
@@ -425,24 +606,43 @@ class BlockGenerator:
                     "seq": opp_number * 100 + n,
                     "tier": None,
                     "job": "generate",
-                    "OpportunityId": opp_key,
+                    "OpportunityId": opp["key"],
                     "ContactId": contact["key"],
                     "Role": rng.choice(PRIMARY_ROLES if n == 1 else OTHER_ROLES),
                     "IsPrimary": int(n == 1),
+                    **_audit(min(at, self.clock.now - 1), owner_key),
                 }
             )
-        return primary
+        return chosen
 
     # -- cases and comments --------------------------------------------------------------------
 
-    def cases(self, out, h, naming, contacts, owner_key, count, n_comments) -> list[dict]:
-        plan, rng, asof = self.plan, h.rng, self.asof
+    def _case_path(self, rng: Random, status: str) -> list[str]:
+        if status == "New":
+            return ["New"]
+        if status in ("Working", "Escalated", "On Hold"):
+            return ["New", "Working"] if status == "Working" else ["New", "Working", status]
+        detour = rng.random()  # a closed case: maybe escalated or on hold on the way
+        if detour < 0.2:
+            return ["New", "Working", "Escalated", "Working", "Closed"]
+        if detour < 0.35:
+            return ["New", "Working", "On Hold", "Working", "Closed"]
+        return ["New", "Working", "Closed"]
+
+    def cases(self, out, h, naming, contacts, team, created_day, count, n_comments) -> None:
+        plan, rng, asof, clock = self.plan, h.rng, self.asof, self.clock
         rnd, choice = rng.random, rng.choice
         tier_of = self.tier_of
         pack = plan.packs[naming.industry]
+        agent = team["support"]
         statuses = [plan.case_status.pick(rng) for _ in range(count)]
         per_case = (
-            allocate(n_comments, [COMMENT_WEIGHT[s] for s in statuses], rng, cap=[8] * count)
+            allocate(
+                n_comments,
+                [COMMENT_WEIGHT[s] for s in statuses],
+                rng,
+                cap=[COMMENTS_PER_CASE] * count,
+            )
             if count
             else []
         )
@@ -451,15 +651,55 @@ class BlockGenerator:
         comment_prefix = f"CaseComment/{h.index + 1:04d}/"
         case_rows = out.rows.setdefault("Case", [])
         comment_rows = out.rows.setdefault("CaseComment", [])
-        result = []
+        history = out.rows.setdefault("History", [])
+        earliest = created_day + 2
         for n, status in enumerate(statuses, start=1):
             tier = tier_of(rnd())
-            contact = choice(contacts)
+            path = self._case_path(rng, status)
+            spent = []
+            for step in path[:-1]:
+                least, most = CASE_STATUS_DAYS[step]
+                spent.append(least + int(rnd() * (most - least + 1)))
+            room = max(1, asof - 1 - earliest)
+            if status == "Closed":
+                total = sum(spent)
+                if total > room:
+                    spent = [d * room // total for d in spent]
+                end_day = asof - 1 - int(rnd() * max(1, min(180, room - sum(spent))))
+                first_day = end_day - sum(spent)
+            else:
+                least, most = CASE_STATUS_DAYS[status]
+                in_status = 1 + int(rnd() * (most - least + 1))
+                total = sum(spent) + in_status
+                if total > room:
+                    spent = [d * room // total for d in spent]
+                    in_status = max(1, room - sum(spent))
+                first_day = asof - in_status - sum(spent)
+            first_day = max(first_day, earliest)
+            entered, day = [], first_day
+            for d in [0, *spent]:
+                day = min(day + d, asof - 1)
+                entered.append(clock.at(day, agent, rnd()))
+            last = len(entered) - 1
+            for i in range(1, len(entered)):  # in order, and all before now
+                entered[i] = min(max(entered[i], entered[i - 1] + 5), clock.now - 1 - (last - i))
+            created = entered[0]
+            existing = [c for c in contacts if c["_created"] < created] or contacts[:1]
+            contact = choice(existing)
             priority = CASE_PRIORITY.get(status, CASE_PRIORITY_DEFAULT).pick(rng)
-            age = 1 + int(rnd() * (14 if status == "New" else 180))
-            created = asof - age
-            closed_on = min(asof, created + 1 + int(rnd() * 30)) if status == "Closed" else None
+            closed_at = entered[-1] if status == "Closed" else None
             key = f"{key_prefix}{n}"
+            end = closed_at if closed_at is not None else clock.now - 1
+            # Comments between opening and closing (or now); the status at each one's time
+            # gives its tone. A closed case's last comment is the resolution, just before closing.
+            n_case_comments = per_case[n - 1]
+            times = sorted(
+                created + 1 + int(rnd() * max(1, end - created - 2)) for _ in range(n_case_comments)
+            )
+            if closed_at is not None and times:
+                times[-1] = closed_at - 1 - int(rnd() * 30)
+                times = sorted(max(created + 1, t) for t in times)
+            last_change = max(entered[-1], times[-1] if times else 0)
             record = {
                 "key": key,
                 "account_idx": h.index,
@@ -475,15 +715,28 @@ class BlockGenerator:
                 "Origin": ("Phone", "Email", "Web")[int(rnd() * 3)],
                 "Type": choice(pack.case.types) if tier != "sparse" else None,
                 "Reason": choice(pack.case.reasons) if tier == "rich" else None,
-                "IsEscalated": int(status == "Escalated"),
+                "IsEscalated": int("Escalated" in path),
                 "IsClosed": int(status == "Closed"),
-                "ClosedDate": _utc(closed_on, 10 * 60 + int(rnd() * 420), "UTC")
-                if closed_on
-                else None,
-                "CreatedDate": _utc(created, 8 * 60 + int(rnd() * 540), "UTC"),
-                "OwnerId": owner_key,
+                "ClosedDate": stamp(closed_at) if closed_at is not None else None,
+                "OwnerId": agent.key,
+                **_audit(created, agent, last_change),
             }
             case_rows.append(record)
+            for i, (step, minute) in enumerate(zip(path, entered, strict=True)):
+                history.append(
+                    _history(
+                        f"History/{key}/{i + 1}",
+                        h.index,
+                        100_000 + n * 100 + i + 1,
+                        key,
+                        "Case",
+                        "Status",
+                        path[i - 1] if i else None,
+                        step,
+                        minute,
+                        agent.key,
+                    )
+                )
             context = {
                 "account": naming.name,
                 "industry": naming.industry,
@@ -498,146 +751,430 @@ class BlockGenerator:
             context["subject_of"] = key
             if tier != "sparse":
                 out.text(record, "Description", "case.description", context)
-            end = closed_on if closed_on is not None else asof
-            span = max(1, end - created + 1)
-            of = str(per_case[n - 1])
-            for m in range(1, per_case[n - 1] + 1):
-                day = created + int(rnd() * span)
+            of = str(n_case_comments)
+            for m, minute in enumerate(times, start=1):
+                if closed_at is not None and m == n_case_comments:
+                    step = "Closed"  # the resolution, written as the case closes
+                else:
+                    step = _status_at(path, entered, minute)
                 comment = {
                     "key": f"{comment_prefix}{n}/{m}",
                     "account_idx": h.index,
                     "seq": n * 100 + m,
                     "tier": None,
                     "job": "generate",
+                    "step": step,
                     "ParentId": key,
                     "CommentBody": None,
                     "IsPublished": int(rnd() < 0.7),
-                    "CreatedDate": _utc(min(day, asof), 8 * 60 + int(rnd() * 540), "UTC"),
+                    **_audit(minute, agent),
                 }
                 comment_rows.append(comment)
                 out.text(
-                    comment, "CommentBody", "case_comment.body", {**context, "n": str(m), "of": of}
+                    comment,
+                    "CommentBody",
+                    "case_comment.body",
+                    {**context, "status": step, "n": str(m), "of": of},
                 )
-            result.append(record)
-        return result
 
-    # -- tasks and events ----------------------------------------------------------------------
+    # -- tasks and events: the steps of each opportunity's script, then account touches -------
 
-    def _what(
-        self, rng: Random, account_key: str, opps: list, cases: list, p_opp: float
-    ) -> tuple[str, dict | None]:
-        u = rng.random()
-        if opps and u < p_opp:
-            opp = opps[int(rng.random() * len(opps))]
-            return opp["key"], opp
-        if cases and u < p_opp + 0.15:
-            return cases[int(rng.random() * len(cases))]["key"], None
-        return account_key, None
+    def activities(self, out, h, naming, tz, contacts, opps, team, task_types, event_types):
+        """Place the account's tasks and events (their types fixed by the block's quotas).
 
-    def tasks(self, out, h, naming, contacts, opps, cases, types) -> None:
-        plan, rng, asof = self.plan, h.rng, self.asof
-        rnd = rng.random
-        tier_of, what_of = self.tier_of, self._what
-        skip_weekends = plan.skip_weekends
-        account_key = f"Account/{h.index + 1:04d}"
-        key_prefix = f"Task/{h.index + 1:04d}/"
-        n_contacts = len(contacts)
-        rows = out.rows.setdefault("Task", [])
-        for n, kind in enumerate(types, start=1):
-            tier = tier_of(rnd())
-            contact = contacts[int(rnd() * n_contacts)]
-            what, opp = what_of(rng, account_key, opps, cases, 0.55)
-            completed = rnd() < 0.6
-            if completed:
-                day = asof - 1 - int(rnd() * 120)
-                status = "Completed"
+        Opportunities take their script steps round robin, each a prefix of its script, while
+        the account's budget of that activity type lasts; what the budget has left becomes
+        account-level touches, dated anywhere in the account's life.
+        """
+        rng = h.rng
+        budget: dict[str, int] = {}
+        for kind in (*task_types, *event_types):
+            budget[kind] = budget.get(kind, 0) + 1
+        plans = [self._script(rng, opp) for opp in opps]
+        chosen: list[list[tuple]] = [[] for _ in opps]
+        taken: list[set[str]] = [set() for _ in opps]
+        cursor = [0] * len(opps)
+        active = list(range(len(opps)))
+        while active:  # one step per opportunity per round, so deals share the budget
+            still = []
+            for i in active:
+                steps = plans[i]
+                while cursor[i] < len(steps):
+                    step = steps[cursor[i]]
+                    cursor[i] += 1
+                    needs = STEP_NEEDS.get(step[0])
+                    if budget.get(step[2], 0) > 0 and (needs is None or needs in taken[i]):
+                        budget[step[2]] -= 1
+                        chosen[i].append(step)
+                        taken[i].add(step[0])
+                        still.append(i)
+                        break
+            active = still
+        task_n = event_n = 0
+        for opp, steps in zip(opps, chosen, strict=True):
+            last_meeting: dict[str, int] = {}  # contact key → end of the last meeting with them
+            for step in steps:
+                name, obj, kind, lo, hi = step
+                contact = self._who(rng, opp.contacts, lo)
+                if obj == "Event":
+                    event_n += 1
+                    end = self._event(
+                        out, h, naming, tz, team, opp, contact, name, kind, lo, hi, event_n
+                    )
+                    last_meeting[contact["key"]] = end
+                else:
+                    if name == "thanks":  # after the meeting with the contact it thanks
+                        contact = next(
+                            (c for c in opp.contacts if c["key"] in last_meeting), contact
+                        )
+                        # after the meeting, in its own window (the meeting may move
+                        # inside its window when calendars are full)
+                        lo = max(lo, last_meeting.get(contact["key"], lo))
+                    task_n += 1
+                    self._task(out, h, naming, team, opp, contact, name, kind, lo, hi, task_n)
+        # Account-level touches with what is left, in a stable order of types.
+        account = {"_created": out.rows["Account"][-1]["_created"]}
+        start = account["_created"] + 1440
+        horizon = self.clock.now + PLANNED_DAYS * 1440
+        for kind in (*self.plan.task_mix, *self.plan.event_mix):
+            for _ in range(budget.get(kind, 0)):
+                # whole days from a working-hours minute: a date never depends on daylight saving
+                lo = start + int(rng.random() * max(1, (horizon - start) // 1440)) * 1440
+                contact = self._who(rng, contacts, lo)
+                lo = max(lo, contact["_created"] + 60)
+                step = ACCOUNT_STEP[kind]
+                if kind in self.plan.event_mix:
+                    event_n += 1
+                    self._event(
+                        out,
+                        h,
+                        naming,
+                        tz,
+                        team,
+                        None,
+                        contact,
+                        step,
+                        kind,
+                        lo,
+                        lo + MIN_WINDOW,
+                        event_n,
+                    )
+                else:
+                    task_n += 1
+                    self._task(
+                        out, h, naming, team, None, contact, step, kind, lo, lo + MIN_WINDOW, task_n
+                    )
+
+    def _script(self, rng: Random, opp: _Opp) -> list[tuple[str, str, str, int, int]]:
+        """The opportunity's script steps with the window (minutes) each falls in: the stage it
+        belongs to, from entering it to leaving it (the current stage: up to a few weeks ahead).
+        """
+        now = self.clock.now
+        planned = now + PLANNED_DAYS * 1440 + 720  # noon UTC: far from midnight in the team's zones
+        stages = opp.stages
+        open_stages = [s for s in stages if not s[0].startswith("Closed")]
+        steps = []
+        for name, obj, kind, stage_index in SCRIPT:
+            if stage_index >= len(open_stages):
+                break
+            lo = open_stages[stage_index][1]
+            if stage_index + 1 < len(stages):
+                hi = stages[stage_index + 1][1]
             else:
-                day = asof - 7 + int(rnd() * 38)
-                status = OPEN_TASK_STATUSES[int(rnd() * 4)]
-            if skip_weekends:
-                day = _weekday_snap(day)
-                if completed and day >= asof:
-                    day -= 3
-            subtype, type_ = TASK_SHAPE[kind]
-            is_call = kind == "Call"
-            record = {
-                "key": f"{key_prefix}{n}",
-                "account_idx": h.index,
-                "seq": n,
-                "tier": tier,
-                "job": "generate",
-                "Subject": None,
-                "Description": None,
-                "Status": status,
-                "Priority": _TASK_PRIORITY.pick_unit(rnd()),
-                "ActivityDate": _date(day),
-                "TaskSubtype": subtype,
-                "Type": type_,
-                "CallType": "Outbound" if is_call else None,
-                "CallDurationInSeconds": 60 + int(rnd() * 1740) if is_call and completed else None,
-                "WhoId": contact["key"],
-                "WhatId": what,
-                "IsClosed": int(completed),
-                "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
-            }
-            rows.append(record)
-            _activity_text(out, record, "task", kind, naming, contact, opp, status=status)
+                hi = planned
+            steps.append((name, obj, kind, lo, hi))
+        if opp.closed is not None:
+            post = WON_SCRIPT if opp.record["IsWon"] else LOST_SCRIPT
+            lo = opp.closed + 1440
+            for name, obj, kind in post:
+                steps.append(
+                    (name, obj, kind, lo, max(lo + MIN_WINDOW, min(lo + 90 * 1440, planned)))
+                )
+        # Within a stage, steps come in script order: split each window evenly among them.
+        windows: dict[tuple[int, int], list[int]] = {}
+        for i, step in enumerate(steps):
+            windows.setdefault((step[3], step[4]), []).append(i)
+        placed = list(steps)
+        for (lo, hi), members in windows.items():
+            # Whole days: boundaries keep lo's time of day (working hours), so no date they
+            # decide moves when as_of shifts across a daylight-saving change.
+            width = max(1440, (hi - lo) // len(members) // 1440 * 1440)
+            for j, i in enumerate(members):
+                name, obj, kind, _, _ = steps[i]
+                placed[i] = (name, obj, kind, lo + j * width, lo + (j + 1) * width)
+        # A step needs room for a working day: a deal that raced through a stage skips the rest.
+        for i, step in enumerate(placed):
+            if step[4] - step[3] < MIN_WINDOW:
+                return placed[:i]
+        return placed
 
-    def events(self, out, h, naming, tz, contacts, opps, types) -> None:
-        plan, rng, asof = self.plan, h.rng, self.asof
+    @staticmethod
+    def _who(rng: Random, contacts: list[dict], at: int) -> dict:
+        """A contact who had joined by minute ``at`` (the first contact always had)."""
+        existing = [c for c in contacts if c["_created"] < at] or contacts[:1]
+        return existing[int(rng.random() * len(existing))]
+
+    def _task(self, out, h, naming, team, opp, contact, step, kind, lo, hi, n) -> None:
+        clock, rng = self.clock, h.rng
         rnd = rng.random
-        tier_of, what_of = self.tier_of, self._what
-        skip_weekends = plan.skip_weekends
-        account_key = f"Account/{h.index + 1:04d}"
-        key_prefix = f"Event/{h.index + 1:04d}/"
-        start_hour, end_hour = plan.business_hours
-        n_contacts = len(contacts)
-        rows = out.rows.setdefault("Event", [])
-        for n, kind in enumerate(types, start=1):
-            tier = tier_of(rnd())
-            contact = contacts[int(rnd() * n_contacts)]
-            what, opp = what_of(rng, account_key, opps, (), 0.7)
-            lengths = (30, 45, 60) if kind == "Meeting" else (45, 60)
-            duration = lengths[int(rnd() * len(lengths))]
-            day = asof - 90 + int(rnd() * 136)
-            if skip_weekends:
-                day = _weekday_snap(day)
-            slots = (end_hour - start_hour) * 4 - duration // 15
-            minutes = start_hour * 60 + 15 * int(rnd() * (slots + 1))
-            start = _utc(day, minutes, tz)
-            record = {
-                "key": f"{key_prefix}{n}",
-                "account_idx": h.index,
-                "seq": n,
-                "tier": tier,
-                "job": "generate",
-                "Subject": None,
-                "Description": None,
-                "StartDateTime": start,
-                "EndDateTime": _utc(day, minutes + duration, tz),
-                "DurationInMinutes": duration,
-                "ActivityDateTime": start,
-                "Location": None if tier == "sparse" else LOCATIONS[int(rnd() * len(LOCATIONS))],
-                "Type": kind,
-                "ShowAs": "Busy",
-                "IsAllDayEvent": 0,
-                "WhoId": contact["key"],
-                "WhatId": what,
-                "OwnerId": opp["OwnerId"] if opp else contact["OwnerId"],
-            }
-            rows.append(record)
-            _activity_text(out, record, "event", kind, naming, contact, opp, title=contact["Title"])
+        owner = opp.owner if opp else (team["csm"] if h.type_key == "Customer" else team["owner"])
+        if step == "intro_call" and opp is not None and opp.record["Type"] == "New Customer":
+            owner = team["sdr"]
+        earliest = max(lo, contact["_created"] + 60)
+        floor = max(contact["_created"], opp.created if opp else 0) + 1
+        days = self._days(earliest, hi, owner)
+        spread = int(rnd() * min(3, len(days)))
+        day = days[spread]
+        now_day = self.asof
+        completed = day < now_day
+        if completed:
+            done = max(clock.end_of_day(day, owner, rnd()), earliest)
+            if done >= clock.now:  # finished on the last evening: logged before midnight
+                done = clock.now - 1
+            created = min(max(done - 1440 * int(rnd() * 3), floor), done)
+            modified = done
+            status = "Completed"
+        else:
+            created = min(max(clock.now - 1 - int(rnd() * 2880), floor), clock.now - 1)
+            modified = created
+            status = OPEN_TASK_STATUSES[int(rnd() * 4)]
+        subtype, type_ = TASK_SHAPE[kind]
+        is_call = kind == "Call"
+        tier = self.tier_of(rnd())
+        what = opp.record["key"] if opp else f"Account/{h.index + 1:04d}"
+        record = {
+            "key": f"Task/{h.index + 1:04d}/{n}",
+            "account_idx": h.index,
+            "seq": n,
+            "tier": tier,
+            "job": "generate",
+            "step": step,
+            "Subject": None,
+            "Description": None,
+            "Status": status,
+            "Priority": _TASK_PRIORITY.pick_unit(rnd()),
+            "ActivityDate": _date(day),
+            "TaskSubtype": subtype,
+            "Type": type_,
+            "CallType": "Outbound" if is_call else None,
+            "CallDurationInSeconds": 60 + int(rnd() * 1740) if is_call and completed else None,
+            "WhoId": contact["key"],
+            "WhatId": what,
+            "IsClosed": int(completed),
+            "OwnerId": owner.key,
+            **_audit(created, owner, modified),
+        }
+        out.rows.setdefault("Task", []).append(record)
+        tense = "past" if completed else "future"
+        _activity_text(
+            out, record, "task", kind, step, tense, naming, contact, opp, owner, status=status
+        )
+
+    def _event(self, out, h, naming, tz, team, opp, contact, step, kind, lo, hi, n) -> int:
+        """An event in the window; returns the minute it ends."""
+        clock, rng = self.clock, h.rng
+        rnd = rng.random
+        owner = opp.owner if opp else (team["csm"] if h.type_key == "Customer" else team["owner"])
+        lengths = (30, 45, 60) if kind == "Meeting" else (45, 60)
+        duration = lengths[int(rnd() * len(lengths))]
+        earliest = max(lo, contact["_created"] + 60)
+        days = self._days(earliest, hi, owner)
+        first = int(rnd() * min(3, len(days)))
+        u = rnd()  # one draw whatever the search takes: later records' draws never shift
+        for day in days[first:] + days[:first]:
+            start, day_lo, day_hi = self._slot(u, day, tz, owner, duration)
+            if start >= earliest and start + duration <= hi:
+                break
+        else:  # no working slot fits the window: its first day's (check reports it)
+            start, day_lo, day_hi = self._slot(u, days[0], tz, owner, duration)
+        end = start + duration
+        future = start >= clock.now
+        floor = max(contact["_created"], opp.created if opp else 0) + 1
+        ahead, minutes = rnd(), rnd()  # drawn either way (see u above)
+        if future:
+            created = clock.now - 1 - int(ahead * 7) * 1440 - int(minutes * 600)
+        else:
+            created = start - 1440 * (1 + int(ahead * 7))
+        created = min(max(created, floor), clock.now - 1, start - 1)
+        # Where the world's writer may move it if a calendar is taken (generate/calendar.py):
+        # any working day of the step's window, inside that day's hours, on the same side of
+        # now, after it was scheduled: its own day first, then the nearest.
+        floor_start = max(earliest, created + 1, clock.now if future else 0)
+        ceiling = min(hi, clock.now) if not future else hi
+        windows = []
+        chosen = _day_of(start, owner)
+        first_window = (day_lo, day_hi)
+        for day in sorted(days, key=lambda d: abs(d - chosen))[:MOVE_DAYS]:
+            if day == chosen:
+                lo_of_day, hi_of_day = first_window
+            else:
+                _, lo_of_day, hi_of_day = self._slot(0.0, day, tz, owner, duration)
+            w_lo, w_hi = max(lo_of_day, floor_start), min(hi_of_day, ceiling - duration)
+            if w_lo <= w_hi:
+                windows.append((w_lo, w_hi))
+        tier = self.tier_of(rnd())
+        what = opp.record["key"] if opp else f"Account/{h.index + 1:04d}"
+        record = {
+            "key": f"Event/{h.index + 1:04d}/{n}",
+            "account_idx": h.index,
+            "seq": n,
+            "tier": tier,
+            "job": "generate",
+            "step": step,
+            "Subject": None,
+            "Description": None,
+            "StartDateTime": stamp(start),
+            "EndDateTime": stamp(end),
+            "DurationInMinutes": duration,
+            "ActivityDateTime": stamp(start),
+            "Location": None if tier == "sparse" else LOCATIONS[int(rnd() * len(LOCATIONS))],
+            "Type": kind,
+            "ShowAs": "Busy",
+            "IsAllDayEvent": 0,
+            "WhoId": contact["key"],
+            "WhatId": what,
+            "OwnerId": owner.key,
+            **_audit(created, owner),
+        }
+        out.rows.setdefault("Event", []).append(record)
+        if kind == "Demo":  # the sales engineer runs the demo with the owner
+            se = team["se"]
+            out.rows.setdefault("EventRelation", []).append(
+                {
+                    "key": f"EventRelation/{h.index + 1:04d}/{n}/1",
+                    "account_idx": h.index,
+                    "seq": n * 10 + 1,
+                    "tier": None,
+                    "job": "generate",
+                    "EventId": record["key"],
+                    "RelationId": se.key,
+                    "IsInvitee": 1,
+                    "Status": "Accepted",
+                    **_audit(created, owner),
+                }
+            )
+            users: tuple[str, ...] = (owner.key, se.key)
+        else:
+            users = (owner.key,)
+        record["_slot"] = (users, start, duration, tuple(windows))
+        tense = "future" if future else "past"
+        _activity_text(
+            out,
+            record,
+            "event",
+            kind,
+            step,
+            tense,
+            naming,
+            contact,
+            opp,
+            owner,
+            title=contact["Title"],
+        )
+        return end
+
+    def _days(self, lo: int, hi: int, user: TeamUser) -> list[int]:
+        """The user's working days (weekdays with ``skip_weekends``) from minute lo to hi."""
+        first, last = _day_of(lo, user), _day_of(max(lo, hi - 1), user)
+        days = [
+            d for d in range(first, last + 1) if not (self.plan.skip_weekends and is_weekend(d))
+        ]
+        return days or [_next_weekday(first) if self.plan.skip_weekends else first]
+
+    def _slot(
+        self, u: float, day: int, tz: str, owner: TeamUser, duration: int
+    ) -> tuple[int, int, int]:
+        """A meeting start on a weekday on or after ``day`` (the account's calendar) inside the
+        account's business hours and, where they overlap, the owner's working hours; with the
+        range of starts that day allows."""
+        start_hour, end_hour = self.plan.business_hours
+        if self.plan.skip_weekends:
+            day = _next_weekday(day)
+        offset = utc_offset_minutes(tz, day)
+        lo, hi = start_hour * 60, end_hour * 60 - duration
+        # The owner's working day in the account's local minutes of ``day`` (±1 day).
+        shift = offset - utc_offset_minutes(owner.tz, day)
+        best = (lo, hi)
+        for wrap in (-1440, 0, 1440):
+            o_lo = owner.hours[0] * 60 + shift + wrap
+            o_hi = owner.hours[1] * 60 + shift + wrap - duration
+            both = (max(lo, o_lo), min(hi, o_hi))
+            if both[1] >= both[0]:
+                best = both
+                break
+        slots = (best[1] - best[0]) // 15
+        minutes = best[0] + 15 * int(u * (slots + 1))
+        base = day * 1440 - offset
+        return base + minutes, base + best[0], base + best[1]
 
 
-def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> None:
-    """Ask for a task's or event's Subject, and its Description unless the record is sparse."""
+def _day_of(minute: int, user: TeamUser) -> int:
+    """The user's local calendar day of an absolute minute."""
+    day = minute // 1440
+    return (minute + utc_offset_minutes(user.tz, day)) // 1440
+
+
+def _next_weekday(day: int) -> int:
+    while is_weekend(day):
+        day += 1
+    return day
+
+
+def _audit(created: int, by: TeamUser | str, modified: int | None = None) -> dict:
+    """The four audit fields: created by ``by`` at ``created``; last modified (by them) then or
+    at ``modified``."""
+    key = by if isinstance(by, str) else by.key
+    return {
+        "CreatedDate": stamp(created),
+        "CreatedById": key,
+        "LastModifiedDate": stamp(max(created, modified) if modified is not None else created),
+        "LastModifiedById": key,
+    }
+
+
+def _history(key, account_idx, seq, parent, obj, field_name, old, new, minute, by) -> dict:
+    return {
+        "key": key,
+        "account_idx": account_idx,
+        "seq": seq,
+        "tier": None,
+        "job": "generate",
+        "ParentKey": parent,
+        "Object": obj,
+        "Field": field_name,
+        "OldValue": old,
+        "NewValue": new,
+        "CreatedDate": stamp(minute),
+        "CreatedById": by,
+    }
+
+
+def _status_at(path: list[str], entered: list[int], minute: int) -> str:
+    status = path[0]
+    for name, at in zip(path, entered, strict=True):
+        if at <= minute:
+            status = name
+    return status
+
+
+def _activity_text(
+    out, record, prefix, kind, step, tense, naming, contact, opp, owner, **extra
+) -> None:
+    """Ask for a task's or event's Subject, and its Description unless the record is sparse.
+
+    The context carries the step of the timeline and its tense (past: it happened; future: it
+    is planned), and the owner, who signs the emails."""
     context = {
         "type": kind,
+        "step": step,
+        "timing": tense,
         "industry": naming.industry,
         "account": naming.name,
         "contact": contact["_name"],
-        "opportunity": opp["_context"]["opportunity"] if opp else "",
-        "product": opp["_product"] if opp else "",
+        "opportunity": opp.record["_context"]["opportunity"] if opp else "",
+        "product": opp.record["_product"] if opp else "",
+        "owner": owner.name,
+        "owner_title": owner.title,
         **extra,
     }
     out.text(record, "Subject", f"{prefix}.subject", context)
@@ -647,4 +1184,4 @@ def _activity_text(out, record, prefix, kind, naming, contact, opp, **extra) -> 
         record["Description"] = None
 
 
-__all__ = ["BlockGenerator", "BlockResult"]
+__all__ = ["POST_SALE_STEPS", "SALES_STEPS", "BlockGenerator", "BlockResult"]

@@ -82,14 +82,38 @@ class Namer:
         self.next_index = 0
         # the keys' fixed heads, so a draw only formats its index (and attempt)
         self._industry_key = hash_key(plan.seed, "industry") + b"/"
+        self._shares = [plan.industries.share(v) for v in plan.industries.values]
+        self._industry_counts = [0] * len(self._shares)
+        self._industries: dict[int, str] = {}
+        self._dealt = 0
         self._name_key = hash_key(plan.seed, "name") + b"/"
         self._parts = {industry: _Parts.of(pack.company) for industry, pack in plan.packs.items()}
 
     def industry(self, index: int) -> str:
-        """hash_unit(seed, "industry", index) picks it."""
-        key = self._industry_key + b"%d" % index
-        digest = hashlib.blake2b(key, digest_size=8).digest()
-        return self.plan.industries.pick_unit(int.from_bytes(digest, "little") / _TWO_64)
+        """Industries are dealt by quota, in account order: account n goes to the industry
+        furthest below its share of the first n + 1 accounts (ties broken by
+        hash_unit(seed, "industry", n)). So every prefix of accounts is within one account of
+        the weights, and exactly on them whenever they make whole numbers (100 accounts over
+        four equal packs: 25 each)."""
+        known = self._industries
+        while self._dealt <= index:
+            n = self._dealt
+            key = self._industry_key + b"%d" % n
+            u = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") / _TWO_64
+            counts, shares = self._industry_counts, self._shares
+            deficits = [
+                round(share * (n + 1) - c, 9) for share, c in zip(shares, counts, strict=True)
+            ]
+            top = max(deficits)
+            tied = [k for k, d in enumerate(deficits) if d == top]
+            chosen = tied[int(u * len(tied))]
+            counts[chosen] += 1
+            known[n] = self.plan.industries.values[chosen]
+            self._dealt += 1
+            if len(known) > 4096:  # only recent accounts are asked for again
+                for old in [i for i in known if i < n - 1024]:
+                    del known[old]
+        return known[index]
 
     def _candidate(self, index: int, parts: _Parts, attempt: int) -> str:
         pools = self.plan.pools

@@ -28,12 +28,16 @@ from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import ENGINE_VERSION as OFFLINE_TEXT_VERSION
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
+from orgforge.generate.calendar import Calendar, place_events
 from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
+from orgforge.generate.team import HISTORY_START_DAYS
+from orgforge.generate.timeutil import local_minute, stamp
 from orgforge.schema import salesforce as sf
 from orgforge.world.runlog import RunLog, check_writable_dir
 from orgforge.world.shard import ShardManifest, write_shard
 from orgforge.world.store import World
+from orgforge.world.tables import HISTORY
 
 CHUNK_BLOCKS = 25  # 250 accounts per chunk: ~6k records, a few MB in flight per worker
 PARALLEL_FROM_ACCOUNTS = 3000
@@ -57,6 +61,7 @@ class GenerateResult:
     run_dir: str | None = None
     export_dir: str | None = None
     text: dict[str, float] = field(default_factory=dict)
+    history: int = 0  # rows of the History table (stage and status changes): not records
 
     @property
     def records(self) -> int:
@@ -120,6 +125,19 @@ class Job:
 class Shard:
     path: Path
     manifest: ShardManifest
+    # Events and their relations stay out of the shard: the world's writer places them in
+    # everyone's calendar first (generate/calendar.py).
+    events: Rows = field(default_factory=dict)
+    slots: list[tuple] = field(default_factory=list)
+
+
+@dataclass
+class ChunkRows:
+    rows: Rows
+    slots: list[tuple]  # per Event row: its users, start, duration and allowed start range
+
+
+CALENDAR_OBJECTS = ("Event", "EventRelation")
 
 
 def _init_worker(plan: Plan, offline_text: bool) -> None:
@@ -148,9 +166,9 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _chunk(job: Job) -> BlockResult | Rows | Shard:
+def _chunk(job: Job) -> BlockResult | ChunkRows | Shard:
     """One chunk's records: as a BlockResult when the parent fills text (LLM engine), else as
-    rows, or written to the job's shard file."""
+    rows, or written to the job's shard file (all but the events)."""
     assert _WORKER is not None
     plan, generator, engine = _WORKER
     merged = BlockResult()
@@ -162,10 +180,12 @@ def _chunk(job: Job) -> BlockResult | Rows | Shard:
     if engine is None:
         return merged
     apply_text(merged, engine)
+    slots = [event["_slot"] for event in merged.rows.get("Event", ())]
     rows = to_rows(plan, merged)
     if job.shard is None:
-        return rows
-    return Shard(job.shard, write_shard(job.shard, plan.columns, rows))
+        return ChunkRows(rows, slots)
+    events = {name: rows.pop(name) for name in CALENDAR_OBJECTS if name in rows}
+    return Shard(job.shard, write_shard(job.shard, plan.columns, rows), events, slots)
 
 
 # -- parent side -----------------------------------------------------------------------------
@@ -335,7 +355,7 @@ def _run(
     stored_max = world.max_account_idx()
     same_recipe = world.get_meta("fingerprint") == fingerprint(config)
     fresh_from = stored_max + 1 if same_recipe else (0 if stored_max < 0 else None)
-    written: dict[str, dict[str, int]] = {name: {} for name in sf.GENERATED}
+    written: dict[str, dict[str, int]] = {name: {} for name in (*sf.GENERATED, HISTORY)}
     if not same_recipe:
         world.set_meta("fingerprint", "")  # a crash mid-run must not look like the old recipe
 
@@ -343,7 +363,8 @@ def _run(
         removed = world.delete_accounts_from(plan.accounts, run_id)
         if log:
             log.event("world.shrunk", first_removed=plan.accounts, records=removed)
-        written["Account"]["deleted"] = removed
+        for name, count in removed.items():
+            written.setdefault(name, {})["deleted"] = count
 
     namer = Namer(plan)
     _write_users(world, plan, run_id, written)
@@ -380,19 +401,32 @@ def _run(
         pool = None
         _init_worker(plan, offline_inline)
         results = map(_chunk, jobs)
+    calendar = _calendar_before(world, _account_range(plan, chunks[0])[0] if chunks else 0)
+    event_columns = plan.columns["Event"]
     try:
         with world.bulk_writes(), _fewer_collections():
             for blocks, chunk in zip(chunks, results, strict=True):
                 lo, hi = _account_range(plan, blocks)
                 fresh = is_fresh(blocks)
                 if isinstance(chunk, Shard):
-                    stats = world.append_shard(chunk.path, chunk.manifest, run_id)
+                    events = chunk.events
+                    if "Event" in events:
+                        events["Event"] = place_events(
+                            calendar, event_columns, events["Event"], chunk.slots
+                        )
+                    stats = world.append_shard(chunk.path, chunk.manifest, run_id, events)
                     chunk.path.unlink()
                 else:
                     if isinstance(chunk, BlockResult):
                         apply_text(chunk, engine)
-                        chunk = to_rows(plan, chunk)
-                    stats = world.write_rows(chunk, run_id, account_range=(lo, hi), fresh=fresh)
+                        slots = [e["_slot"] for e in chunk.rows.get("Event", ())]
+                        chunk = ChunkRows(to_rows(plan, chunk), slots)
+                    rows = chunk.rows
+                    if "Event" in rows:
+                        rows["Event"] = place_events(
+                            calendar, event_columns, rows["Event"], chunk.slots
+                        )
+                    stats = world.write_rows(rows, run_id, account_range=(lo, hi), fresh=fresh)
                 for name, counts in stats.items():
                     for op, n in counts.items():
                         written[name][op] = written[name].get(op, 0) + n
@@ -406,33 +440,98 @@ def _run(
             pool.join()
         if shard_dir is not None:
             shutil.rmtree(shard_dir, ignore_errors=True)
+    world.set_meta(
+        "team_jobs", json.dumps({f"UserRole/{role.id}": role.job for role in plan.team.roles})
+    )
     world.set_meta("fingerprint", fingerprint(config))
     world.set_meta(
         "generated",
         json.dumps({"seed": plan.seed, "as_of": plan.as_of.isoformat(), "accounts": plan.accounts}),
     )
     return GenerateResult(
-        run_id=run_id, world=world.location, counts=world.counts(), written=written
+        run_id=run_id,
+        world=world.location,
+        counts=world.counts(),
+        written=written,
+        history=world.count(HISTORY),
     )
 
 
+def _calendar_before(world: World, first_account: int) -> Calendar:
+    """The calendars of the accounts before ``first_account`` (already in the world)."""
+    calendar = Calendar()
+    if first_account <= 0:
+        return calendar
+    events = {}
+    for event in world.iter_dicts("Event"):
+        if 0 <= event["account_idx"] < first_account and event["StartDateTime"]:
+            events[event["key"]] = event
+            calendar.add((event["OwnerId"],), event["StartDateTime"], event["EndDateTime"])
+    for relation in world.iter_dicts("EventRelation"):
+        event = events.get(relation["EventId"])
+        if event is not None and (relation["RelationId"] or "").startswith("User/"):
+            calendar.add((relation["RelationId"],), event["StartDateTime"], event["EndDateTime"])
+    return calendar
+
+
 def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) -> None:
-    columns = plan.columns["User"]
-    rows = []
-    for n, owner in enumerate(plan.owners, start=1):
-        record = {
-            "key": owner.key,
-            "account_idx": -1,
-            "seq": n,
-            "tier": None,
-            "job": "generate",
-            "FirstName": owner.first,
-            "LastName": owner.last,
-            "Email": owner.email,
-            "Title": owner.title,
-            "Department": "Sales",
-            "TimeZoneSidKey": owner.tz,
-        }
-        rows.append(tuple(record.get(c) for c in columns))
-    stats = world.write_rows({"User": rows}, run_id, account_range=(-1, 0), fresh=False)
+    """The team's UserRole and User records (account_idx -1: they belong to no account)."""
+    as_of = plan.as_of_ordinal
+    first_user = plan.users[0].key
+    roles = []
+    for n, role in enumerate(plan.team.roles, start=1):
+        created = stamp((as_of - HISTORY_START_DAYS - 400) * 1440 + 9 * 60)
+        roles.append(
+            {
+                "key": f"UserRole/{role.id}",
+                "account_idx": -1,
+                "seq": n,
+                "tier": None,
+                "job": "generate",
+                "Name": role.name,
+                "DeveloperName": "".join(w.capitalize() for w in role.id.split("_")),
+                "ParentRoleId": f"UserRole/{role.parent}" if role.parent else None,
+                "CreatedDate": created,
+                "CreatedById": first_user,
+                "LastModifiedDate": created,
+                "LastModifiedById": first_user,
+            }
+        )
+    users = []
+    for user in plan.users:
+        created = stamp(local_minute(user.created, user.hours[0] * 60 + 30, user.tz))
+        alias = (user.first[:1] + user.last[:7]).lower().replace(" ", "").replace("'", "")
+        users.append(
+            {
+                "key": user.key,
+                "account_idx": -1,
+                "seq": user.seq,
+                "tier": None,
+                "job": "generate",
+                "FirstName": user.first,
+                "LastName": user.last,
+                "Email": user.email,
+                "Username": user.email,
+                "Alias": alias[:8],
+                "Title": user.title,
+                "Department": user.department,
+                "Division": user.territory,
+                "UserRoleId": f"UserRole/{user.role}",
+                "ManagerId": user.manager,
+                "TimeZoneSidKey": user.tz,
+                "StartDay": str(user.hours[0]),
+                "EndDay": str(user.hours[1]),
+                "IsActive": 1,
+                "CreatedDate": created,
+                "CreatedById": first_user,
+                "LastModifiedDate": created,
+                "LastModifiedById": first_user,
+            }
+        )
+    rows = {
+        name: [tuple(record.get(c) for c in plan.columns[name]) for record in records]
+        for name, records in (("UserRole", roles), ("User", users))
+    }
+    stats = world.write_rows(rows, run_id, account_range=(-1, 0), fresh=False)
+    written["UserRole"] = stats["UserRole"]
     written["User"] = stats["User"]

@@ -1,7 +1,8 @@
 """Everything a generation run decides once, before the first record: the run's *plan*.
 
 A plan is immutable and cheap to send to worker processes. It carries the resolved settings,
-the packs, the weighted tables, the owners (sales reps), and the column order of every object.
+the packs, the weighted tables, the team (Users from the team file), and every object's
+column order.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from orgforge.config import BLOCK_SIZE, Config
-from orgforge.generate.distributions import Weighted, stream
+from orgforge.generate.distributions import Weighted
 from orgforge.generate.pools import Pools, pools
+from orgforge.generate.team import TeamFile, TeamUser, build_users, load_team
 from orgforge.packs import Pack, load_packs, resolve_industries
 from orgforge.schema import salesforce as sf
-from orgforge.world.tables import RECORD_COLUMNS
+from orgforge.world.tables import HISTORY, RECORD_COLUMNS
 
 TIMEZONES_BY_COUNTRY = {
     "United States": "America/New_York",
@@ -23,21 +25,7 @@ TIMEZONES_BY_COUNTRY = {
     "Germany": "Europe/Berlin",
     "Australia": "Australia/Sydney",
 }
-OWNER_PLACES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
-
-
-@dataclass(frozen=True)
-class Owner:
-    key: str
-    first: str
-    last: str
-    email: str
-    title: str
-    tz: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.first} {self.last}"
+"""A country's main time zone, for records that know only their country (activity/source.py)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,8 @@ class Plan:
     event_mix: dict[str, int]
     skip_weekends: bool
     business_hours: tuple[int, int]
-    owners: tuple[Owner, ...]
+    team: TeamFile
+    users: tuple[TeamUser, ...]  # in key order
     pools: Pools
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -68,43 +57,13 @@ class Plan:
         return -(-self.accounts // BLOCK_SIZE)
 
 
-def make_owners(seed: int, count: int, pool: Pools) -> tuple[Owner, ...]:
-    rng = stream(seed, "owners")
-    titles = (
-        ("Account Executive",) * 5
-        + ("Senior Account Executive",) * 3
-        + (
-            "Enterprise Account Executive",
-            "Sales Director",
-        )
-    )
-    owners = []
-    used: set[tuple[str, str]] = set()
-    for n in range(1, count + 1):
-        while True:
-            first, last = rng.choice(pool.first_names), rng.choice(pool.last_names)
-            if (first, last) not in used:
-                used.add((first, last))
-                break
-        owners.append(
-            Owner(
-                key=f"User/{n:02d}",
-                first=first,
-                last=last,
-                email=f"{first}.{last}@orgforge-demo.example.com".lower().replace(" ", ""),
-                title=rng.choice(titles),
-                tz=rng.choice(OWNER_PLACES),
-            )
-        )
-    return tuple(owners)
-
-
 def make_plan(config: Config, industries_only: list[str] | None = None) -> Plan:
     gen = config.generate
     packs = load_packs(gen.packs)
     weights = resolve_industries(packs, gen.industries, industries_only)
     pool = pools()
-    columns = {name: RECORD_COLUMNS[name] for name in sf.GENERATED}
+    team = load_team(gen.team)
+    columns = {name: RECORD_COLUMNS[name] for name in (*sf.GENERATED, HISTORY)}
     return Plan(
         seed=config.seed,
         as_of=config.today,
@@ -119,7 +78,8 @@ def make_plan(config: Config, industries_only: list[str] | None = None) -> Plan:
         event_mix=dict(gen.event_mix),
         skip_weekends=gen.skip_weekends,
         business_hours=gen.business_hours,
-        owners=make_owners(config.seed, gen.owners, pool),
+        team=team,
+        users=build_users(team, config.seed, gen.accounts, config.today.toordinal(), pool),
         pools=pool,
         columns=columns,
     )

@@ -64,3 +64,26 @@ def business_day(ordinal: int, step: int, holidays: frozenset[int] = frozenset()
     while is_weekend(ordinal) or ordinal in holidays:
         ordinal += step
     return ordinal
+
+
+# -- absolute minutes: the generator's clock -----------------------------------------------------
+# The history is computed in whole UTC minutes since the proleptic ordinal epoch (day × 1440 +
+# minute of the day, UTC): comparisons and arithmetic are integer ones, and the text form is
+# made once, when a record is written.
+
+
+def stamp(minute: int) -> str:
+    """Absolute UTC minutes as a Salesforce datetime (``2026-01-31T09:00:00.000Z``)."""
+    day, minute_of_day = divmod(minute, 1440)
+    return iso_date(day) + _TIME_OF_DAY[minute_of_day]
+
+
+def local_minute(ordinal: int, minutes: int, tz: str) -> int:
+    """Local wall time (day ordinal, minutes after midnight in tz) as absolute UTC minutes."""
+    return ordinal * 1440 + minutes - utc_offset_minutes(tz, ordinal)
+
+
+def parse_stamp(value: str) -> int:
+    """A Salesforce datetime back to absolute UTC minutes (seconds are dropped)."""
+    day = dt.date.fromisoformat(value[:10]).toordinal()
+    return day * 1440 + int(value[11:13]) * 60 + int(value[14:16])

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from orgforge.config import Config
+from orgforge.generate.team import head_count, load_team
 from orgforge.schema import salesforce as sf
 from orgforge.world import tables as t
 from orgforge.world.store import World
@@ -107,7 +108,8 @@ def stats(world: World) -> dict[str, Any]:
             by_job.setdefault(name, {})[job] = n
     counts = {name: by_job.get(name, {}).get("generate", 0) for name in sf.GENERATED}
     accounts = counts.get("Account", 0)
-    expected = {name: gen.count(name) if name != "User" else gen.owners for name in sf.GENERATED}
+    team = load_team(gen.team)
+    expected = {name: gen.count(name) for name in sf.GENERATED}
     if accounts != gen.accounts:  # the world was grown or shrunk since: scale the targets
         expected = {
             name: (
@@ -118,6 +120,8 @@ def stats(world: World) -> dict[str, Any]:
             for name in expected
         }
         expected["Account"] = accounts
+    expected["UserRole"] = len(team.roles)
+    expected["User"] = sum(head_count(role, accounts or gen.accounts) for role in team.roles)
 
     tiers: dict[str, int] = {}
     for name in sf.GENERATED:

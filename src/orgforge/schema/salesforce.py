@@ -25,6 +25,9 @@ class Field:
     required: bool = False
     createable: bool = True
     text_kind: str | None = None  # the ContentRequest kind that fills it; None = structure
+    # An audit field (CreatedDate, CreatedById, …): read-only in an org unless it grants "Set
+    # Audit Fields upon Record Creation"; load files carry it, a plain insert leaves it out.
+    audit: bool = False
     reference_to: tuple[str, ...] = ()
     relationship_name: str | None = None
     picklist: tuple[str, ...] = ()
@@ -65,7 +68,10 @@ class SObject:
 
     @property
     def references(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.is_reference and f.name != "OwnerId")
+        """Lookups to other generated records (not to Users: owners and audit fields)."""
+        return tuple(
+            f for f in self.fields if f.is_reference and f.name != "OwnerId" and not f.audit
+        )
 
 
 def _s(name: str, length: int = 255, **kw) -> Field:
@@ -85,6 +91,14 @@ def _text(name: str, kind: str, length: int = 32000, type_: str = "textarea", **
 
 
 OWNER = _ref("OwnerId", "User", rel="Owner")
+AUDIT_FIELD_NAMES = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+AUDIT: tuple[Field, ...] = (
+    Field("CreatedDate", "datetime", createable=False, audit=True),
+    _ref("CreatedById", "User", rel="CreatedBy", createable=False, audit=True),
+    Field("LastModifiedDate", "datetime", createable=False, audit=True),
+    _ref("LastModifiedById", "User", rel="LastModifiedBy", createable=False, audit=True),
+)
+"""Every record's audit fields, last in its columns: consistent with the record's history."""
 
 STAGES = (
     "Prospecting",
@@ -144,6 +158,7 @@ ACCOUNT = SObject(
         _pick("Rating", ("Hot", "Warm", "Cold")),
         _pick("AccountSource", LEAD_SOURCES),
         OWNER,
+        *AUDIT,
     ),
     "Accounts",
 )
@@ -168,6 +183,7 @@ CONTACT = SObject(
         _s("MailingPostalCode", 20),
         _s("MailingCountry", 80),
         OWNER,
+        *AUDIT,
     ),
     "Contacts",
 )
@@ -192,8 +208,8 @@ OPPORTUNITY = SObject(
         _text("Description", "opportunity.description"),
         Field("IsClosed", "boolean", createable=False),
         Field("IsWon", "boolean", createable=False),
-        Field("CreatedDate", "datetime", createable=False),
         OWNER,
+        *AUDIT,
     ),
     "Opportunities",
 )
@@ -206,6 +222,7 @@ OPPORTUNITY_CONTACT_ROLE = SObject(
         _ref("ContactId", "Contact", rel="Contact", required=True),
         _pick("Role", CONTACT_ROLES),
         Field("IsPrimary", "boolean"),
+        *AUDIT,
     ),
     "Contact Roles",
 )
@@ -226,8 +243,8 @@ CASE = SObject(
         Field("IsEscalated", "boolean"),
         Field("IsClosed", "boolean", createable=False),
         Field("ClosedDate", "datetime", createable=False),
-        Field("CreatedDate", "datetime", createable=False),
         OWNER,
+        *AUDIT,
     ),
     "Cases",
 )
@@ -239,7 +256,7 @@ CASE_COMMENT = SObject(
         _ref("ParentId", "Case", rel="Parent", required=True),
         _text("CommentBody", "case_comment.body", length=4000),
         Field("IsPublished", "boolean"),
-        Field("CreatedDate", "datetime", createable=False),
+        *AUDIT,
     ),
     "Case Comments",
 )
@@ -261,6 +278,7 @@ TASK = SObject(
         _ref("WhatId", "Account", "Opportunity", "Case", rel="What"),
         Field("IsClosed", "boolean", createable=False),
         OWNER,
+        *AUDIT,
     ),
     "Tasks",
 )
@@ -282,6 +300,7 @@ EVENT = SObject(
         _ref("WhoId", "Contact", "Lead", rel="Who"),
         _ref("WhatId", "Account", "Opportunity", "Case", rel="What"),
         OWNER,
+        *AUDIT,
     ),
     "Events",
 )
@@ -294,10 +313,27 @@ EVENT_RELATION = SObject(
         _ref("RelationId", "Contact", "User", "Lead", rel="Relation", required=True),
         Field("IsInvitee", "boolean"),
         _pick("Status", ("New", "Accepted", "Declined")),
+        *AUDIT,
     ),
     "Event Relations",
 )
 """Invitees of a meeting (written by the activity job; the base generator makes none)."""
+
+USER_ROLE = SObject(
+    "UserRole",
+    "00E",
+    (
+        _s("Name", 80, required=True),
+        _s("DeveloperName", 80),
+        _ref("ParentRoleId", "UserRole", rel="ParentRole"),
+        *AUDIT,
+    ),
+    "Roles",
+)
+"""The sales org's role hierarchy (from the team file: see generate/team.py)."""
+
+# Hours a User's working day starts and ends, as Salesforce's StartDay/EndDay picklists.
+HOURS = tuple(str(h) for h in range(25))
 
 USER = SObject(
     "User",
@@ -306,14 +342,24 @@ USER = SObject(
         _s("FirstName", 40),
         _s("LastName", 80, required=True),
         Field("Email", "email", length=128, required=True),
+        _s("Username", 80),
+        _s("Alias", 8),
         _s("Title", 80),
         _s("Department", 80),
+        _s("Division", 80),  # the user's territory
+        _ref("UserRoleId", "UserRole", rel="UserRole"),
+        _ref("ManagerId", "User", rel="Manager"),
         _s("TimeZoneSidKey", 40),
+        _pick("StartDay", HOURS),
+        _pick("EndDay", HOURS),
+        Field("IsActive", "boolean"),
+        *AUDIT,
     ),
     "Users",
 )
 
 OBJECTS: tuple[SObject, ...] = (
+    USER_ROLE,
     USER,
     ACCOUNT,
     CONTACT,
@@ -326,6 +372,9 @@ OBJECTS: tuple[SObject, ...] = (
     EVENT_RELATION,
 )
 """Every object orgforge generates, parents before children (the load order)."""
+
+ORG_SETUP: tuple[str, ...] = ("UserRole", "User")
+"""Objects that describe the sales org itself: exported, never loaded as records."""
 
 BY_NAME: dict[str, SObject] = {o.name: o for o in OBJECTS}
 GENERATED: tuple[str, ...] = tuple(o.name for o in OBJECTS)

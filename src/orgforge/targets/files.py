@@ -5,8 +5,11 @@ API names, ready for Bulk API 2.0 or Data Loader upsert on the external-ID field
 ``Orgforge_Key__c``. Lookups are written as relationship columns that name the parent by its
 key: ``Account.Orgforge_Key__c`` and, for polymorphic lookups, one column per parent type in
 Bulk API syntax ``ObjectType:RelationshipName.IndexedFieldName`` (``Opportunity:What.…``), only
-one of which is filled on a row. Read-only fields (IsClosed, CreatedDate, …), OwnerId (orgforge's
-sales reps are not users of your org) and the User object are left out.
+one of which is filled on a row. Read-only fields (IsClosed, …) are left out; the audit fields
+are in, as an org with "Set Audit Fields upon Record Creation" takes them (CreatedDate and
+LastModifiedDate as ``2026-01-31T09:00:00.000Z``, CreatedById/LastModifiedById/OwnerId as
+``CreatedBy.Orgforge_Key__c`` … naming a User of ``User.csv`` by its key). The team's
+``UserRole.csv`` and ``User.csv`` come first.
 
 JSON and Parquet are *full-fidelity* world dumps: every field including read-only ones, the
 record ``key`` and its density ``tier``, lookups holding parent keys.
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
 FORMATS = ("csv", "json", "parquet")
-LOADABLE = tuple(name for name in sf.GENERATED if name != "User")
+LOADABLE = sf.GENERATED  # the team (UserRole, User) too: owners and audit users point at it
 
 # Fast path tuning (SQLite worlds). Below PARALLEL_FROM_ROWS records forking workers costs more
 # than it saves. A part of PART_ROWS rows is ~5 MB of CSV: enough parts to keep two workers
@@ -91,7 +94,7 @@ def _csv_fields(obj: sf.SObject) -> list[tuple[str, sf.Field, str | None]]:
     """The CSV columns after the key: (header, field, parent type for a lookup's column)."""
     columns: list[tuple[str, sf.Field, str | None]] = []
     for field in obj.fields:
-        if not field.createable or field.name == "OwnerId":
+        if not (field.createable or field.audit or field.name == "OwnerId"):
             continue
         if field.is_reference:
             columns += [(header, field, parent) for header, parent in relationship_columns(field)]
@@ -192,10 +195,17 @@ def export(
         manifest["objects"].append(
             {"name": name, "file": f"{name}.{fmt}", "count": count, "columns": columns}
         )
-    extra = _write_scorecards(world, out, fmt)
-    if extra:
-        manifest["extras"] = [extra]
-        counts["Scorecard"] = extra["count"]
+    history = _write_history(world, out, fmt)
+    if history and progress:
+        progress(history["count"])
+    extras = [e for e in (history, _write_scorecards(world, out, fmt)) if e]
+    if extras:
+        manifest["extras"] = extras
+        for extra in extras:
+            counts[extra["name"]] = extra["count"]
+    team_jobs = world.get_meta("team_jobs")
+    if team_jobs:  # which role does what: `orgforge check` reads it from an export
+        manifest["team_jobs"] = json.loads(team_jobs)
     generated = world.get_meta("generated")
     manifest["seed"] = json.loads(generated) if generated else None
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -358,6 +368,61 @@ SCORECARD_COLUMNS = [
     "Source",
     "Evidence",
 ]
+
+
+HISTORY_EXPORT_COLUMNS = ("key", *t.HISTORY_COLUMNS)
+
+
+def _write_history(world: World, out: Path, fmt: str) -> dict[str, Any] | None:
+    """The history (every stage and status change, in time order per account) as
+    ``History.<fmt>``, listed under ``extras``: not a Salesforce object, but what lets a reader
+    (or ``orgforge check``) see what changed when."""
+    columns = HISTORY_EXPORT_COLUMNS
+    path = out / f"{t.HISTORY}.{fmt}"
+    tmp = _temporary(path)
+    count = 0
+    try:
+        with world.reading() as conn:
+            cursor = conn.execute(
+                f'SELECT {quoted(columns)} FROM "{t.record_table_name(t.HISTORY)}" '
+                'ORDER BY "account_idx", "seq"'
+            )
+            if fmt == "csv":
+                with tmp.open("w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle, lineterminator="\n")
+                    writer.writerow(columns)
+                    for row in cursor:
+                        writer.writerow(["" if v is None else v for v in row])
+                        count += 1
+            elif fmt == "json":
+                with tmp.open("w", encoding="utf-8") as handle:
+                    handle.write("[")
+                    for row in cursor:
+                        record = json.dumps(
+                            dict(zip(columns, row, strict=True)), ensure_ascii=False
+                        )
+                        handle.write(("\n" if count == 0 else ",\n") + record)
+                        count += 1
+                    handle.write("\n]\n" if count else "]\n")
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                schema = pa.schema([(c, pa.string()) for c in columns])
+                with pq.ParquetWriter(tmp, schema) as writer:
+                    for batch in _batched(cursor, PARQUET_ROWS):
+                        values = list(zip(*batch, strict=True))
+                        arrays = [pa.array(v, type=pa.string()) for v in values]
+                        writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+                        count += len(batch)
+        if not count:
+            tmp.unlink(missing_ok=True)
+            return None
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _cant_write(path, exc.strerror) from None
+    return {"name": t.HISTORY, "file": path.name, "count": count, "columns": list(columns)}
 
 
 def _write_scorecards(world: World, out: Path, fmt: str) -> dict[str, Any] | None:

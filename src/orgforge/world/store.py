@@ -44,11 +44,35 @@ from orgforge.world import tables as t
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = "orgforge-world"
 
+
+def _added_columns_v2() -> list[str]:
+    """Version 2 (the world with a history): audit fields on every record, ``step`` on timeline
+    steps, the User's role, manager and working hours. (New tables are created on open.)"""
+    had_created = {"Opportunity", "Case", "CaseComment"}
+    statements = []
+    for name in sf.GENERATED:
+        if name == "UserRole":
+            continue
+        added = [c for c in sf.AUDIT_FIELD_NAMES if c != "CreatedDate" or name not in had_created]
+        if name in t.STEP_OBJECTS:
+            added.append("step")
+        if name == "User":
+            added += ["Username", "Alias", "Division", "UserRoleId", "ManagerId"]
+            added += ["StartDay", "EndDay", "IsActive"]
+        columns = {c.name: c for c in t.TABLES[t.record_table_name(name)].columns}
+        for column in added:
+            kind = {"integer": "INTEGER", "float": "FLOAT"}.get(columns[column].type, "TEXT")
+            statements.append(
+                f'ALTER TABLE "{t.record_table_name(name)}" ADD COLUMN "{column}" {kind}'
+            )
+    return statements
+
+
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2()}
 
 
 FINGERPRINT_LINE = "-- tables fingerprint: "
@@ -995,8 +1019,11 @@ class World:
         """Record one change-log entry covering ``keys`` (call inside the write's transaction:
         ``conn`` comes from :meth:`transaction`).
 
-        ``keys`` is a list of record keys, or that list already encoded as JSON.
+        ``keys`` is a list of record keys, or that list already encoded as JSON. History rows
+        are not records (no change events): they are not logged.
         """
+        if object_name == t.HISTORY:
+            return
         conn.execute(
             _LOG_CHANGE,
             {
@@ -1010,9 +1037,14 @@ class World:
         )
 
     def append_shard(
-        self, shard: Path, manifest: dict[str, tuple[int, str]], run_id: str | None
+        self,
+        shard: Path,
+        manifest: dict[str, tuple[int, str]],
+        run_id: str | None,
+        extra: dict[str, list[tuple]] | None = None,
     ) -> dict[str, dict[str, int]]:
-        """Copy a shard's records (see :mod:`orgforge.world.shard`) into this SQLite world.
+        """Copy a shard's records (see :mod:`orgforge.world.shard`) into this SQLite world,
+        with ``extra`` rows of the same accounts that did not go through the shard.
 
         The caller guarantees the records are new (a fresh range of accounts). One transaction
         covers every table and its change-log entry, as ``write_rows`` does.
@@ -1029,6 +1061,13 @@ class World:
                 )
                 self.log_change(conn, name, "insert", keys_json, run_id, ts=ts)
                 stats[name] = {"inserted": count}
+            for name, rows in (extra or {}).items():
+                if not rows:
+                    continue
+                table, columns = t.record_table_name(name), t.RECORD_COLUMNS[name]
+                self._db.insert_rows(conn, table, columns, rows)  # type: ignore[arg-type]
+                self.log_change(conn, name, "insert", [r[0] for r in rows], run_id, ts=ts)
+                stats[name] = {"inserted": len(rows)}
         return stats
 
     def delete_keys(
@@ -1053,12 +1092,13 @@ class World:
                 removed += len(found)
         return removed
 
-    def delete_accounts_from(self, first_idx: int, run_id: str | None) -> int:
-        """Delete every record of accounts with index ≥ first_idx (the world shrank)."""
+    def delete_accounts_from(self, first_idx: int, run_id: str | None) -> dict[str, int]:
+        """Delete every record (and history row) of accounts with index ≥ first_idx (the world
+        shrank); return how many of each object went."""
         ts = now_iso(self.clock)
-        removed = 0
+        removed: dict[str, int] = {}
         with self._db.transaction() as conn:
-            for name in reversed(sf.GENERATED):
+            for name in (t.HISTORY, *reversed(sf.GENERATED)):
                 table = t.record_table_name(name)
                 where = ' WHERE "account_idx" >= :first'
                 params = {"first": first_idx}
@@ -1066,8 +1106,9 @@ class World:
                 if not keys:
                     continue
                 conn.execute(f'DELETE FROM "{table}"' + where, params)
-                self.log_change(conn, name, "delete", keys, run_id, ts=ts)
-                removed += len(keys)
+                if name != t.HISTORY:  # history rows are not records: no change events
+                    self.log_change(conn, name, "delete", keys, run_id, ts=ts)
+                removed[name] = len(keys)
         return removed
 
     def reset(self) -> dict[str, int]:

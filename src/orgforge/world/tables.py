@@ -62,8 +62,30 @@ def record_table_name(object_name: str) -> str:
     return f"rec_{object_name}"
 
 
+# Objects whose records are steps of a timeline: ``step`` names the step (``discovery``,
+# ``demo``, ``thanks``…, or a case's status when a comment was written), so that ``orgforge
+# check`` can verify their order without reading text. World-only, like ``tier``.
+STEP_OBJECTS = ("Task", "Event", "CaseComment")
+
+HISTORY = "History"
+"""The world's history table (``rec_History``): one row per field change of a record (an
+opportunity's stage, a case's status…), in time order. Not a Salesforce object: the records are
+the history's state at as_of; this is how they got there (see docs/generate.md)."""
+
+HISTORY_COLUMNS = (
+    "ParentKey",  # the record that changed
+    "Object",
+    "Field",
+    "OldValue",
+    "NewValue",
+    "CreatedDate",  # when (Salesforce datetime, UTC)
+    "CreatedById",  # who (a User key)
+)
+
+
 def _record_table(obj: sf.SObject) -> TableDef:
     name = record_table_name(obj.name)
+    step = (_col("step"),) if obj.name in STEP_OBJECTS else ()
     return TableDef(
         name,
         (
@@ -72,6 +94,7 @@ def _record_table(obj: sf.SObject) -> TableDef:
             _col("seq", "integer", null=False),
             _col("tier"),
             _col("job", null=False, default="generate"),
+            *step,
             *(_col(f.name, _FIELD_TYPES.get(f.type, "text")) for f in obj.fields),
         ),
         primary_key=("key",),
@@ -84,6 +107,19 @@ TABLES: dict[str, TableDef] = {
     table.name: table
     for table in (
         *(_record_table(obj) for obj in sf.OBJECTS),
+        TableDef(
+            record_table_name(HISTORY),
+            (
+                _col("key", null=False),  # History/<record key>/<n>
+                _col("account_idx", "integer", null=False),
+                _col("seq", "integer", null=False),
+                _col("tier"),
+                _col("job", null=False, default="generate"),
+                *(_col(c, "text") for c in HISTORY_COLUMNS),
+            ),
+            primary_key=("key",),
+            indexes=((f"ix_{record_table_name(HISTORY)}_order", ("account_idx", "seq")),),
+        ),
         TableDef(
             "meta",
             (_col("name", null=False), _col("value", "text", null=False)),
@@ -220,7 +256,7 @@ TABLES: dict[str, TableDef] = {
 
 # object → its record table's columns, in table order (the order of generated row tuples)
 RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
-    obj.name: TABLES[record_table_name(obj.name)].column_names for obj in sf.OBJECTS
+    name: TABLES[record_table_name(name)].column_names for name in (*sf.GENERATED, HISTORY)
 }
 
 
@@ -284,7 +320,9 @@ def _build_sqlalchemy_tables() -> dict[str, Any]:
     tables = {name: _sqlalchemy_table(table, built) for name, table in TABLES.items()}
     return {
         "metadata": built,
-        "RECORD_TABLES": {obj.name: tables[record_table_name(obj.name)] for obj in sf.OBJECTS},
+        "RECORD_TABLES": {
+            name: tables[record_table_name(name)] for name in (*sf.GENERATED, HISTORY)
+        },
         **{attribute: tables[name] for attribute, name in _TABLE_ATTRIBUTES.items()},
     }
 

@@ -30,8 +30,9 @@ AUDIT_HINT = (
     "(a permission set); audit fields can only be set when a record is created"
 )
 
-LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n != "User")
-"""Objects a load writes, parents first. Users are mapped onto the org's users, not created."""
+LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n not in sf.ORG_SETUP)
+"""Objects a load writes, parents first. Users (and their roles) are mapped onto the org's
+users, not created."""
 
 # Fields compared to find a record whose create answer was lost (key mode ``none``).
 FINGERPRINT_TYPES = {"string", "picklist", "email", "phone", "url", "reference", "date"}

@@ -78,10 +78,13 @@ class ExportSource(Source):
         self._roles: dict[str, str] = {}
         for name, rows in read_export(folder):
             if name == "User":
-                self._users = [r.get("key") for r in rows if r.get("key")]
-                self._roles = {r["key"]: r.get("Title") or "" for r in rows if r.get("key")}
+                keys = [r.get("key") or r.get(sf.KEY_FIELD) for r in rows]  # JSON | CSV
+                self._users = [key for key in keys if key]
+                self._roles = {
+                    k: r.get("Title") or "" for k, r in zip(keys, rows, strict=True) if k
+                }
                 continue
-            if name not in sf.BY_NAME:
+            if name not in sf.BY_NAME or name in sf.ORG_SETUP:
                 continue
             self._data[name] = [_from_export(name, r, self.folder) for r in rows]
 
@@ -119,8 +122,10 @@ def _from_export(name: str, row: dict[str, Any], folder: Path) -> Record:
 
 
 def parents(record: Record) -> list[str]:
+    """The records a record needs loaded first (not Users: they are mapped, not loaded)."""
     obj = sf.get(record.object)
-    return [record.values[f.name] for f in obj.references if record.values.get(f.name)]
+    values = (record.values.get(f.name) for f in obj.references)
+    return [v for v in values if v and not str(v).startswith("User/")]
 
 
 def _convert(field: sf.Field, value: Any) -> Any:
@@ -154,7 +159,9 @@ def to_wire(
         if value is None or value == "":
             continue
         field = obj.field(name)
-        if name in ("OwnerId", "CreatedById", "LastModifiedById"):  # world User keys
+        if name in ("OwnerId", "CreatedById", "LastModifiedById") or (
+            field.is_reference and str(value).startswith("User/")
+        ):  # world User keys: the team's users are mapped onto the org's
             value = owners.get(value)
             if not value:
                 continue

@@ -1,0 +1,744 @@
+"""The coherence rules of a world with a history: each a small named function.
+
+A rule yields a :class:`Violation` per broken record, with a sentence that names the record and
+what is wrong. Datetimes are Salesforce UTC strings (``2026-01-31T09:00:00.000Z``), which sort
+as text; dates (``2026-01-31``) compare with a datetime's first ten characters.
+
+Each rule is documented in docs/generate.md ("What `orgforge check` verifies") and has a test in
+tests/check/ that breaks a world and sees the rule fire.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orgforge.schema import salesforce as sf
+
+if TYPE_CHECKING:
+    from orgforge.checks.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    key: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "key": self.key, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message} [{self.rule}]"
+
+
+class Rule:
+    def __init__(self, fn: Callable[[Snapshot], Iterator[Violation]], needs: tuple[str, ...]):
+        self.fn, self.needs = fn, needs
+        self.name = fn.__name__
+        self.doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+
+    def __call__(self, snapshot: Snapshot) -> Iterator[Violation]:
+        return self.fn(snapshot)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(*needs: str):
+    def register(fn):
+        RULES[fn.__name__] = Rule(fn, needs)
+        return fn
+
+    return register
+
+
+def _v(name: str, record: dict[str, Any], message: str) -> Violation:
+    return Violation(name, record["key"], message)
+
+
+# Steps of an opportunity's sales script, in order (generate/accounts.py SCRIPT), with the stage
+# each happens in; and the steps allowed after a deal closed.
+SCRIPT_ORDER = (
+    "intro_call",
+    "discovery",
+    "thanks",
+    "demo_prep",
+    "demo",
+    "demo_follow_up",
+    "proposal",
+    "negotiation_call",
+    "negotiation_meeting",
+)
+STEP_STAGE = {
+    "intro_call": 0,
+    "discovery": 1,
+    "thanks": 1,
+    "demo_prep": 2,
+    "demo": 3,
+    "demo_follow_up": 3,
+    "proposal": 4,
+    "negotiation_call": 5,
+    "negotiation_meeting": 5,
+}
+POST_SALE = ("kickoff", "check_in", "keep_in_touch")
+CASE_MOVES = {  # status → the statuses a case may move to next
+    None: {"New"},
+    "New": {"Working", "Closed"},
+    "Working": {"Escalated", "On Hold", "Closed"},
+    "Escalated": {"Working", "Closed"},
+    "On Hold": {"Working", "Closed"},
+    "Closed": {"Working"},  # reopened
+}
+PARENT_FIELDS = ("AccountId", "ParentId", "OpportunityId", "WhatId", "EventId")
+CONTACT_FIELDS = ("ContactId", "WhoId")
+USER_FIELDS = ("OwnerId", "CreatedById", "LastModifiedById", "ManagerId")
+SIGN_OFF = re.compile(r"\n(?:Best regards|Kind regards|Best|Regards|Thanks),\n([^\n]+)")
+PAST_NOTES = re.compile(r"^Notes:|\bwent well\b|\bwe discussed\b|\bwas held\b", re.I)
+
+
+def _date_of_start(snapshot: Snapshot, event: dict, user_key: str | None) -> str:
+    """An event's start as the calendar date of its owner (their time zone)."""
+    from orgforge.generate.timeutil import iso_date, parse_stamp, utc_offset_minutes
+
+    start = event.get("StartDateTime")
+    if not start:
+        return ""
+    user = snapshot.get(user_key) or {}
+    tz = user.get("TimeZoneSidKey") or "UTC"
+    minute = parse_stamp(start)
+    try:
+        offset = utc_offset_minutes(tz, minute // 1440)
+    except Exception:  # an unknown zone in an edited world: read it as UTC
+        offset = 0
+    return iso_date((minute + offset) // 1440)
+
+
+def _when(record: dict, obj: str, snapshot: Snapshot) -> str | None:
+    """The date an activity happens (tasks: ActivityDate; events: the owner's date)."""
+    if obj == "Task":
+        return record.get("ActivityDate")
+    return _date_of_start(snapshot, record, record.get("OwnerId"))
+
+
+# -- records and their audit fields --------------------------------------------------------------
+
+
+@rule()
+def audit_fields_present(s: Snapshot) -> Iterator[Violation]:
+    """Every record carries CreatedDate, CreatedById, LastModifiedDate and LastModifiedById,
+    created no later than last modified, and both before as_of."""
+    now = s.now
+    for name in sf.GENERATED:
+        for r in s.rows(name):
+            missing = [f for f in sf.AUDIT_FIELD_NAMES if not r.get(f)]
+            if missing:
+                yield _v("audit_fields_present", r, f"has no {', '.join(missing)}")
+                continue
+            if r["LastModifiedDate"] < r["CreatedDate"]:
+                yield _v(
+                    "audit_fields_present",
+                    r,
+                    f"was last modified ({r['LastModifiedDate']}) before it was created "
+                    f"({r['CreatedDate']})",
+                )
+            if r["LastModifiedDate"] >= now:
+                yield _v(
+                    "audit_fields_present",
+                    r,
+                    f"is dated {r['LastModifiedDate']}, on or after as_of ({s.as_of})",
+                )
+
+
+@rule()
+def lookups_resolve(s: Snapshot) -> Iterator[Violation]:
+    """Every lookup names an existing record of a type the field allows; owners and audit
+    users are existing Users."""
+    for name in sf.GENERATED:
+        obj = sf.get(name)
+        lookups = [f for f in obj.fields if f.is_reference]
+        for r in s.rows(name):
+            for f in lookups:
+                value = r.get(f.name)
+                if not value:
+                    continue
+                target = s.get(value)
+                if target is None or value.split("/", 1)[0] not in f.reference_to:
+                    kind = " or ".join(f.reference_to)
+                    yield _v("lookups_resolve", r, f"{f.name} {value} is not an existing {kind}")
+
+
+@rule()
+def created_after_parent(s: Snapshot) -> Iterator[Violation]:
+    """No record is created before its parent (account, case, opportunity, WhatId, event) or
+    its contact (ContactId, WhoId) was."""
+    for name in sf.GENERATED:
+        for r in s.rows(name):
+            created = r.get("CreatedDate")
+            if not created:
+                continue
+            for f in (*PARENT_FIELDS, *CONTACT_FIELDS):
+                parent = s.get(r.get(f))
+                if parent and parent.get("CreatedDate") and created < parent["CreatedDate"]:
+                    yield _v(
+                        "created_after_parent",
+                        r,
+                        f"was created {created}, before its {f} {parent['key']} "
+                        f"({parent['CreatedDate']})",
+                    )
+
+
+@rule()
+def activity_after_parent(s: Snapshot) -> Iterator[Violation]:
+    """A task's or event's date is not before the day its parent record or its contact was
+    created."""
+    for obj in ("Task", "Event"):
+        for r in s.rows(obj):
+            when = _when(r, obj, s)
+            if not when:
+                continue
+            for f in ("WhatId", "WhoId"):
+                parent = s.get(r.get(f))
+                if parent and parent.get("CreatedDate") and when < parent["CreatedDate"][:10]:
+                    yield _v(
+                        "activity_after_parent",
+                        r,
+                        f"happens on {when}, before its {f} {parent['key']} existed "
+                        f"({parent['CreatedDate'][:10]})",
+                    )
+
+
+# -- opportunities and their activity ----------------------------------------------------------
+
+
+def _by_what(s: Snapshot) -> dict[str, list[tuple[str, dict]]]:
+    out: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for obj in ("Task", "Event"):
+        for r in s.rows(obj):
+            if r.get("WhatId"):
+                out[r["WhatId"]].append((obj, r))
+    return out
+
+
+def _stage_entries(s: Snapshot) -> dict[str, list[tuple[str, str]]]:
+    """Opportunity key → [(stage, when entered)] from the history, in time order."""
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for h in s.history or ():
+        if h.get("Object") == "Opportunity" and h.get("Field") == "StageName":
+            out[h["ParentKey"]].append((h["NewValue"], h["CreatedDate"]))
+    for entries in out.values():
+        entries.sort(key=lambda e: e[1])
+    return out
+
+
+@rule()
+def stage_history_matches(s: Snapshot) -> Iterator[Violation]:
+    """An opportunity's stage history starts when it was created, moves forward through the
+    stages, and ends at its current stage; a closed deal closed on its CloseDate."""
+    entries = _stage_entries(s)
+    for opp in s.rows("Opportunity"):
+        steps = entries.get(opp["key"], [])
+        if not steps:
+            yield _v("stage_history_matches", opp, "has no stage history")
+            continue
+        if steps[-1][0] != opp.get("StageName"):
+            yield _v(
+                "stage_history_matches",
+                opp,
+                f"is at {opp.get('StageName')} but its history ends at {steps[-1][0]}",
+            )
+        if steps[0][1] != opp.get("CreatedDate"):
+            yield _v("stage_history_matches", opp, "history does not start at its CreatedDate")
+        order = [sf.STAGES.index(st) if st in sf.STAGES else -1 for st, _ in steps]
+        if order != sorted(order):
+            yield _v("stage_history_matches", opp, "moved back to an earlier stage")
+        if opp.get("IsClosed") and steps[-1][1][:10] != opp.get("CloseDate"):
+            yield _v(
+                "stage_history_matches",
+                opp,
+                f"closed on {steps[-1][1][:10]} by its history, but CloseDate is "
+                f"{opp.get('CloseDate')}",
+            )
+
+
+@rule("steps")
+def sales_steps_in_order(s: Snapshot) -> Iterator[Violation]:
+    """On an opportunity, a step never comes before one it follows (intro call → discovery →
+    thanks → demo prep → demo → demo follow-up → proposal → negotiation)."""
+    rank = {step: i for i, step in enumerate(SCRIPT_ORDER)}
+    for what, items in _by_what(s).items():
+        if not what.startswith("Opportunity/"):
+            continue
+        dated = sorted(
+            (rank[r["step"]], _when(r, obj, s) or "", r)
+            for obj, r in items
+            if r.get("step") in rank
+        )
+        latest = ""
+        latest_step = None
+        for _, when, r in dated:
+            if when < latest:
+                yield _v(
+                    "sales_steps_in_order",
+                    r,
+                    f"{r['step']} on {when} comes before {latest_step} on {latest} for {what}",
+                )
+            if when > latest:
+                latest, latest_step = when, r["step"]
+
+
+@rule("steps", "history")
+def steps_follow_stage_history(s: Snapshot) -> Iterator[Violation]:
+    """A sales step happens once the opportunity has reached the stage it belongs to."""
+    entries = _stage_entries(s)
+    for what, items in _by_what(s).items():
+        stages = entries.get(what)
+        if not stages:
+            continue
+        entered = {stage: when for stage, when in stages}
+        for obj, r in items:
+            stage_index = STEP_STAGE.get(r.get("step"))
+            if stage_index is None:
+                continue
+            stage = sf.STAGES[stage_index]
+            when = _when(r, obj, s) or ""
+            reached = entered.get(stage)
+            if reached is None:
+                yield _v(
+                    "steps_follow_stage_history",
+                    r,
+                    f"is a {r['step']} step, but {what} never reached {stage}",
+                )
+            elif when < reached[:10]:
+                yield _v(
+                    "steps_follow_stage_history",
+                    r,
+                    f"{r['step']} on {when} is before {what} reached {stage} ({reached[:10]})",
+                )
+
+
+@rule("steps")
+def thanks_after_meeting(s: Snapshot) -> Iterator[Violation]:
+    """A "thanks for your time" email comes on or after a meeting with that contact on the
+    same opportunity."""
+    meetings: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for event in s.rows("Event"):
+        meetings[(event.get("WhatId"), event.get("WhoId"))].append(
+            _date_of_start(s, event, event.get("OwnerId"))
+        )
+    for task in s.rows("Task"):
+        if task.get("step") != "thanks":
+            continue
+        days = meetings.get((task.get("WhatId"), task.get("WhoId")), [])
+        if not any(day <= (task.get("ActivityDate") or "") for day in days):
+            yield _v(
+                "thanks_after_meeting",
+                task,
+                f"thanks {task.get('WhoId')} on {task.get('ActivityDate')} with no meeting "
+                "with them before",
+            )
+
+
+@rule("steps")
+def activity_volume_fits_age(s: Snapshot) -> Iterator[Violation]:
+    """Activity grows with age and stage: an opportunity has at most two steps per stage it
+    reached plus its post-sale steps, and an account at most 5 activities plus 3 per 10 days
+    of its age."""
+    from orgforge.generate.timeutil import parse_stamp
+
+    stage_count = {}
+    for opp in s.rows("Opportunity"):
+        stage = opp.get("StageName")
+        stage_count[opp["key"]] = (sf.STAGES.index(stage) + 1) if stage in sf.STAGES else 8
+    per_account: dict[str, int] = defaultdict(int)
+    for what, items in _by_what(s).items():
+        if what in stage_count:
+            limit = 2 * min(stage_count[what], 6) + len(POST_SALE)
+            if len(items) > limit:
+                yield Violation(
+                    "activity_volume_fits_age",
+                    what,
+                    f"has {len(items)} tasks and events, more than {limit} for its stage",
+                )
+        for _, r in items:
+            contact = s.get(r.get("WhoId"))
+            if contact and contact.get("AccountId"):
+                per_account[contact["AccountId"]] += 1
+    now_minute = parse_stamp(s.now)
+    for account in s.rows("Account"):
+        if not account.get("CreatedDate"):
+            continue
+        age = (now_minute - parse_stamp(account["CreatedDate"])) // 1440
+        limit = 5 + 3 * age // 10
+        if per_account[account["key"]] > limit:
+            yield _v(
+                "activity_volume_fits_age",
+                account,
+                f"is {age} days old with {per_account[account['key']]} tasks and events "
+                f"(at most {limit})",
+            )
+
+
+@rule("steps")
+def only_post_sale_after_close(s: Snapshot) -> Iterator[Violation]:
+    """After a deal closes, its activity is post-sale only (kickoff, check-in, keep in touch)."""
+    for opp in s.rows("Opportunity"):
+        if not opp.get("IsClosed"):
+            continue
+    closed = {o["key"]: o["CloseDate"] for o in s.rows("Opportunity") if o.get("IsClosed")}
+    for what, items in _by_what(s).items():
+        close = closed.get(what)
+        if close is None:
+            continue
+        for obj, r in items:
+            when = _when(r, obj, s) or ""
+            if when > close and r.get("step") not in POST_SALE:
+                yield _v(
+                    "only_post_sale_after_close",
+                    r,
+                    f"{r.get('step') or obj} on {when} is after {what} closed ({close})",
+                )
+
+
+@rule()
+def tasks_tense(s: Snapshot) -> Iterator[Violation]:
+    """Completed tasks are in the past; open tasks are due today or later."""
+    today = s.as_of.isoformat()
+    for task in s.rows("Task"):
+        day = task.get("ActivityDate")
+        if not day:
+            continue
+        if task.get("Status") == "Completed" and day >= today:
+            yield _v("tasks_tense", task, f"is Completed but dated {day}, not before {today}")
+        elif task.get("Status") != "Completed" and day < today:
+            yield _v("tasks_tense", task, f"is open ({task.get('Status')}) but was due {day}")
+
+
+@rule()
+def meetings_tense(s: Snapshot) -> Iterator[Violation]:
+    """A meeting after as_of is an agenda (future tense), not notes; a past one is not an
+    agenda."""
+    now = s.now
+    for event in s.rows("Event"):
+        text = event.get("Description") or ""
+        if not text or not event.get("StartDateTime"):
+            continue
+        if event["StartDateTime"] >= now and PAST_NOTES.search(text):
+            yield _v("meetings_tense", event, "is still to come but reads as notes of the past")
+        elif event["StartDateTime"] < now and text.startswith("Agenda:"):
+            yield _v("meetings_tense", event, "is over but its description is still an agenda")
+
+
+@rule()
+def no_double_booking(s: Snapshot) -> Iterator[Violation]:
+    """No user's calendar (the events they own or are invited to) has overlapping meetings."""
+    calendars: dict[str, list[tuple[str, str, dict]]] = defaultdict(list)
+    for event in s.rows("Event"):
+        if event.get("StartDateTime") and event.get("EndDateTime"):
+            calendars[event.get("OwnerId")].append(
+                (event["StartDateTime"], event["EndDateTime"], event)
+            )
+    for relation in s.rows("EventRelation"):
+        event = s.get(relation.get("EventId"))
+        user = relation.get("RelationId") or ""
+        if event and user.startswith("User/") and event.get("StartDateTime"):
+            calendars[user].append((event["StartDateTime"], event["EndDateTime"], event))
+    for user, items in calendars.items():
+        items.sort(key=lambda i: (i[0], i[1]))
+        busy_until, holder = "", None
+        for start, end, event in items:
+            if holder is not None and start < busy_until:
+                yield _v(
+                    "no_double_booking",
+                    event,
+                    f"starts {start}, while {holder['key']} still holds {user}'s calendar "
+                    f"(until {busy_until})",
+                )
+            if end > busy_until:
+                busy_until, holder = end, event
+
+
+@rule()
+def meetings_in_business_hours(s: Snapshot) -> Iterator[Violation]:
+    """Meetings fall on weekdays, 8:00-18:00 in the account's time zone (found from its city)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from orgforge.generate.pools import pools
+
+    tz_of_city = {p.city: p.tz for p in pools().places.values}
+    for event in s.rows("Event"):
+        contact = s.get(event.get("WhoId")) or {}
+        account = s.get(contact.get("AccountId")) or {}
+        city = account.get("BillingCity") or contact.get("MailingCity")
+        if city not in tz_of_city or not event.get("StartDateTime"):
+            continue
+        zone = ZoneInfo(tz_of_city[city])
+        start = dt.datetime.fromisoformat(event["StartDateTime"].replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(event["EndDateTime"].replace("Z", "+00:00"))
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        minutes_end = local_end.hour * 60 + local_end.minute
+        if (
+            local_start.weekday() >= 5
+            or local_start.hour < 8
+            or minutes_end > 18 * 60
+            or local_end.date() != local_start.date()
+        ):
+            yield _v(
+                "meetings_in_business_hours",
+                event,
+                f"is at {local_start:%a %H:%M}-{local_end:%H:%M} {zone.key} time, outside "
+                "weekday business hours",
+            )
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+
+def _status_entries(s: Snapshot) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for h in s.history or ():
+        if h.get("Object") == "Case" and h.get("Field") == "Status":
+            out[h["ParentKey"]].append((h["NewValue"], h["CreatedDate"]))
+    for entries in out.values():
+        entries.sort(key=lambda e: e[1])
+    return out
+
+
+@rule("history", "read_only")
+def case_status_history(s: Snapshot) -> Iterator[Violation]:
+    """A case opens New, moves New → Working → maybe Escalated or On Hold (and back) → Closed,
+    ends at its current Status, and closed cases closed at their ClosedDate."""
+    entries = _status_entries(s)
+    for case in s.rows("Case"):
+        steps = entries.get(case["key"], [])
+        previous = None
+        for status, _ in steps:
+            if status not in CASE_MOVES.get(previous, set()):
+                yield _v(
+                    "case_status_history",
+                    case,
+                    f"moved from {previous or 'nothing'} to {status}, which cases don't do",
+                )
+            previous = status
+        if previous != case.get("Status"):
+            yield _v(
+                "case_status_history",
+                case,
+                f"is {case.get('Status')} but its history ends at {previous}",
+            )
+        closed = case.get("Status") == "Closed"
+        if closed != bool(case.get("IsClosed")) or closed != bool(case.get("ClosedDate")):
+            yield _v(
+                "case_status_history",
+                case,
+                "Status, IsClosed and ClosedDate disagree on whether it is closed",
+            )
+        elif closed and steps and steps[-1][1] != case.get("ClosedDate"):
+            yield _v("case_status_history", case, "ClosedDate is not when its history closed it")
+
+
+@rule("history", "steps")
+def comments_follow_status(s: Snapshot) -> Iterator[Violation]:
+    """A comment's tone is the case's status when it was written (the closing comment of a
+    closed case excepted)."""
+    entries = _status_entries(s)
+    comments: dict[str, list[dict]] = defaultdict(list)
+    for comment in s.rows("CaseComment"):
+        comments[comment.get("ParentId")].append(comment)
+    for case_key, items in comments.items():
+        steps = entries.get(case_key)
+        case = s.get(case_key)
+        if not steps or case is None:
+            continue
+        items.sort(key=lambda c: c.get("CreatedDate") or "")
+        for n, comment in enumerate(items):
+            at = comment.get("CreatedDate") or ""
+            status = steps[0][0]
+            for name, when in steps:
+                if when <= at:
+                    status = name
+            closing = (
+                case.get("Status") == "Closed"
+                and n == len(items) - 1
+                and comment["step"] == "Closed"
+            )
+            if comment.get("step") != status and not closing:
+                yield _v(
+                    "comments_follow_status",
+                    comment,
+                    f"is written as {comment.get('step')} while {case_key} was {status}",
+                )
+
+
+@rule("read_only")
+def closed_after_comments(s: Snapshot) -> Iterator[Violation]:
+    """A closed case's ClosedDate is after every one of its comments."""
+    closed = {c["key"]: c["ClosedDate"] for c in s.rows("Case") if c.get("ClosedDate")}
+    for comment in s.rows("CaseComment"):
+        when = closed.get(comment.get("ParentId"))
+        if when and (comment.get("CreatedDate") or "") > when:
+            yield _v(
+                "closed_after_comments",
+                comment,
+                f"was written {comment['CreatedDate']}, after {comment['ParentId']} closed "
+                f"({when})",
+            )
+
+
+@rule()
+def comments_about_their_case(s: Snapshot) -> Iterator[Violation]:
+    """A comment talks about its own case: it never quotes another case's subject."""
+    subjects: dict[str, dict[str, str]] = defaultdict(dict)
+    for case in s.rows("Case"):
+        if case.get("Subject") and len(case["Subject"]) > 12:
+            subjects[case.get("AccountId")][case["key"]] = case["Subject"]
+    for comment in s.rows("CaseComment"):
+        case = s.get(comment.get("ParentId")) or {}
+        body = comment.get("CommentBody") or ""
+        own = case.get("Subject")
+        for key, subject in subjects.get(case.get("AccountId"), {}).items():
+            if key != case.get("key") and subject != own and subject in body:
+                yield _v("comments_about_their_case", comment, f"quotes {key}'s subject")
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+@rule("jobs")
+def owners_have_the_right_role(s: Snapshot) -> Iterator[Violation]:
+    """Accounts and opportunities are owned by account executives, cases by support agents,
+    and every demo has a sales engineer invited."""
+    wanted = {"Account": "owner", "Opportunity": "owner", "Case": "support"}
+    for name, job in wanted.items():
+        for r in s.rows(name):
+            have = s.job_of(r.get("OwnerId"))
+            if have != job:
+                yield _v(
+                    "owners_have_the_right_role",
+                    r,
+                    f"is owned by {r.get('OwnerId')} ({have or 'no known role'}), not by a "
+                    f"{'support agent' if job == 'support' else 'account executive'}",
+                )
+    invited: dict[str, set[str | None]] = defaultdict(set)
+    for relation in s.rows("EventRelation"):
+        invited[relation.get("EventId")].add(s.job_of(relation.get("RelationId")))
+    for event in s.rows("Event"):
+        if event.get("Type") == "Demo" and "se" not in invited.get(event["key"], set()):
+            yield _v("owners_have_the_right_role", event, "is a demo with no sales engineer")
+
+
+@rule()
+def signatures_match_owner(s: Snapshot) -> Iterator[Violation]:
+    """An email's signature is its owner's name."""
+    for task in s.rows("Task"):
+        text = task.get("Description") or ""
+        match = SIGN_OFF.search(text)
+        if not match:
+            continue
+        owner = s.get(task.get("OwnerId")) or {}
+        name = f"{owner.get('FirstName') or ''} {owner.get('LastName') or ''}".strip()
+        if match.group(1).strip() != name:
+            yield _v(
+                "signatures_match_owner",
+                task,
+                f"is signed {match.group(1).strip()!r} but owned by {name or task.get('OwnerId')}",
+            )
+
+
+# -- the consistency promises of the README ----------------------------------------------------
+
+
+@rule("read_only")
+def deals_close_consistently(s: Snapshot) -> Iterator[Violation]:
+    """Closed deals have past close dates and IsClosed/IsWon; open ones future close dates;
+    Probability and ForecastCategoryName follow the stage."""
+    today = s.as_of.isoformat()
+    for opp in s.rows("Opportunity"):
+        stage = opp.get("StageName")
+        closed = bool(stage and stage.startswith("Closed"))
+        if bool(opp.get("IsClosed")) != closed or bool(opp.get("IsWon")) != (stage == "Closed Won"):
+            yield _v("deals_close_consistently", opp, f"IsClosed/IsWon disagree with {stage}")
+        close = opp.get("CloseDate") or ""
+        if closed and close >= today:
+            yield _v("deals_close_consistently", opp, f"closed but CloseDate {close} is not past")
+        if not closed and close < today:
+            yield _v("deals_close_consistently", opp, f"open but CloseDate {close} has passed")
+        facts = sf.STAGE_FACTS.get(stage or "")
+        if facts and (
+            opp.get("Probability") != float(facts[0]) or opp.get("ForecastCategoryName") != facts[1]
+        ):
+            yield _v(
+                "deals_close_consistently",
+                opp,
+                f"Probability/ForecastCategoryName don't match {stage} ({facts[0]}%, {facts[1]})",
+            )
+
+
+@rule()
+def one_primary_contact_role(s: Snapshot) -> Iterator[Violation]:
+    """Every opportunity has exactly one primary contact role, from its own account."""
+    primaries: dict[str, int] = defaultdict(int)
+    for role in s.rows("OpportunityContactRole"):
+        opp = s.get(role.get("OpportunityId")) or {}
+        contact = s.get(role.get("ContactId")) or {}
+        if role.get("IsPrimary"):
+            primaries[role.get("OpportunityId")] += 1
+        if contact and opp and contact.get("AccountId") != opp.get("AccountId"):
+            yield _v("one_primary_contact_role", role, "names a contact of another account")
+    for opp in s.rows("Opportunity"):
+        if primaries[opp["key"]] != 1:
+            yield _v(
+                "one_primary_contact_role",
+                opp,
+                f"has {primaries[opp['key']]} primary contact roles, not one",
+            )
+
+
+@rule()
+def activity_stays_in_account(s: Snapshot) -> Iterator[Violation]:
+    """A task's or event's contact (WhoId) and record (WhatId) belong to the same account."""
+    for obj in ("Task", "Event"):
+        for r in s.rows(obj):
+            contact = s.get(r.get("WhoId")) or {}
+            what = s.get(r.get("WhatId")) or {}
+            account = what.get("AccountId") or (
+                what["key"] if what.get("key", "").startswith("Account/") else None
+            )
+            if contact and account and contact.get("AccountId") != account:
+                yield _v(
+                    "activity_stays_in_account",
+                    r,
+                    f"{r.get('WhoId')} and {r.get('WhatId')} belong to different accounts",
+                )
+
+
+@rule()
+def contacts_use_account_domain(s: Snapshot) -> Iterator[Violation]:
+    """Contact emails use their account's web domain, always under example.com."""
+    for contact in s.rows("Contact"):
+        email = contact.get("Email") or ""
+        account = s.get(contact.get("AccountId")) or {}
+        site = (account.get("Website") or "").removeprefix("https://www.")
+        if email and not email.endswith(".example.com"):
+            yield _v("contacts_use_account_domain", contact, f"{email} is not under example.com")
+        elif email and site and not email.endswith("@" + site):
+            yield _v("contacts_use_account_domain", contact, f"{email} is not at {site}")
+
+
+@rule()
+def account_names_unique(s: Snapshot) -> Iterator[Violation]:
+    """No two accounts share a name."""
+    seen: dict[str, str] = {}
+    for account in s.rows("Account"):
+        name = account.get("Name")
+        if name in seen:
+            yield _v("account_names_unique", account, f"has the same name as {seen[name]}")
+        elif name:
+            seen[name] = account["key"]
+
+
+__all__ = ["RULES", "Rule", "Violation"]

@@ -1,0 +1,382 @@
+"""`orgforge check`: every rule holds on generated worlds, and each one fires when its world is
+broken the way it guards against."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import orgforge
+from orgforge.checks import RULES
+from tests.worlds import AS_OF, make_world
+
+NOW = f"{AS_OF.isoformat()}T00:00:00.000Z"
+
+
+def orgforge_bin() -> str:
+    found = shutil.which("orgforge", path=str(Path(sys.executable).parent))
+    assert found, "the orgforge entry point is not installed next to this Python"
+    return found
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory) -> Path:
+    """60 accounts: every kind of step, status and owner, in a second."""
+    return make_world(tmp_path_factory.mktemp("check"), accounts=60)
+
+
+@pytest.fixture(scope="session", params=[7, 42, 2026])
+def thousand(request, tmp_path_factory) -> Path:
+    """A 1,000-account world per seed, made once per session."""
+    folder = tmp_path_factory.mktemp(f"check-1000-{request.param}")
+    return make_world(folder, accounts=1000, seed=request.param)
+
+
+def test_a_thousand_accounts_keep_every_rule(thousand):
+    result = orgforge.check(thousand)
+    assert result.records > 24_000 and not result.skipped
+    assert result.violations == [], [str(v) for v in result.violations[:10]]
+
+
+def one(conn: sqlite3.Connection, sql: str, *params) -> tuple:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None, f"the world has nothing for: {sql}"
+    return row
+
+
+# Each breaks one thing in a copy of the world (sqlite3, as a user editing it would).
+def _audit(c):
+    key = one(c, "SELECT key FROM rec_Contact LIMIT 1")[0]
+    c.execute(
+        "UPDATE rec_Contact SET LastModifiedDate = '2001-01-01T00:00:00.000Z' WHERE key=?", (key,)
+    )
+
+
+def _lookup(c):
+    c.execute(
+        "UPDATE rec_Case SET OwnerId = 'User/999' WHERE key = (SELECT key FROM rec_Case LIMIT 1)"
+    )
+
+
+def _created(c):
+    key = one(c, "SELECT key FROM rec_CaseComment LIMIT 1")[0]
+    c.execute(
+        "UPDATE rec_CaseComment SET CreatedDate = '2001-01-01T00:00:00.000Z' WHERE key=?", (key,)
+    )
+
+
+def _activity_parent(c):
+    key = one(c, "SELECT key FROM rec_Task WHERE WhatId LIKE 'Opportunity/%' LIMIT 1")[0]
+    c.execute("UPDATE rec_Task SET ActivityDate = '2001-01-01' WHERE key = ?", (key,))
+
+
+def _stage_history(c):
+    key = one(c, "SELECT key FROM rec_Opportunity WHERE StageName = 'Negotiation/Review'")[0]
+    c.execute("UPDATE rec_Opportunity SET StageName = 'Qualification' WHERE key = ?", (key,))
+
+
+def _thanks_pair(c) -> tuple[str, str, str]:
+    """A thanks task and the discovery meeting it follows: (task key, event key, its date)."""
+    return one(
+        c,
+        "SELECT t.key, e.key, substr(e.StartDateTime, 1, 10) FROM rec_Task t JOIN rec_Event e"
+        " ON e.WhatId = t.WhatId AND e.WhoId = t.WhoId AND e.step = 'discovery'"
+        " WHERE t.step = 'thanks' LIMIT 1",
+    )
+
+
+def _steps_order(c):
+    task, _, _ = _thanks_pair(c)
+    c.execute("UPDATE rec_Task SET ActivityDate = '2001-01-02' WHERE key = ?", (task,))
+
+
+def _steps_stage(c):
+    key = one(
+        c,
+        "SELECT t.key FROM rec_Task t JOIN rec_Opportunity o ON o.key = t.WhatId"
+        " WHERE t.step = 'intro_call' AND o.StageName = 'Prospecting' LIMIT 1",
+    )[0]
+    c.execute("UPDATE rec_Task SET step = 'proposal' WHERE key = ?", (key,))
+
+
+def _thanks(c):
+    _, event, _ = _thanks_pair(c)
+    c.execute("DELETE FROM rec_Event WHERE key = ?", (event,))
+
+
+def _volume(c):
+    account = one(
+        c,
+        "SELECT a.key FROM rec_Account a JOIN rec_Task t ON t.account_idx = a.account_idx"
+        " GROUP BY a.key HAVING count(*) > 6 LIMIT 1",
+    )[0]
+    yesterday = (AS_OF - dt.timedelta(days=1)).isoformat() + "T09:00:00.000Z"
+    c.execute(  # an account created yesterday, with all that activity
+        "UPDATE rec_Account SET CreatedDate = ?, LastModifiedDate = ? WHERE key = ?",
+        (yesterday, yesterday, account),
+    )
+
+
+def _post_sale(c):
+    key, close = one(
+        c,
+        "SELECT t.key, o.CloseDate FROM rec_Task t JOIN rec_Opportunity o ON o.key = t.WhatId"
+        " WHERE o.IsClosed = 1 AND t.step NOT IN ('kickoff', 'check_in', 'keep_in_touch')"
+        " LIMIT 1",
+    )
+    c.execute("UPDATE rec_Task SET ActivityDate = date(?, '+1 day') WHERE key = ?", (close, key))
+
+
+def _tasks_tense(c):
+    c.execute(
+        "UPDATE rec_Task SET Status = 'Completed' WHERE key ="
+        " (SELECT key FROM rec_Task WHERE Status != 'Completed' LIMIT 1)"
+    )
+
+
+def _meetings_tense(c):
+    key = one(c, "SELECT key FROM rec_Event WHERE StartDateTime < ? LIMIT 1", NOW)[0]
+    c.execute("UPDATE rec_Event SET Description = 'Agenda: we will meet.' WHERE key = ?", (key,))
+
+
+def _double_booking(c):
+    first, second = one(
+        c,
+        "SELECT a.key, b.key FROM rec_Event a JOIN rec_Event b"
+        " ON a.OwnerId = b.OwnerId AND a.key < b.key LIMIT 1",
+    )
+    start, end = one(c, "SELECT StartDateTime, EndDateTime FROM rec_Event WHERE key = ?", first)
+    c.execute(
+        "UPDATE rec_Event SET StartDateTime = ?, EndDateTime = ? WHERE key = ?",
+        (start, end, second),
+    )
+
+
+def _business_hours(c):
+    key = one(
+        c,
+        "SELECT e.key FROM rec_Event e JOIN rec_Contact p ON p.key = e.WhoId JOIN rec_Account a"
+        " ON a.key = p.AccountId WHERE a.BillingCity IS NOT NULL LIMIT 1",
+    )[0]
+    c.execute(  # a Saturday night
+        "UPDATE rec_Event SET StartDateTime = '2026-11-21T03:00:00.000Z',"
+        " EndDateTime = '2026-11-21T03:30:00.000Z' WHERE key = ?",
+        (key,),
+    )
+
+
+def _case_history(c):
+    key = one(c, "SELECT key FROM rec_Case WHERE Status = 'New' LIMIT 1")[0]
+    c.execute("UPDATE rec_Case SET Status = 'On Hold' WHERE key = ?", (key,))
+
+
+def _comment_tone(c):
+    key = one(c, "SELECT key FROM rec_CaseComment WHERE step = 'Working' LIMIT 1")[0]
+    c.execute("UPDATE rec_CaseComment SET step = 'Escalated' WHERE key = ?", (key,))
+
+
+def _closed_after_comments(c):
+    key, closed = one(
+        c,
+        "SELECT m.key, c.ClosedDate FROM rec_CaseComment m JOIN rec_Case c ON c.key = m.ParentId"
+        " WHERE c.Status = 'Closed' LIMIT 1",
+    )
+    later = closed[:14] + "59:00.000Z"
+    c.execute("UPDATE rec_CaseComment SET CreatedDate = ? WHERE key = ?", (later, key))
+
+
+def _comment_subject(c):
+    comment, other = one(
+        c,
+        "SELECT m.key, o.Subject FROM rec_CaseComment m JOIN rec_Case c ON c.key = m.ParentId"
+        " JOIN rec_Case o ON o.AccountId = c.AccountId AND o.key != c.key"
+        " AND o.Subject != c.Subject AND length(o.Subject) > 12 LIMIT 1",
+    )
+    c.execute(
+        "UPDATE rec_CaseComment SET CommentBody = CommentBody || ' Same as ' || ? WHERE key = ?",
+        (other, comment),
+    )
+
+
+def _owner_role(c):
+    ae = one(c, "SELECT OwnerId FROM rec_Account LIMIT 1")[0]
+    c.execute(
+        "UPDATE rec_Case SET OwnerId = ? WHERE key = (SELECT key FROM rec_Case LIMIT 1)", (ae,)
+    )
+
+
+def _no_se(c):
+    c.execute(
+        "DELETE FROM rec_EventRelation WHERE key = (SELECT key FROM rec_EventRelation LIMIT 1)"
+    )
+
+
+def _signature(c):
+    key, owner = one(c, "SELECT key, OwnerId FROM rec_Task WHERE step = 'thanks' LIMIT 1")
+    other = one(c, "SELECT key FROM rec_User WHERE key != ? LIMIT 1", owner)[0]
+    c.execute("UPDATE rec_Task SET OwnerId = ? WHERE key = ?", (other, key))
+
+
+def _deal(c):
+    c.execute(
+        "UPDATE rec_Opportunity SET Probability = 33"
+        " WHERE key = (SELECT key FROM rec_Opportunity LIMIT 1)"
+    )
+
+
+def _primary(c):
+    c.execute(
+        "UPDATE rec_OpportunityContactRole SET IsPrimary = 1 WHERE key ="
+        " (SELECT key FROM rec_OpportunityContactRole WHERE IsPrimary = 0 LIMIT 1)"
+    )
+
+
+def _in_account(c):
+    key, idx = one(c, "SELECT key, account_idx FROM rec_Task LIMIT 1")
+    other = one(c, "SELECT key FROM rec_Contact WHERE account_idx != ? LIMIT 1", idx)[0]
+    c.execute("UPDATE rec_Task SET WhoId = ? WHERE key = ?", (other, key))
+
+
+def _domain(c):
+    c.execute(
+        "UPDATE rec_Contact SET Email = 'pat@gmail.com'"
+        " WHERE key = (SELECT key FROM rec_Contact LIMIT 1)"
+    )
+
+
+def _names(c):
+    first = one(c, "SELECT Name FROM rec_Account ORDER BY account_idx LIMIT 1")[0]
+    c.execute("UPDATE rec_Account SET Name = ? WHERE account_idx = 1", (first,))
+
+
+BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
+    "audit_fields_present": [_audit],
+    "lookups_resolve": [_lookup],
+    "created_after_parent": [_created],
+    "activity_after_parent": [_activity_parent],
+    "stage_history_matches": [_stage_history],
+    "sales_steps_in_order": [_steps_order],
+    "steps_follow_stage_history": [_steps_stage],
+    "thanks_after_meeting": [_thanks],
+    "activity_volume_fits_age": [_volume],
+    "only_post_sale_after_close": [_post_sale],
+    "tasks_tense": [_tasks_tense],
+    "meetings_tense": [_meetings_tense],
+    "no_double_booking": [_double_booking],
+    "meetings_in_business_hours": [_business_hours],
+    "case_status_history": [_case_history],
+    "comments_follow_status": [_comment_tone],
+    "closed_after_comments": [_closed_after_comments],
+    "comments_about_their_case": [_comment_subject],
+    "owners_have_the_right_role": [_owner_role, _no_se],
+    "signatures_match_owner": [_signature],
+    "deals_close_consistently": [_deal],
+    "one_primary_contact_role": [_primary],
+    "activity_stays_in_account": [_in_account],
+    "contacts_use_account_domain": [_domain],
+    "account_names_unique": [_names],
+}
+
+
+def test_every_rule_has_a_test_that_breaks_it():
+    assert set(BREAKS) == set(RULES)
+
+
+def test_the_generated_world_keeps_every_rule(small_world):
+    result = orgforge.check(small_world)
+    assert result.ok, [str(v) for v in result.violations[:10]]
+
+
+@pytest.mark.parametrize(
+    ("rule", "breaks"),
+    [(rule, b) for rule, breaks in BREAKS.items() for b in breaks],
+    ids=[f"{rule}-{b.__name__}" for rule, breaks in BREAKS.items() for b in breaks],
+)
+def test_each_rule_fires_on_a_world_that_breaks_it(small_world, tmp_path, rule, breaks):
+    broken = tmp_path / "broken.db"
+    shutil.copy(small_world, broken)
+    with sqlite3.connect(broken) as conn:
+        breaks(conn)
+    result = orgforge.check(broken, [rule])
+    assert result.violations, f"{rule} did not fire"
+    violation = result.violations[0]
+    assert violation.rule == rule and "/" in violation.key and violation.message
+
+
+def test_cli_reads_well_exits_1_and_speaks_json(small_world, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORGFORGE_")}
+    clean = subprocess.run(
+        [orgforge_bin(), "check", str(small_world)], capture_output=True, text=True, env=env
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.startswith("ok: ") and "keep all 25 rules" in clean.stdout
+    broken = tmp_path / "broken.db"
+    shutil.copy(small_world, broken)
+    with sqlite3.connect(broken) as conn:
+        _thanks(conn)
+    done = subprocess.run(
+        [orgforge_bin(), "check", str(broken)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 1
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("Task/") and "no meeting with them before" in first
+    assert first.endswith("[thanks_after_meeting]")
+    as_json = subprocess.run(
+        [orgforge_bin(), "check", str(broken), "--json"], capture_output=True, text=True, env=env
+    )
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and data["ok"] is False
+    assert data["rules"]["thanks_after_meeting"] >= 1
+    assert {"rule", "key", "message"} <= set(data["violations"][0])
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORGFORGE_")}
+    for args in (["check", str(tmp_path / "none.db")], ["check", str(tmp_path)]):
+        done = subprocess.run(
+            [orgforge_bin(), *args], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert done.stderr.startswith("error: ") and "\nhint: " in done.stderr
+    done = subprocess.run(
+        [orgforge_bin(), "check", "--rule", "nope", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 2 and "unknown rule 'nope'" in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "parquet", "csv"])
+def test_an_exported_folder_is_checked_too(small_world, tmp_path, fmt):
+    orgforge.export(small_world, tmp_path / fmt, fmt)
+    result = orgforge.check(tmp_path / fmt)
+    assert result.ok, [str(v) for v in result.violations[:10]]
+    if fmt == "csv":  # load-ready CSV has no steps nor read-only fields: those rules skip
+        assert "thanks_after_meeting" in result.skipped
+    else:
+        assert not result.skipped
+    manifest = json.loads((tmp_path / fmt / "manifest.json").read_text())
+    data = tmp_path / fmt / f"Contact.{fmt}"
+    if fmt == "json":  # an edit in the export is caught
+        contacts = json.loads(data.read_text())
+        contacts[0]["Email"] = "pat@gmail.com"
+        data.write_text(json.dumps(contacts))
+        broken = orgforge.check(tmp_path / fmt, ["contacts_use_account_domain"])
+        assert [v.key for v in broken.violations] == [contacts[0]["key"]]
+    assert manifest["extras"][0]["name"] == "History"
+
+
+def test_every_rule_is_documented():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "generate.md").read_text()
+    for name, rule in RULES.items():
+        assert f"| `{name}` | {rule.doc} |" in docs, name
