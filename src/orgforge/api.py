@@ -164,8 +164,17 @@ def generate_preview(
     resolved = resolve(config, **options)
     packs = load_packs(resolved.generate.packs)
     chosen = resolve_industries(packs, resolved.generate.industries, industries)
-    counts = {"User": resolved.generate.owners}
-    counts.update({name: resolved.generate.count(name) for name in sf.GENERATED if name != "User"})
+    from orgforge.generate.plan import make_plan
+
+    plan = make_plan(resolved, industries)  # the team: how many users and roles a run writes
+    counts = {"UserRole": len(plan.team.roles), "User": len(plan.users)}
+    counts.update(
+        {
+            name: resolved.generate.count(name)
+            for name in sf.GENERATED
+            if name not in ("User", "UserRole")
+        }
+    )
     existing: dict[str, int] = {}
     up_to_date = False
     world_file = Path(resolved.world)

@@ -87,13 +87,13 @@ POLICY = (Path(__file__).parents[2] / "src/orgforge/agents/data/policy.example.y
 CASES: dict[str, Case] = {
     "generate": Case(
         ["generate", "--preset", "tiny", "--as-of", "2026-11-23"],
-        "252 records",
+        "270 records",
         ["generate", "--accounts", "0"],
         "--accounts",
     ),
     "export": Case(
         ["export", "--out", "out"],
-        "in 9 csv files",
+        "in 12 csv files",
         ["export", "--out", "o", "--format", "xml"],
         "export.format",
         {"world"},
@@ -228,7 +228,7 @@ CASES: dict[str, Case] = {
     ),
     "agents run": Case(
         ["agents", "run", "--feed", "world", "--policy", "p.yaml", "--once"],
-        "9 events",
+        "0 leads routed",
         ["agents", "run", "--feed", "kafka"],
         "'kafka'",
         {"world"},
@@ -248,6 +248,14 @@ CASES: dict[str, Case] = {
         "nowhere",
         files={"fw/.keep": ""},
     ),
+    "check": Case(
+        ["check"],
+        "keep all 25 rules",
+        ["check", "--rule", "nope"],
+        "unknown rule 'nope'",
+        {"world"},
+    ),
+    "plugins": Case(["plugins"], "salesforce", ["plugins", "--bogus"], "--bogus"),
     "shift": Case(
         ["shift", "--days", "7"],
         "shifted",
