@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,13 @@ class FlywheelLog:
         fh.write((json.dumps(line, default=str, ensure_ascii=False) + "\n").encode())
         self.lines += 1
 
+    def routed(self, lead_id: str, at: datetime) -> bool:
+        """Whether the log already routed ``lead_id`` (today's or yesterday's file): a session
+        restarted after a kill must not route it again, to another rep."""
+        return any(
+            self.seen(ROUTE, day, route_key(lead_id)) for day in (at, at - timedelta(days=1))
+        )
+
     def seen(self, workload: str, at: datetime, key: str) -> bool:
         """Whether the day's log already holds ``key`` (so an action must not be repeated)."""
         name = f"{workload}_{at.astimezone(UTC).date().isoformat()}.jsonl"
@@ -121,10 +128,14 @@ class FlywheelLog:
             "reason": decision.reason,
         }
         match = decision.account_match
-        # what caused the decision: the change event, or the due time of a hold or an SLA —
-        # the same after a restart re-decides it, unique between two decisions
-        cause = event.replay_id if event is not None else decision.decided_at.isoformat()
-        key = f"{action}|{lead.id}|{cause}"
+        # a lead is routed once, whatever feed (stream, or the polling that reconciles it)
+        # shows it again; a dispatch or reassignment is keyed by its due time, which a
+        # restart that re-decides it computes the same
+        key = (
+            route_key(lead.id)
+            if action == "route"
+            else (f"{action}|{lead.id}|{decision.decided_at.isoformat()}")
+        )
         self._write(
             ROUTE,
             decision.decided_at,
@@ -203,6 +214,10 @@ class FlywheelLog:
             },
             f"outreach|{suggestion.lead_id}",
         )
+
+
+def route_key(lead_id: str) -> str:
+    return f"route|{lead_id}"
 
 
 def _event_meta(event: ChangeEvent | None) -> dict[str, Any] | None:

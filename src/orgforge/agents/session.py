@@ -168,7 +168,8 @@ class Session:
         self.desk.check_slas(at)
         if event.entity == "Lead" and event.change_type in ("CREATE", "UPDATE"):
             for record_id in event.record_ids:
-                if record_id in self.desk.leads:
+                log = self.desk.log
+                if record_id in self.desk.leads or (log is not None and log.routed(record_id, at)):
                     report.skipped["lead already routed"] = (
                         report.skipped.get("lead already routed", 0) + 1
                     )

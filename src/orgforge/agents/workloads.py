@@ -80,6 +80,10 @@ class LeadDesk:
         decision = fn()
         decision.action = action
         latency_ms = (time.perf_counter() - started) * 1000
+        # the owner is written before the decision is logged: a session killed in between
+        # re-decides the lead on restart (its log line is missing) instead of leaving it unset
+        if self.writer is not None:
+            self.writer.set_owner(lead.id, decision.owner)
         if self.log is not None:
             self.log.route(
                 decision,
@@ -90,8 +94,6 @@ class LeadDesk:
                 latency_ms=latency_ms,
                 event=event,
             )
-        if self.writer is not None:
-            self.writer.set_owner(lead.id, decision.owner)
         self.decisions.append(decision)
         return decision
 
