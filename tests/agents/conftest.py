@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,22 @@ def policy():
 @pytest.fixture(scope="session")
 def leads():
     return make_leads(1000)
+
+
+FIELDS = Path(__file__).parents[2] / "src/orgforge/agents/data/lead-response-fields.yaml"
+
+
+@pytest.fixture
+def org(tmp_path):
+    """A sandbox with the Lead first-response fields, and simple-salesforce logged in to it."""
+    from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
+    from orgforge.sandbox.salesforce.client import simple_salesforce
+
+    with run_in_thread(SandboxConfig(db_path=tmp_path / "org.db", schema=FIELDS)) as sb:
+        yield sb, simple_salesforce(sb)
+
+
+def active_users(sf) -> list[str]:
+    """The org's active user ids, in id order (the policies' reps and fallback)."""
+    query = "SELECT Id FROM User WHERE IsActive = true ORDER BY Id"
+    return [r["Id"] for r in sf.query(query)["records"]]

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
-from orgforge.sandbox.salesforce.client import simple_salesforce
+from .conftest import active_users
 
-FIELDS = Path(__file__).parents[2] / "src/orgforge/agents/data/lead-response-fields.yaml"
 ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": ["00:00", "23:59:59"]}
 
 
@@ -30,12 +28,6 @@ def orgforge(*args: str, cwd: Path, env: dict[str, str] | None = None):
         text=True,
         timeout=120,
     )
-
-
-@pytest.fixture
-def org(tmp_path):
-    with run_in_thread(SandboxConfig(db_path=tmp_path / "org.db", schema=FIELDS)) as sb:
-        yield sb, simple_salesforce(sb)
 
 
 def _policy(tmp_path: Path, users: list[str]) -> Path:
@@ -55,10 +47,7 @@ def _policy(tmp_path: Path, users: list[str]) -> Path:
 
 def test_poll_routes_new_leads_records_first_touch_and_resumes_without_duplicates(org, tmp_path):
     sb, sf = org
-    users = [
-        r["Id"]
-        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-    ]
+    users = active_users(sf)
     policy = _policy(tmp_path, users)
     env = {"SF_ACCESS_TOKEN": sb.token}
     run = (
@@ -125,10 +114,7 @@ def test_poll_routes_new_leads_records_first_touch_and_resumes_without_duplicate
 
 def test_dry_run_decides_and_writes_nothing(org, tmp_path):
     sb, sf = org
-    users = [
-        r["Id"]
-        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-    ]
+    users = active_users(sf)
     policy = _policy(tmp_path, users)
     env = {"SF_ACCESS_TOKEN": sb.token}
     run = (

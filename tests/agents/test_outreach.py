@@ -6,8 +6,8 @@ import pytest
 
 from orgforge.agents.outreach import TemplatesError, load_templates, suggest
 
+from .conftest import active_users
 from .test_cli import _policy, orgforge
-from .test_stream import org  # noqa: F401  (the sandbox fixture)
 
 
 def test_the_first_matching_template_wins_and_the_default_covers_the_rest():
@@ -55,12 +55,9 @@ def test_bad_templates_files_name_file_and_problem(tmp_path, text, message):
     assert str(path) in str(exc.value) and message in str(exc.value)
 
 
-def test_sent_outreach_is_logged_on_the_lead_and_counts_as_its_first_touch(org, tmp_path):  # noqa: F811
+def test_sent_outreach_is_logged_on_the_lead_and_counts_as_its_first_touch(org, tmp_path):
     sb, sf = org
-    users = [
-        r["Id"]
-        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-    ]
+    users = active_users(sf)
     policy = _policy(tmp_path, users)
     env = {"SF_ACCESS_TOKEN": sb.token}
     run = (

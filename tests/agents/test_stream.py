@@ -22,7 +22,8 @@ from orgforge.agents.workloads import LeadDesk
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce.client import simple_salesforce
 
-from .test_cli import ALWAYS, FIELDS, _policy, orgforge
+from .conftest import FIELDS, active_users
+from .test_cli import ALWAYS, _policy, orgforge
 
 HEADER = {
     "entityName",
@@ -36,12 +37,6 @@ HEADER = {
     "commitUser",
     "commitNumber",
 }
-
-
-@pytest.fixture
-def org(tmp_path):
-    with run_in_thread(SandboxConfig(db_path=tmp_path / "org.db", schema=FIELDS)) as sb:
-        yield sb, simple_salesforce(sb)
 
 
 def _feed(sb, position=None, channels=("/data/LeadChangeEvent",)) -> StreamFeed:
@@ -187,10 +182,7 @@ def test_a_rolled_back_record_publishes_nothing(org):
 
 def test_agents_stream_routes_leads_and_catches_up_after_a_restart(org, tmp_path):
     sb, sf = org
-    users = [
-        r["Id"]
-        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-    ]
+    users = active_users(sf)
     policy = _policy(tmp_path, users)
     env = {"SF_ACCESS_TOKEN": sb.token}
     run = (
@@ -243,10 +235,7 @@ def test_kill_9_mid_stream_then_restart_loses_and_repeats_no_decision(org, tmp_p
     lead routed, each decision in the log exactly once."""
 
     sb, sf = org
-    users = [
-        r["Id"]
-        for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-    ]
+    users = active_users(sf)
     policy = _policy(tmp_path, users)
     env = {"SF_ACCESS_TOKEN": sb.token}
     args = (
@@ -308,10 +297,7 @@ def test_gap_events_are_re_read_by_id_so_the_lead_is_still_routed(tmp_path):
         SandboxConfig(db_path=tmp_path / "org.db", schema=FIELDS, faults="gap=1.0")
     ) as sb:
         sf = simple_salesforce(sb)
-        users = [
-            r["Id"]
-            for r in sf.query("SELECT Id FROM User WHERE IsActive = true ORDER BY Id")["records"]
-        ]
+        users = active_users(sf)
         policy = _policy(tmp_path, users)
         feed = _feed(sb)
         feed.connect()
