@@ -10,8 +10,9 @@ lines left out, a ``…`` inside a line for text left out (or cut by a narrow ta
 
 What the docs point at is provided for real, never skipped:
 
-* ``orgforge sandbox salesforce … &`` starts the sandbox (on a free port instead of the one the
-  doc names; that URL is rewritten in the commands, variables and output that follow);
+* ``orgforge sandbox salesforce … &`` and ``orgforge sandbox asana … &`` start that sandbox (on a
+  free port instead of the one the doc names; that URL is rewritten in the commands, variables
+  and output that follow);
 * the LLM examples run against a local OpenAI-compatible server (``FakeLLM``) through the
   official SDK: ``OPENAI_BASE_URL`` points the default provider at it, and the Ollama URL of
   the docs is rewritten to it;
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXECUTABLE = {"console", "sh", "bash", "shell"}
 SANDBOX_DEFAULT_PORT = "8642"
+ASANA_DEFAULT_PORT = "8643"
 
 
 @dataclass
@@ -330,8 +332,14 @@ class DocRunner:
 
     def serve(self, step: Step, args: list[str]) -> None:
         """Start a server the doc puts in the background; map the doc's URL to the real one."""
-        assert args[:2] == ["sandbox", "salesforce"], f"{self.where(step)}: not a known server"
-        port = SANDBOX_DEFAULT_PORT
+        known = {
+            "salesforce": (SANDBOX_DEFAULT_PORT, r"instance URL\s+(\S+)"),
+            "asana": (ASANA_DEFAULT_PORT, r"API base\s+(\S+?)/api/1\.0"),
+        }
+        assert args[:1] == ["sandbox"] and args[1:2] and args[1] in known, (
+            f"{self.where(step)}: not a known server (sandbox salesforce|asana … &)"
+        )
+        port, url_pattern = known[args[1]]
         if "--port" in args:
             at = args.index("--port") + 1
             port, args = args[at], [*args[:at], "0", *args[at + 1 :]]
@@ -352,7 +360,7 @@ class DocRunner:
             if not line:
                 break
             banner += line
-        found = re.search(r"instance URL\s+(\S+)", banner)
+        found = re.search(url_pattern, banner)
         assert found, f"{self.where(step)}: the sandbox didn't start:\n{banner}"
         scheme = found.group(1).split("://")[0]
         self.urls[f"{scheme}://127.0.0.1:{port}"] = found.group(1)
@@ -371,19 +379,9 @@ def doc_steps(doc: Path) -> list[Step]:
     return [step for block in blocks(doc) if block.lang in EXECUTABLE for step in steps(block)]
 
 
-# Docs merged with examples that can't run as written. Strict: fixing the doc fails the xfail,
-# and the entry goes. Never add one to skip a doc: fix the doc or the code.
-# doc name → why it can't run yet (strict xfail: fixing the doc makes the test fail, so the
-# entry gets removed). These outputs predate the timeline world (Users, UserRoles,
-# EventRelations and History change every count, id and table the docs show) and the Asana
-# sandbox, which the doc runner doesn't know how to start; the next session updates them.
-_STALE = "its shown outputs predate the timeline world: update the output blocks"
-KNOWN_BROKEN: dict[str, str] = {
-    "activity.md": _STALE,
-    "salesforce.md": _STALE,
-    "content.md": _STALE,
-    "asana.md": "the doc runner starts only `sandbox salesforce … &` servers, not the Asana one",
-}
+# Docs merged with examples that can't run as written: doc name → why. Strict: fixing the doc
+# fails the xfail, and the entry goes. Never add one to skip a doc: fix the doc or the code.
+KNOWN_BROKEN: dict[str, str] = {}
 
 
 def _docs_to_run() -> list:
