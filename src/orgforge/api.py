@@ -153,7 +153,9 @@ def generate_preview(
     """What ``generate`` would write, checked the way generate checks it; writes nothing.
 
     The config, packs and industries are validated as a run would; the counts are the recipe's
-    exact totals; ``up_to_date`` says the world already holds this recipe (a rerun is a no-op).
+    totals: exact for what the recipe sets, and for what a run draws (EventRelations, History
+    rows) counted on the first accounts' structure — exact when those are all of them, else
+    scaled (and listed in ``estimated``). ``up_to_date`` says the world already holds this recipe.
     """
     from orgforge.config import dump
     from orgforge.generate.pipeline import fingerprint
@@ -175,6 +177,11 @@ def generate_preview(
             if name not in ("User", "UserRole")
         }
     )
+    from orgforge.generate.requests import drawn_counts
+
+    drawn, exact = drawn_counts(resolved)
+    history = drawn.pop("History")
+    counts.update(drawn)
     existing: dict[str, int] = {}
     up_to_date = False
     world_file = Path(resolved.world)
@@ -189,6 +196,8 @@ def generate_preview(
         "industries": list(chosen),
         "counts": {name: n for name, n in counts.items() if n},
         "records": sum(counts.values()),
+        "history_rows": history,
+        "estimated": [] if exact else [*drawn, "History"],  # scaled from the first accounts
         "existing": existing,
         "up_to_date": up_to_date,
     }
@@ -225,13 +234,19 @@ def export(
     out: str | Path,
     format: str = "csv",
     progress: Callable[[int], None] | None = None,
+    *,
+    dry_run: bool = False,
 ) -> dict[str, int]:
-    """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts."""
+    """Export a world as load-ready CSV or full-fidelity JSON/Parquet; returns counts (per
+    object, then History rows and scorecards). ``dry_run``: the same counts, nothing written."""
     from orgforge.world.store import World
 
-    run = _target_operation("files", "export")
     with World(world, create=False) as handle:
-        return run(handle, out, format, progress)
+        if dry_run:
+            from orgforge.targets.files import planned_counts
+
+            return planned_counts(handle, format)
+        return _target_operation("files", "export")(handle, out, format, progress)
 
 
 def check(source: str | Path, rules: list[str] | None = None) -> CheckResult:
@@ -258,9 +273,13 @@ def shift(
     to: str | None = None,
     today: Any = None,
     runs_dir: str | Path | None = None,
+    exact: bool = False,
+    dry_run: bool = False,
 ) -> Any:
-    """Move every date and datetime of a world's records, and its as-of date, by one delta:
-    ``days``, or from the world's as-of to ``to`` (a date or "today"). Returns a ShiftResult.
+    """Move every date and datetime of a world's records and history, and its as-of date, by
+    one delta: ``days``, or from the world's as-of to ``to`` (a date or "today"; whole weeks
+    back from it unless ``exact``, so meetings keep their weekdays). Returns a ShiftResult;
+    ``dry_run``: what would move, nothing written (no run directory either).
 
     The next ``load`` pushes the moved dates as updates (same Ids)."""
     import datetime as dt
@@ -271,7 +290,11 @@ def shift(
     from orgforge.world.store import World
 
     with World(world, create=False) as handle:
-        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today())
+        delta = delta_days(
+            handle, days=days, to=to, today=today or dt.date.today(), exact=exact
+        )
+        if dry_run:
+            return run(handle, delta, dry_run=True)
         config = {"world": str(world), "days": delta}
         with RunLog(runs_dir or "runs", "shift", config, handle) as log:
             result = run(handle, delta, log.run_id)

@@ -10,11 +10,13 @@ import math
 from collections import Counter
 
 import pytest
-from tests.worlds import rows
+from tests.worlds import AS_OF, make_world, rows
 
+from orgforge import api
 from orgforge.config import PRD_PER_ACCOUNT
 from orgforge.metrics.world_stats import TASK_KIND
 from orgforge.schema.salesforce import STAGE_FACTS
+from orgforge.world.store import World
 
 PRD_COUNTS = {
     "Account": 100,
@@ -143,3 +145,37 @@ def test_amount_scales_with_account_size(stats_world):
     small, large = by_employees["small"], by_employees["large"]
     assert len(small) > 30 and len(large) > 30
     assert sum(large) / len(large) > 1.5 * sum(small) / len(small)
+
+
+def test_a_dry_run_counts_what_the_run_writes(tmp_path):
+    """The preview's totals are the run's, drawn objects (one EventRelation per demo, one
+    History row per change) included: exact when the sample is the whole world."""
+    preview = api.generate_preview(world=str(tmp_path / "w.db"), preset="prd", as_of=AS_OF)
+    assert preview["estimated"] == []
+    world = make_world(tmp_path, preset="prd", as_of=AS_OF)
+    with World(str(world), create=False) as handle:
+        assert {n: c for n, c in handle.counts().items() if c} == preview["counts"]
+        with handle.reading() as conn:
+            history = conn.execute('SELECT COUNT(*) FROM "rec_History"').fetchone()[0]
+    assert history == preview["history_rows"]
+
+
+def test_a_dry_run_of_a_bigger_world_scales_its_drawn_counts(tmp_path):
+    """Beyond the sample (100 accounts) the drawn counts are scaled: per account they vary
+    (demos are a share of events, changes follow each deal's path), so the estimate of a
+    300-account world is held to 4 standard errors of a 100-account mean."""
+    preview = api.generate_preview(world=str(tmp_path / "w.db"), accounts=300, as_of=AS_OF)
+    assert preview["estimated"] == ["EventRelation", "History"]
+    world = make_world(tmp_path, accounts=300)
+    per_account: dict[str, list[int]] = {"EventRelation": [0] * 300, "History": [0] * 300}
+    with World(str(world), create=False) as handle, handle.reading() as conn:
+        for name, table in (("EventRelation", "rec_EventRelation"), ("History", "rec_History")):
+            for (idx,) in conn.execute(f'SELECT "account_idx" FROM "{table}"'):
+                per_account[name][idx] += 1
+    for name, counts in per_account.items():
+        mean = sum(counts) / 300
+        sd = math.sqrt(sum((c - mean) ** 2 for c in counts) / 299)
+        estimate = preview["counts"][name] if name != "History" else preview["history_rows"]
+        # the sample is a third of the world: finite-population correction sqrt(1 - 1/3)
+        tolerance = 4 * sd / math.sqrt(100) * math.sqrt(2 / 3) * 300
+        assert abs(estimate - sum(counts)) <= tolerance, (name, estimate, sum(counts))

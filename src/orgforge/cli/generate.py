@@ -144,11 +144,9 @@ def export(
     cfg = load(config, {"world": world, "export.out": out, "export.format": format})
     if not cfg.export.out:
         raise UsageError("export: --out is required", "Example: orgforge export --out export/")
-    from orgforge.world import World
-
-    with World(cfg.world, create=False) as handle:
-        counts = {name: n for name, n in handle.counts().items() if n}
-        total = sum(counts.values())
+    planned = orgforge.export(cfg.world, cfg.export.out, cfg.export.format, dry_run=True)
+    counts = {name: n for name, n in planned.items() if n}
+    total = sum(counts.values())
     if dry_run:
         _console.out.print(
             f"would write {total:,} records in {len(counts)} {cfg.export.format} files to "
@@ -212,13 +210,16 @@ def _print_preview(preview: dict[str, Any], as_json: bool) -> None:
         typer.echo(json.dumps(preview, indent=2))
         return
     table = _table(f"Dry run: generate → {preview['world']}", "object", "records", "in the world")
+    about = "~" if preview["estimated"] else ""
     for name, count in preview["counts"].items():
-        table.add_row(name, f"{count:,}", f"{preview['existing'].get(name, 0):,}")
+        shown = f"{'~' if name in preview['estimated'] else ''}{count:,}"
+        table.add_row(name, shown, f"{preview['existing'].get(name, 0):,}")
     _console.out.print(table)
     verdict = (
         "the world already holds this recipe: a run would write nothing"
         if preview["up_to_date"]
-        else f"a run would write up to {preview['records']:,} records"
+        else f"a run would write up to {about}{preview['records']:,} records and "
+        f"{about}{preview['history_rows']:,} History rows"
     )
     _console.out.print(
         f"{verdict}; seed {preview['seed']}, as of {preview['as_of']}, industries "

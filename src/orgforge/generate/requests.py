@@ -1,30 +1,47 @@
-"""Text requests of a recipe without writing a world: what ``content estimate`` prices."""
+"""A recipe's structure without writing a world: the text requests ``content estimate`` prices
+and the counts ``generate --dry-run`` can't get from the recipe alone (one EventRelation per
+demo, one History row per stage or status change)."""
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
 
 from orgforge.config import BLOCK_SIZE, Config
 from orgforge.content.contract import ContentRequest
 from orgforge.content.offline import OfflineEngine
-from orgforge.generate.accounts import BlockGenerator
+from orgforge.generate.accounts import BlockGenerator, BlockResult
 from orgforge.generate.names import Namer
-from orgforge.generate.plan import make_plan
+from orgforge.generate.plan import Plan, make_plan
 
 SAMPLE_BLOCKS = 10
+DRAWN = ("EventRelation", "History")  # objects whose count is drawn, not set by the recipe
 
 
-def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
-    """The text requests of the first accounts (case subjects filled offline), and how many."""
+def _sample_blocks(config: Config) -> tuple[Iterator[BlockResult], Plan, int]:
+    """The first blocks' records as a run makes them, the plan, and how many accounts the
+    blocks hold."""
     plan = make_plan(config)
     blocks = list(range(min(plan.blocks, SAMPLE_BLOCKS)))
     accounts = min(plan.accounts, len(blocks) * BLOCK_SIZE)
     namer = Namer(plan)
     names = {i: namer.name(i) for i in range(accounts)}
     generator = BlockGenerator(plan)
+
+    def parts() -> Iterator[BlockResult]:
+        for block in blocks:
+            industries = [namer.industry(block * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)]
+            yield generator.block(block, names, industries)
+
+    return parts(), plan, accounts
+
+
+def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
+    """The text requests of the first accounts (case subjects filled offline), and how many."""
+    parts, plan, accounts = _sample_blocks(config)
     offline = OfflineEngine(plan.packs, plan.seed)
     requests: list[ContentRequest] = []
-    for block in blocks:
-        industries = [namer.industry(block * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)]
-        part = generator.block(block, names, industries)
+    for part in parts:
         subjects = {}
         for record, _, request in part.requests:
             if request.kind == "case.subject":
@@ -35,3 +52,16 @@ def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
                 request.context["subject"] = subjects.get(source, "")  # type: ignore[index]
             requests.append(request)
     return requests, accounts
+
+
+def drawn_counts(config: Config) -> tuple[dict[str, int], bool]:
+    """EventRelation and History totals of the recipe, and whether they are exact: counted on
+    the whole world when it is at most ``SAMPLE_BLOCKS`` blocks, else scaled from those."""
+    parts, plan, sampled = _sample_blocks(config)
+    accounts = plan.accounts
+    seen: Counter[str] = Counter()
+    for part in parts:
+        for name in DRAWN:
+            seen[name] += len(part.rows.get(name, ()))
+    exact = sampled == accounts
+    return {name: round(seen[name] * accounts / sampled) for name in DRAWN}, exact

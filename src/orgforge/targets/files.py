@@ -212,6 +212,25 @@ def export(
     return counts
 
 
+def planned_counts(world: World, fmt: str = "csv") -> dict[str, int]:
+    """What ``export`` would write, file by file (counts as ``export`` returns them: records
+    per object, then the extras' History rows and scorecards); writes nothing."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r}", f"Use one of {', '.join(FORMATS)}.")
+    objects = LOADABLE if fmt == "csv" else sf.GENERATED
+    counts = world.counts(objects)
+    with world.reading() as conn:
+        history = conn.execute(
+            f'SELECT COUNT(*) FROM "{t.record_table_name(t.HISTORY)}"'
+        ).fetchone()[0]
+        scorecards = conn.execute('SELECT COUNT(*) FROM "scorecards"').fetchone()[0]
+    if history:
+        counts[t.HISTORY] = history
+    if scorecards:
+        counts["Scorecard"] = scorecards
+    return counts
+
+
 def _temporary(path: Path) -> Path:
     return path.with_name(path.name + ".tmp")
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orgforge.errors import UsageError, WorldError
 from orgforge.schema import salesforce as sf
+from orgforge.world import tables as t
 from orgforge.world.store import World, now_iso
 
 DATE_TYPES = ("date", "datetime")
@@ -28,6 +31,8 @@ class ShiftResult:
     as_of_after: str | None
     records: dict[str, int] = field(default_factory=dict)  # object → records with a date moved
     fields: dict[str, list[str]] = field(default_factory=dict)  # object → date fields moved
+    history_rows: int = 0  # History rows whose change time moved
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -43,8 +48,13 @@ def _as_of(world: World) -> dt.date | None:
         return None
 
 
-def delta_days(world: World, *, days: int | None, to: str | None, today: dt.date) -> int:
-    """The shift asked for: ``days`` as given, or from the world's as-of date to ``to``."""
+def delta_days(
+    world: World, *, days: int | None, to: str | None, today: dt.date, exact: bool = False
+) -> int:
+    """The shift asked for: ``days`` as given, or from the world's as-of date to ``to`` — in
+    whole weeks back from that day unless ``exact``, so that every meeting stays on its weekday
+    and in working hours (the world's as-of lands up to six days before ``to``; the activity job
+    or the living org fills those days)."""
     if (days is None) == (to is None):
         raise UsageError(
             "shift: say how far: --to DATE (or today) or --days N, one of them",
@@ -67,10 +77,14 @@ def delta_days(world: World, *, days: int | None, to: str | None, today: dt.date
             f"shift --to: world {world.location} has no as-of date (was it generated?)",
             "Use --days N instead, or generate the world first.",
         )
-    return (target - as_of).days
+    raw = (target - as_of).days
+    return raw if exact else raw - raw % 7
 
 
-def _moved(value: Any, kind: str, delta: dt.timedelta) -> Any:
+def _moved(value: Any, kind: str, delta: dt.timedelta, zone: ZoneInfo | None = None) -> Any:
+    """``value`` moved by ``delta``: a date by whole days, a datetime by ``delta`` of wall-clock
+    time in ``zone`` (the account's), so a 9:00 meeting stays at 9:00 there across a
+    daylight-saving change — its UTC time moves by up to an hour, as generate's as_of does."""
     if value in (None, ""):
         return value
     text = str(value)
@@ -78,49 +92,112 @@ def _moved(value: Any, kind: str, delta: dt.timedelta) -> Any:
         return (dt.date.fromisoformat(text[:10]) + delta).isoformat()
     # keep the world's own spelling (…T16:45:00.000Z): only the date and time part changes
     head, rest = text[:19], text[19:]
-    moved = dt.datetime.fromisoformat(head) + delta
+    when = dt.datetime.fromisoformat(head)
+    if zone is None:
+        moved = when + delta
+    else:
+        local = when.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+        moved = (local + delta).replace(tzinfo=zone).astimezone(dt.UTC)
     return moved.strftime("%Y-%m-%dT%H:%M:%S") + rest
 
 
-def shift(world: World, days: int, run_id: str | None = None) -> ShiftResult:
-    """Move every date/datetime field of every record, and the world's as-of, by ``days``.
+def _account_zones(world: World) -> dict[int, ZoneInfo]:
+    """account_idx → the time zone of the account's billing city (where its records happen),
+    or of its contacts' mailing city where the account has none (as `orgforge check` reads it)."""
+    from orgforge.generate.pools import pools
 
-    One transaction: a failure leaves the world as it was."""
+    zone_of_city = {p.city: p.tz for p in pools().places.values}
+    zones: dict[str, ZoneInfo] = {}
+    found: dict[int, ZoneInfo] = {}
+    cities = [
+        world.iter_rows("Account", ["account_idx", "BillingCity"]),
+        world.iter_rows("Contact", ["account_idx", "MailingCity"]),
+    ]
+    for rows in cities:
+        for idx, city in rows:
+            name = zone_of_city.get(city)
+            if name is not None and idx not in found:
+                found[idx] = zones.setdefault(name, ZoneInfo(name))
+    return found
+
+
+def _history_rows(world: World) -> list[tuple[str, int, Any]]:
+    with world.reading() as conn:
+        return list(
+            conn.execute(
+                'SELECT "key", "account_idx", "CreatedDate" '
+                f'FROM "{t.record_table_name(t.HISTORY)}"'
+            )
+        )
+
+
+def _moves(world: World, days: int) -> Iterator[tuple[str, list[str], list[dict[str, Any]]]]:
+    """(object, its date fields, one update per record that has a date), object by object;
+    the History table's change times last, under its own name."""
     delta = dt.timedelta(days=days)
+    zones = _account_zones(world)
+    for obj in sf.OBJECTS:
+        kinds = {f.name: f.type for f in obj.fields if f.type in DATE_TYPES}
+        names = list(kinds)
+        if not names:
+            continue
+        updates = []
+        for row in world.iter_rows(obj.name, ["key", "account_idx", *names]):
+            values = dict(zip(names, row[2:], strict=True))
+            zone = zones.get(row[1])
+            if all(v in (None, "") for v in values.values()):
+                continue
+            try:
+                moved = {n: _moved(v, kinds[n], delta, zone) for n, v in values.items()}
+            except (ValueError, OverflowError):
+                raise UsageError(
+                    f"shift: {row[0]} has a date that can't move {days} days ({values})",
+                    "Use a smaller shift.",
+                ) from None
+            updates.append({"key": row[0], **{f"v{i}": moved[n] for i, n in enumerate(names)}})
+        if updates:
+            yield obj.name, names, updates
+    history = [
+        {"key": key, "v0": _moved(when, "datetime", delta, zones.get(idx))}
+        for key, idx, when in _history_rows(world)
+        if when not in (None, "")
+    ]
+    if history:  # the changes that led to each record move with it, or check sees a past
+        yield t.HISTORY, ["CreatedDate"], history  # that disagrees with the record
+
+
+def shift(
+    world: World, days: int, run_id: str | None = None, *, dry_run: bool = False
+) -> ShiftResult:
+    """Move every date/datetime field of every record and history row, and the world's as-of,
+    by ``days``. One transaction: a failure leaves the world as it was. ``dry_run``: the same
+    result, nothing written."""
     before = _as_of(world)
     result = ShiftResult(days, before.isoformat() if before else None, None)
+    after = before + dt.timedelta(days=days) if before is not None else None
+    moves = list(_moves(world, days)) if days else []
+    for name, names, updates in moves:
+        if name == t.HISTORY:
+            result.history_rows = len(updates)
+        else:
+            result.records[name] = len(updates)
+            result.fields[name] = names
+    if after is not None:
+        result.as_of_after = after.isoformat()
+    if dry_run:
+        result.dry_run = True
+        return result
     ts = now_iso()
     with world.transaction() as conn:
-        for obj in sf.OBJECTS:
-            names = [f.name for f in obj.fields if f.type in DATE_TYPES]
-            if not names or not days:
-                continue
-            kinds = {f.name: f.type for f in obj.fields if f.type in DATE_TYPES}
-            updates = []
-            for row in world.iter_rows(obj.name, ["key", *names]):
-                values = dict(zip(names, row[1:], strict=True))
-                if all(v in (None, "") for v in values.values()):
-                    continue
-                try:
-                    moved = {n: _moved(v, kinds[n], delta) for n, v in values.items()}
-                except (ValueError, OverflowError):
-                    raise UsageError(
-                        f"shift: {row[0]} has a date that can't move {days} days ({values})",
-                        "Use a smaller shift.",
-                    ) from None
-                updates.append({"key": row[0], **{f"v{i}": moved[n] for i, n in enumerate(names)}})
-            if not updates:
-                continue
+        for name, names, updates in moves:
             sets = ", ".join(f'"{n}" = :v{i}' for i, n in enumerate(names))
-            conn.executemany(f'UPDATE "rec_{obj.name}" SET {sets} WHERE "key" = :key', updates)
-            world.log_change(conn, obj.name, "update", [u["key"] for u in updates], run_id,
-                             fields=names, ts=ts)  # fmt: skip
-            result.records[obj.name] = len(updates)
-            result.fields[obj.name] = names
-        if before is not None:
-            after = before + delta
+            table = t.record_table_name(name)
+            conn.executemany(f'UPDATE "{table}" SET {sets} WHERE "key" = :key', updates)
+            if name != t.HISTORY:  # history rows are not records: no change events
+                world.log_change(conn, name, "update", [u["key"] for u in updates], run_id,
+                                 fields=names, ts=ts)  # fmt: skip
+        if after is not None:
             generated = json.loads(world.get_meta("generated") or "{}")
             generated["as_of"] = after.isoformat()
             world.set_meta("generated", json.dumps(generated), conn)
-            result.as_of_after = after.isoformat()
     return result
