@@ -284,20 +284,20 @@ def shift(
     The next ``load`` pushes the moved dates as updates (same Ids)."""
     import datetime as dt
 
+    from orgforge.generate.pools import account_zones
     from orgforge.world.runlog import RunLog
     from orgforge.world.shift import delta_days
     from orgforge.world.shift import shift as run
     from orgforge.world.store import World
 
     with World(world, create=False) as handle:
-        delta = delta_days(
-            handle, days=days, to=to, today=today or dt.date.today(), exact=exact
-        )
+        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today(), exact=exact)
+        zones = account_zones(handle)
         if dry_run:
-            return run(handle, delta, dry_run=True)
+            return run(handle, delta, zones=zones, dry_run=True)
         config = {"world": str(world), "days": delta}
         with RunLog(runs_dir or "runs", "shift", config, handle) as log:
-            result = run(handle, delta, log.run_id)
+            result = run(handle, delta, log.run_id, zones=zones)
             log.finish("ok", result.as_dict())
             return result
 

@@ -13,9 +13,14 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from orgforge.generate.distributions import Weighted
 from orgforge.packs import builtin_yaml
+
+if TYPE_CHECKING:
+    from orgforge.world.store import World
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,21 @@ def pools() -> Pools:
         places=places,
         streets=tuple(geo["streets"]),
     )
+
+
+def account_zones(world: World) -> dict[int, ZoneInfo]:
+    """account_idx → the time zone of the account's billing city (where its records happen),
+    or of its contacts' mailing city where the account has none (as `orgforge check` reads it)."""
+    zone_of_city = {p.city: p.tz for p in pools().places.values}
+    zones: dict[str, ZoneInfo] = {}
+    found: dict[int, ZoneInfo] = {}
+    cities = [
+        world.iter_rows("Account", ["account_idx", "BillingCity"]),
+        world.iter_rows("Contact", ["account_idx", "MailingCity"]),
+    ]
+    for rows in cities:
+        for idx, city in rows:
+            name = zone_of_city.get(city)
+            if name is not None and idx not in found:
+                found[idx] = zones.setdefault(name, ZoneInfo(name))
+    return found

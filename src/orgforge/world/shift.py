@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,26 +101,6 @@ def _moved(value: Any, kind: str, delta: dt.timedelta, zone: ZoneInfo | None = N
     return moved.strftime("%Y-%m-%dT%H:%M:%S") + rest
 
 
-def _account_zones(world: World) -> dict[int, ZoneInfo]:
-    """account_idx → the time zone of the account's billing city (where its records happen),
-    or of its contacts' mailing city where the account has none (as `orgforge check` reads it)."""
-    from orgforge.generate.pools import pools
-
-    zone_of_city = {p.city: p.tz for p in pools().places.values}
-    zones: dict[str, ZoneInfo] = {}
-    found: dict[int, ZoneInfo] = {}
-    cities = [
-        world.iter_rows("Account", ["account_idx", "BillingCity"]),
-        world.iter_rows("Contact", ["account_idx", "MailingCity"]),
-    ]
-    for rows in cities:
-        for idx, city in rows:
-            name = zone_of_city.get(city)
-            if name is not None and idx not in found:
-                found[idx] = zones.setdefault(name, ZoneInfo(name))
-    return found
-
-
 def _history_rows(world: World) -> list[tuple[str, int, Any]]:
     with world.reading() as conn:
         return list(
@@ -131,11 +111,12 @@ def _history_rows(world: World) -> list[tuple[str, int, Any]]:
         )
 
 
-def _moves(world: World, days: int) -> Iterator[tuple[str, list[str], list[dict[str, Any]]]]:
+def _moves(
+    world: World, days: int, zones: Mapping[int, ZoneInfo]
+) -> Iterator[tuple[str, list[str], list[dict[str, Any]]]]:
     """(object, its date fields, one update per record that has a date), object by object;
     the History table's change times last, under its own name."""
     delta = dt.timedelta(days=days)
-    zones = _account_zones(world)
     for obj in sf.OBJECTS:
         kinds = {f.name: f.type for f in obj.fields if f.type in DATE_TYPES}
         names = list(kinds)
@@ -167,15 +148,21 @@ def _moves(world: World, days: int) -> Iterator[tuple[str, list[str], list[dict[
 
 
 def shift(
-    world: World, days: int, run_id: str | None = None, *, dry_run: bool = False
+    world: World,
+    days: int,
+    run_id: str | None = None,
+    *,
+    zones: Mapping[int, ZoneInfo] | None = None,
+    dry_run: bool = False,
 ) -> ShiftResult:
     """Move every date/datetime field of every record and history row, and the world's as-of,
-    by ``days``. One transaction: a failure leaves the world as it was. ``dry_run``: the same
-    result, nothing written."""
+    by ``days``; datetimes in the wall clock of their account's zone (``zones``: account_idx →
+    zone; UTC for the others). One transaction: a failure leaves the world as it was.
+    ``dry_run``: the same result, nothing written."""
     before = _as_of(world)
     result = ShiftResult(days, before.isoformat() if before else None, None)
     after = before + dt.timedelta(days=days) if before is not None else None
-    moves = list(_moves(world, days)) if days else []
+    moves = list(_moves(world, days, zones or {})) if days else []
     for name, names, updates in moves:
         if name == t.HISTORY:
             result.history_rows = len(updates)
