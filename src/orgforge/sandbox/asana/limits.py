@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from orgforge.errors import ConfigError
+from orgforge.sandbox import fault_spec
 
 FREE_QUOTA = 150
 PAID_QUOTA = 1500
@@ -80,47 +80,12 @@ class Concurrency:
 
 
 def parse_faults(spec: str | dict[str, float] | None) -> dict[str, float]:
-    if not spec:
-        return {}
-    if isinstance(spec, dict):
-        items = [(str(k), str(v)) for k, v in spec.items()]
-    else:
-        items = []
-        for part in (p.strip() for p in spec.split(",")):
-            if not part:
-                continue
-            if "=" not in part:
-                raise ConfigError(
-                    f"--faults: '{part}' is not KIND=PROBABILITY",
-                    "Example: --faults '429=0.05,500=0.01,503=0.02,retry_after=1'",
-                )
-            key, _, value = part.partition("=")
-            items.append((key.strip().lower(), value.strip()))
-    out: dict[str, float] = {}
-    for key, value in items:
-        if key not in (*FAULT_KINDS, "retry_after"):
-            raise ConfigError(
-                f"--faults: unknown fault '{key}'",
-                f"Known: {', '.join(FAULT_KINDS)}, retry_after.",
-            )
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(
-                f"--faults: {key}={value} is not a number", "Use e.g. 429=0.05"
-            ) from None
-        if key == "retry_after":
-            if number < 0:
-                raise ConfigError(f"--faults: retry_after={value} is negative", "Use seconds ≥ 0.")
-        elif not 0.0 <= number <= 1.0:
-            raise ConfigError(
-                f"--faults: {key}={value} must be a probability between 0 and 1",
-                "Use e.g. 429=0.05",
-            )
-        out[key] = number
-    if sum(out.get(k, 0.0) for k in FAULT_KINDS) > 1.0:
-        raise ConfigError("--faults: the probabilities add up to more than 1", "Lower one of them.")
-    return out
+    return fault_spec.parse_faults(
+        spec,
+        FAULT_KINDS,
+        per_request=FAULT_KINDS,
+        example="429=0.05,500=0.01,503=0.02,retry_after=1",
+    )
 
 
 class Faults:

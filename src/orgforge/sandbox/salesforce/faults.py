@@ -15,45 +15,18 @@ import threading
 from collections import Counter
 from typing import Any
 
-from orgforge.errors import ConfigError
+from orgforge.sandbox import fault_spec
 
 KINDS = ("429", "503", "lock", "expire", "gap")
 
 
 def parse_faults(spec: str | dict[str, float] | None) -> dict[str, float]:
-    if not spec:
-        return {}
-    if isinstance(spec, dict):
-        items = [(str(k), v) for k, v in spec.items()]
-    else:
-        items = []
-        for part in spec.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if "=" not in part:
-                raise ConfigError(
-                    f"--faults: '{part}' is not KIND=PROBABILITY",
-                    "Example: --faults '429=0.1,503=0.05,lock=0.05,expire=0.01'",
-                )
-            key, _, value = part.partition("=")
-            items.append((key.strip().lower(), value.strip()))
-    out: dict[str, float] = {}
-    for key, value in items:
-        if key not in (*KINDS, "retry_after"):
-            raise ConfigError(
-                f"--faults: unknown fault '{key}'", f"Known: {', '.join(KINDS)}, retry_after."
-            )
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"--faults: {key}={value} is not a number") from None
-        if key != "retry_after" and not 0.0 <= number <= 1.0:
-            raise ConfigError(f"--faults: {key}={value} must be a probability between 0 and 1")
-        out[key] = number
-    if out.get("429", 0) + out.get("503", 0) + out.get("expire", 0) > 1.0:
-        raise ConfigError("--faults: 429 + 503 + expire probabilities add up to more than 1")
-    return out
+    return fault_spec.parse_faults(
+        spec,
+        KINDS,
+        per_request=("429", "503", "expire"),  # drawn from one number per request
+        example="429=0.1,503=0.05,lock=0.05,expire=0.01",
+    )
 
 
 class Faults:
