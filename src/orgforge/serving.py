@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol, TypeVar
 
 import uvicorn
 
@@ -103,3 +106,31 @@ def start_in_thread(server: QuietServer, sock: socket.socket, name: str) -> thre
         thread.join(timeout=10)
         raise RuntimeError(f"{name} failed to start: {errors[0] if errors else 'unknown'}")
     return thread
+
+
+class Stoppable(Protocol):
+    _thread: threading.Thread | None
+
+    def stop(self) -> None: ...
+
+
+Handle = TypeVar("Handle", bound=Stoppable)
+
+
+@contextmanager
+def running(
+    handle: Handle, server: QuietServer, sock: socket.socket, name: str
+) -> Iterator[Handle]:
+    """``handle`` (what ``run_in_thread`` yields: it knows how to stop the server and close
+    what it opened) while ``server`` runs on a background thread; stopped on the way out."""
+    try:
+        handle._thread = start_in_thread(server, sock, name)
+    except RuntimeError:
+        handle.stop()
+        sock.close()
+        raise
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        sock.close()

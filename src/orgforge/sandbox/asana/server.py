@@ -34,7 +34,7 @@ from orgforge.sandbox.asana.seed import (
 )
 from orgforge.sandbox.asana.store import Store
 from orgforge.sandbox.asana.webhooks import Deliveries
-from orgforge.serving import QuietServer, base_url, bind, start_in_thread
+from orgforge.serving import QuietServer, base_url, bind, running
 
 DEFAULT_PORT = 8643
 
@@ -213,18 +213,8 @@ def run_in_thread(config: SandboxConfig | None = None, **overrides: Any) -> Iter
     ``run_in_thread(SandboxConfig(...))`` or ``run_in_thread(tier="free", users=3)``.
     """
     config = replace(config or SandboxConfig(), **overrides)
-    sandbox, server, sock = _prepare(config)
-    try:
-        sandbox._thread = start_in_thread(server, sock, "orgforge-asana-sandbox")
-    except RuntimeError:
-        sandbox.stop()
-        sock.close()
-        raise
-    try:
+    with running(*_prepare(config), "orgforge-asana-sandbox") as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
-        sock.close()
 
 
 def serve(config: SandboxConfig, on_ready: Any = None) -> None:

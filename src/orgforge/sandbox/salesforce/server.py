@@ -26,7 +26,7 @@ from orgforge.sandbox.salesforce.metadata import Metadata, standard_objects
 from orgforge.sandbox.salesforce.org import SANDBOX_DOMAIN, SEED_USERS, Org
 from orgforge.sandbox.salesforce.schema_file import apply_schema, load_schema
 from orgforge.sandbox.salesforce.tls import ensure_certificate
-from orgforge.serving import QuietServer, base_url, bind, start_in_thread
+from orgforge.serving import QuietServer, base_url, bind, running
 
 DEFAULT_PORT = 8642
 
@@ -278,18 +278,8 @@ def run_in_thread(config: SandboxConfig | None = None, **overrides: Any) -> Iter
     ``run_in_thread(SandboxConfig(...))`` or ``run_in_thread(faults="429=0.1", seed=3)``.
     """
     config = replace(config or SandboxConfig(), **overrides)
-    sandbox, server, sock = _prepare(config)
-    try:
-        sandbox._thread = start_in_thread(server, sock, "orgforge-sandbox")
-    except RuntimeError:
-        sandbox.stop()
-        sock.close()
-        raise
-    try:
+    with running(*_prepare(config), "orgforge-sandbox") as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
-        sock.close()
 
 
 def serve(config: SandboxConfig, on_ready: Any = None) -> None:
