@@ -45,7 +45,8 @@ from orgforge.config import Config, dump
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.errors import UsageError
-from orgforge.generate.timeutil import iso_date
+from orgforge.generate.calendar import Calendar
+from orgforge.generate.timeutil import iso_date, stamp
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
 from orgforge.world.runlog import check_writable_dir, open_run
@@ -219,6 +220,7 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
     if tag.mode == "description":
         text = f"{text}\n\n{tag.marker}"
     who = item.participants[0].key if item.participants else None
+    owner = opp.row.get("OwnerId")
     base = {
         "key": item.key,
         "account_idx": opp.account_idx,
@@ -229,7 +231,8 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
         "Description": text,
         "WhoId": who,
         "WhatId": opp.key,
-        "OwnerId": opp.row.get("OwnerId"),
+        "OwnerId": owner,
+        **_audit(item.created, owner, item.modified),
     }
     out: dict[str, list[tuple]] = {}
     if item.kind == "meeting":
@@ -255,13 +258,19 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
                     "tier": None,
                     "job": JOB,
                     "EventId": item.key,
-                    "RelationId": p.key,
+                    "RelationId": relation,
                     "IsInvitee": 1,
-                    "Status": "Accepted" if item.when == "past" else "New",
+                    "Status": "Accepted"
+                    if item.when == "past" or relation in item.users
+                    else "New",
+                    **_audit(item.created, owner),
                 }.get(c)
                 for c in COLUMNS["EventRelation"]
             )
-            for n, p in enumerate(item.participants, start=1)
+            # the contacts, then the Users invited with the owner (the SE on a demo)
+            for n, relation in enumerate(
+                [*(p.key for p in item.participants), *item.users], start=1
+            )
         ]
     else:
         record = {
@@ -277,13 +286,62 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
     return out
 
 
+def _audit(created: int, by: str | None, modified: int | None = None) -> dict[str, Any]:
+    """The four audit fields of an activity record (absolute UTC minutes), by the owner."""
+    return {
+        "CreatedDate": stamp(created),
+        "CreatedById": by,
+        "LastModifiedDate": stamp(max(created, modified if modified is not None else created)),
+        "LastModifiedById": by,
+    }
+
+
+def calendar_for(world: World, opps: Sequence[Opportunity]) -> Calendar:
+    """Everyone's meetings in the world, but those this job made for ``opps`` (about to be
+    planned again): the base world's and other opportunities' activity stay where they are."""
+    replanned = {o.prefix for o in opps}
+    calendar = Calendar()
+    events = t.RECORD_TABLES["Event"]
+    relations = t.RECORD_TABLES["EventRelation"]
+    times: dict[str, tuple[str, str]] = {}
+    with world.engine.connect() as conn:
+        query = select(
+            events.c.key,
+            events.c.job,
+            events.c.OwnerId,
+            events.c.StartDateTime,
+            events.c.EndDateTime,
+        )
+        for key, job, owner, start, end in conn.execute(query):
+            if not start or not end or (job == JOB and opp_prefix_of(key) in replanned):
+                continue
+            times[key] = (start, end)
+            if owner:
+                calendar.add((owner,), start, end)
+        query = select(relations.c.EventId, relations.c.RelationId).where(
+            relations.c.RelationId.like("User/%")
+        )
+        for event, user in conn.execute(query):
+            if event in times:
+                calendar.add((user,), *times[event])
+    return calendar
+
+
+def plan_all(s: Setup, world: World, opps: Sequence[Opportunity]) -> list[OpportunityPlan]:
+    """The opportunities' plans, in order, each meeting placed in everyone's calendar so no
+    owner or invited user is in two meetings at once (generate/calendar.py). A plan depends on
+    the world's other meetings and on the opportunities before it in the selection."""
+    calendar = calendar_for(world, opps)
+    return [s.planner.plan(o, calendar) for o in opps]
+
+
 def prepare_chunk(
-    s: Setup, sink: WorldSink, engine: ContentEngine, opps: list[Opportunity]
+    s: Setup, sink: WorldSink, engine: ContentEngine, plans: list[OpportunityPlan]
 ) -> tuple[ChunkWork, list[OpportunityPlan]]:
-    """Plan a chunk, keep what exists, fill text for what is new, fill scorecards."""
+    """Keep what exists of a chunk's plans, fill text for what is new, fill scorecards."""
     act = s.config.activity
+    opps = [p.opportunity for p in plans]
     existing = sink.existing(opps)
-    plans = [s.planner.plan(o) for o in opps]
     work = ChunkWork(
         prefixes={o.prefix for o in opps},
         account_range=(min(o.account_idx for o in opps), max(o.account_idx for o in opps) + 1),
@@ -356,7 +414,12 @@ def _scorecard_task(s: Setup, plan: OpportunityPlan, card: Scorecard) -> tuple[s
         text = f"{text}\n\n{tag.marker}"
     digest = hashlib.blake2b(f"{subject}\n{text}".encode(), digest_size=3).hexdigest()
     key = f"Task/{opp.prefix}/sc-{framework.id}-{digest}"
-    day = iso_date(s.planner.asof)
+    # Scored at the end of the deal's history so far: the day before as_of, or the day it
+    # closed (nothing but post-sale activity comes after a close), never before it began.
+    now = s.planner.asof * 1440
+    last = min(s.planner.asof - 1, opp.close.toordinal()) if opp.closed else s.planner.asof - 1
+    at = min(max(last * 1440 + 17 * 60, opp.created_minute + 1), now - 1)
+    day = iso_date(at // 1440)
     position = list(names).index(card.framework)
     record = {
         "key": key,
@@ -375,6 +438,7 @@ def _scorecard_task(s: Setup, plan: OpportunityPlan, card: Scorecard) -> tuple[s
         "WhatId": opp.key,
         "IsClosed": 1,
         "OwnerId": opp.row.get("OwnerId"),
+        **_audit(at, opp.row.get("OwnerId")),
     }
     return (
         key,
@@ -481,13 +545,16 @@ def run(
             result = ActivityResult(None, world.location, len(selected), 0)
             coverage: list[float] = []
             confidence: list[float] = []
-            chunks = _chunks(selected, config.activity.chunk_size)
+            plans = plan_all(s, world, selected)
+            size = config.activity.chunk_size
+            chunks = [plans[i : i + size] for i in range(0, len(plans), size)]
             # CPU-bound offline text gains nothing from more threads (one worker still overlaps
             # the next chunk's preparation with this chunk's write); I/O-bound engines do.
             workers = 1 if isinstance(engine, OfflineEngine) else config.activity.concurrency
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 prepared = pool.map(lambda c: prepare_chunk(s, sink, engine, c), chunks)
                 for chunk, (work, _plans) in zip(chunks, prepared, strict=True):
+                    first, last = chunk[0].opportunity, chunk[-1].opportunity
                     stats = sink.write(work, log.run_id if log else None)
                     _merge(result.written, stats)
                     result.planned += work.planned
@@ -497,7 +564,7 @@ def run(
                     if log:
                         log.event(
                             "chunk.written",
-                            opportunities=[chunk[0].key, chunk[-1].key],
+                            opportunities=[first.key, last.key],
                             written=stats,
                         )
                     if progress:
@@ -570,10 +637,11 @@ def plan(
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         sink = WorldSink(world)
         out = []
+        planned = iter(plan_all(s, world, selected))
         for chunk in _chunks(selected, config.activity.chunk_size):
             existing = sink.existing(chunk)
             for opp in chunk:
-                p = s.planner.plan(opp)
+                p = next(planned)
                 cards, _ = scorecards_for(s, p)
                 items = []
                 for item in p.items:
