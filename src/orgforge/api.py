@@ -290,9 +290,7 @@ def shift(
     from orgforge.world.store import World
 
     with World(world, create=False) as handle:
-        delta = delta_days(
-            handle, days=days, to=to, today=today or dt.date.today(), exact=exact
-        )
+        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today(), exact=exact)
         if dry_run:
             return run(handle, delta, dry_run=True)
         config = {"world": str(world), "days": delta}

@@ -849,7 +849,9 @@ def reset(
 
 
 def _fresh_opportunity(world: World, config: Config) -> str:
-    """The first selected opportunity the activity job has not touched yet."""
+    """The first selected opportunity the activity job has not touched yet and plans both a
+    meeting and an email for (a deal days old may get neither: counts scale with age)."""
+    planner = setup(config).planner
     candidates = select_opportunities(WorldSource(world), config)
     if not candidates:
         raise UsageError(
@@ -861,10 +863,12 @@ def _fresh_opportunity(world: World, config: Config) -> str:
         held = {opp_prefix_of(k) for k in sink.existing(chunk)}
         for o in chunk:
             if o.prefix not in held:
-                return o.key
+                plan = planner.plan(o)
+                if plan.count("meeting") and plan.count("email"):
+                    return o.key
     raise UsageError(
-        "smoke: every selected opportunity already has activity, so a smoke run would create "
-        "nothing",
+        "smoke: every selected opportunity already has activity (or is too young for a "
+        "meeting and an email), so a smoke run would create nothing",
         "Pass --opp KEY after `orgforge activity reset --opp KEY`, or narrow with --where.",
     )
 
@@ -884,6 +888,7 @@ def smoke(
     the check then includes what the org reports as created and deleted.
     """
     _remote(target, "push_activity")
+    config, _warning = anchor_as_of(config)
     with World(config.world, create=False) as world:
         if opp is None:
             opp = _fresh_opportunity(world, config)

@@ -19,6 +19,7 @@ Text (meeting notes, email bodies) is not drawn here: it comes from the content 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -46,6 +47,37 @@ def volume_scale(age_days: int, rank: int) -> float:
 
 def scaled(count: int, scale: float) -> int:
     return int(count * scale + 0.5)
+
+
+def past_window(created: int, close: int, closed: bool, asof: int) -> tuple[int, int]:
+    """The days (ordinals) a deal's past activity falls in: from the day after it was created
+    (there is time to schedule a first meeting) to the day before as_of or its close."""
+    end = min(asof - 1, close) if closed else asof - 1
+    return min(created + 1, end), end
+
+
+def allowance(
+    config: ActivityConfig, created: int, close: int, closed: bool, asof: int, stage: str | None
+) -> int:
+    """The most meetings and emails the activity job plans for a deal with these densities:
+    the past ones scaled with its age and stage, and the future meetings of an open deal."""
+    _, end = past_window(created, close, closed, asof)
+    scale = volume_scale(end - created, stage_rank(stage))
+    future = 0 if closed else config.future_meetings[1]
+    return scaled(config.past_meetings[1], scale) + scaled(config.emails[1], scale) + future
+
+
+# An activity-job record's key: Event/0042/1/m03-4d696c (a planned slot) or Task/0042/1/sc-…
+# (a scorecard written as a Task).
+ACTIVITY_KEY = re.compile(r"^(?:Event|Task)/[^/]+/[^/]+/(?:[mue]\d{2,}-[0-9a-f]{6}|sc-.+)$")
+
+
+def is_activity_key(key: str) -> bool:
+    return ACTIVITY_KEY.match(key) is not None
+
+
+def is_scorecard_key(key: str) -> bool:
+    return key.startswith("Task/") and "/sc-" in key
 
 
 def _audit_minutes(rng: Draws, item: Planned, at: int, floor: int, now: int) -> tuple[int, int]:
@@ -228,9 +260,7 @@ class Planner:
         born = opp.created_minute
         created = opp.created.toordinal()
         close = opp.close.toordinal()
-        past_end = min(self.asof - 1, close) if opp.closed else self.asof - 1
-        # The day after the deal was created: there is time to schedule the first meeting.
-        past_start = min(created + 1, past_end)
+        past_start, past_end = past_window(created, close, opp.closed, self.asof)
         future_start = self.asof + 1
         future_end = max(future_start + 2, min(close, self.asof + cfg.future_days))
         final_rank = stage_rank(opp.stage)

@@ -52,6 +52,7 @@ class Opportunity:
     owner: dict[str, Any]
     roles: list[Person] = field(default_factory=list)  # contacts with a role, primary first
     contacts: list[Person] = field(default_factory=list)  # every contact of the account
+    contact_city: str | None = None  # where the account's contacts are (no BillingCity)
     se: str | None = None  # the account team's sales engineer (User key), who runs the demos
     # the stage history: (absolute UTC minute entered, stage name), in time order
     stages: list[tuple[int, str]] = field(default_factory=list)
@@ -90,7 +91,8 @@ def timezone_of(opp: Opportunity, prefer: str) -> str:
     owner_tz = opp.owner.get("TimeZoneSidKey")
     if prefer == "owner" and owner_tz:
         return owner_tz
-    city, country = opp.account.get("BillingCity"), opp.account.get("BillingCountry")
+    city = opp.account.get("BillingCity") or opp.contact_city
+    country = opp.account.get("BillingCountry")
     if city:
         for place in pools().places.values:
             if place.city == city and (not country or place.country == country):
@@ -151,6 +153,7 @@ class WorldSource:
         accounts: dict[str, dict] = {}
         contacts: dict[str, list[Person]] = {}
         by_key: dict[str, Person] = {}
+        cities: dict[str, str] = {}
         roles: dict[str, list[tuple[int, str, str | None, bool]]] = {}
         for start in range(0, len(idxs), 500):
             part = idxs[start : start + 500]
@@ -171,6 +174,8 @@ class WorldSource:
                     created=parse_stamp(c.CreatedDate) if c.CreatedDate else 0,
                 )
                 contacts.setdefault(c.AccountId, []).append(person)
+                if c.MailingCity:
+                    cities.setdefault(c.AccountId, c.MailingCity)
                 by_key[c.key] = person
             for r in conn.execute(
                 select(roles_t)
@@ -218,6 +223,7 @@ class WorldSource:
                     owner=users.get(row.get("OwnerId") or "", {}),
                     roles=opp_roles,
                     contacts=contacts.get(row.get("AccountId") or "", []),
+                    contact_city=cities.get(row.get("AccountId") or ""),
                     se=_pick_se(ses, row, users),
                     stages=sorted(stages.get(row["key"], [])),
                 )
