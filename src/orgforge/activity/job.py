@@ -296,14 +296,14 @@ def _audit(created: int, by: str | None, modified: int | None = None) -> dict[st
     }
 
 
-def calendar_for(world: World, opps: Sequence[Opportunity]) -> Calendar:
-    """Everyone's meetings in the world, but those this job made for ``opps`` (about to be
-    planned again): the base world's and other opportunities' activity stay where they are."""
-    replanned = {o.prefix for o in opps}
+def calendar_for(world: World) -> tuple[Calendar, dict[str, list[tuple]]]:
+    """Everyone's meetings in the world, and per opportunity (key prefix) the calendar entries
+    of the meetings this job holds for it (users, start, end)."""
     calendar = Calendar()
     events = t.RECORD_TABLES["Event"]
     relations = t.RECORD_TABLES["EventRelation"]
     times: dict[str, tuple[str, str]] = {}
+    users: dict[str, list[str]] = {}
     with world.engine.connect() as conn:
         query = select(
             events.c.key,
@@ -312,27 +312,41 @@ def calendar_for(world: World, opps: Sequence[Opportunity]) -> Calendar:
             events.c.StartDateTime,
             events.c.EndDateTime,
         )
+        jobs: dict[str, str] = {}
         for key, job, owner, start, end in conn.execute(query):
-            if not start or not end or (job == JOB and opp_prefix_of(key) in replanned):
-                continue
-            times[key] = (start, end)
-            if owner:
-                calendar.add((owner,), start, end)
+            if start and end:
+                times[key], jobs[key] = (start, end), job
+                users[key] = [owner] if owner else []
         query = select(relations.c.EventId, relations.c.RelationId).where(
             relations.c.RelationId.like("User/%")
         )
         for event, user in conn.execute(query):
             if event in times:
-                calendar.add((user,), *times[event])
-    return calendar
+                users[event].append(user)
+    held: dict[str, list[tuple]] = {}
+    for key, (start, end) in times.items():
+        calendar.add(users[key], start, end)
+        if jobs[key] == JOB:
+            held.setdefault(opp_prefix_of(key), []).append((users[key], start, end))
+    return calendar, held
 
 
 def plan_all(s: Setup, world: World, opps: Sequence[Opportunity]) -> list[OpportunityPlan]:
     """The opportunities' plans, in order, each meeting placed in everyone's calendar so no
-    owner or invited user is in two meetings at once (generate/calendar.py). A plan depends on
-    the world's other meetings and on the opportunities before it in the selection."""
-    calendar = calendar_for(world, opps)
-    return [s.planner.plan(o, calendar) for o in opps]
+    owner or invited user is in two meetings at once (generate/calendar.py).
+
+    The calendar holds the base world's meetings and all the activity this job made; each
+    opportunity's own is freed just before it is planned again. So a meeting moves only for
+    one placed before it (in account order), and a rerun, a grown config or a smaller one
+    changes no other deal's meetings than those a new meeting displaced.
+    """
+    calendar, held = calendar_for(world)
+    plans = []
+    for opp in opps:
+        for entry in held.get(opp.prefix, ()):
+            calendar.remove(*entry)
+        plans.append(s.planner.plan(opp, calendar))
+    return plans
 
 
 def prepare_chunk(

@@ -293,8 +293,13 @@ class Planner:
             if when == "future":
                 return final_rank
             if opp.stages:  # the stage the history had reached by the end of that day
-                reached = [name for at, name in opp.stages if at < (day + 1) * 1440]
-                return stage_rank(reached[-1] if reached else opp.stages[0][1])
+                # the open stage it was in (a lost deal may have got as far as Negotiation)
+                reached = [
+                    name
+                    for at, name in opp.stages
+                    if at < (day + 1) * 1440 and not name.startswith("Closed")
+                ]
+                return stage_rank(reached[-1]) if reached else 0
             span = max(1, past_end - past_start)
             progress = (day - past_start) / span
             return max(0, min(final_rank, int(progress * (final_rank + 1))))
@@ -424,22 +429,26 @@ class Planner:
         of the type it follows before it is sent; with no such meeting, another type."""
 
         def attendees(type_: SubjectType) -> list[Person]:
-            out: list[Person] = []
-            for item in planned:
-                if (
-                    item.kind == "meeting"
-                    and item.end_minute <= at
-                    and ("any" in type_.follows or item.type.id in type_.follows)
-                ):
-                    out.extend(p for p in item.participants if p not in out)
-            return out
+            """Who was at the latest meeting of a type it follows, over before ``at``."""
+            held = [
+                item
+                for item in planned
+                if item.kind == "meeting"
+                and item.end_minute <= at
+                and ("any" in type_.follows or item.type.id in type_.follows)
+            ]
+            return max(held, key=lambda i: i.end_minute).participants if held else []
 
-        choices = [t for t in fitting if not t.follows or attendees(t)]
-        if not choices:
-            return fitting[0], []
-        type_ = choices[int(u * len(choices))]
-        if type_.follows:
-            met = attendees(type_)
+        # The type by the same draw as ever; only a follow-up with nothing to follow falls back
+        # to the types that need no meeting (so more meetings change few emails).
+        type_ = fitting[int(u * len(fitting))]
+        met = attendees(type_) if type_.follows else []
+        if type_.follows and not met:
+            choices = [t for t in fitting if not t.follows]
+            if not choices:
+                return type_, []
+            type_ = choices[int(u * len(choices))]
+        if met:
             return type_, [met[int(rng.random() * len(met))]]
         return type_, self._participants(opp, people, type_, rng, "email", at)
 
