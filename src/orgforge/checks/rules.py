@@ -346,7 +346,7 @@ def thanks_after_meeting(s: Snapshot) -> Iterator[Violation]:
 def activity_volume_fits_age(s: Snapshot) -> Iterator[Violation]:
     """Activity grows with age and stage: an opportunity has at most two steps per stage it
     reached plus its post-sale steps, and an account at most 5 activities plus 3 per 10 days
-    of its age. The activity job's meetings and emails (``orgforge activity``) have their own
+    of its age. The activity job's meetings and emails (orgforge activity) have their own
     allowance per opportunity: its default densities, the past ones scaled with the deal's age
     and stage (see docs/activity.md); its scorecard Tasks are summaries, not activity."""
     import datetime as dt
