@@ -207,3 +207,28 @@ def test_allowance_grows_with_age_and_stage() -> None:
     assert young < mid < mature
     closed = allowance(cfg, asof - 200, asof - 10, True, asof, "Closed Won")
     assert closed == cfg.past_meetings[1] + cfg.emails[1]  # no future meetings once closed
+
+
+def test_follow_ups_come_after_the_meeting_they_follow(world, config) -> None:
+    """ "Thanks for your time", discovery recaps and demo follow-ups go to someone who was at a
+    meeting of the type they follow, sent after it ended; the other emails need no meeting."""
+    from orgforge.activity.job import plan_all, setup
+    from orgforge.activity.source import WorldSource
+
+    s = setup(config)
+    with World(world, create=False) as w:
+        plans = plan_all(s, w, WorldSource(w).select(None))
+    follow_ups = 0
+    for plan in plans:
+        meetings = [i for i in plan.items if i.kind == "meeting"]
+        for email in (i for i in plan.items if i.kind == "email" and i.type.follows):
+            follow_ups += 1
+            before = [
+                m
+                for m in meetings
+                if m.end_minute <= email.created
+                and ("any" in email.type.follows or m.type.id in email.type.follows)
+                and email.participants[0] in m.participants
+            ]
+            assert before, (email.key, email.type.id)
+    assert follow_ups >= 100
