@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from orgforge import activity
+from orgforge.activity.subjects import load_subject_types
 from orgforge.content.contract import ContentEngine
 from orgforge.targets.files import export
 from orgforge.world import World
@@ -81,13 +82,26 @@ def test_changed_config_adds_only_the_difference(world, tmp_path) -> None:
     grown = make_config(world, tmp_path, past_meetings=(3, 8), emails=(5, 12))
     result = activity.run(grown)
     after = _activity_keys(world)
-    assert held["Event"] <= after["Event"] and held["Task"] <= after["Task"]
+    assert held["Event"] <= after["Event"]
     assert result.written["Event"]["updated"] == result.written["Event"]["deleted"] == 0
     assert result.written["Task"]["inserted"] == len(after["Task"] - held["Task"]) > 0
+    # An email changes only where a new meeting before it now lets it be the follow-up its
+    # draw picked (with nothing to follow it had fallen back to another type).
+    follows = {t.id for t in load_subject_types().emails if t.follows}
+    planned = {
+        (o["opportunity"], a["key"].rsplit("/", 1)[1].split("-")[0]): a
+        for o in activity.plan(grown).opportunities
+        for a in o["activities"]
+    }
+    gone = held["Task"] - after["Task"]
+    for key in gone:
+        prefix, slot = key.split("/", 1)[1].rsplit("/", 1)
+        assert planned[(f"Opportunity/{prefix}", slot.split("-")[0])]["type"] in follows, key
+    assert len(gone) < len(held["Task"]) / 10
     # shrink back: orgforge removes only what it created and no longer plans
     shrunk = activity.run(base)
     assert shrunk.written["Task"]["deleted"] == len(after["Task"] - held["Task"])
-    assert shrunk.written["Task"]["inserted"] == 0
+    assert shrunk.written["Task"]["inserted"] == len(gone)
     assert _activity_keys(world) == held
     # with prune off, a smaller plan keeps what exists
     activity.run(grown)
@@ -138,7 +152,8 @@ def test_scorecard_coverage_on_the_prd_world(world, config) -> None:
                     per_opp[what] = per_opp.get(what, 0) + 1
         answers = conn.execute(select(t.scorecard_answers)).all()
     busy = [c for c in cards if per_opp.get(c.opportunity, 0) >= 5]
-    assert len(busy) >= 200
+    # counts scale with age: 184 of the 250 deals (seed 42) are old enough for 5 past items
+    assert len(busy) >= 150
     assert all(c.coverage >= 0.8 for c in busy), min(c.coverage for c in busy)
     assert all(c.total == 7 and c.framework == "meddicc" for c in cards)
     assert all(0 < c.confidence <= 1 for c in cards)

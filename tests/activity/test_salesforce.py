@@ -8,6 +8,7 @@ from the world and the org, leaving everything else.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,48 @@ def test_smoke_against_the_org(org, prd_world, tmp_path) -> None:
     sf = sandbox_mod.simple_salesforce(org)
     assert _count(sf, "SELECT Id FROM Event WHERE Orgforge_Key__c LIKE 'Event/%/%/%'") == 0
     assert _count(sf, "SELECT Id FROM Task WHERE Orgforge_Key__c LIKE 'Task/%/%/sc-%'") == 0
+
+
+def test_activity_carries_its_audit_fields_to_the_org(prd_world, tmp_path) -> None:
+    """With "Set Audit Fields upon Record Creation", the org's meetings and emails were created
+    when the world says (scheduled, sent), by their owner, like the base records."""
+    import yaml
+
+    from orgforge.targets.salesforce.records import same_value
+
+    data = yaml.safe_load(Path(sandbox_mod.EXAMPLE_SCHEMA).read_text())
+    data["permissions"] = {"set_audit_fields": True}
+    schema = tmp_path / "audit.yaml"
+    schema.write_text(yaml.safe_dump(data))
+    world = tmp_path / "w.db"
+    shutil.copy(prd_world, world)
+    with sandbox_mod.run_in_thread(sandbox_mod.SandboxConfig(schema=schema)) as sb:
+        cfg, env = _config(sb, world, tmp_path)
+        result = activity.run(cfg, max_opps=3, target="salesforce", env=env)
+        assert result.salesforce and result.salesforce["failed"] == 0
+        from orgforge.targets.salesforce import ops
+
+        owner_names = ops.validate(cfg, env=env).plan.owner_names  # world User → org username
+        sf = sandbox_mod.simple_salesforce(sb)
+        with World(world, create=False) as w:
+            mine = {
+                r["key"]: r
+                for name in ("Event", "Task")
+                for r in w.iter_dicts(name)
+                if r["job"] == "activity"
+            }
+        rows = [
+            r
+            for name in ("Event", "Task")
+            for r in sf.query_all(
+                "SELECT Orgforge_Key__c, CreatedDate, LastModifiedDate, CreatedBy.Username "
+                f"FROM {name}"
+            )["records"]
+            if r["Orgforge_Key__c"] in mine
+        ]
+    assert len(rows) == len(mine) > 0
+    for row in rows:
+        record = mine[row["Orgforge_Key__c"]]
+        assert same_value(row["CreatedDate"], record["CreatedDate"]), row
+        assert same_value(row["LastModifiedDate"], record["LastModifiedDate"]), row
+        assert row["CreatedBy"]["Username"] == owner_names[record["CreatedById"]]

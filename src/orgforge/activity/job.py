@@ -45,7 +45,8 @@ from orgforge.config import Config, dump
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.errors import UsageError
-from orgforge.generate.timeutil import iso_date
+from orgforge.generate.calendar import Calendar
+from orgforge.generate.timeutil import iso_date, stamp
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
 from orgforge.world.runlog import check_writable_dir, open_run
@@ -219,6 +220,7 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
     if tag.mode == "description":
         text = f"{text}\n\n{tag.marker}"
     who = item.participants[0].key if item.participants else None
+    owner = opp.row.get("OwnerId")
     base = {
         "key": item.key,
         "account_idx": opp.account_idx,
@@ -229,7 +231,8 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
         "Description": text,
         "WhoId": who,
         "WhatId": opp.key,
-        "OwnerId": opp.row.get("OwnerId"),
+        "OwnerId": owner,
+        **_audit(item.created, owner, item.modified),
     }
     out: dict[str, list[tuple]] = {}
     if item.kind == "meeting":
@@ -255,13 +258,19 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
                     "tier": None,
                     "job": JOB,
                     "EventId": item.key,
-                    "RelationId": p.key,
+                    "RelationId": relation,
                     "IsInvitee": 1,
-                    "Status": "Accepted" if item.when == "past" else "New",
+                    "Status": "Accepted"
+                    if item.when == "past" or relation in item.users
+                    else "New",
+                    **_audit(item.created, owner),
                 }.get(c)
                 for c in COLUMNS["EventRelation"]
             )
-            for n, p in enumerate(item.participants, start=1)
+            # the contacts, then the Users invited with the owner (the SE on a demo)
+            for n, relation in enumerate(
+                [*(p.key for p in item.participants), *item.users], start=1
+            )
         ]
     else:
         record = {
@@ -277,13 +286,76 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
     return out
 
 
+def _audit(created: int, by: str | None, modified: int | None = None) -> dict[str, Any]:
+    """The four audit fields of an activity record (absolute UTC minutes), by the owner."""
+    return {
+        "CreatedDate": stamp(created),
+        "CreatedById": by,
+        "LastModifiedDate": stamp(max(created, modified if modified is not None else created)),
+        "LastModifiedById": by,
+    }
+
+
+def calendar_for(world: World) -> tuple[Calendar, dict[str, list[tuple]]]:
+    """Everyone's meetings in the world, and per opportunity (key prefix) the calendar entries
+    of the meetings this job holds for it (users, start, end)."""
+    calendar = Calendar()
+    events = t.RECORD_TABLES["Event"]
+    relations = t.RECORD_TABLES["EventRelation"]
+    times: dict[str, tuple[str, str]] = {}
+    users: dict[str, list[str]] = {}
+    with world.engine.connect() as conn:
+        query = select(
+            events.c.key,
+            events.c.job,
+            events.c.OwnerId,
+            events.c.StartDateTime,
+            events.c.EndDateTime,
+        )
+        jobs: dict[str, str] = {}
+        for key, job, owner, start, end in conn.execute(query):
+            if start and end:
+                times[key], jobs[key] = (start, end), job
+                users[key] = [owner] if owner else []
+        query = select(relations.c.EventId, relations.c.RelationId).where(
+            relations.c.RelationId.like("User/%")
+        )
+        for event, user in conn.execute(query):
+            if event in times:
+                users[event].append(user)
+    held: dict[str, list[tuple]] = {}
+    for key, (start, end) in times.items():
+        calendar.add(users[key], start, end)
+        if jobs[key] == JOB:
+            held.setdefault(opp_prefix_of(key), []).append((users[key], start, end))
+    return calendar, held
+
+
+def plan_all(s: Setup, world: World, opps: Sequence[Opportunity]) -> list[OpportunityPlan]:
+    """The opportunities' plans, in order, each meeting placed in everyone's calendar so no
+    owner or invited user is in two meetings at once (generate/calendar.py).
+
+    The calendar holds the base world's meetings and all the activity this job made; each
+    opportunity's own is freed just before it is planned again. So a meeting moves only for
+    one placed before it (in account order), and a rerun, a grown config or a smaller one
+    changes no other deal's meetings than those a new meeting displaced.
+    """
+    calendar, held = calendar_for(world)
+    plans = []
+    for opp in opps:
+        for entry in held.get(opp.prefix, ()):
+            calendar.remove(*entry)
+        plans.append(s.planner.plan(opp, calendar))
+    return plans
+
+
 def prepare_chunk(
-    s: Setup, sink: WorldSink, engine: ContentEngine, opps: list[Opportunity]
+    s: Setup, sink: WorldSink, engine: ContentEngine, plans: list[OpportunityPlan]
 ) -> tuple[ChunkWork, list[OpportunityPlan]]:
-    """Plan a chunk, keep what exists, fill text for what is new, fill scorecards."""
+    """Keep what exists of a chunk's plans, fill text for what is new, fill scorecards."""
     act = s.config.activity
+    opps = [p.opportunity for p in plans]
     existing = sink.existing(opps)
-    plans = [s.planner.plan(o) for o in opps]
     work = ChunkWork(
         prefixes={o.prefix for o in opps},
         account_range=(min(o.account_idx for o in opps), max(o.account_idx for o in opps) + 1),
@@ -356,7 +428,12 @@ def _scorecard_task(s: Setup, plan: OpportunityPlan, card: Scorecard) -> tuple[s
         text = f"{text}\n\n{tag.marker}"
     digest = hashlib.blake2b(f"{subject}\n{text}".encode(), digest_size=3).hexdigest()
     key = f"Task/{opp.prefix}/sc-{framework.id}-{digest}"
-    day = iso_date(s.planner.asof)
+    # Scored at the end of the deal's history so far: the day before as_of, or the day it
+    # closed (nothing but post-sale activity comes after a close), never before it began.
+    now = s.planner.asof * 1440
+    last = min(s.planner.asof - 1, opp.close.toordinal()) if opp.closed else s.planner.asof - 1
+    at = min(max(last * 1440 + 17 * 60, opp.created_minute + 1), now - 1)
+    day = iso_date(at // 1440)
     position = list(names).index(card.framework)
     record = {
         "key": key,
@@ -375,6 +452,7 @@ def _scorecard_task(s: Setup, plan: OpportunityPlan, card: Scorecard) -> tuple[s
         "WhatId": opp.key,
         "IsClosed": 1,
         "OwnerId": opp.row.get("OwnerId"),
+        **_audit(at, opp.row.get("OwnerId")),
     }
     return (
         key,
@@ -481,13 +559,16 @@ def run(
             result = ActivityResult(None, world.location, len(selected), 0)
             coverage: list[float] = []
             confidence: list[float] = []
-            chunks = _chunks(selected, config.activity.chunk_size)
+            plans = plan_all(s, world, selected)
+            size = config.activity.chunk_size
+            chunks = [plans[i : i + size] for i in range(0, len(plans), size)]
             # CPU-bound offline text gains nothing from more threads (one worker still overlaps
             # the next chunk's preparation with this chunk's write); I/O-bound engines do.
             workers = 1 if isinstance(engine, OfflineEngine) else config.activity.concurrency
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 prepared = pool.map(lambda c: prepare_chunk(s, sink, engine, c), chunks)
                 for chunk, (work, _plans) in zip(chunks, prepared, strict=True):
+                    first, last = chunk[0].opportunity, chunk[-1].opportunity
                     stats = sink.write(work, log.run_id if log else None)
                     _merge(result.written, stats)
                     result.planned += work.planned
@@ -497,7 +578,7 @@ def run(
                     if log:
                         log.event(
                             "chunk.written",
-                            opportunities=[chunk[0].key, chunk[-1].key],
+                            opportunities=[first.key, last.key],
                             written=stats,
                         )
                     if progress:
@@ -570,10 +651,11 @@ def plan(
         selected = select_opportunities(WorldSource(world), config, where, opps, max_opps)
         sink = WorldSink(world)
         out = []
+        planned = iter(plan_all(s, world, selected))
         for chunk in _chunks(selected, config.activity.chunk_size):
             existing = sink.existing(chunk)
             for opp in chunk:
-                p = s.planner.plan(opp)
+                p = next(planned)
                 cards, _ = scorecards_for(s, p)
                 items = []
                 for item in p.items:
@@ -781,7 +863,9 @@ def reset(
 
 
 def _fresh_opportunity(world: World, config: Config) -> str:
-    """The first selected opportunity the activity job has not touched yet."""
+    """The first selected opportunity the activity job has not touched yet and plans both a
+    meeting and an email for (a deal days old may get neither: counts scale with age)."""
+    planner = setup(config).planner
     candidates = select_opportunities(WorldSource(world), config)
     if not candidates:
         raise UsageError(
@@ -793,10 +877,12 @@ def _fresh_opportunity(world: World, config: Config) -> str:
         held = {opp_prefix_of(k) for k in sink.existing(chunk)}
         for o in chunk:
             if o.prefix not in held:
-                return o.key
+                plan = planner.plan(o)
+                if plan.count("meeting") and plan.count("email"):
+                    return o.key
     raise UsageError(
-        "smoke: every selected opportunity already has activity, so a smoke run would create "
-        "nothing",
+        "smoke: every selected opportunity already has activity (or is too young for a "
+        "meeting and an email), so a smoke run would create nothing",
         "Pass --opp KEY after `orgforge activity reset --opp KEY`, or narrow with --where.",
     )
 
@@ -816,6 +902,7 @@ def smoke(
     the check then includes what the org reports as created and deleted.
     """
     _remote(target, "push_activity")
+    config, _warning = anchor_as_of(config)
     with World(config.world, create=False) as world:
         if opp is None:
             opp = _fresh_opportunity(world, config)

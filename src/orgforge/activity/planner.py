@@ -19,18 +19,81 @@ Text (meeting notes, email bodies) is not drawn here: it comes from the content 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from orgforge.activity.source import Opportunity, Person, timezone_of
 from orgforge.activity.subjects import Holidays, SubjectType, SubjectTypes, stage_rank
 from orgforge.config import ActivityConfig
+from orgforge.generate.calendar import Calendar
 from orgforge.generate.distributions import stream
-from orgforge.generate.timeutil import business_day, iso_date, utc
+from orgforge.generate.timeutil import business_day, is_weekend, iso_date, local_minute, utc
 
 SEQ_BASE = 1_000_000  # activity records sort after the base generator's (seq < 1,000)
 SLOT_BASE = {"m": 0, "u": 300, "e": 500}
 LOCATIONS = ("Zoom", "Microsoft Teams", "Google Meet", "On site")
+MOVE_DAYS = 10  # working days a meeting may move to when a calendar is full
+MATURE_DAYS = 90  # a deal this old (in days of past life) gets its full configured density
+SCHEDULE_DAYS = 14  # a meeting is scheduled up to this many days before it starts
+
+
+def volume_scale(age_days: int, rank: int) -> float:
+    """The share of the configured counts of past meetings and emails a deal gets: it grows
+    with the days of its life before as_of (all of them from MATURE_DAYS on) and with its
+    stage (Prospecting ½, Qualification ¾, Needs Analysis on: all)."""
+    return min(1.0, max(age_days, 0) / MATURE_DAYS) * min(1.0, (rank + 2) / 4)
+
+
+def scaled(count: int, scale: float) -> int:
+    return int(count * scale + 0.5)
+
+
+def past_window(created: int, close: int, closed: bool, asof: int) -> tuple[int, int]:
+    """The days (ordinals) a deal's past activity falls in: from the day after it was created
+    (there is time to schedule a first meeting) to the day before as_of or its close."""
+    end = min(asof - 1, close) if closed else asof - 1
+    return min(created + 1, end), end
+
+
+def allowance(
+    config: ActivityConfig, created: int, close: int, closed: bool, asof: int, stage: str | None
+) -> int:
+    """The most meetings and emails the activity job plans for a deal with these densities:
+    the past ones scaled with its age and stage, and the future meetings of an open deal."""
+    _, end = past_window(created, close, closed, asof)
+    scale = volume_scale(end - created, stage_rank(stage))
+    future = 0 if closed else config.future_meetings[1]
+    return scaled(config.past_meetings[1], scale) + scaled(config.emails[1], scale) + future
+
+
+# An activity-job record's key: Event/0042/1/m03-4d696c (a planned slot) or Task/0042/1/sc-…
+# (a scorecard written as a Task).
+ACTIVITY_KEY = re.compile(r"^(?:Event|Task)/[^/]+/[^/]+/(?:[mue]\d{2,}-[0-9a-f]{6}|sc-.+)$")
+
+
+def is_activity_key(key: str) -> bool:
+    return ACTIVITY_KEY.match(key) is not None
+
+
+def is_scorecard_key(key: str) -> bool:
+    return key.startswith("Task/") and "/sc-" in key
+
+
+def _audit_minutes(rng: Draws, item: Planned, at: int, floor: int, now: int) -> tuple[int, int]:
+    """(CreatedDate, LastModifiedDate) in absolute minutes. A meeting is scheduled some days
+    before it starts (never before the deal or its contact existed, nor after as_of); a past
+    one is modified when its notes are logged after it ends, a future one not since. An email
+    is created when it is sent."""
+    if item.kind == "email":
+        return at, at
+    ahead = 1440 * (1 + int(rng.random() * SCHEDULE_DAYS)) + int(rng.random() * 480)
+    created = max(min(at - ahead, now - 1), floor + 1)
+    created = min(created, at - 1, now - 1)
+    if item.when == "future":
+        return created, created
+    logged = item.end_minute + 5 + int(rng.random() * 240)
+    return created, max(created, min(logged, now - 1))
 
 
 class Draws:
@@ -80,6 +143,9 @@ class Planned:
     stage_rank: int  # the stage the deal had reached at that time
     participants: list[Person]
     location: str | None = None
+    users: tuple[str, ...] = ()  # Users invited besides the owner (the SE on demos)
+    created: int = 0  # CreatedDate (absolute UTC minutes): scheduled, or sent
+    modified: int = 0  # LastModifiedDate: a past meeting's notes logged after it ended
 
     @property
     def object(self) -> str:
@@ -96,6 +162,14 @@ class Planned:
     def end(self) -> str:
         assert self.start is not None and self.minutes is not None
         return utc(self.day, self.start + self.minutes, self.tz)
+
+    @property
+    def end_minute(self) -> int:
+        """When it is over (absolute UTC minutes): a meeting's end, an email's send time."""
+        if self.kind != "meeting":
+            return self.created
+        assert self.start is not None and self.minutes is not None
+        return local_minute(self.day, self.start + self.minutes, self.tz)
 
     @property
     def date(self) -> str:
@@ -174,18 +248,23 @@ class Planner:
         u = stream(self.seed, "activity", opp.key, "count", what).random()
         return low + int(u * (high - low + 1))
 
-    def plan(self, opp: Opportunity) -> OpportunityPlan:
+    def plan(self, opp: Opportunity, calendar: Calendar | None = None) -> OpportunityPlan:
+        """The opportunity's meetings and emails; with ``calendar`` (everyone's meetings so
+        far), each meeting moves to the nearest free slot of its owner and invited users and
+        is marked there."""
         cfg = self.config
         tz = timezone_of(opp, cfg.timezone_from)
         holidays = self.holidays.for_country(opp.account.get("BillingCountry"))
         skip = cfg.skip_weekends
+        now = self.asof * 1440  # as_of midnight (UTC): what is past happened before it
+        born = opp.created_minute
         created = opp.created.toordinal()
         close = opp.close.toordinal()
-        past_end = min(self.asof - 1, close) if opp.closed else self.asof - 1
-        past_start = min(created, past_end)
+        past_start, past_end = past_window(created, close, opp.closed, self.asof)
         future_start = self.asof + 1
         future_end = max(future_start + 2, min(close, self.asof + cfg.future_days))
         final_rank = stage_rank(opp.stage)
+        scale = volume_scale(past_end - created, final_rank)
         products = self.products.get(opp.account.get("Industry") or "", ())
         product = (
             products[
@@ -195,6 +274,11 @@ class Planner:
             else ""
         )
         result = OpportunityPlan(opp, tz, product=product)
+        owner = opp.row.get("OwnerId")
+        h0, h1 = cfg.business_hours
+
+        def working(day: int) -> bool:
+            return not (skip and is_weekend(day)) and day not in holidays
 
         def place(rng: Draws, lo: int, hi: int) -> int:
             day = lo + int(rng.random() * (hi - lo + 1))
@@ -208,41 +292,95 @@ class Planner:
         def rank_at(day: int, when: str) -> int:
             if when == "future":
                 return final_rank
+            if opp.stages:  # the stage the history had reached by the end of that day
+                # the open stage it was in (a lost deal may have got as far as Negotiation)
+                reached = [
+                    name
+                    for at, name in opp.stages
+                    if at < (day + 1) * 1440 and not name.startswith("Closed")
+                ]
+                return stage_rank(reached[-1]) if reached else 0
             span = max(1, past_end - past_start)
             progress = (day - past_start) / span
             return max(0, min(final_rank, int(progress * (final_rank + 1))))
 
         counts = (
-            ("m", "meeting", "past", self._count(opp, "past", cfg.past_meetings)),
+            ("m", "meeting", "past", scaled(self._count(opp, "past", cfg.past_meetings), scale)),
             (
                 "u",
                 "meeting",
                 "future",
                 0 if opp.closed else self._count(opp, "future", cfg.future_meetings),
             ),
-            ("e", "email", "past", self._count(opp, "emails", cfg.emails)),
+            ("e", "email", "past", scaled(self._count(opp, "emails", cfg.emails), scale)),
         )
         people = self._people(opp)
         for letter, kind, when, count in counts:
+            past = when == "past"
+            lo_day, hi_day = (past_start, past_end) if past else (future_start, future_end)
             for n in range(1, count + 1):
                 slot = f"{letter}{n:02d}"
                 rng = Draws(self.seed, "activity", opp.key, slot)
-                if when == "past":
-                    day = place(rng, past_start, past_end)
-                else:
-                    day = place(rng, future_start, future_end)
+                day = place(rng, lo_day, hi_day)
                 rank = rank_at(day, when)
                 fitting = self._fitting[kind, rank]
-                type_ = fitting[int(rng.random() * len(fitting))]
+                u_type = rng.random()
                 start = minutes = None
                 location = None
+                users: tuple[str, ...] = ()
                 if kind == "meeting":
+                    type_ = fitting[int(u_type * len(fitting))]
                     minutes = cfg.meeting_minutes[int(rng.random() * len(cfg.meeting_minutes))]
-                    h0, h1 = cfg.business_hours
                     slots = (h1 - h0) * 4 - minutes // 15
                     start = h0 * 60 + 15 * int(rng.random() * (slots + 1))
                     location = LOCATIONS[int(rng.random() * len(LOCATIONS))]
-                participants = self._participants(opp, people, type_, rng, kind)
+                    if type_.event_type == "Demo" and opp.se:
+                        users = (opp.se,)  # the sales engineer runs the demo with the owner
+                    # the nearest free quarter hour of the owner and the SE: its own day, then
+                    # the nearest working days of the same window and stage
+                    near = range(
+                        max(lo_day, day - 3 * MOVE_DAYS), min(hi_day, day + 3 * MOVE_DAYS) + 1
+                    )
+                    allowed = [d for d in near if working(d) and rank_at(d, when) == rank]
+                    windows = []
+                    for d in sorted(allowed, key=lambda d: (abs(d - day), d))[:MOVE_DAYS]:
+                        w_lo = local_minute(d, h0 * 60, tz)
+                        w_hi = local_minute(d, h1 * 60 - minutes, tz)
+                        if when == "past":
+                            w_lo, w_hi = max(w_lo, born + 60), min(w_hi, now - minutes - 1)
+                        else:
+                            w_lo = max(w_lo, now)
+                        if w_lo <= w_hi:
+                            windows.append((d, w_lo, w_hi))
+                    if not windows:
+                        continue  # no room in its window (before as_of, after the deal began)
+                    first = local_minute(day, start, tz)
+                    _, w_lo, w_hi = windows[0]
+                    if not w_lo <= first <= w_hi:  # its day, but not that early or that late
+                        first = min(w_hi, -(-w_lo // 15) * 15)
+                    at = (calendar or Calendar()).place(
+                        tuple(u for u in (owner, *users) if u),
+                        first,
+                        minutes,
+                        tuple((w_lo, w_hi) for _, w_lo, w_hi in windows),
+                    )
+                    found = [
+                        (d, at - local_minute(d, 0, tz)) for d, lo, hi in windows if lo <= at <= hi
+                    ]
+                    if not found:
+                        continue  # every slot near it is taken: no meeting (it stays marked)
+                    day, start = found[0]
+                    at_minute = local_minute(day, start, tz)
+                    rank = rank_at(day, when)
+                    participants = self._participants(opp, people, type_, rng, kind, at_minute - 60)
+                else:
+                    span = (h1 - h0) * 60
+                    at_minute = local_minute(day, h0 * 60 + int(rng.random() * span), tz)
+                    type_, participants = self._email(
+                        opp, people, fitting, u_type, rng, result.items, at_minute
+                    )
+                if not participants or at_minute <= born or (when == "past" and at_minute >= now):
+                    continue  # nobody to meet or write to yet, or no room in its window
                 template = type_.subjects[int(rng.random() * len(type_.subjects))]
                 subject = _render(template, opp, product, participants, self.subjects.company)
                 item = Planned(
@@ -261,6 +399,14 @@ class Planner:
                     stage_rank=rank,
                     participants=participants,
                     location=location,
+                    users=users,
+                )
+                item.created, item.modified = _audit_minutes(
+                    Draws(self.seed, "activity", opp.key, slot, "audit"),
+                    item,
+                    at_minute,
+                    max(born, participants[0].created),
+                    now,
                 )
                 # The key names the slot and carries the signature's first characters: an item
                 # that moves (new as_of, hours, subjects…) is a new record, never an edit, so a
@@ -268,6 +414,43 @@ class Planner:
                 item.key = f"{item.object}/{opp.prefix}/{slot}-{item.signature[:6]}"
                 result.items.append(item)
         return result
+
+    def _email(
+        self,
+        opp: Opportunity,
+        people: tuple[list[Person], dict[str, list[Person]]],
+        fitting: list[SubjectType],
+        u: float,
+        rng: Draws,
+        planned: list[Planned],
+        at: int,
+    ) -> tuple[SubjectType, list[Person]]:
+        """An email's type and recipient: a follow-up goes to someone who attended a meeting
+        of the type it follows before it is sent; with no such meeting, another type."""
+
+        def attendees(type_: SubjectType) -> list[Person]:
+            """Who was at the latest meeting of a type it follows, over before ``at``."""
+            held = [
+                item
+                for item in planned
+                if item.kind == "meeting"
+                and item.end_minute <= at
+                and ("any" in type_.follows or item.type.id in type_.follows)
+            ]
+            return max(held, key=lambda i: i.end_minute).participants if held else []
+
+        # The type by the same draw as ever; only a follow-up with nothing to follow falls back
+        # to the types that need no meeting (so more meetings change few emails).
+        type_ = fitting[int(u * len(fitting))]
+        met = attendees(type_) if type_.follows else []
+        if type_.follows and not met:
+            choices = [t for t in fitting if not t.follows]
+            if not choices:
+                return type_, []
+            type_ = choices[int(u * len(choices))]
+        if met:
+            return type_, [met[int(rng.random() * len(met))]]
+        return type_, self._participants(opp, people, type_, rng, "email", at)
 
     # -- people ----------------------------------------------------------------------------
 
@@ -301,10 +484,15 @@ class Planner:
         type_: SubjectType,
         rng: Draws,
         kind: str,
+        at: int,
     ) -> list[Person]:
+        """Who takes part: contacts who existed by minute ``at``, by the type's personas."""
         pool, by_persona = people
+        pool = [p for p in pool if p.created < at]
         if not pool:
             return []
+        by_persona = {k: [p for p in v if p.created < at] for k, v in by_persona.items()}
+        roles = [p for p in opp.roles if p.created < at]
         chosen: list[Person] = []
         for persona in type_.personas:
             matches = [p for p in by_persona.get(persona, ()) if all(p is not c for c in chosen)]
@@ -313,10 +501,10 @@ class Planner:
                 if kind == "email":
                     break
         if not chosen:
-            chosen.append(opp.roles[0] if opp.roles else pool[0])
+            chosen.append(roles[0] if roles else pool[0])
         if kind == "meeting":
             extra = int(rng.random() * 3)  # 0-2 more people from the deal team
-            others = [p for p in opp.roles if all(p is not c for c in chosen)]
+            others = [p for p in roles if all(p is not c for c in chosen)]
             for _ in range(min(extra, len(others))):
                 chosen.append(others.pop(int(rng.random() * len(others))))
             chosen = chosen[:4]

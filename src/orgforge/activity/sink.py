@@ -87,6 +87,7 @@ class WorldSink:
                 if name != "EventRelation":
                     time_col = "StartDateTime" if name == "Event" else "ActivityDate"
                     cols += [table.c.WhatId, table.c[time_col], table.c.Subject]
+                    cols.append(table.c.CreatedDate)
                 for start in range(0, len(idxs), 500):
                     query = select(*cols).where(
                         table.c.account_idx.in_(idxs[start : start + 500]), table.c.job == JOB
@@ -100,7 +101,9 @@ class WorldSink:
                             relations.setdefault(event_key, []).append(key)
                             continue
                         record = dict(row._mapping)
-                        out[key] = {"signature": stored_signature(name, record), "relations": []}
+                        # made before activity carried audit fields: planned again, in full
+                        sig = stored_signature(name, record) if record["CreatedDate"] else None
+                        out[key] = {"signature": sig, "relations": []}
         for event_key, keys in relations.items():
             if event_key in out:
                 out[event_key]["relations"] = keys

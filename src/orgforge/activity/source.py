@@ -9,6 +9,7 @@ passes the same ``--where`` text through as SOQL and reads the same shape.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from orgforge.activity import where as where_mod
 from orgforge.errors import UsageError
 from orgforge.generate.plan import TIMEZONES_BY_COUNTRY
 from orgforge.generate.pools import pools
+from orgforge.generate.timeutil import parse_stamp
 from orgforge.world import tables as t
 from orgforge.world.store import World
 
@@ -33,6 +35,7 @@ class Person:
     email: str
     role: str | None = None  # OpportunityContactRole.Role, if any
     primary: bool = False
+    created: int = 0  # the contact's CreatedDate in absolute UTC minutes (0: unknown)
 
     @property
     def name(self) -> str:
@@ -49,6 +52,16 @@ class Opportunity:
     owner: dict[str, Any]
     roles: list[Person] = field(default_factory=list)  # contacts with a role, primary first
     contacts: list[Person] = field(default_factory=list)  # every contact of the account
+    contact_city: str | None = None  # where the account's contacts are (no BillingCity)
+    se: str | None = None  # the account team's sales engineer (User key), who runs the demos
+    # the stage history: (absolute UTC minute entered, stage name), in time order
+    stages: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def created_minute(self) -> int:
+        """CreatedDate in absolute UTC minutes (midnight of ``created`` if it has no time)."""
+        value = self.row.get("CreatedDate") or ""
+        return parse_stamp(value) if len(value) >= 16 else self.created.toordinal() * 1440
 
     @property
     def stage(self) -> str:
@@ -78,7 +91,8 @@ def timezone_of(opp: Opportunity, prefer: str) -> str:
     owner_tz = opp.owner.get("TimeZoneSidKey")
     if prefer == "owner" and owner_tz:
         return owner_tz
-    city, country = opp.account.get("BillingCity"), opp.account.get("BillingCountry")
+    city = opp.account.get("BillingCity") or opp.contact_city
+    country = opp.account.get("BillingCountry")
     if city:
         for place in pools().places.values:
             if place.city == city and (not country or place.country == country):
@@ -139,6 +153,7 @@ class WorldSource:
         accounts: dict[str, dict] = {}
         contacts: dict[str, list[Person]] = {}
         by_key: dict[str, Person] = {}
+        cities: dict[str, str] = {}
         roles: dict[str, list[tuple[int, str, str | None, bool]]] = {}
         for start in range(0, len(idxs), 500):
             part = idxs[start : start + 500]
@@ -156,8 +171,11 @@ class WorldSource:
                     c.Title or "",
                     c.Department or "",
                     c.Email or "",
+                    created=parse_stamp(c.CreatedDate) if c.CreatedDate else 0,
                 )
                 contacts.setdefault(c.AccountId, []).append(person)
+                if c.MailingCity:
+                    cities.setdefault(c.AccountId, c.MailingCity)
                 by_key[c.key] = person
             for r in conn.execute(
                 select(roles_t)
@@ -167,7 +185,23 @@ class WorldSource:
                 roles.setdefault(r.OpportunityId, []).append(
                     (r.seq, r.ContactId, r.Role, bool(r.IsPrimary))
                 )
+        stages: dict[str, list[tuple[int, str]]] = {}
+        history_t = t.RECORD_TABLES[t.HISTORY]
+        for start in range(0, len(idxs), 500):
+            part = idxs[start : start + 500]
+            for h in conn.execute(
+                select(history_t.c.ParentKey, history_t.c.NewValue, history_t.c.CreatedDate).where(
+                    history_t.c.account_idx.in_(part),
+                    history_t.c.Object == "Opportunity",
+                    history_t.c.Field == "StageName",
+                )
+            ):
+                if h.CreatedDate and h.NewValue:
+                    stages.setdefault(h.ParentKey, []).append(
+                        (parse_stamp(h.CreatedDate), h.NewValue)
+                    )
         users = {u.key: dict(u._mapping) for u in conn.execute(select(users_t))}
+        ses = _sales_engineers(conn, users, self.world.get_meta("team_jobs"), idxs)
         out = []
         for row in rows:
             opp_roles = []
@@ -189,6 +223,54 @@ class WorldSource:
                     owner=users.get(row.get("OwnerId") or "", {}),
                     roles=opp_roles,
                     contacts=contacts.get(row.get("AccountId") or "", []),
+                    contact_city=cities.get(row.get("AccountId") or ""),
+                    se=_pick_se(ses, row, users),
+                    stages=sorted(stages.get(row["key"], [])),
                 )
             )
         return out
+
+
+def _sales_engineers(
+    conn, users: dict[str, dict], team_jobs: str | None, idxs: list[int]
+) -> tuple[list[str], dict[int, str]]:
+    """Every sales engineer User, and per account the one its generated demos invite.
+
+    The base generator draws an account's team (its SE among them) from the account's own
+    stream and invites the SE to the demos; the first such invitation names the team's SE.
+    """
+    import json
+
+    jobs = json.loads(team_jobs) if team_jobs else {}
+    engineers = sorted(k for k, u in users.items() if jobs.get(u.get("UserRoleId") or "") == "se")
+    if not engineers:
+        return [], {}
+    relations = t.RECORD_TABLES["EventRelation"]
+    wanted = set(engineers)
+    by_account: dict[int, str] = {}
+    for start in range(0, len(idxs), 500):
+        part = idxs[start : start + 500]
+        query = (
+            select(relations.c.account_idx, relations.c.RelationId)
+            .where(relations.c.account_idx.in_(part), relations.c.job != "activity")
+            .order_by(relations.c.account_idx, relations.c.seq)
+        )
+        for idx, relation in conn.execute(query):
+            if relation in wanted:
+                by_account.setdefault(idx, relation)
+    return engineers, by_account
+
+
+def _pick_se(
+    ses: tuple[list[str], dict[int, str]], row: dict[str, Any], users: dict[str, dict]
+) -> str | None:
+    """The account team's SE; else one of the owner's territory (Division), by account key."""
+    engineers, by_account = ses
+    if row["account_idx"] in by_account:
+        return by_account[row["account_idx"]]
+    if not engineers:
+        return None
+    division = (users.get(row.get("OwnerId") or "") or {}).get("Division")
+    local = [k for k in engineers if users[k].get("Division") == division] or engineers
+    digest = hashlib.blake2b(str(row.get("AccountId")).encode(), digest_size=4).digest()
+    return local[int.from_bytes(digest, "little") % len(local)]

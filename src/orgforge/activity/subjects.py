@@ -57,6 +57,9 @@ class SubjectType(_Model):
     event_type: str = "Meeting"
     personas: list[str] = Field(min_length=1)
     subjects: list[str] = Field(min_length=1)
+    # emails only: the meeting types (ids, or "any") one of which must have happened with the
+    # recipient before it is sent ("thanks for your time", a demo follow-up)
+    follows: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> SubjectType:
@@ -101,6 +104,16 @@ class SubjectTypes(_Model):
         for persona in self.title_personas:
             if persona not in PERSONAS:
                 raise ValueError(f"unknown persona {persona!r}; personas: {', '.join(PERSONAS)}")
+        meeting_ids = {t.id for t in self.meetings}
+        for t in self.meetings:
+            if t.follows:
+                raise ValueError(f"meeting type {t.id!r}: only emails can have follows")
+        for t in self.emails:
+            unknown = [f for f in t.follows if f != "any" and f not in meeting_ids]
+            if unknown:
+                raise ValueError(
+                    f"email type {t.id!r} follows {unknown[0]!r}, which is not a meeting type"
+                )
         ids = [t.id for t in [*self.meetings, *self.emails]]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:

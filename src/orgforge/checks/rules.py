@@ -346,15 +346,27 @@ def thanks_after_meeting(s: Snapshot) -> Iterator[Violation]:
 def activity_volume_fits_age(s: Snapshot) -> Iterator[Violation]:
     """Activity grows with age and stage: an opportunity has at most two steps per stage it
     reached plus its post-sale steps, and an account at most 5 activities plus 3 per 10 days
-    of its age."""
+    of its age. The activity job's meetings and emails (orgforge activity) have their own
+    allowance per opportunity: its default densities, the past ones scaled with the deal's age
+    and stage (see docs/activity.md); its scorecard Tasks are summaries, not activity."""
+    import datetime as dt
+
+    from orgforge.activity.planner import allowance, is_activity_key, is_scorecard_key
+    from orgforge.config import ActivityConfig
     from orgforge.generate.timeutil import parse_stamp
 
+    densities = ActivityConfig()
+    asof = s.as_of.toordinal()
     stage_count = {}
     for opp in s.rows("Opportunity"):
         stage = opp.get("StageName")
         stage_count[opp["key"]] = (sf.STAGES.index(stage) + 1) if stage in sf.STAGES else 8
     per_account: dict[str, int] = defaultdict(int)
-    for what, items in _by_what(s).items():
+    for what, every in _by_what(s).items():
+        items = [(obj, r) for obj, r in every if not is_activity_key(r["key"])]
+        planned = [
+            r for _, r in every if is_activity_key(r["key"]) and not is_scorecard_key(r["key"])
+        ]
         if what in stage_count:
             limit = 2 * min(stage_count[what], 6) + len(POST_SALE)
             if len(items) > limit:
@@ -363,6 +375,20 @@ def activity_volume_fits_age(s: Snapshot) -> Iterator[Violation]:
                     what,
                     f"has {len(items)} tasks and events, more than {limit} for its stage",
                 )
+            opp = s.get(what) or {}
+            if planned and opp.get("CreatedDate") and opp.get("CloseDate"):
+                created = dt.date.fromisoformat(opp["CreatedDate"][:10]).toordinal()
+                close = dt.date.fromisoformat(opp["CloseDate"][:10]).toordinal()
+                closed = bool(opp.get("IsClosed")) or str(opp.get("StageName")).startswith("Closed")
+                most = allowance(densities, created, close, closed, asof, opp.get("StageName"))
+                if len(planned) > most:
+                    yield Violation(
+                        "activity_volume_fits_age",
+                        what,
+                        f"has {len(planned)} meetings and emails from the activity job, more "
+                        f"than {most} for a deal of {max(0, asof - 1 - created)} days at "
+                        f"{opp.get('StageName')}",
+                    )
         for _, r in items:
             contact = s.get(r.get("WhoId"))
             if contact and contact.get("AccountId"):

@@ -46,6 +46,15 @@ class Calendar:
         """An event already in the world (text datetimes)."""
         self._mark(tuple(users), parse_stamp(start), parse_stamp(end))
 
+    def remove(self, users: Iterable[str], start: str, end: str) -> None:
+        """Free an event's time again (one about to be planned anew)."""
+        busy = self._busy
+        for user in users:
+            for q in self._quarters(parse_stamp(start), parse_stamp(end)):
+                slot = (user, q // 96)
+                if slot in busy:
+                    busy[slot] &= ~(1 << (q % 96))
+
     def place(
         self,
         users: tuple[str, ...],
