@@ -36,13 +36,18 @@ class Pools:
     last_names: tuple[str, ...]
     places: Weighted[Place]
     streets: tuple[str, ...]
+    country_streets: dict[str, tuple[str, ...]]  # where a country has its own
+    street_format: dict[str, str]  # "{street} {number}" where a country writes it so
 
 
 @cache
 def pools() -> Pools:
     data = resources.files("orgforge.packs") / "data"
     names = json.loads((data / "_names.json").read_text("utf-8"))
-    _, geo = builtin_yaml(["_geo.yaml"])["_geo.yaml"]
+    files = builtin_yaml(["_geo.yaml", "_surnames.yaml"])
+    _, geo = files["_geo.yaml"]
+    _, surnames = files["_surnames.yaml"]
+    spelling = surnames["spelling"]
     places = Weighted(
         [
             (
@@ -63,7 +68,11 @@ def pools() -> Pools:
     return Pools(
         first_names=tuple(names["first_names"]),
         female_first=frozenset(names["female_only"]),
-        last_names=tuple(names["last_names"]),
+        last_names=tuple(
+            [spelling.get(n, n) for n in names["last_names"]] + list(surnames.get("extra", []))
+        ),
         places=places,
         streets=tuple(geo["streets"]),
+        country_streets={c: tuple(s) for c, s in geo.get("country_streets", {}).items()},
+        street_format=dict(geo.get("street_format", {})),
     )
