@@ -411,7 +411,8 @@ class BlockGenerator:
         if place.country == "United Kingdom":  # outward code, then digit and two letters
             u = rng.random()
             letters = "ABDEFGHJLNPQRSTUWXYZ"
-            return f"{place.postal} {int(u * 9) + 1}{letters[int(u * 180) % 20]}{letters[int(u * 3600) % 20]}"
+            pair = letters[int(u * 180) % 20] + letters[int(u * 3600) % 20]
+            return f"{place.postal} {int(u * 9) + 1}{pair}"
         if place.country == "Australia":  # four digits
             return f"{place.postal}{int(rng.random() * 10)}"
         return f"{place.postal}{int(rng.random() * 100):02d}"
@@ -520,7 +521,6 @@ class BlockGenerator:
         plan, rng, asof, clock = self.plan, h.rng, self.asof, self.clock
         rnd, choice = rng.random, rng.choice
         tier_of, pick_stage = self.tier_of, plan.stages.pick
-        pack = plan.packs[naming.industry]
         products, themes = self.offer[naming.industry, naming.segment]
         owner = team["owner"]
         opps: list[_Opp] = []
