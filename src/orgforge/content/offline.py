@@ -70,7 +70,7 @@ DEFAULTS = {
 
 # Bump when the same request can get a different text (templates, picking, hashing): a world
 # made by an older engine then counts as another recipe and is rewritten, not mixed.
-ENGINE_VERSION = 3
+ENGINE_VERSION = 4
 NUMBERS = range(1000, 900_000)  # what {number} reads as: a 4-6 digit number
 P_SCALE = 10_000  # a slot's probability p counts in steps of 1/P_SCALE
 # Leaves are compiled once the engine has rendered this many texts: compiling the few dozen
@@ -414,6 +414,17 @@ class OfflineEngine(ContentEngine):
         self._subjects = {
             pid: tuple(_parse(s) for s in p.case.subjects) for pid, p in packs.items()
         }
+        # A segment of a pack ("insurance/reinsurance", the context's ``pack_segment``) reads
+        # as a pack of its own: the pack's vocabulary with the segment's lists in place, and
+        # the case subjects of the segment.
+        for pid, p in packs.items():
+            for segment in p.segments:
+                key = f"{pid}/{segment.id}"
+                vocab = dict(self._vocab[pid])
+                vocab.update({name: tuple(words) for name, words in segment.vocabulary.items()})
+                self._vocab[key] = vocab
+                subjects = p.segment_lists(segment.id)["case_subjects"]
+                self._subjects[key] = tuple(_parse(s) for s in subjects)
         self._routes: dict[str, _Route] = {}
         # The same specs for the render loop's direct lookups: kind -> (by, specs, crc_start),
         # the spec being specs[industry] when by is "", or specs[industry][context[by]] when
@@ -446,7 +457,7 @@ class OfflineEngine(ContentEngine):
             context = request.context
             try:
                 by, specs, crc_start = fast[request.kind]
-                spec = specs[context["industry"]]
+                spec = specs[context.get("pack_segment") or context["industry"]]
                 if by:
                     spec = spec[context[by]]
             except KeyError:  # first of its kind, pack or table key; or a context without them
@@ -474,7 +485,7 @@ class OfflineEngine(ContentEngine):
     def _find(self, kind: str, context: Mapping[str, str]) -> tuple[_Spec, int]:
         """The spec for a request and its kind's CRC start, building what is missing."""
         route = self._routes.get(kind) or self._route(kind)
-        industry = context.get("industry", "")
+        industry = context.get("pack_segment") or context.get("industry", "")
         spec_key = (industry, *[context.get(b, "") for b in route.by])
         spec = route.specs.get(spec_key)
         if spec is None:

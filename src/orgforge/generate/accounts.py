@@ -216,6 +216,7 @@ class BlockGenerator:
         self.tier_of = plan.density.pick_unit  # a density tier from one uniform draw
         self.company_types = {pid: Weighted(p.company.types) for pid, p in plan.packs.items()}
         self.staffing = Staffing(plan.team, plan.users)
+        self.story: dict[str, str] = {}
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -306,6 +307,7 @@ class BlockGenerator:
             "segment": segment.label if segment else pack.label.lower(),
             "pack_segment": f"{naming.industry}/{naming.segment}" if segment else "",
         }
+        self.story = story  # for the account's activities' text
         staffing = self.staffing
         territory = staffing.territory(place.tz)
         team = {
@@ -1065,7 +1067,18 @@ class BlockGenerator:
         out.rows.setdefault("Task", []).append(record)
         tense = "past" if completed else "future"
         _activity_text(
-            out, record, "task", kind, step, tense, naming, contact, opp, owner, status=status
+            out,
+            record,
+            "task",
+            kind,
+            step,
+            tense,
+            naming,
+            contact,
+            opp,
+            owner,
+            status=status,
+            **self.story,
         )
 
     def _event(self, out, h, naming, tz, team, opp, contact, step, kind, lo, hi, n) -> int:
@@ -1168,6 +1181,7 @@ class BlockGenerator:
             opp,
             owner,
             title=contact["Title"],
+            **self.story,
         )
         return end
 
