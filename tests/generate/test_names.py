@@ -8,8 +8,18 @@ import pytest
 
 from orgforge.api import resolve
 from orgforge.generate.distributions import hash_units
-from orgforge.generate.names import Namer, slug
+from orgforge.generate.names import Namer, place_words, slug
 from orgforge.generate.plan import make_plan
+
+
+_SURNAMES: dict[int, list[str]] = {}
+
+
+def _surnames(pools) -> list[str]:
+    """Surnames that are no city, state or country (a company name shows no false place)."""
+    if id(pools) not in _SURNAMES:
+        _SURNAMES[id(pools)] = [n for n in pools.last_names if n not in place_words(pools)]
+    return _SURNAMES[id(pools)]
 
 
 def reference_candidate(plan, index: int, industry: str, segment: str, attempt: int):
@@ -29,7 +39,7 @@ def reference_candidate(plan, index: int, industry: str, segment: str, attempt: 
         word2 = company.words[(company.words.index(word) + 1) % len(company.words)]
     pattern = pick(patterns, 1)
     name = pattern.format(
-        last=pick(plan.pools.last_names, 4),
+        last=pick(_surnames(plan.pools), 4),
         city=place.city,
         state=place.state_name,
         word=word,

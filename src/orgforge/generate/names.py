@@ -75,6 +75,19 @@ class _Parts:
         return cls(patterns, words, company.suffixes, after)
 
 
+def place_words(pools) -> frozenset[str]:
+    """Every city, state and country name of the geography."""
+    return frozenset(
+        word for p in pools.places.values for word in (p.city, p.state_name, p.country)
+    )
+
+
+def surnames_for_names(pools) -> tuple[str, ...]:
+    """The surnames a company name may show: those that are not also place names."""
+    places = place_words(pools)
+    return tuple(n for n in pools.last_names if n not in places)
+
+
 class Namer:
     """Stateful across accounts (it remembers names taken); feed it indexes in order."""
 
@@ -90,6 +103,8 @@ class Namer:
         self._industries: dict[int, str] = {}
         self._dealt = 0
         self._name_key = hash_key(plan.seed, "name") + b"/"
+        # {last} never reads as a place ("Austin Mechanical" in Chicago): place names are left out
+        self.surnames = surnames_for_names(plan.pools)
         self._parts = {
             (industry, segment.id if segment else ""): _Parts.of(
                 pack.company, segment.patterns if segment else None
@@ -148,7 +163,7 @@ class Namer:
         values = {}
         place = None
         if "last" in slots:
-            values["last"] = _pick(pools.last_names, w[4])
+            values["last"] = _pick(self.surnames, w[4])
         if "city" in slots or "state" in slots:
             place = pools.places.pick_unit(w[0] / _TWO_64)  # the account's address then
             values["city"] = place.city
