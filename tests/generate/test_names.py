@@ -11,7 +11,6 @@ from orgforge.generate.distributions import hash_units
 from orgforge.generate.names import Namer, place_words, slug
 from orgforge.generate.plan import make_plan
 
-
 _SURNAMES: dict[int, list[str]] = {}
 
 

@@ -741,7 +741,6 @@ def account_names_unique(s: Snapshot) -> Iterator[Violation]:
             seen[name] = account["key"]
 
 
-
 # -- one story per account ---------------------------------------------------------------------
 
 
@@ -905,7 +904,7 @@ def addresses_follow_country(s: Snapshot) -> Iterator[Violation]:
                 )
 
 
-@rule()
+@rule("read_only")
 def account_type_follows_history(s: Snapshot) -> Iterator[Violation]:
     """An account is a Customer when it has won a deal and a Prospect when it has not
     (partners are partners either way)."""
@@ -971,9 +970,7 @@ def names_spelled_as_people_do(s: Snapshot) -> Iterator[Violation]:
     for contact in s.rows("Contact"):
         last, first = contact.get("LastName") or "", contact.get("FirstName") or ""
         if last in spelling:
-            yield _v(
-                "names_spelled_as_people_do", contact, f"{last} is spelled {spelling[last]}"
-            )
+            yield _v("names_spelled_as_people_do", contact, f"{last} is spelled {spelling[last]}")
         email = contact.get("Email") or ""
         local = email.split("@", 1)[0]
         if email and first and last and not local.startswith(email_local(first, last)):
