@@ -652,12 +652,14 @@ class BlockGenerator:
         """Each deal's Type from the deals before it: New Customer until a deal was won, then
         Existing Customer - Upgrade (something new) or - Replacement (again what it bought).
         A renewal theme renews something sold before, so only follows a win of its product;
-        a renewal picked for an account that has none becomes another theme (picks from the
-        account's own "opportunity_type" stream, so no other draw moves)."""
+        a renewal picked for an account that has none becomes another theme, and so does a
+        theme another deal of the account has (while unused ones are left). Picks come from
+        the account's own "opportunity_type" stream, so no other draw moves."""
         rng = stream(self.plan.seed, "opportunity_type", h.index)
         fresh = [t for t in themes if not _is_renewal(t)] or themes
         by_name = {p.name: p for p in products}
         wins: list[tuple[int, str]] = []  # (minute won, product)
+        used: set[str] = set()  # themes of the account's deals so far
         for opp in sorted(opps, key=lambda o: o.created):
             record, context = opp.record, opp.record["_context"]
             u = rng.random()
@@ -668,6 +670,11 @@ class BlockGenerator:
                     context["product"] = record["_product"] = sold[int(u * len(sold))]
                 else:
                     theme = context["opportunity"] = fresh[int(u * len(fresh))]
+            if theme in used:  # one deal per theme while the segment has themes left
+                unused = [t for t in fresh if t not in used]
+                if unused:
+                    theme = context["opportunity"] = unused[int(u * len(unused))]
+            used.add(theme)
             product = by_name.get(record["_product"])
             if product is not None and record["Amount"] is not None:
                 amount = product.min + (product.max - product.min) * record.pop("_fraction")
@@ -997,11 +1004,18 @@ class BlockGenerator:
         placed = list(steps)
         for (lo, hi), members in windows.items():
             # Whole days: boundaries keep lo's time of day (working hours), so no date they
-            # decide moves when as_of shifts across a daylight-saving change.
-            width = max(1440, (hi - lo) // len(members) // 1440 * 1440)
+            # decide moves when as_of shifts across a daylight-saving change. The window is
+            # measured on the owner's wall clock: in UTC minutes one that spans a change is an
+            # hour longer or shorter, which could tip its division into another whole day.
+            tz = opp.owner.tz
+            local = (
+                hi + utc_offset_minutes(tz, hi // 1440) - lo - utc_offset_minutes(tz, lo // 1440)
+            )
+            width = max(1440, local // len(members) // 1440 * 1440)
             for j, i in enumerate(members):
                 name, obj, kind, _, _ = steps[i]
-                placed[i] = (name, obj, kind, lo + j * width, lo + (j + 1) * width)
+                end = lo + (j + 1) * width
+                placed[i] = (name, obj, kind, lo + j * width, min(end, max(hi, lo + width)))
         # A step needs room for a working day: a deal that raced through a stage skips the rest.
         for i, step in enumerate(placed):
             if step[4] - step[3] < MIN_WINDOW:

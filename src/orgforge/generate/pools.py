@@ -1,5 +1,8 @@
 """Pools built once per run from locale data and the geography file.
 
+Surnames are spelled as people spell them (O'Connell, McDaniel: ``_surnames.yaml``), which
+Faker's census list does not.
+
 Names are Faker's en_US lists, frozen into ``packs/data/_names.json`` by
 ``scripts/build_name_pools.py`` (importing Faker at run time costs ~150 ms). No per-field Faker
 calls: the generator picks from these lists with its own seeded streams, which keeps it fast
@@ -68,9 +71,8 @@ def pools() -> Pools:
     return Pools(
         first_names=tuple(names["first_names"]),
         female_first=frozenset(names["female_only"]),
-        last_names=tuple(
-            [spelling.get(n, n) for n in names["last_names"]] + list(surnames.get("extra", []))
-        ),
+        # the same list, so the same picks: only the spelling of a few differs
+        last_names=tuple(spelling.get(n, n) for n in names["last_names"]),
         places=places,
         streets=tuple(geo["streets"]),
         country_streets={c: tuple(s) for c, s in geo.get("country_streets", {}).items()},
