@@ -1080,19 +1080,8 @@ class BlockGenerator:
         }
         out.rows.setdefault("Task", []).append(record)
         tense = "past" if completed else "future"
-        _activity_text(
-            out,
-            record,
-            "task",
-            kind,
-            step,
-            tense,
-            naming,
-            contact,
-            opp,
-            owner,
-            status=status,
-            **self.story,
+        self._activity_text(
+            out, record, "task", kind, step, tense, naming, contact, opp, owner, status=status
         )
 
     def _event(self, out, h, naming, tz, team, opp, contact, step, kind, lo, hi, n) -> int:
@@ -1183,7 +1172,7 @@ class BlockGenerator:
             users = (owner.key,)
         record["_slot"] = (users, start, duration, tuple(windows))
         tense = "future" if future else "past"
-        _activity_text(
+        self._activity_text(
             out,
             record,
             "event",
@@ -1195,9 +1184,12 @@ class BlockGenerator:
             opp,
             owner,
             title=contact["Title"],
-            **self.story,
         )
         return end
+
+    def _activity_text(self, *args, **extra) -> None:
+        """:func:`_activity_text` with the account's story (its segment) in the context."""
+        _activity_text(*args, **extra, **self.story)
 
     def _days(self, lo: int, hi: int, user: TeamUser) -> list[int]:
         """The user's working days (weekdays with ``skip_weekends``) from minute lo to hi."""
