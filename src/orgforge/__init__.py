@@ -29,6 +29,7 @@ _LAZY = {
     "shift": "orgforge.api",
     "smoke": "orgforge.api",
     "stats": "orgforge.api",
+    "text_stats": "orgforge.api",
     "validate": "orgforge.api",
     "asana_seed": "orgforge.api",
     "asana_cleanup": "orgforge.api",
@@ -56,6 +57,7 @@ __all__ = [
     "shift",
     "smoke",
     "stats",
+    "text_stats",
     "validate",
 ]
 
@@ -73,6 +75,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see; at run time __getattr__ res
         shift,
         smoke,
         stats,
+        text_stats,
         validate,
     )
     from orgforge.config import Config, load_config

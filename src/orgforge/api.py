@@ -266,6 +266,16 @@ def stats(world: str | Path) -> dict[str, Any]:
         return run(handle)
 
 
+def text_stats(world: str | Path) -> list[dict[str, Any]]:
+    """Per long text field of a world: distinct values and sentences (%), and the sentence
+    said most often with how many values say it (``orgforge stats --text``)."""
+    from orgforge.metrics.text_stats import text_stats as run
+    from orgforge.world.store import World
+
+    with World(world, create=False) as handle:
+        return run(handle)
+
+
 def shift(
     world: str | Path,
     *,

@@ -258,6 +258,111 @@ def _names(c):
     c.execute("UPDATE rec_Account SET Name = ? WHERE account_idx = 1", (first,))
 
 
+def _segment(c):
+    """A reinsurer's contact with a health plan's title (the mismatch the issue measured)."""
+    account = one(c, "SELECT key FROM rec_Account WHERE Industry = 'Insurance' LIMIT 1")[0]
+    c.execute("UPDATE rec_Contact SET Title = 'Nurse Case Manager' WHERE AccountId = ?", (account,))
+    c.execute(
+        "UPDATE rec_Account SET Name = 'Tidewater Reinsurance Group' WHERE key = ?", (account,)
+    )
+
+
+def _place_name(c):
+    c.execute(
+        "UPDATE rec_Account SET Name = 'New York Teachers Federal Credit Union', "
+        "BillingCity = 'Vancouver', BillingState = 'BC', BillingCountry = 'Canada' "
+        "WHERE key = (SELECT key FROM rec_Account WHERE BillingCity IS NOT NULL LIMIT 1)"
+    )
+
+
+def _phone_format(c):
+    c.execute(
+        "UPDATE rec_Account SET Phone = '(212) 555-0100', BillingCountry = 'Germany', "
+        "BillingPostalCode = '10115' WHERE key = "
+        "(SELECT key FROM rec_Account WHERE Phone IS NOT NULL LIMIT 1)"
+    )
+
+
+def _postcode_format(c):
+    c.execute(
+        "UPDATE rec_Contact SET MailingPostalCode = '1234', MailingCountry = 'United States' "
+        "WHERE key = (SELECT key FROM rec_Contact WHERE MailingPostalCode IS NOT NULL LIMIT 1)"
+    )
+
+
+def _customer_without_win(c):
+    c.execute(
+        "UPDATE rec_Account SET Type = 'Customer - Direct' WHERE key = (SELECT key FROM "
+        "rec_Account a WHERE NOT EXISTS (SELECT 1 FROM rec_Opportunity o "
+        "WHERE o.AccountId = a.key AND o.IsWon = 1) LIMIT 1)"
+    )
+
+
+def _prospect_with_win(c):
+    c.execute(
+        "UPDATE rec_Account SET Type = 'Prospect' WHERE key = "
+        "(SELECT AccountId FROM rec_Opportunity WHERE IsWon = 1 LIMIT 1)"
+    )
+
+
+def _new_customer_after_win(c):
+    key = one(
+        c,
+        "SELECT o.key FROM rec_Opportunity o JOIN rec_Opportunity w ON w.AccountId = o.AccountId "
+        "WHERE w.IsWon = 1 AND o.Type LIKE 'Existing Customer%' LIMIT 1",
+    )[0]
+    c.execute("UPDATE rec_Opportunity SET Type = 'New Customer' WHERE key = ?", (key,))
+
+
+def _renewal_of_nothing(c):
+    key = one(c, "SELECT key FROM rec_Opportunity WHERE Type = 'New Customer' LIMIT 1")[0]
+    c.execute("UPDATE rec_Opportunity SET Name = Name || ' Renewal' WHERE key = ?", (key,))
+
+
+def _two_ceos(c):
+    account, title = one(
+        c,
+        "SELECT AccountId, Title FROM rec_Contact WHERE Title LIKE 'Chief%' "
+        "AND AccountId IN (SELECT AccountId FROM rec_Contact GROUP BY AccountId "
+        "HAVING COUNT(*) > 1) LIMIT 1",
+    )
+    c.execute(
+        "UPDATE rec_Contact SET Title = ? WHERE key = (SELECT key FROM rec_Contact "
+        "WHERE AccountId = ? AND Title != ? LIMIT 1)",
+        (title, account, title),
+    )
+
+
+def _census_spelling(c):
+    c.execute(
+        "UPDATE rec_Contact SET LastName = 'Oconnell' "
+        "WHERE key = (SELECT key FROM rec_Contact LIMIT 1)"
+    )
+
+
+def _email_spelling(c):
+    c.execute(
+        "UPDATE rec_Contact SET LastName = 'O''Connell', Email = 'x.o''connell@a.example.com' "
+        "WHERE key = (SELECT key FROM rec_Contact LIMIT 1)"
+    )
+
+
+def _case_about_something_else(c):
+    c.execute(
+        "UPDATE rec_Case SET Description = 'Customer reports API rate limit errors on the "
+        "integration.' WHERE key = (SELECT key FROM rec_Case WHERE Description IS NOT NULL "
+        "AND Subject NOT LIKE '%rate limit%' LIMIT 1)"
+    )
+
+
+def _unknown_pattern(c):
+    c.execute(
+        "UPDATE rec_CaseComment SET CommentBody = 'Engineering confirmed this matches a known "
+        "pattern tied to duplicate claim payments.' WHERE key = "
+        "(SELECT key FROM rec_CaseComment LIMIT 1)"
+    )
+
+
 BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "audit_fields_present": [_audit],
     "lookups_resolve": [_lookup],
@@ -284,6 +389,15 @@ BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "activity_stays_in_account": [_in_account],
     "contacts_use_account_domain": [_domain],
     "account_names_unique": [_names],
+    "account_tells_one_segment": [_segment],
+    "place_names_match_address": [_place_name],
+    "addresses_follow_country": [_phone_format, _postcode_format],
+    "account_type_follows_history": [_customer_without_win, _prospect_with_win],
+    "opportunity_type_follows_wins": [_new_customer_after_win, _renewal_of_nothing],
+    "senior_titles_held_once": [_two_ceos],
+    "names_spelled_as_people_do": [_census_spelling, _email_spelling],
+    "case_text_about_subject": [_case_about_something_else],
+    "known_patterns_exist": [_unknown_pattern],
 }
 
 
@@ -318,7 +432,7 @@ def test_cli_reads_well_exits_1_and_speaks_json(small_world, tmp_path):
         [orgforge_bin(), "check", str(small_world)], capture_output=True, text=True, env=env
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert clean.stdout.startswith("ok: ") and "keep all 25 rules" in clean.stdout
+    assert clean.stdout.startswith("ok: ") and f"keep all {len(RULES)} rules" in clean.stdout
     broken = tmp_path / "broken.db"
     shutil.copy(small_world, broken)
     with sqlite3.connect(broken) as conn:

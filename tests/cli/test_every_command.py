@@ -25,6 +25,7 @@ import typer.main
 import yaml
 from tests.cli.conftest import clean_env, orgforge_bin, run_orgforge
 
+from orgforge.checks import RULES
 from orgforge.cli.main import build_app
 
 
@@ -250,7 +251,7 @@ CASES: dict[str, Case] = {
     ),
     "check": Case(
         ["check"],
-        "keep all 25 rules",
+        f"keep all {len(RULES)} rules",
         ["check", "--rule", "nope"],
         "unknown rule 'nope'",
         {"world"},

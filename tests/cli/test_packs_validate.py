@@ -34,3 +34,16 @@ def test_every_problem_of_every_file_is_listed_with_file_line_and_field(tmp_path
     assert lines[-2] == "error: 5 problems in 3 of 4 pack files (listed above)"
     assert lines[-1].startswith("hint:") and "packs validate" not in lines[-1]
     assert "Traceback" not in done.err
+
+
+def test_a_segment_naming_what_the_pack_lacks_is_one_line_with_its_place(tmp_path):
+    good = builtin_packs()["insurance"].model_dump()
+    bad = {**good, "segments": [dict(s) for s in good["segments"]]}
+    bad["segments"][1]["titles"] = [*bad["segments"][1]["titles"], "Chief Nap Officer"]
+    (tmp_path / "seg.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    done = run_orgforge(["packs", "validate", "seg.yaml"], tmp_path)
+    assert done.code == 2, str(done)
+    assert "segment 'property_casualty': titles entry 'Chief Nap Officer' is not in the pack's" in (
+        done.err
+    )
+    assert "Traceback" not in done.err and done.err.splitlines()[-1].startswith("hint:")

@@ -85,10 +85,15 @@ def template_regex(template: str, context: dict, pack, depth: int = 0) -> str:
         position = match.end()
         name = match.group(1)
         namespace, _, rest = name.partition(".")
+        segment_id = (context.get("pack_segment") or "").partition("/")[2]
+        segment = pack.segment(segment_id or None)
         if namespace == "v" and rest:
-            out.append(alternatives([re.escape(w) for w in getattr(pack.vocabulary, rest)]))
+            words = (segment.vocabulary if segment else {}).get(rest)
+            words = words or getattr(pack.vocabulary, rest)
+            out.append(alternatives([re.escape(w) for w in words]))
         elif namespace == "case" and rest:
-            subjects = [template_regex(s, context, pack, depth + 1) for s in pack.case.subjects]
+            listed = pack.segment_lists(segment_id or None)["case_subjects"]
+            subjects = [template_regex(s, context, pack, depth + 1) for s in listed]
             out.append(alternatives(subjects))
         elif namespace == "t" and rest:
             table = SHIPPED["_tables"][rest]

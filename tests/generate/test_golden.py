@@ -18,25 +18,25 @@ from orgforge.world.store import World
 
 GOLDEN = {  # structure: every column but the text fields
     "UserRole": "d96f3746d76a42c7",
-    "User": "8810a07774483e73",
-    "Account": "199f2e9ba3cd33a2",
-    "Contact": "d0049d4825782df8",
-    "Opportunity": "8ba5db5ff59cc0bd",
-    "OpportunityContactRole": "ff24f48ec2ea6580",
-    "Case": "d65480567cfc255c",
-    "CaseComment": "499034054c803d62",
-    "Task": "57e12a778c29a699",
-    "Event": "160359b7060d499c",
-    "EventRelation": "5ff46bb918de7ac4",
-    "History": "40a97bdd98eb4cea",
+    "User": "bc1b2de250b10144",
+    "Account": "f01991c68587888c",
+    "Contact": "dfd9d96a7952a189",
+    "Opportunity": "288806c4bdc87500",
+    "OpportunityContactRole": "9337150570d36424",
+    "Case": "cb24ccb05168ee7f",
+    "CaseComment": "967a1b7fb2da065a",
+    "Task": "3d2b2302b9046118",
+    "Event": "44af829d266bda9e",
+    "EventRelation": "f7bbbffec155f719",
+    "History": "66a4350058e06c17",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
-    "Account": "ad86e8ceb22e1501",
-    "Opportunity": "4670634b50bdda80",
-    "Case": "ed1f7c4bd89580ce",
-    "CaseComment": "ffc7d7f56816ca71",
-    "Task": "2e78dc392ae5afdd",
-    "Event": "e0fbabc185936e85",
+    "Account": "732149ab3701cf19",
+    "Opportunity": "ca6036df8f148048",
+    "Case": "2f826a4d48b7b16d",
+    "CaseComment": "1912c2917e591be4",
+    "Task": "2f564d38a270cee0",
+    "Event": "3fb057a004aa5ecb",
 }
 
 

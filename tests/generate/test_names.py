@@ -8,13 +8,25 @@ import pytest
 
 from orgforge.api import resolve
 from orgforge.generate.distributions import hash_units
-from orgforge.generate.names import Namer, slug
+from orgforge.generate.names import Namer, place_words, slug
 from orgforge.generate.plan import make_plan
 
+_SURNAMES: dict[int, list[str]] = {}
 
-def reference_candidate(plan, index: int, industry: str, attempt: int) -> str:
-    """A candidate as the module docstring defines it: every slot drawn from hash_units."""
-    company = plan.packs[industry].company
+
+def _surnames(pools) -> list[str]:
+    """Surnames that are no city, state or country (a company name shows no false place)."""
+    if id(pools) not in _SURNAMES:
+        _SURNAMES[id(pools)] = [n for n in pools.last_names if n not in place_words(pools)]
+    return _SURNAMES[id(pools)]
+
+
+def reference_candidate(plan, index: int, industry: str, segment: str, attempt: int):
+    """A candidate as the module docstring defines it: every slot drawn from hash_units, the
+    pattern from the account's segment (if its pack has segments); with the place it shows."""
+    pack = plan.packs[industry]
+    company = pack.company
+    patterns = pack.segment(segment).patterns if segment else company.patterns
     units = hash_units(plan.seed, "name", index, attempt, n=6)
 
     def pick(seq, slot: int):
@@ -24,8 +36,9 @@ def reference_candidate(plan, index: int, industry: str, attempt: int) -> str:
     word, word2 = pick(company.words, 2), pick(company.words, 3)
     if word2 == word:
         word2 = company.words[(company.words.index(word) + 1) % len(company.words)]
-    name = pick(company.patterns, 1).format(
-        last=pick(plan.pools.last_names, 4),
+    pattern = pick(patterns, 1)
+    name = pattern.format(
+        last=pick(_surnames(plan.pools), 4),
         city=place.city,
         state=place.state_name,
         word=word,
@@ -33,7 +46,8 @@ def reference_candidate(plan, index: int, industry: str, attempt: int) -> str:
     )
     if attempt >= 3:
         name = f"{name} {pick(company.suffixes, 5)}"
-    return name
+    shows_place = "{city}" in pattern or "{state}" in pattern
+    return name, place if shows_place else None
 
 
 @pytest.mark.parametrize("seed", [0, 42, 2**40 + 7])
@@ -42,9 +56,10 @@ def test_draws_are_the_hashes_of_seed_index_and_attempt(seed):
     namer = Namer(plan)
     for index in range(300):
         industry = namer.industry(index)
-        parts = namer._parts[industry]
+        segment = namer.segment(index, industry)
+        parts = namer._parts[industry, segment]
         for attempt in (0, 1, 4):
-            expected = reference_candidate(plan, index, industry, attempt)
+            expected = reference_candidate(plan, index, industry, segment, attempt)
             assert namer._candidate(index, parts, attempt) == expected
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from orgforge import packs
 
-NAMES = ["_geo.yaml", "_team.yaml", *packs.builtin_pack_files()]
+NAMES = ["_geo.yaml", "_surnames.yaml", "_team.yaml", *packs.builtin_pack_files()]
 
 
 def _build_script():

@@ -767,4 +767,290 @@ def account_names_unique(s: Snapshot) -> Iterator[Violation]:
             seen[name] = account["key"]
 
 
+# -- one story per account ---------------------------------------------------------------------
+
+
+def _packs_by_industry() -> dict[str, Any]:
+    """Account.Industry → the built-in pack writing it (one per value)."""
+    from orgforge.packs import builtin_packs
+
+    out: dict[str, Any] = {}
+    for pack in builtin_packs().values():
+        out.setdefault(pack.industry, pack)
+    return out
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A company name pattern as a regex: each slot is some text, and a suffix may follow."""
+    parts = re.split(r"\{[a-z0-9]+\}", pattern)
+    return re.compile("^" + ".+".join(map(re.escape, parts)) + "( .+)?$")
+
+
+def _subject_regex(subject: str) -> re.Pattern[str]:
+    parts = subject.split("{number}")
+    return re.compile("^" + r"\d+".join(map(re.escape, parts)) + "$")
+
+
+def _segment_fits(pack, segment, account, titles, themes, subjects) -> list[str]:
+    """What of an account does not belong to ``segment``: the reasons, or [] if it fits."""
+    lists = pack.segment_lists(segment.id)
+    reasons = []
+    if not any(_pattern_regex(p).match(account.get("Name") or "") for p in segment.patterns):
+        reasons.append("its name")
+    allowed = set(lists["titles"])
+    reasons += [f"title {t!r}" for t in titles if t not in allowed]
+    allowed = set(lists["opportunity_types"])
+    reasons += [f"theme {t!r}" for t in themes if t not in allowed]
+    known = [_subject_regex(x) for x in lists["case_subjects"]]
+    reasons += [f"case {x!r}" for x in subjects if not any(r.match(x) for r in known)]
+    return reasons
+
+
+@rule()
+def account_tells_one_segment(s: Snapshot) -> Iterator[Violation]:
+    """An account of a pack with segments fits one of them: its name follows one of the
+    segment's patterns, and its contacts' titles, opportunity themes and case subjects are the
+    segment's (or shared by every segment)."""
+    packs = _packs_by_industry()
+    titles, themes, subjects = defaultdict(list), defaultdict(list), defaultdict(list)
+    for c in s.rows("Contact"):
+        if c.get("Title"):
+            titles[c.get("AccountId")].append(c["Title"])
+    for o in s.rows("Opportunity"):
+        account = s.get(o.get("AccountId")) or {}
+        prefix = f"{account.get('Name')} - "
+        if (o.get("Name") or "").startswith(prefix):
+            themes[o["AccountId"]].append(o["Name"][len(prefix) :])
+    for c in s.rows("Case"):
+        if c.get("Subject"):
+            subjects[c.get("AccountId")].append(c["Subject"])
+    for account in s.rows("Account"):
+        pack = packs.get(account.get("Industry"))
+        if pack is None or not pack.segments:
+            continue
+        key = account["key"]
+        best = None
+        for segment in pack.segments:
+            reasons = _segment_fits(pack, segment, account, titles[key], themes[key], subjects[key])
+            if not reasons:
+                break
+            if best is None or len(reasons) < len(best[1]):
+                best = (segment, reasons)
+        else:
+            segment, reasons = best
+            yield _v(
+                "account_tells_one_segment",
+                account,
+                f"fits no {pack.label} segment; closest is {segment.label}, but for "
+                f"{', '.join(reasons[:3])}",
+            )
+
+
+def _places() -> dict[str, list[Any]]:
+    """A city, state or country name → the places it names."""
+    from orgforge.generate.pools import pools
+
+    out: dict[str, list[Any]] = defaultdict(list)
+    for place in pools().places.values:
+        for word in (place.city, place.state_name, place.country):
+            out[word].append(place)
+    return out
+
+
+@rule()
+def place_names_match_address(s: Snapshot) -> Iterator[Violation]:
+    """A city, state or country named in an account's name is where its billing address is."""
+    places = _places()
+    words = sorted(places, key=len, reverse=True)
+    for account in s.rows("Account"):
+        name = account.get("Name") or ""
+        for word in words:
+            if not re.search(rf"(?<![\w']){re.escape(word)}(?![\w'])", name):
+                continue
+            city, state = account.get("BillingCity"), account.get("BillingState")
+            country = account.get("BillingCountry")
+            fits = [
+                p
+                for p in places[word]
+                if (not city or p.city == city or word != p.city)
+                and (not state or p.state == state)
+                and (not country or p.country == country)
+            ]
+            if not fits:
+                where = ", ".join(x for x in (city, state, country) if x)
+                yield _v(
+                    "place_names_match_address",
+                    account,
+                    f"is named for {word} but its billing address is {where}",
+                )
+            break  # the longest place name only ("New York" in "New York Teachers ...")
+
+
+# Phone numbers and postal codes as each country writes them.
+PHONE_FORMATS = {
+    "United States": r"\(\d{3}\) \d{3}-\d{4}",
+    "Canada": r"\(\d{3}\) \d{3}-\d{4}",
+    "United Kingdom": r"\+44 \d{2,4} \d{3,4} \d{3,4}",
+    "Germany": r"\+49 \d{2,4} \d{5,8}",
+    "Australia": r"\+61 \d \d{4} ?\d{3,4}",
+}
+POSTAL_FORMATS = {
+    "United States": r"\d{5}",
+    "Canada": r"[A-Z]\d[A-Z] \d[A-Z]\d",
+    "United Kingdom": r"[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}",
+    "Germany": r"\d{5}",
+    "Australia": r"\d{4}",
+}
+
+
+@rule()
+def addresses_follow_country(s: Snapshot) -> Iterator[Violation]:
+    """Phone numbers and postal codes of accounts and contacts are written the way their
+    address's country writes them (US and Canada (212) 555-0123, UK +44 …, Germany +49 …)."""
+    checks = (
+        ("Account", "BillingCountry", ("Phone",), "BillingPostalCode"),
+        ("Contact", "MailingCountry", ("Phone", "MobilePhone"), "MailingPostalCode"),
+    )
+    for obj, country_field, phones, postal in checks:
+        for r in s.rows(obj):
+            country = r.get(country_field)
+            if not country and obj == "Contact":
+                country = (s.get(r.get("AccountId")) or {}).get("BillingCountry")
+            phone_format = PHONE_FORMATS.get(country or "")
+            for f in phones:
+                value = r.get(f)
+                if value and phone_format and not re.fullmatch(phone_format, value):
+                    yield _v(
+                        "addresses_follow_country", r, f"{f} {value!r} is not a {country} number"
+                    )
+            value, postal_format = r.get(postal), POSTAL_FORMATS.get(country or "")
+            if value and postal_format and not re.fullmatch(postal_format, value):
+                yield _v(
+                    "addresses_follow_country", r, f"{postal} {value!r} is not a {country} code"
+                )
+
+
+@rule("read_only")
+def account_type_follows_history(s: Snapshot) -> Iterator[Violation]:
+    """An account is a Customer when it has won a deal and a Prospect when it has not
+    (partners are partners either way)."""
+    won = {o.get("AccountId") for o in s.rows("Opportunity") if o.get("IsWon")}
+    for account in s.rows("Account"):
+        kind = account.get("Type")
+        if kind == "Customer - Direct" and account["key"] not in won:
+            yield _v("account_type_follows_history", account, "is a Customer without a won deal")
+        elif kind == "Prospect" and account["key"] in won:
+            yield _v("account_type_follows_history", account, "is a Prospect with a won deal")
+
+
+@rule("history")
+def opportunity_type_follows_wins(s: Snapshot) -> Iterator[Violation]:
+    """A deal is New Customer until the account has won one, Existing Customer after; a
+    renewal renews something sold: it comes after a win."""
+    won_at: dict[str, list[str]] = defaultdict(list)
+    for key, entries in _stage_entries(s).items():
+        opp = s.get(key) or {}
+        for stage, when in entries:
+            if stage == "Closed Won":
+                won_at[opp.get("AccountId")].append(when)
+    for opp in s.rows("Opportunity"):
+        created = opp.get("CreatedDate") or ""
+        before = any(w < created for w in won_at.get(opp.get("AccountId"), ()))
+        kind = opp.get("Type") or ""
+        if kind == "New Customer" and before:
+            yield _v("opportunity_type_follows_wins", opp, "is New Customer after a won deal")
+        elif kind.startswith("Existing Customer") and not before:
+            yield _v("opportunity_type_follows_wins", opp, f"is {kind} before any won deal")
+        elif "renewal" in (opp.get("Name") or "").lower() and not before:
+            yield _v("opportunity_type_follows_wins", opp, "renews something never sold")
+
+
+EXCLUSIVE_TITLE = re.compile(r"^(Chief|CEO|CFO|CIO|CTO|COO|President|(S|E)?VP|Head|Director)\b")
+
+
+@rule()
+def senior_titles_held_once(s: Snapshot) -> Iterator[Violation]:
+    """No two contacts of one account hold the same senior title (a chief, a VP, a director,
+    a head of)."""
+    held: dict[tuple[str, str], str] = {}
+    for contact in s.rows("Contact"):
+        title = contact.get("Title") or ""
+        if not EXCLUSIVE_TITLE.match(title):
+            continue
+        slot = (contact.get("AccountId") or "", title)
+        if slot in held:
+            yield _v("senior_titles_held_once", contact, f"is a second {title} ({held[slot]})")
+        else:
+            held[slot] = contact["key"]
+
+
+@rule()
+def names_spelled_as_people_do(s: Snapshot) -> Iterator[Violation]:
+    """Surnames keep their apostrophes and capitals (O'Connell, McDaniel), and an email's
+    local part is the name in lower-case letters (oconnell)."""
+    from orgforge.generate.accounts import email_local
+    from orgforge.packs import builtin_yaml
+
+    _, data = builtin_yaml(["_surnames.yaml"])["_surnames.yaml"]
+    spelling = data["spelling"]
+    for contact in s.rows("Contact"):
+        last, first = contact.get("LastName") or "", contact.get("FirstName") or ""
+        if last in spelling:
+            yield _v("names_spelled_as_people_do", contact, f"{last} is spelled {spelling[last]}")
+        email = contact.get("Email") or ""
+        local = email.split("@", 1)[0]
+        if email and first and last and not local.startswith(email_local(first, last)):
+            yield _v(
+                "names_spelled_as_people_do",
+                contact,
+                f"{email} does not spell {first} {last} ({email_local(first, last)})",
+            )
+
+
+_CONTENT_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+
+
+@rule()
+def case_text_about_subject(s: Snapshot) -> Iterator[Violation]:
+    """A case's description is about its subject's problem: it names the subject, or most of
+    the subject's words."""
+    for case in s.rows("Case"):
+        subject, text = case.get("Subject") or "", case.get("Description") or ""
+        if not subject or not text or subject in text:
+            continue
+        words = {w.lower() for w in _CONTENT_WORD.findall(subject)}
+        found = {w for w in words if w in text.lower()}
+        if words and len(found) * 2 < len(words):
+            yield _v(
+                "case_text_about_subject",
+                case,
+                f"description does not speak of its subject {subject!r}",
+            )
+
+
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+@rule()
+def known_patterns_exist(s: Snapshot) -> Iterator[Violation]:
+    """A case comment that calls the problem a known pattern names it (in quotes), and it is
+    a case subject at the same account."""
+    subjects: dict[str, set[str]] = defaultdict(set)
+    for case in s.rows("Case"):
+        if case.get("Subject"):
+            subjects[case.get("AccountId")].add(case["Subject"])
+    for comment in s.rows("CaseComment"):
+        body = comment.get("CommentBody") or ""
+        if "known pattern" not in body:
+            continue
+        account = (s.get(comment.get("ParentId")) or {}).get("AccountId")
+        named = [q for q in _QUOTED.findall(body) if q in subjects.get(account, ())]
+        if not named:
+            yield _v(
+                "known_patterns_exist",
+                comment,
+                "speaks of a known pattern but names none of its account's cases",
+            )
+
+
 __all__ = ["RULES", "Rule", "Violation"]

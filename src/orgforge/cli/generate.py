@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -162,9 +162,24 @@ def export(
         )
 
 
-def stats(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = False) -> None:
+def stats(
+    config: ConfigOpt = None,
+    world: WorldOpt = None,
+    text: Annotated[
+        bool,
+        typer.Option(
+            "--text",
+            help="How much each long text field repeats: distinct values and sentences, "
+            "the most repeated sentence.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Counts, fill rates and distributions of a world, next to the configured targets."""
     cfg = load(config, {"world": world})
+    if text:
+        _text_stats(orgforge.text_stats(cfg.world), as_json)
+        return
     report = orgforge.stats(cfg.world)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
@@ -188,6 +203,37 @@ def stats(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = F
                 str(row["value"]), f"{row['count']:,}", f"{row['observed_pct']:.1f}", target
             )
         out.print(table)
+
+
+def _text_stats(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"fields": rows}, indent=2))
+        return
+    table = _table(
+        "Long text fields: distinct values and sentences, top sentence (% of values)",
+        "field",
+        "values",
+        "values %",
+        "sentences %",
+        "top %",
+    )
+    for row in rows:
+        table.add_row(
+            f"{row['object']}.{row['field']}",
+            f"{row['values']:,}",
+            f"{row['distinct_values_pct']:.1f}",
+            f"{row['distinct_sentences_pct']:.1f}",
+            f"{row['top_sentence_pct']:.2f}",
+        )
+    _console.out.print(table)
+    for row in rows:
+        if row["top_sentence"]:
+            _console.out.print(
+                f"{row['object']}.{row['field']}: most repeated sentence "
+                f"({row['top_sentence_values']:,} values): {row['top_sentence']!r}",
+                markup=False,
+                highlight=False,
+            )
 
 
 def _result_dict(result: Any, cfg: Any) -> dict[str, Any]:

@@ -70,7 +70,7 @@ DEFAULTS = {
 
 # Bump when the same request can get a different text (templates, picking, hashing): a world
 # made by an older engine then counts as another recipe and is rewritten, not mixed.
-ENGINE_VERSION = 3
+ENGINE_VERSION = 4
 NUMBERS = range(1000, 900_000)  # what {number} reads as: a 4-6 digit number
 P_SCALE = 10_000  # a slot's probability p counts in steps of 1/P_SCALE
 # Leaves are compiled once the engine has rendered this many texts: compiling the few dozen
@@ -394,7 +394,7 @@ class _Route(NamedTuple):
     by: tuple[str, ...]  # context keys its tables are keyed by, in a fixed order
     specs: dict[tuple, _Spec]  # keyed by (industry, *values of ``by``)
     crc_start: int  # CRC-32 of "{seed}|{kind}|": each key's CRC continues from it
-    slot_deps: tuple[tuple[tuple[str, ...], bool], ...]  # per slot: its ``by``, uses the pack
+    slot_deps: tuple[tuple[tuple[str, ...], frozenset[str]], ...]  # per slot: by, pack lists
 
 
 class OfflineEngine(ContentEngine):
@@ -414,6 +414,19 @@ class OfflineEngine(ContentEngine):
         self._subjects = {
             pid: tuple(_parse(s) for s in p.case.subjects) for pid, p in packs.items()
         }
+        self._own: dict[str, frozenset[str]] = {}  # per segment: the lists it replaces
+        # A segment of a pack ("insurance/reinsurance", the context's ``pack_segment``) reads
+        # as a pack of its own: the pack's vocabulary with the segment's lists in place, and
+        # the case subjects of the segment.
+        for pid, p in packs.items():
+            for segment in p.segments:
+                key = f"{pid}/{segment.id}"
+                vocab = dict(self._vocab[pid])
+                vocab.update({name: tuple(words) for name, words in segment.vocabulary.items()})
+                self._vocab[key] = vocab
+                subjects = p.segment_lists(segment.id)["case_subjects"]
+                self._subjects[key] = tuple(_parse(s) for s in subjects)
+                self._own[key] = frozenset({"case", *(f"v.{name}" for name in segment.vocabulary)})
         self._routes: dict[str, _Route] = {}
         # The same specs for the render loop's direct lookups: kind -> (by, specs, crc_start),
         # the spec being specs[industry] when by is "", or specs[industry][context[by]] when
@@ -446,7 +459,7 @@ class OfflineEngine(ContentEngine):
             context = request.context
             try:
                 by, specs, crc_start = fast[request.kind]
-                spec = specs[context["industry"]]
+                spec = specs[context.get("pack_segment") or context["industry"]]
                 if by:
                     spec = spec[context[by]]
             except KeyError:  # first of its kind, pack or table key; or a context without them
@@ -474,7 +487,7 @@ class OfflineEngine(ContentEngine):
     def _find(self, kind: str, context: Mapping[str, str]) -> tuple[_Spec, int]:
         """The spec for a request and its kind's CRC start, building what is missing."""
         route = self._routes.get(kind) or self._route(kind)
-        industry = context.get("industry", "")
+        industry = context.get("pack_segment") or context.get("industry", "")
         spec_key = (industry, *[context.get(b, "") for b in route.by])
         spec = route.specs.get(spec_key)
         if spec is None:
@@ -498,7 +511,7 @@ class OfflineEngine(ContentEngine):
         for _, variants in slots:
             reached = [self._reach(parts) for parts in variants]
             slot_by = tuple(dict.fromkeys(key for by, _ in reached for key in by))
-            deps.append((slot_by, any(uses_pack for _, uses_pack in reached)))
+            deps.append((slot_by, frozenset().union(*(used for _, used in reached))))
         by = tuple(dict.fromkeys(key for slot_by, _ in deps for key in slot_by))
         crc_start = zlib.crc32(f"{self.seed}|{kind}|".encode())
         route = _Route(by, {}, crc_start, tuple(deps))
@@ -543,7 +556,7 @@ class OfflineEngine(ContentEngine):
         picks can have, and whether one may render empty. Kept per pack (if the slot uses it)
         and values of the table keys it uses, so specs share them."""
         by, uses_pack = self._routes[kind].slot_deps[index]
-        memo_key = (kind, index, industry if uses_pack else None, *[keyed_by[b] for b in by])
+        memo_key = (kind, index, self._pack_key(industry, uses_pack), *[keyed_by[b] for b in by])
         found = self._slots.get(memo_key)
         if found is None:
             p, variants = self.templates.kinds[kind][index]
@@ -567,7 +580,7 @@ class OfflineEngine(ContentEngine):
         """The sentences a template can make, with their weights. Kept per template, pack (if
         it uses the pack) and values of the table keys it uses, so specs share them."""
         by, uses_pack = self._reach(parts)
-        memo_key = (parts, industry if uses_pack else None, *[keyed_by[b] for b in by])
+        memo_key = (parts, self._pack_key(industry, uses_pack), *[keyed_by[b] for b in by])
         done = self._expanded.get(memo_key)
         if done is not None:
             return done
@@ -615,23 +628,38 @@ class OfflineEngine(ContentEngine):
         sentence = "".join(shape), tuple(args)
         return [(w, _then(s, sentence)) for w, s in done]
 
-    def _reach(self, parts: Parsed) -> tuple[tuple[str, ...], bool]:
-        """The table keys a template depends on (through its tables), and whether it uses the
-        pack (vocabulary or case subjects)."""
+    def _reach(self, parts: Parsed) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The table keys a template depends on (through its tables), and what of the pack it
+        uses: vocabulary lists ("v.pains") and case subjects ("case"); empty if nothing."""
         found = self._reached.get(parts)
         if found is None:
             by: list[str] = []
             self._collect_by(parts, by, set())
-            found = self._reached[parts] = (tuple(by), self._uses_pack(parts, set()))
+            used: set[str] = set()
+            self._pack_names(parts, set(), used)
+            found = self._reached[parts] = (tuple(by), frozenset(used))
         return found
 
-    def _uses_pack(self, parts: Parsed, seen: set[str]) -> bool:
+    def _pack_names(self, parts: Parsed, seen: set[str], used: set[str]) -> None:
         for namespace, name in parts:
-            if namespace in ("v", "case"):
-                return True
-            if namespace == "t" and name not in seen:
+            if namespace == "v":
+                used.add(f"v.{name}")
+            elif namespace == "case":
+                used.add("case")
+            elif namespace == "t" and name not in seen:
                 seen.add(name)
-                tables = self.templates.tables[name][1].values()
-                if any(self._uses_pack(sub, seen) for variants in tables for sub in variants):
-                    return True
-        return False
+                for variants in self.templates.tables[name][1].values():
+                    for sub in variants:
+                        self._pack_names(sub, seen, used)
+
+    def _pack_key(self, industry: Any, used: frozenset[str]) -> Any:
+        """What a template's expansion depends on of ``industry`` (a pack, or a pack's segment:
+        "insurance/reinsurance"): the segment only if the template uses a list the segment
+        replaces, else its pack, so segments share the expansions they would make alike; None
+        if it uses no pack list at all."""
+        if not used:
+            return None
+        own = self._own.get(industry)
+        if own is None or used & own:
+            return industry
+        return industry.partition("/")[0]

@@ -27,7 +27,11 @@ from orgforge.packs import Pack
 
 SYSTEM = "_system"
 _VERSION = re.compile(r"^#\s*version:\s*(\S+)\s*$", re.IGNORECASE)
-HIDDEN_CONTEXT = ("subject_of", "industry_label")  # internal links, not facts for the model
+HIDDEN_CONTEXT = (
+    "subject_of",
+    "industry_label",
+    "pack_segment",
+)  # internal links, not facts for the model
 
 RESPONSE_SCHEMA: dict = {
     "type": "object",

@@ -24,6 +24,7 @@ every date by the same delta (with ``skip_weekends``, a delta of whole weeks).
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from random import Random
 
@@ -53,6 +54,7 @@ ACCOUNT_AGE = {"Customer": (240, 1800), "Partner": (180, 1500), "Prospect": (14,
 ACCOUNT_AGE_DEFAULT = (60, 900)
 SENIORITY_WEIGHTS = {"executive": 8, "vp": 14, "director": 24, "manager": 30, "individual": 24}
 SENIOR = ("executive", "vp", "director")
+EXCLUSIVE = SENIOR  # titles one person at an account holds
 PRIMARY_ROLES = ("Decision Maker", "Economic Buyer", "Executive Sponsor")
 OTHER_ROLES = ("Evaluator", "Technical Buyer", "Influencer", "Business User", "Other")
 CASE_PRIORITY = {
@@ -192,17 +194,29 @@ class BlockGenerator:
         self.plan = plan
         self.asof = plan.as_of_ordinal
         self.clock = _Clock(self.asof)
-        # Per pack: its titles by seniority, and a weighted pick of seniority levels.
-        self.titles: dict[str, tuple[dict[str, list], Weighted[str]]] = {}
+        # Per pack and segment: its titles by seniority, a weighted pick of seniority levels,
+        # its products and its opportunity themes.
+        self.titles: dict[tuple[str, str], tuple[dict[str, list], Weighted[str]]] = {}
+        self.offer: dict[tuple[str, str], tuple[list, list[str]]] = {}
         for pack_id, pack in plan.packs.items():
-            by_level: dict[str, list] = {}
-            for title in pack.titles:
-                by_level.setdefault(title.seniority, []).append(title)
-            levels = Weighted({lvl: w for lvl, w in SENIORITY_WEIGHTS.items() if lvl in by_level})
-            self.titles[pack_id] = (by_level, levels)
+            for segment in pack.segments or [None]:
+                segment_id = segment.id if segment else ""
+                lists = pack.segment_lists(segment_id or None)
+                allowed = set(lists["titles"])
+                by_level: dict[str, list] = {}
+                for title in pack.titles:
+                    if title.title in allowed:
+                        by_level.setdefault(title.seniority, []).append(title)
+                levels = Weighted(
+                    {lvl: w for lvl, w in SENIORITY_WEIGHTS.items() if lvl in by_level}
+                )
+                self.titles[pack_id, segment_id] = (by_level, levels)
+                products = [p for p in pack.products if p.name in set(lists["products"])]
+                self.offer[pack_id, segment_id] = (products, lists["opportunity_types"])
         self.tier_of = plan.density.pick_unit  # a density tier from one uniform draw
         self.company_types = {pid: Weighted(p.company.types) for pid, p in plan.packs.items()}
         self.staffing = Staffing(plan.team, plan.users)
+        self.story: dict[str, str] = {}
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -285,6 +299,15 @@ class BlockGenerator:
         number = f"{h.index + 1:04d}"
         tier = plan.density.pick(rng)
         place = plan.pools.places.pick(rng)
+        if naming.place is not None:  # the city or state its name shows is where it is
+            place = naming.place
+        segment = pack.segment(naming.segment or None)
+        # Text context naming the segment: its label for a model, its key for offline text.
+        story = {
+            "segment": segment.label if segment else pack.label.lower(),
+            "pack_segment": f"{naming.industry}/{naming.segment}" if segment else "",
+        }
+        self.story = story  # for the account's activities' text
         staffing = self.staffing
         territory = staffing.territory(place.tz)
         team = {
@@ -314,7 +337,7 @@ class BlockGenerator:
                 if rich or (tier == "moderate" and rng.random() < 0.3)
                 else None,
                 "NumberOfEmployees": h.employees if rich else None,
-                "BillingStreet": None if sparse else self._street(rng),
+                "BillingStreet": None if sparse else self._street(rng, place),
                 "BillingCity": None if sparse else place.city,
                 "BillingState": None if sparse else place.state,
                 "BillingPostalCode": None if sparse else self._postal(rng, place),
@@ -339,6 +362,7 @@ class BlockGenerator:
                 "employees": f"{h.employees:,}",
                 "size": "large" if h.size > 0.66 else "mid-sized" if h.size > 0.33 else "growing",
                 "type": h.type_key,
+                **story,
             },
         )
         if not (rich or moderate_half):
@@ -346,8 +370,15 @@ class BlockGenerator:
             out.requests.pop()
 
         contacts = self.contacts(out, h, naming, place, team, created_day, n_contacts)
-        opps = self.opportunities(out, h, naming, contacts, team, created_day, n_opps, n_roles)
-        self.cases(out, h, naming, contacts, team, created_day, n_cases, n_comments)
+        opps = self.opportunities(
+            out, h, naming, story, contacts, team, created_day, n_opps, n_roles
+        )
+        # The account's type is its history's: a customer has won a deal, a prospect has not;
+        # partners are partners whatever they bought.
+        if h.type_key != "Partner":
+            h.type_key = "Customer" if any(o.record["IsWon"] for o in opps) else "Prospect"
+        account["Type"] = ACCOUNT_TYPE[h.type_key]
+        self.cases(out, h, naming, story, contacts, team, created_day, n_cases, n_comments)
         self.activities(out, h, naming, place.tz, contacts, opps, team, task_types, event_types)
         account.pop("_created")
 
@@ -363,9 +394,15 @@ class BlockGenerator:
         code = {"Germany": "49", "Australia": "61"}.get(place.country, "1")
         return f"+{code} {place.area} {5550000 + int(rng.random() * 9999)}"
 
-    def _street(self, rng: Random) -> str:
-        streets = self.plan.pools.streets
-        return f"{int(rng.random() * 9800) + 100} {streets[int(rng.random() * len(streets))]}"
+    def _street(self, rng: Random, place) -> str:
+        pools = self.plan.pools
+        streets = pools.country_streets.get(place.country, pools.streets)
+        number = int(rng.random() * 9800) + 100
+        street = streets[int(rng.random() * len(streets))]
+        if place.country in pools.street_format:
+            number = number % 180 + 1  # house numbers there are small
+            return pools.street_format[place.country].format(street=street, number=number)
+        return f"{number} {street}"
 
     @staticmethod
     def _postal(rng: Random, place) -> str:
@@ -373,11 +410,14 @@ class BlockGenerator:
             return f"{place.postal}{int(rng.random() * 100):02d}"
         if place.country == "Canada":
             return f"{place.postal} {int(rng.random() * 9)}A{int(rng.random() * 9)}"
-        return (
-            f"{place.postal} {int(rng.random() * 9)}AB"
-            if place.country == "United Kingdom"
-            else f"{place.postal}{int(rng.random() * 100):02d}"
-        )
+        if place.country == "United Kingdom":  # outward code, then digit and two letters
+            u = rng.random()
+            letters = "ABDEFGHJLNPQRSTUWXYZ"
+            pair = letters[int(u * 180) % 20] + letters[int(u * 3600) % 20]
+            return f"{place.postal} {int(u * 9) + 1}{pair}"
+        if place.country == "Australia":  # four digits
+            return f"{place.postal}{int(rng.random() * 10)}"
+        return f"{place.postal}{int(rng.random() * 100):02d}"
 
     # -- contacts ------------------------------------------------------------------------------
 
@@ -387,7 +427,7 @@ class BlockGenerator:
         plan, rng, clock = self.plan, h.rng, self.clock
         rnd = rng.random
         tier_of = self.tier_of
-        by_seniority, levels = self.titles[naming.industry]
+        by_seniority, levels = self.titles[naming.industry, naming.segment]
         first_names, last_names = plan.pools.first_names, plan.pools.last_names
         n_first, n_last = len(first_names), len(last_names)
         female_first = plan.pools.female_first
@@ -402,6 +442,7 @@ class BlockGenerator:
         if days:
             days[0] = created_day + 1
         used_names: set[tuple[str, str]] = set()
+        held: set[str] = set()  # exclusive titles (director and up) already held here
         rows = out.rows.setdefault("Contact", [])
         result = []
         for n in range(1, count + 1):
@@ -410,13 +451,17 @@ class BlockGenerator:
             level = "executive" if n == 1 and "executive" in by_seniority else levels.pick(rng)
             titles = by_seniority[level]
             title = titles[int(rnd() * len(titles))]
+            if level in EXCLUSIVE:
+                title = self._free_title(by_seniority, level, title, held)
+                if title.seniority in EXCLUSIVE:
+                    held.add(title.title)
             while True:
                 first = first_names[int(rnd() * n_first)]
                 last = last_names[int(rnd() * n_last)]
                 if (first, last) not in used_names:
                     used_names.add((first, last))
                     break
-            email_user = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+            email_user = email_local(first, last)
             created = clock.at(days[n - 1], creator, rnd())
             record = {
                 "key": f"{key_prefix}{n}",
@@ -434,7 +479,7 @@ class BlockGenerator:
                 "Phone": None if sparse else phone(rng, place),
                 "MobilePhone": phone(rng, place) if rich else None,
                 "LeadSource": None if sparse else LEAD_SOURCES[int(rnd() * 5)],
-                "MailingStreet": street(rng) if rich else None,
+                "MailingStreet": street(rng, place) if rich else None,
                 "MailingCity": None if sparse else place.city,
                 "MailingState": None if sparse else place.state,
                 "MailingPostalCode": postal(rng, place) if rich else None,
@@ -449,6 +494,21 @@ class BlockGenerator:
             result.append(record)
         return result
 
+    @staticmethod
+    def _free_title(by_seniority, level, title, held):
+        """``title`` if nobody at the account holds it yet, else the next free one of its level
+        (in the pack's order), else one a level down: one CEO, one Director of Claims."""
+        if title.title not in held:
+            return title
+        order = list(SENIORITY_WEIGHTS)
+        for lvl in order[order.index(level) :]:
+            titles = by_seniority.get(lvl, [])
+            start = titles.index(title) + 1 if lvl == level else 0
+            for candidate in titles[start:] + titles[:start]:
+                if lvl not in EXCLUSIVE or candidate.title not in held:
+                    return candidate
+        return title
+
     # -- opportunities, their stage histories and contact roles --------------------------------
 
     def _stage_path(self, rng: Random, stage: str) -> list[str]:
@@ -459,12 +519,11 @@ class BlockGenerator:
             return [*STAGES[: 1 + int(rng.random() * 6)], stage]
         return list(STAGES[: STAGES.index(stage) + 1])
 
-    def opportunities(self, out, h, naming, contacts, team, created_day, count, n_roles):
+    def opportunities(self, out, h, naming, story, contacts, team, created_day, count, n_roles):
         plan, rng, asof, clock = self.plan, h.rng, self.asof, self.clock
         rnd, choice = rng.random, rng.choice
         tier_of, pick_stage = self.tier_of, plan.stages.pick
-        pack = plan.packs[naming.industry]
-        products, themes = pack.products, pack.opportunity_types
+        products, themes = self.offer[naming.industry, naming.segment]
         owner = team["owner"]
         opps: list[_Opp] = []
         roles_per_opp = (
@@ -475,7 +534,6 @@ class BlockGenerator:
         account_key = f"Account/{h.index + 1:04d}"
         key_prefix = f"Opportunity/{h.index + 1:04d}/"
         history_prefix = f"History/{key_prefix}"
-        opp_type = "New Customer" if h.type_key == "Prospect" else "Existing Customer - Upgrade"
         scale = 0.15 + 0.85 * h.size
         earliest = created_day + 2  # after the account and its first contact
         rows = out.rows.setdefault("Opportunity", [])
@@ -489,7 +547,8 @@ class BlockGenerator:
             path = self._stage_path(rng, stage)
             product = choice(products)
             theme = choice(themes)
-            amount = product.min + (product.max - product.min) * scale * rng.uniform(0.55, 1.1)
+            fraction = scale * rng.uniform(0.55, 1.1)  # of the product's range
+            amount = product.min + (product.max - product.min) * fraction
             amount = max(product.min, min(product.max, round(amount, -3)))
             # Days spent in each stage before the current one (a closed deal: before closing).
             spent = [STEP_DAYS[0] + int(rnd() * (STEP_DAYS[1] - STEP_DAYS[0])) for _ in path[:-1]]
@@ -536,7 +595,7 @@ class BlockGenerator:
                 "Amount": None if sparse and rnd() < 0.5 else float(amount),
                 "Probability": float(probability),
                 "ForecastCategoryName": forecast,
-                "Type": opp_type,
+                "Type": "New Customer",  # until _opportunity_types reads the history
                 "LeadSource": None if sparse else LEAD_SOURCES[int(rnd() * 5)],
                 "NextStep": None,
                 "Description": None,
@@ -575,16 +634,63 @@ class BlockGenerator:
                 "amount": f"${amount:,.0f}",
                 "contact": primary["_name"],
                 "title": primary["Title"],
+                **story,
             }
             if not closed and not sparse:
                 out.text(record, "NextStep", "opportunity.next_step", context)
             if rich or (tier == "moderate" and rnd() < 0.5):
                 out.text(record, "Description", "opportunity.description", context)
             record["_context"] = context
+            record["_fraction"] = fraction
             opps.append(
                 _Opp(record, stages, owner, roles, created, entered[-1] if closed else None)
             )
+        self._opportunity_types(h, naming, opps, products, themes)
         return opps
+
+    def _opportunity_types(self, h, naming, opps, products, themes) -> None:
+        """Each deal's Type from the deals before it: New Customer until a deal was won, then
+        Existing Customer - Upgrade (something new) or - Replacement (again what it bought).
+        A renewal theme renews something sold before, so only follows a win of its product;
+        a renewal picked for an account that has none becomes another theme, and so does a
+        theme another deal of the account has (while unused ones are left). Picks come from
+        the account's own "opportunity_type" stream, so no other draw moves."""
+        rng = stream(self.plan.seed, "opportunity_type", h.index)
+        fresh = [t for t in themes if not _is_renewal(t)] or themes
+        by_name = {p.name: p for p in products}
+        wins: list[tuple[int, str]] = []  # (minute won, product)
+        used: set[str] = set()  # themes of the account's deals so far
+        for opp in sorted(opps, key=lambda o: o.created):
+            record, context = opp.record, opp.record["_context"]
+            u = rng.random()
+            sold = [product for won_at, product in wins if won_at < opp.created]
+            theme = context["opportunity"]
+            if _is_renewal(theme):
+                if sold:
+                    context["product"] = record["_product"] = sold[int(u * len(sold))]
+                else:
+                    theme = context["opportunity"] = fresh[int(u * len(fresh))]
+            if theme in used:  # one deal per theme while the segment has themes left
+                unused = [t for t in fresh if t not in used]
+                if unused:
+                    theme = context["opportunity"] = unused[int(u * len(unused))]
+            used.add(theme)
+            product = by_name.get(record["_product"])
+            if product is not None and record["Amount"] is not None:
+                amount = product.min + (product.max - product.min) * record.pop("_fraction")
+                amount = max(product.min, min(product.max, round(amount, -3)))
+                record["Amount"] = float(amount)
+                context["amount"] = f"${amount:,.0f}"
+            if not sold:
+                record["Type"] = "New Customer"
+            elif record["_product"] in sold:
+                record["Type"] = "Existing Customer - Replacement"
+            else:
+                record["Type"] = "Existing Customer - Upgrade"
+            name = f"{naming.name} - {theme}"
+            record["Name"] = name if len(name) <= 120 else name[:117] + "..."
+            if record["IsWon"]:
+                wins.append((opp.closed, record["_product"]))
 
     def _roles(self, out, h, opp_number, opp, created, contacts, senior, count) -> list[dict]:
         """The opportunity's contact roles; returns their contacts, primary first. A role is
@@ -629,7 +735,7 @@ class BlockGenerator:
             return ["New", "Working", "On Hold", "Working", "Closed"]
         return ["New", "Working", "Closed"]
 
-    def cases(self, out, h, naming, contacts, team, created_day, count, n_comments) -> None:
+    def cases(self, out, h, naming, story, contacts, team, created_day, count, n_comments) -> None:
         plan, rng, asof, clock = self.plan, h.rng, self.asof, self.clock
         rnd, choice = rng.random, rng.choice
         tier_of = self.tier_of
@@ -744,6 +850,7 @@ class BlockGenerator:
                 "title": contact["Title"],
                 "priority": priority,
                 "status": status,
+                **story,
             }
             out.text(record, "Subject", "case.subject", dict(context))
             # The description and comments mention the subject, known only once text is filled:
@@ -897,11 +1004,18 @@ class BlockGenerator:
         placed = list(steps)
         for (lo, hi), members in windows.items():
             # Whole days: boundaries keep lo's time of day (working hours), so no date they
-            # decide moves when as_of shifts across a daylight-saving change.
-            width = max(1440, (hi - lo) // len(members) // 1440 * 1440)
+            # decide moves when as_of shifts across a daylight-saving change. The window is
+            # measured on the owner's wall clock: in UTC minutes one that spans a change is an
+            # hour longer or shorter, which could tip its division into another whole day.
+            tz = opp.owner.tz
+            local = (
+                hi + utc_offset_minutes(tz, hi // 1440) - lo - utc_offset_minutes(tz, lo // 1440)
+            )
+            width = max(1440, local // len(members) // 1440 * 1440)
             for j, i in enumerate(members):
                 name, obj, kind, _, _ = steps[i]
-                placed[i] = (name, obj, kind, lo + j * width, lo + (j + 1) * width)
+                end = lo + (j + 1) * width
+                placed[i] = (name, obj, kind, lo + j * width, min(end, max(hi, lo + width)))
         # A step needs room for a working day: a deal that raced through a stage skips the rest.
         for i, step in enumerate(placed):
             if step[4] - step[3] < MIN_WINDOW:
@@ -966,7 +1080,7 @@ class BlockGenerator:
         }
         out.rows.setdefault("Task", []).append(record)
         tense = "past" if completed else "future"
-        _activity_text(
+        self._activity_text(
             out, record, "task", kind, step, tense, naming, contact, opp, owner, status=status
         )
 
@@ -1058,7 +1172,7 @@ class BlockGenerator:
             users = (owner.key,)
         record["_slot"] = (users, start, duration, tuple(windows))
         tense = "future" if future else "past"
-        _activity_text(
+        self._activity_text(
             out,
             record,
             "event",
@@ -1072,6 +1186,10 @@ class BlockGenerator:
             title=contact["Title"],
         )
         return end
+
+    def _activity_text(self, *args, **extra) -> None:
+        """:func:`_activity_text` with the account's story (its segment) in the context."""
+        _activity_text(*args, **extra, **self.story)
 
     def _days(self, lo: int, hi: int, user: TeamUser) -> list[int]:
         """The user's working days (weekdays with ``skip_weekends``) from minute lo to hi."""
@@ -1106,6 +1224,17 @@ class BlockGenerator:
         minutes = best[0] + 15 * int(u * (slots + 1))
         base = day * 1440 - offset
         return base + minutes, base + best[0], base + best[1]
+
+
+def _is_renewal(theme: str) -> bool:
+    return "renewal" in theme.lower()
+
+
+def email_local(first: str, last: str) -> str:
+    """An email's local part: the name in lower-case ASCII letters, dotted (O'Connell → oconnell,
+    José → jose)."""
+    text = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return "".join(c for c in text.lower() if c.isalnum() or c == ".")
 
 
 def _day_of(minute: int, user: TeamUser) -> int:

@@ -13,8 +13,9 @@ import struct
 from dataclasses import dataclass
 from string import Formatter
 
-from orgforge.generate.distributions import hash_key
+from orgforge.generate.distributions import Weighted, hash_key, hash_unit
 from orgforge.generate.plan import Plan
+from orgforge.generate.pools import Place
 from orgforge.packs import Company
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -31,6 +32,8 @@ class AccountName:
     industry: str
     name: str
     domain: str
+    segment: str = ""  # the pack segment's id ("" for a pack without segments)
+    place: Place | None = None  # the place its name shows (its city or state), if any
 
 
 def slug(name: str) -> str:
@@ -65,11 +68,24 @@ class _Parts:
     word_after: dict[str, str]  # stands in for a second draw of the same word
 
     @classmethod
-    def of(cls, company: Company) -> _Parts:
-        patterns = [(p, _slots(p)) for p in company.patterns]
+    def of(cls, company: Company, patterns_of: list[str] | None = None) -> _Parts:
+        patterns = [(p, _slots(p)) for p in (patterns_of or company.patterns)]
         words = company.words
         after = {w: words[(words.index(w) + 1) % len(words)] for w in words}
         return cls(patterns, words, company.suffixes, after)
+
+
+def place_words(pools) -> frozenset[str]:
+    """Every city, state and country name of the geography."""
+    return frozenset(
+        word for p in pools.places.values for word in (p.city, p.state_name, p.country)
+    )
+
+
+def surnames_for_names(pools) -> tuple[str, ...]:
+    """The surnames a company name may show: those that are not also place names."""
+    places = place_words(pools)
+    return tuple(n for n in pools.last_names if n not in places)
 
 
 class Namer:
@@ -87,7 +103,28 @@ class Namer:
         self._industries: dict[int, str] = {}
         self._dealt = 0
         self._name_key = hash_key(plan.seed, "name") + b"/"
-        self._parts = {industry: _Parts.of(pack.company) for industry, pack in plan.packs.items()}
+        # {last} never reads as a place ("Austin Mechanical" in Chicago): place names are left out
+        self.surnames = surnames_for_names(plan.pools)
+        self._parts = {
+            (industry, segment.id if segment else ""): _Parts.of(
+                pack.company, segment.patterns if segment else None
+            )
+            for industry, pack in plan.packs.items()
+            for segment in (pack.segments or [None])
+        }
+        self._segments = {
+            industry: Weighted([(s.id, s.weight) for s in pack.segments])
+            for industry, pack in plan.packs.items()
+            if pack.segments
+        }
+
+    def segment(self, index: int, industry: str) -> str:
+        """The segment of account ``index``: a weighted pick from its own hash, so it never
+        depends on another account."""
+        segments = self._segments.get(industry)
+        if segments is None:
+            return ""
+        return segments.pick_unit(hash_unit(self.plan.seed, "segment", index))
 
     def industry(self, index: int) -> str:
         """Industries are dealt by quota, in account order: account n goes to the industry
@@ -115,7 +152,7 @@ class Namer:
                     del known[old]
         return known[index]
 
-    def _candidate(self, index: int, parts: _Parts, attempt: int) -> str:
+    def _candidate(self, index: int, parts: _Parts, attempt: int) -> tuple[str, Place | None]:
         pools = self.plan.pools
         key = self._name_key + b"%d/%d" % (index, attempt)
         w = _SIX_WORDS.unpack_from(hashlib.blake2b(key, digest_size=64).digest())
@@ -124,10 +161,11 @@ class Namer:
         # changes no pick (the others went unused).
         pattern, slots = _pick(parts.patterns, w[1])
         values = {}
+        place = None
         if "last" in slots:
-            values["last"] = _pick(pools.last_names, w[4])
+            values["last"] = _pick(self.surnames, w[4])
         if "city" in slots or "state" in slots:
-            place = pools.places.pick_unit(w[0] / _TWO_64)
+            place = pools.places.pick_unit(w[0] / _TWO_64)  # the account's address then
             values["city"] = place.city
             values["state"] = place.state_name
         if "word" in slots or "word2" in slots:
@@ -141,17 +179,18 @@ class Namer:
             name = f"{name} {_ROMAN[min(attempt - 6, len(_ROMAN) - 1)]}"
         if attempt >= 6 + len(_ROMAN):
             name = f"{name} {index + 1}"
-        return name
+        return name, place
 
     def name(self, index: int) -> AccountName:
         if index != self.next_index:
             raise ValueError(f"accounts must be named in order (expected {self.next_index})")
         self.next_index += 1
         industry = self.industry(index)
-        parts = self._parts[industry]
+        segment = self.segment(index, industry)
+        parts = self._parts[industry, segment]
         attempt = 0
         while True:
-            name = self._candidate(index, parts, attempt)
+            name, place = self._candidate(index, parts, attempt)
             lower = name.lower()
             if lower not in self.taken:  # else no domain could save it: skip the slug
                 domain = _slug_of_lower(lower)
@@ -160,4 +199,4 @@ class Namer:
             attempt += 1
         self.taken.add(lower)
         self.domains.add(domain)
-        return AccountName(index, industry, name[:255], f"{domain}.example.com")
+        return AccountName(index, industry, name[:255], f"{domain}.example.com", segment, place)

@@ -1,5 +1,8 @@
 """Pools built once per run from locale data and the geography file.
 
+Surnames are spelled as people spell them (O'Connell, McDaniel: ``_surnames.yaml``), which
+Faker's census list does not.
+
 Names are Faker's en_US lists, frozen into ``packs/data/_names.json`` by
 ``scripts/build_name_pools.py`` (importing Faker at run time costs ~150 ms). No per-field Faker
 calls: the generator picks from these lists with its own seeded streams, which keeps it fast
@@ -41,13 +44,18 @@ class Pools:
     last_names: tuple[str, ...]
     places: Weighted[Place]
     streets: tuple[str, ...]
+    country_streets: dict[str, tuple[str, ...]]  # where a country has its own
+    street_format: dict[str, str]  # "{street} {number}" where a country writes it so
 
 
 @cache
 def pools() -> Pools:
     data = resources.files("orgforge.packs") / "data"
     names = json.loads((data / "_names.json").read_text("utf-8"))
-    _, geo = builtin_yaml(["_geo.yaml"])["_geo.yaml"]
+    files = builtin_yaml(["_geo.yaml", "_surnames.yaml"])
+    _, geo = files["_geo.yaml"]
+    _, surnames = files["_surnames.yaml"]
+    spelling = surnames["spelling"]
     places = Weighted(
         [
             (
@@ -68,9 +76,12 @@ def pools() -> Pools:
     return Pools(
         first_names=tuple(names["first_names"]),
         female_first=frozenset(names["female_only"]),
-        last_names=tuple(names["last_names"]),
+        # the same list, so the same picks: only the spelling of a few differs
+        last_names=tuple(spelling.get(n, n) for n in names["last_names"]),
         places=places,
         streets=tuple(geo["streets"]),
+        country_streets={c: tuple(s) for c, s in geo.get("country_streets", {}).items()},
+        street_format=dict(geo.get("street_format", {})),
     )
 
 

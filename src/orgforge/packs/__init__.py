@@ -171,6 +171,44 @@ class Vocabulary(_Model):
         return _non_empty_strings(v, 10, f"vocabulary.{info.field_name}")
 
 
+class Segment(_Model):
+    """A kind of company within the industry (a health plan, a reinsurer, a broker…).
+
+    An account picks one; its name comes from ``patterns`` and its contacts' titles, the
+    products it buys, its opportunity themes and its case subjects from the pack's lists,
+    narrowed to this segment: an entry that some segment names belongs to the segments that
+    name it, an entry no segment names is shared by all. ``vocabulary`` replaces pack
+    vocabulary lists for this segment's text."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=2)
+    weight: float = Field(gt=0)
+    patterns: list[str]
+    titles: list[str] = []
+    products: list[str] = []
+    opportunity_types: list[str] = []
+    case_subjects: list[str] = []
+    vocabulary: dict[str, list[str]] = {}
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        return _slots_ok(_non_empty_strings(v, 1, "segment patterns"), COMPANY_SLOTS, "pattern")
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, words in v.items():
+            if key not in VOCABULARY_KEYS:
+                raise ValueError(f"unknown vocabulary list {key!r} ({', '.join(VOCABULARY_KEYS)})")
+            _non_empty_strings(words, 3, f"vocabulary.{key}")
+        return v
+
+
+# The pack lists a segment narrows: segment field → (pack list, what an entry is called).
+SEGMENT_LISTS = ("titles", "products", "opportunity_types", "case_subjects")
+
+
 class Pack(_Model):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str = Field(min_length=2)
@@ -182,7 +220,55 @@ class Pack(_Model):
     opportunity_types: list[str] = Field(min_length=8)
     case: CaseData
     vocabulary: Vocabulary
+    segments: list[Segment] = []
     source: str = Field("", exclude=True)
+
+    def _entries(self, name: str) -> list[str]:
+        if name == "titles":
+            return [t.title for t in self.titles]
+        if name == "products":
+            return [p.name for p in self.products]
+        if name == "case_subjects":
+            return list(self.case.subjects)
+        return list(self.opportunity_types)
+
+    @model_validator(mode="after")
+    def _segments(self) -> Pack:
+        ids = [s.id for s in self.segments]
+        if len(set(ids)) != len(ids):
+            raise ValueError("segments: two segments share an id")
+        for name in SEGMENT_LISTS:
+            known = set(self._entries(name))
+            for segment in self.segments:
+                for entry in getattr(segment, name):
+                    if entry not in known:
+                        raise ValueError(
+                            f"segment {segment.id!r}: {name} entry {entry!r} is not in the "
+                            f"pack's {name.replace('case_', 'case.')}"
+                        )
+        for segment in self.segments:
+            for name, entries in self.segment_lists(segment.id).items():
+                if not entries:
+                    raise ValueError(f"segment {segment.id!r} is left with no {name}")
+        return self
+
+    def segment_lists(self, segment_id: str | None) -> dict[str, list[str]]:
+        """The entries of each narrowed list (SEGMENT_LISTS) for one segment, in pack order:
+        those the segment names plus those no segment names. No segment: every entry."""
+        segment = next((s for s in self.segments if s.id == segment_id), None)
+        out = {}
+        for name in SEGMENT_LISTS:
+            entries = self._entries(name)
+            if segment is None:
+                out[name] = entries
+                continue
+            claimed = {e for s in self.segments for e in getattr(s, name)}
+            mine = set(getattr(segment, name))
+            out[name] = [e for e in entries if e in mine or e not in claimed]
+        return out
+
+    def segment(self, segment_id: str | None) -> Segment | None:
+        return next((s for s in self.segments if s.id == segment_id), None)
 
 
 def _read_pack_text(path: Path) -> str:
