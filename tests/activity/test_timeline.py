@@ -232,3 +232,15 @@ def test_follow_ups_come_after_the_meeting_they_follow(world, config) -> None:
             ]
             assert before, (email.key, email.type.id)
     assert follow_ups >= 100
+
+
+def test_a_thousand_accounts_after_activity_keep_every_rule(stats_world, tmp_path) -> None:
+    """At 1,000 accounts the owners' calendars fill up: a meeting with no free slot near its
+    day is dropped rather than double-booked."""
+    world = tmp_path / "k.db"
+    shutil.copy(stats_world, world)
+    result = activity.run(make_config(world, tmp_path))
+    checked = check(world)
+    assert checked.ok, _violations(checked)
+    planned = result.written["Event"]["inserted"]
+    assert planned > 5_000

@@ -358,17 +358,19 @@ class Planner:
                     _, w_lo, w_hi = windows[0]
                     if not w_lo <= first <= w_hi:  # its day, but not that early or that late
                         first = min(w_hi, -(-w_lo // 15) * 15)
-                    at = (calendar or Calendar()).place(
-                        tuple(u for u in (owner, *users) if u),
-                        first,
-                        minutes,
-                        tuple((w_lo, w_hi) for _, w_lo, w_hi in windows),
+                    busy = tuple(u for u in (owner, *users) if u)
+                    calendar = calendar if calendar is not None else Calendar()
+                    at = calendar.find(
+                        busy, first, minutes, tuple((w_lo, w_hi) for _, w_lo, w_hi in windows)
                     )
                     found = [
-                        (d, at - local_minute(d, 0, tz)) for d, lo, hi in windows if lo <= at <= hi
+                        (d, at - local_minute(d, 0, tz))
+                        for d, lo, hi in windows
+                        if at is not None and lo <= at <= hi
                     ]
-                    if not found:
-                        continue  # every slot near it is taken: no meeting (it stays marked)
+                    if at is None or not found:
+                        continue  # every slot near it is taken: no meeting
+                    calendar.book(busy, at, minutes)
                     day, start = found[0]
                     at_minute = local_minute(day, start, tz)
                     rank = rank_at(day, when)

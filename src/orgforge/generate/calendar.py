@@ -65,18 +65,32 @@ class Calendar:
         """Where the event goes: ``start`` if free, else the free quarter hour nearest to it in
         the first of ``windows`` (allowed start ranges, nearest day first) that has one; if
         none has, it keeps ``start`` (``orgforge check`` reports it)."""
+        at = self.find(users, start, duration, windows)
+        at = start if at is None else at
+        self._mark(users, at, at + duration)
+        return at
+
+    def find(
+        self,
+        users: tuple[str, ...],
+        start: int,
+        duration: int,
+        windows: tuple[tuple[int, int], ...],
+    ) -> int | None:
+        """The start :meth:`place` would pick when one is free, else None; marks nothing."""
         if self._free(users, start, start + duration):
-            self._mark(users, start, start + duration)
             return start
         for lo, hi in windows:
             anchor = min(max(start, lo), hi)
             for k in range((hi - lo) // QUARTER + 1):
                 for candidate in (anchor + k * QUARTER, anchor - k * QUARTER):
                     if lo <= candidate <= hi and self._free(users, candidate, candidate + duration):
-                        self._mark(users, candidate, candidate + duration)
                         return candidate
-        self._mark(users, start, start + duration)
-        return start
+        return None
+
+    def book(self, users: Iterable[str], start: int, duration: int) -> None:
+        """Mark a start :meth:`find` returned (absolute minutes) as busy."""
+        self._mark(tuple(users), start, start + duration)
 
 
 def place_events(
