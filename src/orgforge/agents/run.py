@@ -136,6 +136,7 @@ class AgentsReport:
     reassigned: int = 0
     touches: int = 0
     gaps: int = 0
+    overflows: int = 0
     writes: int = 0
     log_lines: int = 0
     log_dir: str = ""
@@ -155,6 +156,12 @@ class AgentsReport:
         self.reassigned += step.reassigned
         self.touches += step.touches
         self.gaps += step.gaps
+        self.overflows += step.overflows
+        if step.overflows:
+            self.reconciled.append(
+                f"{step.overflows} GAP_OVERFLOW event(s): a transaction changed more records "
+                "than the org sends events for; reconciled by polling the entity"
+            )
 
 
 def run_agents(
@@ -247,6 +254,7 @@ def run_agents(
             now=now,
             decide_at=decide_at,
             reader=reader,
+            reconcile=_overflow_poller(client, objects, now) if client is not None else None,
         )
         if saved:
             run.restore(saved)
@@ -319,6 +327,22 @@ def _reader(client: Any):
         return {k: v for k, v in rows[0].items() if k != "attributes"}
 
     return read
+
+
+def _overflow_poller(client, objects, now):
+    """After a GAP_OVERFLOW (no record ids): every change to the entity since ``since``, by
+    SystemModstamp sweeps until one comes back empty."""
+
+    def changes(entity: str, since: datetime) -> list[Any]:
+        if entity not in objects:
+            return []
+        sweep = PollFeed(client, {entity: objects[entity]}, None, now=now, start=since)
+        found: list[Any] = []
+        while batch := sweep.poll():
+            found += batch
+        return found
+
+    return changes
 
 
 def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orgforge.agents.events import ChangeEvent
@@ -38,6 +38,10 @@ LEAD_FIELDS = (
 )
 TASK_FIELDS = ("WhoId", "OwnerId", "Status", "Type", "TaskSubtype", "CompletedDateTime")
 EMAIL_FIELDS = ("RelatedToId", "Incoming", "MessageDate", "CreatedById", "FromAddress")
+# how far before the overflowing transaction's commit (or the last event before it) the
+# reconciling poll starts: a transaction with 100,000 changes runs for a while, and its records'
+# SystemModstamp is when each was written, not when the transaction committed
+OVERFLOW_MARGIN = timedelta(minutes=15)
 POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
 
 
@@ -61,6 +65,7 @@ class StepReport:
     reassigned: int = 0
     touches: int = 0
     gaps: int = 0
+    overflows: int = 0  # GAP_OVERFLOW events, each reconciled by polling its entity
     skipped: dict[str, int] = field(default_factory=dict)
 
 
@@ -75,6 +80,7 @@ class Session:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         decide_at: str = "now",  # now: live time; event: the event's commit time (replays)
         reader: Callable[[str, str, tuple[str, ...]], dict[str, Any] | None] | None = None,
+        reconcile: Callable[[str, datetime], list[ChangeEvent]] | None = None,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -83,6 +89,9 @@ class Session:
         self.now = now
         self.decide_at = decide_at
         self.reader = reader  # (entity, id, fields) → the record now, for partial events
+        # (entity, since) → every change to entity since then, polled: after a GAP_OVERFLOW
+        self.reconcile = reconcile
+        self.last_commit: datetime | None = None  # of the last event handled (not a gap)
         self.lead_fields: dict[str, dict[str, Any]] = {}  # this run's leads, for outreach
 
     # -- state --------------------------------------------------------------------------------
@@ -156,11 +165,28 @@ class Session:
         kind = event.change_type.removeprefix("GAP_")
         return replace(event, change_type=kind, fields={**record, **event.fields})
 
+    def _overflow(self, event: ChangeEvent, report: StepReport) -> None:
+        """A GAP_OVERFLOW names no records: poll every change to its entity since before the
+        transaction began, and handle each (routed leads and first touches are remembered, so
+        what the stream already delivered decides nothing twice)."""
+        if self.reconcile is None:
+            return
+        since = min(self.last_commit or event.commit_ts, event.commit_ts) - OVERFLOW_MARGIN
+        for polled in self.reconcile(event.entity, since):
+            self._handle(polled, report)
+
     def _handle(self, event: ChangeEvent, report: StepReport) -> None:
+        if event.change_type == "GAP_OVERFLOW":
+            report.gaps += 1
+            report.overflows += 1
+            self._overflow(event, report)
+            return
         if event.is_gap:
             report.gaps += 1
-            if event.change_type == "GAP_OVERFLOW" or self.reader is None:
-                return  # no record ids (or no way to read them): the next sweep catches up
+            if self.reader is None:
+                return  # no way to read the record: the next sweep catches up
+        else:
+            self.last_commit = event.commit_ts
         needed = POLL_OBJECTS.get(event.entity, ())
         if event.change_type in ("UPDATE", "GAP_CREATE", "GAP_UPDATE"):
             event = self._complete(event, needed)

@@ -102,6 +102,7 @@ def run(
             "reassigned",
             "touches",
             "gaps",
+            "overflows",
             "writes",
             "log_lines",
             "log_dir",
