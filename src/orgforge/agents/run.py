@@ -217,7 +217,9 @@ def run_agents(
         if not dry_run:
             where = str(policy) if policy else "builtin:policy.example.yaml"
             writer = SalesforceLeadWriter(client, org_owner_ids(client, rules, where))
-    world = World(cfg.world)
+    # a session writes its state (and a stream its position) into the world after every step:
+    # it holds the writer lock until it stops; --dry-run writes nothing and takes none
+    world = World(cfg.world, writer=None if dry_run else "agents run")
     log = None
     try:
         saved = Session.saved(world, name)
