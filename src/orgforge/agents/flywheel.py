@@ -118,6 +118,7 @@ class FlywheelLog:
         state_before: str,
         latency_ms: float,
         event: ChangeEvent | None = None,
+        check: dict[str, Any] | None = None,
     ) -> None:
         answer = {
             "owner": decision.owner,
@@ -165,6 +166,7 @@ class FlywheelLog:
                     "state_before": state_before,
                     "event": _event_meta(event),
                     "latency_ms": round(latency_ms, 3),
+                    **({"llm_check": check} if check is not None else {}),
                 },
             },
             key,

@@ -148,6 +148,7 @@ class AgentsReport:
     suggested: int = 0
     sent: int = 0
     send_failed: int = 0
+    llm_check: dict[str, int] | None = None  # calls, cached, flagged, unchecked
 
     def add(self, step: StepReport) -> None:
         self.steps += 1
@@ -171,6 +172,7 @@ def run_agents(
     workloads: tuple[str, ...] = DEFAULT_WORKLOADS,
     templates: str | Path | None = None,
     send: bool = False,
+    llm_check: bool = False,
     policy: str | Path | None = None,
     log_dir: str | Path = "flywheel",
     dry_run: bool = False,
@@ -219,6 +221,11 @@ def run_agents(
             writer = SalesforceLeadWriter(client, org_owner_ids(client, rules, where))
     # a session writes its state (and a stream its position) into the world after every step:
     # it holds the writer lock until it stops; --dry-run writes nothing and takes none
+    checker = None
+    if llm_check:  # a missing key or endpoint is refused here, before the world opens
+        from orgforge.agents.llm_check import RouteChecker
+
+        checker = RouteChecker(cfg.content, seed=cfg.seed)
     world = World(cfg.world, writer=None if dry_run else "agents run")
     log = None
     try:
@@ -243,7 +250,9 @@ def run_agents(
             decide_at = "now"
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
-        desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer)
+        if checker is not None and not dry_run:
+            checker.store = world  # answers cached in the world: a rerun makes no calls
+        desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer, checker=checker)
         report.decisions = desk.decisions
         if "lead.route" not in workloads:
             desk.new_lead = _remember_only(desk)  # type: ignore[method-assign]
@@ -284,6 +293,9 @@ def run_agents(
                 return report  # the world's log is finite: a replay ends when it is read
             sleep(interval)
     finally:
+        if checker is not None:
+            report.llm_check = checker.stats()
+            checker.close()
         if log is not None:
             log.close()
         world.close()
