@@ -58,6 +58,94 @@ def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime)
     )
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class _Tracked(dict):
+    """A dict that notes every key set or removed (``dirty``) until the encoder has seen it."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dirty: set[Any] = set(self)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.dirty.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.dirty.add(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self.dirty.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.dirty.add(key)  # owners.setdefault(lead, []).append(owner): the list changes
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        other = dict(*args, **kwargs)
+        self.dirty.update(other)
+        super().update(other)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key, value = super().popitem()
+        self.dirty.add(key)
+        return key, value
+
+    def clear(self) -> None:
+        self.dirty.update(self)
+        super().clear()
+
+
+class _Encoder:
+    """JSON objects of the session's growing maps, each entry's text kept between saves.
+
+    The session hands the desk :class:`_Tracked` dicts; a save re-encodes only the keys set or
+    removed since the previous one, and joins the kept texts. A map that was replaced by a new
+    object (a restore) is encoded in full, and adopted as a tracked copy.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, dict[Any, str]] = {}
+        self._seen: dict[str, _Tracked] = {}
+        self._set: tuple[set[str], list[str]] = (set(), [])
+
+    def map(self, owner: Any, attribute: str, encode: Any) -> str:
+        mapping = getattr(owner, attribute)
+        name = f"{type(owner).__name__}.{attribute}"
+        if not isinstance(mapping, _Tracked) or self._seen.get(name) is not mapping:
+            mapping = _Tracked(mapping)
+            setattr(owner, attribute, mapping)
+            self._seen[name] = mapping
+            self._texts[name] = {}
+        texts = self._texts[name]
+        for key in mapping.dirty:
+            if key in mapping:
+                texts[key] = f"{_dumps(key)}:{_dumps(encode(mapping[key]))}"
+            else:
+                texts.pop(key, None)
+        mapping.dirty.clear()
+        return "{" + ",".join(texts.values()) + "}"
+
+    def grown(self, items: set[str]) -> str:
+        """A JSON list of a set that only grows: what is new since the last save, sorted, is
+        appended to what was encoded before (a set that lost members is encoded afresh)."""
+        seen, texts = self._set
+        if not seen <= items:
+            seen, texts = set(), []
+        new = items - seen
+        if new:
+            texts.append(",".join(_dumps(x) for x in sorted(new)))
+            seen = seen | new if seen else set(items)
+        self._set = (seen, texts)
+        return "[" + ",".join(texts) + "]"
+
+
 @dataclass
 class StepReport:
     events: int = 0
@@ -93,6 +181,7 @@ class Session:
         self.reconcile = reconcile
         self.last_commit: datetime | None = None  # of the last event handled (not a gap)
         self.lead_fields: dict[str, dict[str, Any]] = {}  # this run's leads, for outreach
+        self._encoder = _Encoder()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -122,23 +211,36 @@ class Session:
     def save(self) -> None:
         if self.store is None:
             return
+        self.store.set_meta(f"agents:{self.name}", self.state_json())
+
+    def state_json(self) -> str:
+        """The session's state as JSON (what :meth:`restore` reads). Saved after every step,
+        it grows with the leads seen, so the big maps are encoded entry by entry and only the
+        entries a step changed are encoded again (see :class:`_Encoder`)."""
         desk = self.desk
-        state = {
-            "feed": self.feed.name,
-            "position": self.feed.position,
-            "router": json.loads(desk.router.state.to_json()),
-            "leads": {k: v.as_dict() for k, v in desk.leads.items()},
-            "assigned": {k: (o, t.isoformat()) for k, (o, t) in desk.assigned.items()},
-            "watch": {
-                k: (w.owner, w.assigned.isoformat(), w.checkpoint) for k, w in desk.watch.items()
-            },
-            "responded": sorted(desk.responded),
-            "held": {
-                k: (when.isoformat(), m.__dict__ if m else None)
-                for k, (when, m) in desk.held.items()
-            },
+        state = desk.router.state
+        enc = self._encoder
+        router = {
+            "chain": state.chain,
+            "credit": state.credit,
+            "daily": state.daily,
+            "decisions": state.decisions,
         }
-        self.store.set_meta(f"agents:{self.name}", json.dumps(state, sort_keys=True))
+        parts = {
+            "assigned": enc.map(desk, "assigned", lambda v: (v[0], v[1].isoformat())),
+            "feed": _dumps(self.feed.name),
+            "held": enc.map(
+                desk, "held", lambda v: (v[0].isoformat(), v[1].__dict__ if v[1] else None)
+            ),
+            "leads": enc.map(desk, "leads", Lead.as_dict),
+            "position": _dumps(self.feed.position),
+            "responded": enc.grown(desk.responded),
+            "router": _dumps(router)[:-1] + ',"owners":' + enc.map(state, "owners", list) + "}",
+            "watch": enc.map(
+                desk, "watch", lambda w: (w.owner, w.assigned.isoformat(), w.checkpoint)
+            ),
+        }
+        return "{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}"
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -148,7 +250,11 @@ class Session:
         report.events = len(events)
         for event in events:
             self._handle(event, report)
-        report.reassigned += len(self.desk.check_slas(self.now()))
+        # live, SLAs fall due on the clock; in a replay, time is the events' (the next batch
+        # may hold the touch that beats a checkpoint, so wall-clock "now" would be wrong)
+        until = self.now() if self.decide_at != "event" else self.last_commit
+        if until is not None:
+            report.reassigned += len(self.desk.check_slas(until))
         self.save()
         return report
 
