@@ -58,8 +58,7 @@ def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime)
     )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # one encoder, reused
 
 
 class _Tracked(dict):
