@@ -85,79 +85,19 @@ def main() -> None:
     session_replay()
 
 
-class _EventList:
-    """The world feed's shape over events in memory: batches of ``REPLAY_BATCH``, a position."""
-
-    name = "world"
-
-    def __init__(self, events: list, batch: int) -> None:
-        self.events, self.batch, self._position = events, batch, 0
-
-    @property
-    def position(self) -> int:
-        return self._position
-
-    def poll(self) -> list:
-        out = self.events[self._position : self._position + self.batch]
-        self._position += len(out)
-        return out
-
-
-def change_events(leads: list[tuple[Lead, datetime]], touches: list[Touch]) -> list:
-    """The same happenings as change events: Lead CREATEs and completed call Tasks."""
-    from orgforge.agents.events import ChangeEvent
-
-    out = [
-        ChangeEvent(
-            entity="Lead",
-            change_type="CREATE",
-            record_ids=(lead.id,),
-            commit_ts=at,
-            replay_id=lead.id,
-            fields={
-                "Company": lead.company,
-                "Email": lead.email,
-                "Country": lead.country,
-                "NumberOfEmployees": lead.employees,
-                "CreatedDate": at.isoformat(),
-            },
-        )
-        for lead, at in leads
-    ]
-    out += [
-        ChangeEvent(
-            entity="Task",
-            change_type="CREATE",
-            record_ids=(t.record_id,),
-            commit_ts=t.at,
-            replay_id=t.record_id,
-            fields={
-                "WhoId": t.lead_id,
-                "Status": "Completed",
-                "TaskSubtype": "Call",
-                "OwnerId": "User/01",
-                "CompletedDateTime": t.at.isoformat(),
-            },
-        )
-        for t in touches
-    ]
-    out.sort(key=lambda e: (e.commit_ts, e.entity, e.replay_id))
-    return out
-
-
 def session_replay() -> None:
     """The same 100,000 events as a world replay runs them (``agents run --feed world``):
     through a Session in batches, each event parsed into a lead or a touch, the session's state
     saved in a world after every batch."""
-    from orgforge.agents.feeds import REPLAY_BATCH
-    from orgforge.agents.session import Session
+    from orgforge.agents.feeds import REPLAY_BATCH, ListFeed
+    from orgforge.agents.session import Session, replay_events
     from orgforge.world.store import World
 
     leads, touches = stream(60_000, 40_000)
-    events = change_events(leads, touches)
+    events = replay_events([lead for lead, _at in leads], touches)  # routed as created
     with tempfile.TemporaryDirectory() as tmp, World(Path(tmp) / "w.db") as world:
         desk = LeadDesk(load_policy(), log=FlywheelLog(Path(tmp) / "flywheel"))
-        run = Session("bench", _EventList(events, REPLAY_BATCH), desk, world, decide_at="event")
+        run = Session("bench", ListFeed(events), desk, world, decide_at="event")
 
         def replay_all() -> int:
             steps = 0

@@ -17,7 +17,7 @@ from orgforge.agents.workloads import LeadDesk
 from orgforge.config import ContentConfig
 from orgforge.world.store import World
 
-from .conftest import active_users, make_leads
+from .conftest import active_users, logged, make_leads
 from .test_cli import _policy, orgforge
 
 
@@ -124,11 +124,7 @@ def test_the_check_confirms_or_flags_and_never_changes_an_owner(policy, reviewer
         assert [d.outcome() for d in checked.decisions] == [d.outcome() for d in plain.decisions]
         n = len(checked.decisions)
         assert checker.calls == n == len(reviewer.requests) and checker.cached == 0
-        lines = [
-            json.loads(x)["metadata"]
-            for f in sorted((tmp_path / "fly").glob("lead.route_*.jsonl"))
-            for x in f.read_text().splitlines()
-        ]
+        lines = logged(tmp_path / "fly")
         assert len(lines) == n and all("llm_check" in m for m in lines)
         by_company = {m["inputs"]["lead"]["company"]: m for m in lines if m["action"] == "route"}
         refused = [m for c, m in by_company.items() if c.startswith("Odd") and m["exclusions"]]
@@ -153,11 +149,7 @@ def test_the_check_confirms_or_flags_and_never_changes_an_owner(policy, reviewer
         again.close()
         assert again.calls == 0 and again.cached == n and len(reviewer.requests) == n
         assert [d.outcome() for d in rerun.decisions] == [d.outcome() for d in plain.decisions]
-        relog = [
-            json.loads(x)["metadata"]["llm_check"]
-            for f in sorted((tmp_path / "fly2").glob("lead.route_*.jsonl"))
-            for x in f.read_text().splitlines()
-        ]
+        relog = [m["llm_check"] for m in logged(tmp_path / "fly2")]
         assert [c["source"] for c in relog] == ["cache"] * n
         strip = [{k: v for k, v in m["llm_check"].items() if k != "source"} for m in lines]
         assert [{k: v for k, v in c.items() if k != "source"} for c in relog] == strip
@@ -196,11 +188,7 @@ def test_agents_run_llm_check_logs_verdicts_and_refuses_a_missing_key(org, revie
     assert done.returncode == 0, done.stderr
     assert "3 leads routed" in done.stdout
     assert "llm check: 0 flagged, 0 unchecked; 3 calls, 0 answers from the cache" in done.stdout
-    lines = [
-        json.loads(x)["metadata"]
-        for f in sorted((tmp_path / "flywheel").glob("lead.route_*.jsonl"))
-        for x in f.read_text().splitlines()
-    ]
+    lines = logged(tmp_path / "flywheel")
     assert sorted(m["lead_id"] for m in lines) == sorted(leads)
     assert {m["llm_check"]["verdict"] for m in lines} == {"confirm"}
 

@@ -4,13 +4,11 @@ the 5-entity selection cap."""
 
 from __future__ import annotations
 
-import json
-
 from orgforge.agents.feeds import StreamFeed
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce.client import simple_salesforce
 
-from .conftest import FIELDS, active_users
+from .conftest import FIELDS, active_users, logged
 from .test_cli import _policy, orgforge
 
 
@@ -166,11 +164,5 @@ def test_agents_reconcile_a_gap_overflow_by_polling_so_no_lead_is_missed(tmp_pat
             r["Id"]: r["OwnerId"] for r in sf.query("SELECT Id, OwnerId FROM Lead")["records"]
         }
         assert all(owners[lead] in users[1:4] for lead in made)
-        lines = [
-            json.loads(x)
-            for f in sorted((tmp_path / "flywheel").glob("lead.route_*.jsonl"))
-            for x in f.read_text().splitlines()
-            if x.strip()
-        ]
-        routed = [ln["metadata"]["lead_id"] for ln in lines if ln["metadata"]["action"] == "route"]
+        routed = [m["lead_id"] for m in logged(tmp_path / "flywheel") if m["action"] == "route"]
         assert sorted(routed) == sorted(made)  # each once: none missed, none twice

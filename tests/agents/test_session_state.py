@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import json
 
-from orgforge.agents.events import ChangeEvent
-from orgforge.agents.session import Session
+from orgforge.agents.feeds import ListFeed
+from orgforge.agents.session import Session, replay_events
 from orgforge.agents.workloads import LeadDesk
 
 from .conftest import make_leads, make_touches
-
-
-class EventList:
-    name = "world"
-
-    def __init__(self, events, batch):
-        self.events, self.batch, self._position = events, batch, 0
-
-    @property
-    def position(self):
-        return self._position
-
-    def poll(self):
-        out = self.events[self._position : self._position + self.batch]
-        self._position += len(out)
-        return out
 
 
 class Store:
@@ -41,36 +25,7 @@ class Store:
 
 def _events(n=400):
     leads = make_leads(n, seed=21)
-    touches = make_touches(leads[::2], {}, seed=5, max_seconds=6 * 3600)
-    out = [
-        ChangeEvent(
-            entity="Lead",
-            change_type="CREATE",
-            record_ids=(lead.id,),
-            commit_ts=lead.created,
-            replay_id=lead.id,
-            fields={
-                "Company": lead.company,
-                "Email": lead.email,
-                "Country": lead.country,
-                "NumberOfEmployees": lead.employees,
-                "CreatedDate": lead.created.isoformat(),
-            },
-        )
-        for lead in leads
-    ]
-    out += [
-        ChangeEvent(
-            entity="Task",
-            change_type="CREATE",
-            record_ids=(t.record_id,),
-            commit_ts=t.at,
-            replay_id=t.record_id,
-            fields={"WhoId": t.lead_id, "Status": "Completed", "TaskSubtype": "Call"},
-        )
-        for t in touches
-    ]
-    return sorted(out, key=lambda e: (e.commit_ts, e.entity, e.replay_id))
+    return replay_events(leads, make_touches(leads[::2], {}, seed=5, max_seconds=6 * 3600))
 
 
 def _whole_state(session: Session) -> dict:
@@ -93,7 +48,7 @@ def _whole_state(session: Session) -> dict:
 
 
 def _replay(policy, events, batch, store=None):
-    session = Session("s", EventList(events, batch), LeadDesk(policy), store, decide_at="event")
+    session = Session("s", ListFeed(events, batch), LeadDesk(policy), store, decide_at="event")
     while session.step().events:
         if store is not None:  # after every save: what was saved is the whole state
             saved = json.loads(store.meta["agents:s"])
@@ -112,8 +67,7 @@ def test_the_incrementally_saved_state_is_always_the_whole_state(policy):
     assert desk.responded and desk.watch is not None
     # a session restored from it holds the same state (its feed resumes from the position)
     saved = json.loads(store.meta["agents:s"])
-    feed = EventList(events, 37)
-    feed._position = saved["position"]
+    feed = ListFeed(events, 37, saved["position"])
     restored = Session("s", feed, LeadDesk(policy), store, decide_at="event")
     restored.restore(saved)
     assert _whole_state(restored) == _whole_state(session)

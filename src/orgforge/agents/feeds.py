@@ -93,6 +93,27 @@ class WorldFeed:
         return events
 
 
+class ListFeed:
+    """Events already in hand (a test, a bench, an exported stream), handed out ``batch`` at a
+    time like the world's change log; its position is how many were handed out."""
+
+    name = "world"
+
+    def __init__(self, events: list[ChangeEvent], batch: int = REPLAY_BATCH, position: int = 0):
+        self.events = events
+        self.batch = batch
+        self._position = int(position or 0)
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def poll(self) -> list[ChangeEvent]:
+        out = self.events[self._position : self._position + self.batch]
+        self._position += len(out)
+        return out
+
+
 def soql_datetime(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

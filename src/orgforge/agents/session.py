@@ -45,6 +45,48 @@ OVERFLOW_MARGIN = timedelta(minutes=15)
 POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
 
 
+def lead_created(lead: Lead) -> ChangeEvent:
+    """The Lead CREATE an org (or a world) publishes for ``lead``: what replays are made of."""
+    return ChangeEvent(
+        entity="Lead",
+        change_type="CREATE",
+        record_ids=(lead.id,),
+        commit_ts=lead.created,
+        replay_id=lead.id,
+        fields={
+            "Company": lead.company,
+            "Email": lead.email,
+            "Country": lead.country,
+            "NumberOfEmployees": lead.employees,
+            "CreatedDate": lead.created.isoformat(),
+        },
+    )
+
+
+def call_completed(touch: Any) -> ChangeEvent:
+    """The Task CREATE of a completed call on a lead (a first-touch ``Touch``)."""
+    return ChangeEvent(
+        entity="Task",
+        change_type="CREATE",
+        record_ids=(touch.record_id,),
+        commit_ts=touch.at,
+        replay_id=touch.record_id,
+        fields={
+            "WhoId": touch.lead_id,
+            "Status": "Completed",
+            "TaskSubtype": "Call",
+            "OwnerId": touch.user or None,
+            "CompletedDateTime": touch.at.isoformat(),
+        },
+    )
+
+
+def replay_events(leads: Any, touches: Any) -> list[ChangeEvent]:
+    """Leads and touches as one stream of change events in commit order."""
+    events = [lead_created(lead) for lead in leads] + [call_completed(t) for t in touches]
+    return sorted(events, key=lambda e: (e.commit_ts, e.entity, e.replay_id))
+
+
 def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime) -> Lead:
     employees = fields.get("NumberOfEmployees")
     created = fields.get("CreatedDate")
