@@ -45,40 +45,32 @@ OVERFLOW_MARGIN = timedelta(minutes=15)
 POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
 
 
+def _created(entity: str, record_id: str, at: datetime, fields: dict[str, Any]) -> ChangeEvent:
+    return ChangeEvent(entity, "CREATE", (record_id,), at, record_id, fields=fields)
+
+
 def lead_created(lead: Lead) -> ChangeEvent:
     """The Lead CREATE an org (or a world) publishes for ``lead``: what replays are made of."""
-    return ChangeEvent(
-        entity="Lead",
-        change_type="CREATE",
-        record_ids=(lead.id,),
-        commit_ts=lead.created,
-        replay_id=lead.id,
-        fields={
-            "Company": lead.company,
-            "Email": lead.email,
-            "Country": lead.country,
-            "NumberOfEmployees": lead.employees,
-            "CreatedDate": lead.created.isoformat(),
-        },
-    )
+    fields = {
+        "Company": lead.company,
+        "Email": lead.email,
+        "Country": lead.country,
+        "NumberOfEmployees": lead.employees,
+        "CreatedDate": lead.created.isoformat(),
+    }
+    return _created("Lead", lead.id, lead.created, fields)
 
 
 def call_completed(touch: Any) -> ChangeEvent:
     """The Task CREATE of a completed call on a lead (a first-touch ``Touch``)."""
-    return ChangeEvent(
-        entity="Task",
-        change_type="CREATE",
-        record_ids=(touch.record_id,),
-        commit_ts=touch.at,
-        replay_id=touch.record_id,
-        fields={
-            "WhoId": touch.lead_id,
-            "Status": "Completed",
-            "TaskSubtype": "Call",
-            "OwnerId": touch.user or None,
-            "CompletedDateTime": touch.at.isoformat(),
-        },
-    )
+    fields = {
+        "WhoId": touch.lead_id,
+        "Status": "Completed",
+        "TaskSubtype": "Call",
+        "OwnerId": touch.user or None,
+        "CompletedDateTime": touch.at.isoformat(),
+    }
+    return _created("Task", touch.record_id, touch.at, fields)
 
 
 def replay_events(leads: Any, touches: Any) -> list[ChangeEvent]:
