@@ -26,7 +26,7 @@ from typing import Any
 from orgforge.agents.routing import Decision, Lead
 from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
-from orgforge.content.pacing import _LoopThread
+from orgforge.content.pacing import LoopThread
 from orgforge.content.providers import CallError, Provider, Reply, make_provider
 
 CHECK_VERSION = "lead.route-check/1"
@@ -118,7 +118,7 @@ class RouteChecker:
         self.flagged = 0
         self._memory: dict[str, str] = {}
         self._jitter = random.Random(seed)
-        self._runner: _LoopThread | None = None
+        self._runner: LoopThread | None = None
 
     def key(self, inputs: dict[str, Any]) -> str:
         material = [self.config.provider, self.config.model, CHECK_VERSION, inputs]
@@ -171,7 +171,7 @@ class RouteChecker:
     def _ask(self, inputs: dict[str, Any]) -> str:
         user = "Routing decision to review:\n" + json.dumps(inputs, ensure_ascii=False, indent=1)
         if self._runner is None:
-            self._runner = _LoopThread()
+            self._runner = LoopThread()
             self._runner.run(self.provider.open())
         attempts = self.config.max_attempts
         for attempt in range(attempts):
