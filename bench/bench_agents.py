@@ -82,6 +82,35 @@ def main() -> None:
             f"replayed {count:,} logged decisions: {cpu:.1f}s CPU, {wall:.1f}s wall, "
             f"{len(differences)} differ"
         )
+    session_replay()
+
+
+def session_replay() -> None:
+    """The same 100,000 events as a world replay runs them (``agents run --feed world``):
+    through a Session in batches, each event parsed into a lead or a touch, the session's state
+    saved in a world after every batch."""
+    from orgforge.agents.feeds import REPLAY_BATCH, ListFeed
+    from orgforge.agents.session import Session, replay_events
+    from orgforge.world.store import World
+
+    leads, touches = stream(60_000, 40_000)
+    events = replay_events([lead for lead, _at in leads], touches)  # routed as created
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp) / "w.db") as world:
+        desk = LeadDesk(load_policy(), log=FlywheelLog(Path(tmp) / "flywheel"))
+        run = Session("bench", ListFeed(events), desk, world, decide_at="event")
+
+        def replay_all() -> int:
+            steps = 0
+            while run.step().events:
+                steps += 1
+            return steps
+
+        steps, cpu, wall = _timed(replay_all)
+        print(
+            f"world replay of {len(events):,} events in {steps} batches of {REPLAY_BATCH:,}, "
+            f"state saved after each → {len(desk.decisions):,} decisions: {cpu:.1f}s CPU, "
+            f"{wall:.1f}s wall (target < 30 s)"
+        )
 
 
 def streaming() -> None:

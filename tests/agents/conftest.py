@@ -77,3 +77,15 @@ def active_users(sf) -> list[str]:
     """The org's active user ids, in id order (the policies' reps and fallback)."""
     query = "SELECT Id FROM User WHERE IsActive = true ORDER BY Id"
     return [r["Id"] for r in sf.query(query)["records"]]
+
+
+def logged(folder: Path, workload: str = "lead.route") -> list[dict]:
+    """The metadata of every line of a flywheel folder's ``workload`` logs, in file order."""
+    import json
+
+    return [
+        json.loads(line)["metadata"]
+        for f in sorted(Path(folder).glob(f"{workload}_*.jsonl"))
+        for line in f.read_text().splitlines()
+        if line.strip()
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -22,7 +21,7 @@ from orgforge.agents.workloads import LeadDesk
 from orgforge.sandbox.salesforce import SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce.client import simple_salesforce
 
-from .conftest import FIELDS, active_users
+from .conftest import FIELDS, active_users, logged
 from .test_cli import ALWAYS, _policy, orgforge
 
 HEADER = {
@@ -280,13 +279,7 @@ def test_kill_9_mid_stream_then_restart_loses_and_repeats_no_decision(org, tmp_p
     done = orgforge(*args, "--once", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
 
-    lines = [
-        json.loads(x)
-        for f in sorted((tmp_path / "flywheel").glob("lead.route_*.jsonl"))
-        for x in f.read_text().splitlines()
-        if x.strip()
-    ]
-    routed = [ln["metadata"]["lead_id"] for ln in lines if ln["metadata"]["action"] == "route"]
+    routed = [m["lead_id"] for m in logged(tmp_path / "flywheel") if m["action"] == "route"]
     assert sorted(routed) == sorted(leads)  # every lead once: none lost, none twice
     owners = {r["Id"]: r["OwnerId"] for r in sf.query("SELECT Id, OwnerId FROM Lead")["records"]}
     assert all(owners[lead] in users[1:4] for lead in leads)

@@ -25,6 +25,10 @@ from orgforge.agents.events import ChangeEvent
 
 _OPS = {"insert": "CREATE", "update": "UPDATE", "delete": "DELETE"}
 SWEEP_LIMIT = 2000
+# change-log entries per WorldFeed poll: a session saves its state after each one, so a replay
+# of 100,000 events saves 20 times; a replay killed mid-batch re-decides that batch identically
+# and the flywheel log keeps each decision once
+REPLAY_BATCH = 5000
 
 
 class Feed(Protocol):
@@ -49,7 +53,11 @@ class WorldFeed:
     name = "world"
 
     def __init__(
-        self, world: Any, position: int = 0, objects: Iterable[str] | None = None, batch=1000
+        self,
+        world: Any,
+        position: int = 0,
+        objects: Iterable[str] | None = None,
+        batch: int = REPLAY_BATCH,
     ):
         self.world = world
         self._position = int(position or 0)
@@ -83,6 +91,27 @@ class WorldFeed:
                 )
             )
         return events
+
+
+class ListFeed:
+    """Events already in hand (a test, a bench, an exported stream), handed out ``batch`` at a
+    time like the world's change log; its position is how many were handed out."""
+
+    name = "world"
+
+    def __init__(self, events: list[ChangeEvent], batch: int = REPLAY_BATCH, position: int = 0):
+        self.events = events
+        self.batch = batch
+        self._position = int(position or 0)
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def poll(self) -> list[ChangeEvent]:
+        out = self.events[self._position : self._position + self.batch]
+        self._position += len(out)
+        return out
 
 
 def soql_datetime(instant: datetime) -> str:

@@ -39,6 +39,9 @@ def _ts(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_encode_line = json.JSONEncoder(default=str, ensure_ascii=False).encode  # built once, not per line
+
+
 class FlywheelLog:
     """Appends decision lines to ``<folder>/<workload>_<day>.jsonl``."""
 
@@ -80,7 +83,7 @@ class FlywheelLog:
                 self.close()
             # unbuffered: each line is one append, so a killed session leaves whole lines
             fh = self._open[name] = (self.folder / name).open("ab", buffering=0)
-        fh.write((json.dumps(line, default=str, ensure_ascii=False) + "\n").encode())
+        fh.write((_encode_line(line) + "\n").encode())
         self.lines += 1
 
     def routed(self, lead_id: str, at: datetime) -> bool:
@@ -118,6 +121,7 @@ class FlywheelLog:
         state_before: str,
         latency_ms: float,
         event: ChangeEvent | None = None,
+        check: dict[str, Any] | None = None,
     ) -> None:
         answer = {
             "owner": decision.owner,
@@ -165,6 +169,7 @@ class FlywheelLog:
                     "state_before": state_before,
                     "event": _event_meta(event),
                     "latency_ms": round(latency_ms, 3),
+                    **({"llm_check": check} if check is not None else {}),
                 },
             },
             key,

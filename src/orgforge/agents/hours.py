@@ -23,6 +23,8 @@ def _aware(instant: datetime) -> datetime:
 
 
 def is_out_of_office(rep: Rep, day: date) -> bool:
+    if not rep.out_of_office:  # most reps, most of the time: no generator to build
+        return False
     return any(a.start <= day <= a.end for a in rep.out_of_office)
 
 

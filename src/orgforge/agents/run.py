@@ -136,6 +136,7 @@ class AgentsReport:
     reassigned: int = 0
     touches: int = 0
     gaps: int = 0
+    overflows: int = 0
     writes: int = 0
     log_lines: int = 0
     log_dir: str = ""
@@ -147,6 +148,7 @@ class AgentsReport:
     suggested: int = 0
     sent: int = 0
     send_failed: int = 0
+    llm_check: dict[str, int] | None = None  # calls, cached, flagged, unchecked
 
     def add(self, step: StepReport) -> None:
         self.steps += 1
@@ -155,6 +157,12 @@ class AgentsReport:
         self.reassigned += step.reassigned
         self.touches += step.touches
         self.gaps += step.gaps
+        self.overflows += step.overflows
+        if step.overflows:
+            self.reconciled.append(
+                f"{step.overflows} GAP_OVERFLOW event(s): a transaction changed more records "
+                "than the org sends events for; reconciled by polling the entity"
+            )
 
 
 def run_agents(
@@ -164,6 +172,7 @@ def run_agents(
     workloads: tuple[str, ...] = DEFAULT_WORKLOADS,
     templates: str | Path | None = None,
     send: bool = False,
+    llm_check: bool = False,
     policy: str | Path | None = None,
     log_dir: str | Path = "flywheel",
     dry_run: bool = False,
@@ -210,7 +219,14 @@ def run_agents(
         if not dry_run:
             where = str(policy) if policy else "builtin:policy.example.yaml"
             writer = SalesforceLeadWriter(client, org_owner_ids(client, rules, where))
-    world = World(cfg.world)
+    # a session writes its state (and a stream its position) into the world after every step:
+    # it holds the writer lock until it stops; --dry-run writes nothing and takes none
+    checker = None
+    if llm_check:  # a missing key or endpoint is refused here, before the world opens
+        from orgforge.agents.llm_check import RouteChecker
+
+        checker = RouteChecker(cfg.content, seed=cfg.seed)
+    world = World(cfg.world, writer=None if dry_run else "agents run")
     log = None
     try:
         saved = Session.saved(world, name)
@@ -234,7 +250,9 @@ def run_agents(
             decide_at = "now"
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
-        desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer)
+        if checker is not None and not dry_run:
+            checker.store = world  # answers cached in the world: a rerun makes no calls
+        desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer, checker=checker)
         report.decisions = desk.decisions
         if "lead.route" not in workloads:
             desk.new_lead = _remember_only(desk)  # type: ignore[method-assign]
@@ -247,6 +265,7 @@ def run_agents(
             now=now,
             decide_at=decide_at,
             reader=reader,
+            reconcile=_overflow_poller(client, objects, now) if client is not None else None,
         )
         if saved:
             run.restore(saved)
@@ -274,6 +293,9 @@ def run_agents(
                 return report  # the world's log is finite: a replay ends when it is read
             sleep(interval)
     finally:
+        if checker is not None:
+            report.llm_check = checker.stats()
+            checker.close()
         if log is not None:
             log.close()
         world.close()
@@ -319,6 +341,22 @@ def _reader(client: Any):
         return {k: v for k, v in rows[0].items() if k != "attributes"}
 
     return read
+
+
+def _overflow_poller(client, objects, now):
+    """After a GAP_OVERFLOW (no record ids): every change to the entity since ``since``, by
+    SystemModstamp sweeps until one comes back empty."""
+
+    def changes(entity: str, since: datetime) -> list[Any]:
+        if entity not in objects:
+            return []
+        sweep = PollFeed(client, {entity: objects[entity]}, None, now=now, start=since)
+        found: list[Any] = []
+        while batch := sweep.poll():
+            found += batch
+        return found
+
+    return changes
 
 
 def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orgforge.agents.events import ChangeEvent
@@ -38,7 +38,45 @@ LEAD_FIELDS = (
 )
 TASK_FIELDS = ("WhoId", "OwnerId", "Status", "Type", "TaskSubtype", "CompletedDateTime")
 EMAIL_FIELDS = ("RelatedToId", "Incoming", "MessageDate", "CreatedById", "FromAddress")
+# how far before the overflowing transaction's commit (or the last event before it) the
+# reconciling poll starts: a transaction with 100,000 changes runs for a while, and its records'
+# SystemModstamp is when each was written, not when the transaction committed
+OVERFLOW_MARGIN = timedelta(minutes=15)
 POLL_OBJECTS = {"Lead": LEAD_FIELDS, "Task": TASK_FIELDS, "EmailMessage": EMAIL_FIELDS}
+
+
+def _created(entity: str, record_id: str, at: datetime, fields: dict[str, Any]) -> ChangeEvent:
+    return ChangeEvent(entity, "CREATE", (record_id,), at, record_id, fields=fields)
+
+
+def lead_created(lead: Lead) -> ChangeEvent:
+    """The Lead CREATE an org (or a world) publishes for ``lead``: what replays are made of."""
+    fields = {
+        "Company": lead.company,
+        "Email": lead.email,
+        "Country": lead.country,
+        "NumberOfEmployees": lead.employees,
+        "CreatedDate": lead.created.isoformat(),
+    }
+    return _created("Lead", lead.id, lead.created, fields)
+
+
+def call_completed(touch: Any) -> ChangeEvent:
+    """The Task CREATE of a completed call on a lead (a first-touch ``Touch``)."""
+    fields = {
+        "WhoId": touch.lead_id,
+        "Status": "Completed",
+        "TaskSubtype": "Call",
+        "OwnerId": touch.user or None,
+        "CompletedDateTime": touch.at.isoformat(),
+    }
+    return _created("Task", touch.record_id, touch.at, fields)
+
+
+def replay_events(leads: Any, touches: Any) -> list[ChangeEvent]:
+    """Leads and touches as one stream of change events in commit order."""
+    events = [lead_created(lead) for lead in leads] + [call_completed(t) for t in touches]
+    return sorted(events, key=lambda e: (e.commit_ts, e.entity, e.replay_id))
 
 
 def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime) -> Lead:
@@ -54,6 +92,93 @@ def lead_from_record(record_id: str, fields: dict[str, Any], fallback: datetime)
     )
 
 
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # one encoder, reused
+
+
+class _Tracked(dict):
+    """A dict that notes every key set or removed (``dirty``) until the encoder has seen it."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dirty: set[Any] = set(self)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.dirty.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.dirty.add(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self.dirty.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.dirty.add(key)  # owners.setdefault(lead, []).append(owner): the list changes
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        other = dict(*args, **kwargs)
+        self.dirty.update(other)
+        super().update(other)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key, value = super().popitem()
+        self.dirty.add(key)
+        return key, value
+
+    def clear(self) -> None:
+        self.dirty.update(self)
+        super().clear()
+
+
+class _Encoder:
+    """JSON objects of the session's growing maps, each entry's text kept between saves.
+
+    The session hands the desk :class:`_Tracked` dicts; a save re-encodes only the keys set or
+    removed since the previous one, and joins the kept texts. A map that was replaced by a new
+    object (a restore) is encoded in full, and adopted as a tracked copy.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, dict[Any, str]] = {}
+        self._seen: dict[str, _Tracked] = {}
+        self._set: tuple[set[str], list[str]] = (set(), [])
+
+    def map(self, owner: Any, attribute: str, encode: Any) -> str:
+        mapping = getattr(owner, attribute)
+        name = f"{type(owner).__name__}.{attribute}"
+        if not isinstance(mapping, _Tracked) or self._seen.get(name) is not mapping:
+            mapping = _Tracked(mapping)
+            setattr(owner, attribute, mapping)
+            self._seen[name] = mapping
+            self._texts[name] = {}
+        texts = self._texts[name]
+        for key in mapping.dirty:
+            if key in mapping:
+                texts[key] = f"{_dumps(key)}:{_dumps(encode(mapping[key]))}"
+            else:
+                texts.pop(key, None)
+        mapping.dirty.clear()
+        return "{" + ",".join(texts.values()) + "}"
+
+    def grown(self, items: set[str]) -> str:
+        """A JSON list of a set that only grows: what is new since the last save, sorted, is
+        appended to what was encoded before (a set that lost members is encoded afresh)."""
+        seen, texts = self._set
+        if not seen <= items:
+            seen, texts = set(), []
+        new = items - seen
+        if new:
+            texts.append(",".join(_dumps(x) for x in sorted(new)))
+            seen = seen | new if seen else set(items)
+        self._set = (seen, texts)
+        return "[" + ",".join(texts) + "]"
+
+
 @dataclass
 class StepReport:
     events: int = 0
@@ -61,6 +186,7 @@ class StepReport:
     reassigned: int = 0
     touches: int = 0
     gaps: int = 0
+    overflows: int = 0  # GAP_OVERFLOW events, each reconciled by polling its entity
     skipped: dict[str, int] = field(default_factory=dict)
 
 
@@ -75,6 +201,7 @@ class Session:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         decide_at: str = "now",  # now: live time; event: the event's commit time (replays)
         reader: Callable[[str, str, tuple[str, ...]], dict[str, Any] | None] | None = None,
+        reconcile: Callable[[str, datetime], list[ChangeEvent]] | None = None,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -83,7 +210,11 @@ class Session:
         self.now = now
         self.decide_at = decide_at
         self.reader = reader  # (entity, id, fields) → the record now, for partial events
+        # (entity, since) → every change to entity since then, polled: after a GAP_OVERFLOW
+        self.reconcile = reconcile
+        self.last_commit: datetime | None = None  # of the last event handled (not a gap)
         self.lead_fields: dict[str, dict[str, Any]] = {}  # this run's leads, for outreach
+        self._encoder = _Encoder()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -113,23 +244,36 @@ class Session:
     def save(self) -> None:
         if self.store is None:
             return
+        self.store.set_meta(f"agents:{self.name}", self.state_json())
+
+    def state_json(self) -> str:
+        """The session's state as JSON (what :meth:`restore` reads). Saved after every step,
+        it grows with the leads seen, so the big maps are encoded entry by entry and only the
+        entries a step changed are encoded again (see :class:`_Encoder`)."""
         desk = self.desk
-        state = {
-            "feed": self.feed.name,
-            "position": self.feed.position,
-            "router": json.loads(desk.router.state.to_json()),
-            "leads": {k: v.as_dict() for k, v in desk.leads.items()},
-            "assigned": {k: (o, t.isoformat()) for k, (o, t) in desk.assigned.items()},
-            "watch": {
-                k: (w.owner, w.assigned.isoformat(), w.checkpoint) for k, w in desk.watch.items()
-            },
-            "responded": sorted(desk.responded),
-            "held": {
-                k: (when.isoformat(), m.__dict__ if m else None)
-                for k, (when, m) in desk.held.items()
-            },
+        state = desk.router.state
+        enc = self._encoder
+        router = {
+            "chain": state.chain,
+            "credit": state.credit,
+            "daily": state.daily,
+            "decisions": state.decisions,
         }
-        self.store.set_meta(f"agents:{self.name}", json.dumps(state, sort_keys=True))
+        parts = {
+            "assigned": enc.map(desk, "assigned", lambda v: (v[0], v[1].isoformat())),
+            "feed": _dumps(self.feed.name),
+            "held": enc.map(
+                desk, "held", lambda v: (v[0].isoformat(), v[1].__dict__ if v[1] else None)
+            ),
+            "leads": enc.map(desk, "leads", Lead.as_dict),
+            "position": _dumps(self.feed.position),
+            "responded": enc.grown(desk.responded),
+            "router": _dumps(router)[:-1] + ',"owners":' + enc.map(state, "owners", list) + "}",
+            "watch": enc.map(
+                desk, "watch", lambda w: (w.owner, w.assigned.isoformat(), w.checkpoint)
+            ),
+        }
+        return "{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}"
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -139,7 +283,11 @@ class Session:
         report.events = len(events)
         for event in events:
             self._handle(event, report)
-        report.reassigned += len(self.desk.check_slas(self.now()))
+        # live, SLAs fall due on the clock; in a replay, time is the events' (the next batch
+        # may hold the touch that beats a checkpoint, so wall-clock "now" would be wrong)
+        until = self.now() if self.decide_at != "event" else self.last_commit
+        if until is not None:
+            report.reassigned += len(self.desk.check_slas(until))
         self.save()
         return report
 
@@ -156,11 +304,28 @@ class Session:
         kind = event.change_type.removeprefix("GAP_")
         return replace(event, change_type=kind, fields={**record, **event.fields})
 
+    def _overflow(self, event: ChangeEvent, report: StepReport) -> None:
+        """A GAP_OVERFLOW names no records: poll every change to its entity since before the
+        transaction began, and handle each (routed leads and first touches are remembered, so
+        what the stream already delivered decides nothing twice)."""
+        if self.reconcile is None:
+            return
+        since = min(self.last_commit or event.commit_ts, event.commit_ts) - OVERFLOW_MARGIN
+        for polled in self.reconcile(event.entity, since):
+            self._handle(polled, report)
+
     def _handle(self, event: ChangeEvent, report: StepReport) -> None:
+        if event.change_type == "GAP_OVERFLOW":
+            report.gaps += 1
+            report.overflows += 1
+            self._overflow(event, report)
+            return
         if event.is_gap:
             report.gaps += 1
-            if event.change_type == "GAP_OVERFLOW" or self.reader is None:
-                return  # no record ids (or no way to read them): the next sweep catches up
+            if self.reader is None:
+                return  # no way to read the record: the next sweep catches up
+        else:
+            self.last_commit = event.commit_ts
         needed = POLL_OBJECTS.get(event.entity, ())
         if event.change_type in ("UPDATE", "GAP_CREATE", "GAP_UPDATE"):
             event = self._complete(event, needed)

@@ -56,8 +56,11 @@ class LeadDesk:
         accounts: AccountIndex | None = None,
         writer: OwnerWriter | None = None,
         state: RouterState | None = None,
+        checker: Any = None,
     ) -> None:
         self.policy = policy
+        # the optional LLM check (agents/llm_check.py): reviews each decision, never changes it
+        self.checker = checker
         self.router = Router(policy, state)
         self.log = log
         self.accounts = accounts or AccountIndex()
@@ -80,6 +83,9 @@ class LeadDesk:
         decision = fn()
         decision.action = action
         latency_ms = (time.perf_counter() - started) * 1000
+        check = None
+        if self.checker is not None:
+            check = self.checker.check(decision, lead).as_dict()
         # the owner is written before the decision is logged: a session killed in between
         # re-decides the lead on restart (its log line is missing) instead of leaving it unset
         if self.writer is not None:
@@ -93,6 +99,7 @@ class LeadDesk:
                 state_before=before,
                 latency_ms=latency_ms,
                 event=event,
+                check=check,
             )
         self.decisions.append(decision)
         return decision

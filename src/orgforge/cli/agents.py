@@ -52,6 +52,12 @@ def run(
         5.0, "--interval", help="Seconds between sweeps (stream: the longest long poll)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Decide and show; write nothing."),
+    llm_check: bool = typer.Option(
+        False,
+        "--llm-check",
+        help="Have the content LLM (content.provider/model) confirm or flag each decision; "
+        "it never changes an owner. Answers are cached in the world.",
+    ),
     config: ConfigOpt = None,
     world: WorldOpt = None,
     instance_url: str | None = typer.Option(None, "--instance-url", help="Org URL."),
@@ -88,6 +94,7 @@ def run(
             on_step=progress,
             templates=templates,
             send=send,
+            llm_check=llm_check,
         )
     except KeyboardInterrupt:
         _console.err.print("stopped; the next run resumes after the last event handled")
@@ -102,11 +109,13 @@ def run(
             "reassigned",
             "touches",
             "gaps",
+            "overflows",
             "writes",
             "log_lines",
             "log_dir",
             "dry_run",
             "missing_fields",
+            "llm_check",
         )
     }
     if as_json:
@@ -140,6 +149,12 @@ def run(
         _console.out.print(
             f"outreach: {report.suggested} suggested, {report.sent} sent, "
             f"{report.send_failed} not sent"
+        )
+    if report.llm_check is not None:
+        c = report.llm_check
+        _console.out.print(
+            f"llm check: {c['flagged']} flagged, {c['unchecked']} unchecked; "
+            f"{c['calls']} calls, {c['cached']} answers from the cache"
         )
     if report.missing_fields:
         _console.err.print(

@@ -59,6 +59,22 @@ def salesforce(
     api_requests: int = typer.Option(
         100_000, "--daily-api-requests", help="DailyApiRequests limit reported by /limits."
     ),
+    cdc_entities: str | None = typer.Option(
+        None,
+        "--cdc-entities",
+        help="Objects selected for change events, e.g. 'Lead,Task,EmailMessage' (at most 5, "
+        "like an org without the CDC add-on; default: every object publishes).",
+    ),
+    cdc_overflow_at: int = typer.Option(
+        100_000,
+        "--cdc-overflow-at",
+        help="Changes in one transaction before the rest become GAP_OVERFLOW events.",
+    ),
+    cdc_max_event_bytes: int = typer.Option(
+        1024 * 1024,
+        "--cdc-max-event-bytes",
+        help="Largest change event; a bigger one is published as its GAP_* twin.",
+    ),
 ) -> None:
     """Serve a Salesforce-compatible REST + Bulk 2.0 API over a local SQLite org."""
     from orgforge.sandbox.salesforce import SandboxConfig, serve
@@ -78,6 +94,13 @@ def salesforce(
         jwt_public_key=jwt_public_key,
         consumer_key=consumer_key,
         daily_api_requests=api_requests,
+        cdc_entities=(
+            tuple(e.strip() for e in cdc_entities.split(",") if e.strip())
+            if cdc_entities is not None
+            else None
+        ),
+        cdc_overflow_at=cdc_overflow_at,
+        cdc_max_event_bytes=cdc_max_event_bytes,
         log_level="warning",
     )
     serve(config, on_ready=_print_banner)

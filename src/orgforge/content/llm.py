@@ -36,7 +36,7 @@ from orgforge.clock import REAL, Clock
 from orgforge.config import ContentConfig
 from orgforge.content.contract import KINDS, ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
-from orgforge.content.pacing import RateLimiter, _LoopThread
+from orgforge.content.pacing import LoopThread, RateLimiter
 from orgforge.content.pricing import Price, load_prices, price_for
 from orgforge.content.prompts import (
     RESPONSE_SCHEMA,
@@ -113,7 +113,7 @@ class LLMEngine(ContentEngine):
         self._consecutive = 0
         self._out_per_item: dict[str, float] = {}
         self._sem: asyncio.Semaphore | None = None
-        self._runner: _LoopThread | None = None
+        self._runner: LoopThread | None = None
         self._opened = False
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -206,7 +206,7 @@ class LLMEngine(ContentEngine):
             self.counts["batches"] += len(batches)
             started = self.clock.monotonic()
             if self._runner is None:
-                self._runner = _LoopThread()
+                self._runner = LoopThread()
             try:
                 self._runner.run(self._run(requests, batches, results, reasons))
             except BaseException:

@@ -53,7 +53,7 @@ class RateLimiter:
             await self.clock.asleep(wait)
 
 
-class _LoopThread:
+class LoopThread:
     """One event loop in a daemon thread for an engine's lifetime: one SDK client and its
     connection pool serve every fill of a run, and fill() works from sync code even when the
     caller already runs an event loop."""

@@ -97,6 +97,7 @@ class SandboxState:
         daily_api_requests: int,
         api_version: str,
         query_batch_size: int,
+        cdc: dict[str, Any] | None = None,
     ) -> None:
         self.org = org
         self.meta = org.meta
@@ -111,7 +112,7 @@ class SandboxState:
         self.query_batch_size = query_batch_size
         self.instance_url = ""
         self.started = now()
-        self.bus = ChangeBus(org.conn, gap_rate=faults.rates.get("gap", 0.0))
+        self.bus = ChangeBus(org.conn, gap_rate=faults.rates.get("gap", 0.0), **(cdc or {}))
         org.bus = self.bus
         self.cometd = CometD(self.bus, self.meta.objects)
 

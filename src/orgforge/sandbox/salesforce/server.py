@@ -25,6 +25,7 @@ from orgforge.sandbox.salesforce.faults import Faults
 from orgforge.sandbox.salesforce.metadata import Metadata, standard_objects
 from orgforge.sandbox.salesforce.org import SANDBOX_DOMAIN, SEED_USERS, Org
 from orgforge.sandbox.salesforce.schema_file import apply_schema, load_schema
+from orgforge.sandbox.salesforce.streaming import MAX_EVENT_BYTES, MAX_SELECTED, OVERFLOW_AT
 from orgforge.sandbox.salesforce.tls import ensure_certificate
 from orgforge.serving import QuietServer, base_url, bind, running
 
@@ -54,6 +55,11 @@ class SandboxConfig:
     token_ttl: float | None = None  # seconds before OAuth-issued tokens expire
     clock: Clock = REAL  # what token expiry (and the state's ``clock``) reads; tests simulate
     log_level: str = "warning"
+    # Change Data Capture: the selected entities (None: all, as with the CDC add-on; at most 5
+    # otherwise), the changes per transaction before GAP_OVERFLOW, the largest event in bytes
+    cdc_entities: tuple[str, ...] | None = None
+    cdc_overflow_at: int = OVERFLOW_AT
+    cdc_max_event_bytes: int = MAX_EVENT_BYTES
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,6 +151,7 @@ def check_config(config: SandboxConfig) -> Path | None:
             "Use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).",
         ) from None
     Faults(config.faults, config.seed)  # raises ConfigError naming the bad fault
+    _check_cdc(config)
     if not 0 <= config.daily_api_requests < 2**63:
         raise ConfigError(
             f"--daily-api-requests {config.daily_api_requests}: must be 0 or more",
@@ -173,6 +180,32 @@ def check_config(config: SandboxConfig) -> Path | None:
         raise ConfigError(f"--db {db_path}: can't be resolved ({exc})") from None
 
 
+def _check_cdc(config: SandboxConfig) -> None:
+    if config.cdc_entities is not None:
+        chosen = list(dict.fromkeys(config.cdc_entities))
+        if not chosen:
+            raise ConfigError(
+                "--cdc-entities: no entity given",
+                "Name up to 5 objects, e.g. --cdc-entities Lead,Task,EmailMessage.",
+            )
+        if len(chosen) > MAX_SELECTED:
+            raise ConfigError(
+                f"--cdc-entities: {len(chosen)} entities selected ({', '.join(chosen)}); an org "
+                f"allows change events for at most {MAX_SELECTED}",
+                "Select at most 5, or leave the flag out: every entity publishes, as in an org "
+                "with the Change Data Capture add-on.",
+            )
+    for flag, value in (
+        ("--cdc-overflow-at", config.cdc_overflow_at),
+        ("--cdc-max-event-bytes", config.cdc_max_event_bytes),
+    ):
+        if not 1 <= value < 2**63:
+            raise ConfigError(
+                f"{flag} {value}: must be 1 or more",
+                f"Salesforce's values are {OVERFLOW_AT} changes and {MAX_EVENT_BYTES} bytes.",
+            )
+
+
 def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path | None]:
     """Open the org and assemble the sandbox state (no socket yet)."""
     db_path = (
@@ -188,6 +221,12 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
                     raise ConfigError(
                         f"schema: {obj.name}.{f.name} refers to unknown object '{target}'"
                     )
+    unknown = [e for e in config.cdc_entities or () if e not in objects]
+    if unknown:
+        raise ConfigError(
+            f"--cdc-entities: no object named {unknown[0]!r} in the sandbox",
+            "Names are API names, as in /data/LeadChangeEvent: Lead, Task, EmailMessage, ….",
+        )
     app_key = schema.connected_app
     public_key = _public_key(config, app_key.public_key)
     faults = Faults(config.faults, config.seed)
@@ -216,6 +255,11 @@ def build(config: SandboxConfig) -> tuple[SandboxState, Path, Path | None, Path 
         daily_api_requests=config.daily_api_requests,
         api_version=config.api_version,
         query_batch_size=config.query_batch_size,
+        cdc={
+            "selected": config.cdc_entities,
+            "overflow_at": config.cdc_overflow_at,
+            "max_event_bytes": config.cdc_max_event_bytes,
+        },
     )
     state.clock = config.clock  # the sandbox's one clock: `state.clock.today()` for SOQL dates
     cert = key = None

@@ -15,6 +15,17 @@ connect; disconnect), which is what Salesforce's Streaming API clients speak. Ch
 ``/data/ChangeEvents`` (everything) and ``/data/<Object>ChangeEvent``. A replay id older than
 the retention window is refused with Salesforce's exact ``400::The replayId {…}`` error.
 Fault injection (``gap`` in ``--faults``) turns an event into its ``GAP_*`` twin: headers only.
+
+Salesforce's allocations, as documented (Change Data Capture Developer Guide, "Change Data
+Capture Allocations" and "Overflow Events"):
+
+* an event over 1 MB (``max_event_bytes``) is published as its ``GAP_*`` twin, headers only
+  with the record ids, and the subscriber re-reads the record;
+* a transaction with more than 100,000 changes (``overflow_at``; a create, delete or undelete
+  counts 1, an update 1 per changed field) publishes the first 100,000 as usual and then one
+  ``GAP_OVERFLOW`` event per entity type for the rest: headers only, **no record ids**;
+* only the entities selected for Change Data Capture publish (``selected``; None: every entity,
+  as with the CDC add-on). A default org allows at most 5 selections (``MAX_SELECTED``).
 """
 
 from __future__ import annotations
@@ -33,6 +44,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 RETENTION_MS = 72 * 3600 * 1000
+MAX_EVENT_BYTES = 1024 * 1024  # larger events become gap events
+OVERFLOW_AT = 100_000  # changes in one transaction before GAP_OVERFLOW
+MAX_SELECTED = 5  # entities selected for change events in an org without the CDC add-on
 MAX_BATCH = 1000  # events handed out per connect
 DEFAULT_TIMEOUT_MS = 110_000  # Salesforce's long-poll advice
 BAD_REPLAY = (
@@ -57,8 +71,20 @@ def channel_of(entity: str) -> str:
 class ChangeBus:
     """The org's change events: written inside write transactions, read by subscribers."""
 
-    def __init__(self, conn_factory: Any, gap_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        conn_factory: Any,
+        gap_rate: float = 0.0,
+        seed: int = 0,
+        *,
+        selected: Iterable[str] | None = None,
+        overflow_at: int = OVERFLOW_AT,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
         self._conn = conn_factory
+        self.selected = set(selected) if selected is not None else None
+        self.overflow_at = overflow_at
+        self.max_event_bytes = max_event_bytes
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self.gap_rate = gap_rate
@@ -79,6 +105,8 @@ class ChangeBus:
 
     def record(self, conn: Any, changes: list[dict[str, Any]], user_id: str | None) -> None:
         """Store one transaction's changes as events (call before COMMIT, on its connection)."""
+        if self.selected is not None:
+            changes = [c for c in changes if c["entity"] in self.selected]
         if not changes:
             return
         now_ms = int(time.time() * 1000)
@@ -87,7 +115,15 @@ class ChangeBus:
         transaction_key = str(uuid.uuid4())
         row = conn.execute("SELECT count(*) FROM _change_events").fetchone()
         commit_number = 10_000_000 + (row[0] or 0)
-        for sequence, change in enumerate(changes, 1):
+        counted = 0
+        overflowed: dict[str, str | None] = {}  # entity → commit user of its first overflow
+        messages: list[tuple[int, str, str]] = []
+        for change in changes:
+            weight = len(change.get("changed") or ()) if change["type"] == "UPDATE" else 1
+            counted += max(weight, 1) * len(change["ids"])
+            if counted > self.overflow_at:
+                overflowed.setdefault(change["entity"], change.get("user") or user_id)
+                continue
             replay += 1 + self._step()  # increasing, not contiguous
             header = {
                 "entityName": change["entity"],
@@ -96,22 +132,36 @@ class ChangeBus:
                 "changedFields": change.get("changed", []),
                 "changeOrigin": change.get("origin") or "com/salesforce/api/rest/59.0",
                 "transactionKey": transaction_key,
-                "sequenceNumber": sequence,
+                "sequenceNumber": len(messages) + 1,
                 "commitTimestamp": now_ms,
                 "commitUser": change.get("user") or user_id,
                 "commitNumber": commit_number,
             }
-            payload = {"ChangeEventHeader": header, **change.get("fields", {})}
-            if self.gap_rate and self._chance() < self.gap_rate:
-                header["changeType"] = f"GAP_{change['type']}"
-                header["changedFields"] = []
-                header["changeOrigin"] = ""
-                header["sequenceNumber"] = 1
-                payload = {"ChangeEventHeader": header}
-            conn.execute(
-                "INSERT INTO _change_events VALUES (?, ?, ?, ?)",
-                (replay, change["entity"], now_ms, json.dumps(payload)),
-            )
+            text = json.dumps({"ChangeEventHeader": header, **change.get("fields", {})})
+            if (self.gap_rate and self._chance() < self.gap_rate) or (
+                len(text) > self.max_event_bytes  # JSON is ASCII: characters are bytes
+            ):
+                text = json.dumps({"ChangeEventHeader": _gap(header, f"GAP_{change['type']}")})
+            messages.append((replay, change["entity"], text))
+        for entity, user in overflowed.items():  # headers only, no record ids
+            header = {
+                "entityName": entity,
+                "recordIds": [],
+                "changeType": "GAP_OVERFLOW",
+                "changedFields": [],
+                "changeOrigin": "",
+                "transactionKey": transaction_key,
+                "sequenceNumber": len(messages) + 1,
+                "commitTimestamp": now_ms,
+                "commitUser": user,
+                "commitNumber": commit_number,
+            }
+            replay += 1 + self._step()
+            messages.append((replay, entity, json.dumps({"ChangeEventHeader": header})))
+        conn.executemany(
+            "INSERT INTO _change_events VALUES (?, ?, ?, ?)",
+            [(replay, entity, now_ms, text) for replay, entity, text in messages],
+        )
         conn.execute("DELETE FROM _change_events WHERE committed_ms < ?", (now_ms - RETENTION_MS,))
 
     def committed(self) -> None:
@@ -159,6 +209,17 @@ class ChangeBus:
         finally:
             with self._lock:
                 self._waiters = [w for w in self._waiters if w[1] is not future]
+
+
+def _gap(header: dict[str, Any], change_type: str) -> dict[str, Any]:
+    """A gap event's header: the record ids stay, the change is for the subscriber to re-read."""
+    return {
+        **header,
+        "changeType": change_type,
+        "changedFields": [],
+        "changeOrigin": "",
+        "sequenceNumber": 1,
+    }
 
 
 def _resolve(future: asyncio.Future) -> None:

@@ -177,7 +177,7 @@ def seed(
         report.target = target.report.as_dict()
         return report, None
 
-    world = World(config.world)
+    world = World(config.world, writer="asana seed")
     try:
         sync = AsanaSync(world)
         gids = sync.gids()
@@ -256,7 +256,7 @@ def cleanup(
 
     started = time.monotonic()
     report = AsanaReport("asana cleanup", dry_run=dry_run)
-    world = World(config.world, create=False)
+    world = World(config.world, create=False, writer=None if dry_run else "asana cleanup")
     try:
         sync = AsanaSync(world)
         rows = sync.rows("ok", run_id)

@@ -164,7 +164,9 @@ def load(
             "An export may be a part of the world; prune from the world it came from.",
         )
     client = connect(cfg, session=session, env=env, run_cli=run_cli, sleep=sleep)
-    world = World(cfg.world, create=bool(from_dir))
+    # the world's writer lock for the whole load (sync rows, run log): a second writer is
+    # refused naming this one; a dry run writes nothing and takes none
+    world = World(cfg.world, create=bool(from_dir), writer=None if dry_run else "load")
     try:
         source = _source(cfg, world, from_dir)
         plan = build_plan(client, settings, source.user_roles())
@@ -305,7 +307,7 @@ def cleanup(
     if run_id:
         _known_run(cfg, run_id)
     client = connect(cfg, session=session, env=env, run_cli=run_cli)
-    world = World(cfg.world, create=False)
+    world = World(cfg.world, create=False, writer=None if dry_run else "cleanup")
     try:
         source = WorldSource(world)
         plan = build_plan(client, cfg.salesforce, source.user_roles())
