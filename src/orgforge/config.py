@@ -55,6 +55,7 @@ PRD_PER_ACCOUNT: dict[str, float] = {
     "CaseComment": 4,
     "Task": 4,
     "Event": 1.5,
+    "Lead": 3,
 }
 BLOCK_SIZE = 10
 """Accounts are generated in blocks of this many; per-block totals are exact (see generate/)."""
