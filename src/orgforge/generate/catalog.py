@@ -28,6 +28,16 @@ STANDARD_PRICEBOOK = "Pricebook2/standard"
 CAMPAIGN_DAYS = 91  # a quarter, in whole weeks
 CAMPAIGN_QUARTERS = 20  # back to about the oldest account (ACCOUNT_AGE: 1,800 days)
 CAMPAIGN_LEAD_DAYS = 35  # a campaign is set up five weeks before it starts
+THEMES = (
+    "Modernization",
+    "Customer Summit",
+    "Automation",
+    "Partner Day",
+    "Efficiency",
+    "Data & AI",
+    "Compliance Briefing",
+    "Roadshow",
+)
 SERVICES = ("Services", "Implementation", "Training", "Support")
 
 
@@ -147,8 +157,7 @@ def catalog_records(plan: Plan) -> dict[str, list[dict]]:
     owner = admin.key
     for n, span in enumerate(campaigns(plan), start=1):
         kind = CAMPAIGN_TYPES[int(hash_unit(plan.seed, "campaign", n) * len(CAMPAIGN_TYPES))]
-        start = iso_date(span.start)
-        quarter = (int(start[5:7]) - 1) // 3 + 1
+        theme = THEMES[int(hash_unit(plan.seed, "campaign-theme", n) * len(THEMES))]
         status = (
             "Completed" if span.end < asof else "In Progress" if span.start <= asof else "Planned"
         )
@@ -159,10 +168,11 @@ def catalog_records(plan: Plan) -> dict[str, list[dict]]:
         out["Campaign"].append(
             {
                 **base(span.key, n),
-                "Name": f"{start[:4]} Q{quarter} {kind}",
+                # no date in the name: shifting as_of moves dates only
+                "Name": f"{theme} {kind} #{n}",
                 "Type": kind,
                 "Status": status,
-                "StartDate": start,
+                "StartDate": iso_date(span.start),
                 "EndDate": iso_date(span.end),
                 "IsActive": int(status != "Completed"),
                 "BudgetedCost": float(budget),
@@ -175,4 +185,3 @@ def catalog_records(plan: Plan) -> dict[str, list[dict]]:
             }
         )
     return out
-
