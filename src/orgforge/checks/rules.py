@@ -910,20 +910,17 @@ def org_chart_follows_titles(s: Snapshot) -> Iterator[Violation]:
 
 @rule()
 def account_hierarchy_holds(s: Snapshot) -> Iterator[Violation]:
-    """A subsidiary's parent account is another account of the same industry and country,
-    whose name the subsidiary's starts with, and the hierarchy never loops."""
+    """A subsidiary's parent account is another account of the same industry, whose name the
+    subsidiary's starts with, and the hierarchy never loops."""
     for account in s.rows("Account"):
         parent = s.get(account.get("ParentId"))
         if parent is None:
             continue
-        if (parent.get("Industry"), parent.get("BillingCountry")) != (
-            account.get("Industry"),
-            account.get("BillingCountry"),
-        ):
+        if parent.get("Industry") != account.get("Industry"):
             yield _v(
                 "account_hierarchy_holds",
                 account,
-                f"is a subsidiary of {parent['key']} in another industry or country",
+                f"is a subsidiary of {parent['key']}, an account of another industry",
             )
         elif not (account.get("Name") or "").startswith(parent.get("Name") or "\0"):
             yield _v(

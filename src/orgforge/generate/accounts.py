@@ -271,6 +271,7 @@ class BlockGenerator:
                 self.account(
                     result, header, names[header.index], counts, task_slice, event_slice, leads[j]
                 )
+        self.objects.subsidiaries(result)  # Account.ParentId (generate/objects.py)
         return result
 
     # -- one account ---------------------------------------------------------------------------

@@ -20,6 +20,11 @@ from orgforge.generate.line_items import line_items
 from orgforge.generate.org_chart import assign_managers, dedupe_exclusive
 
 
+LARGE = 0.5  # accounts this far up the pack's employee range (log scale) may be in a group
+COUNTRY_SHORT = {"United States": "USA", "United Kingdom": "UK"}
+SUBSIDIARY_SHARE = 0.5  # of large accounts with an eligible parent before them
+
+
 class ObjectMaker:
     def __init__(self, plan, clock, titles: dict[str, tuple[dict[str, list], object]]) -> None:
         self.plan = plan
@@ -53,7 +58,14 @@ class ObjectMaker:
 
     def account(self, out, h, naming, place, team, contacts, opps, counts: tuple[int, int]):
         plan, now = self.plan, self.clock.now
-        out.rows["Account"][-1]["ParentId"] = None  # set by the block (parent_accounts)
+        account = out.rows["Account"][-1]
+        account["ParentId"] = None  # set by the block (subsidiaries)
+        region = (
+            f"of {place.state_name}"
+            if account["BillingState"]
+            else COUNTRY_SHORT.get(place.country, place.country)
+        )
+        account["_size"], account["_region"] = h.size, region
         lines_rng = stream(plan.seed, "lines", h.index)
         entries = self.book[naming.industry]
         rows = out.rows.setdefault("OpportunityLineItem", [])
@@ -77,3 +89,53 @@ class ObjectMaker:
             titles,
         )
         email_messages(out, h.index, contacts, self.users)
+
+    def subsidiaries(self, out) -> None:
+        """Parent/subsidiary pairs among the block's large accounts, once they are made.
+
+        A large account may be a subsidiary of an earlier large account of the block in the
+        same industry, created before it; it is then named for its parent and its own region
+        (its billing state, else its country: "Granite Health Plan of Ohio", "Granite Health
+        Plan Canada"), and so are its deals and
+        its text. Each
+        account decides from its own stream among accounts before it, and a subsidiary is no
+        one's parent, so a world grown later keeps every pair it had.
+        """
+        accounts = out.rows.get("Account", [])
+        parents: list[dict] = []
+        for account in accounts:
+            large = account.pop("_size") >= LARGE
+            region = account.pop("_region")
+            if not large:
+                continue
+            rng = stream(self.plan.seed, "parent", account["account_idx"])
+            eligible = [
+                p
+                for p in parents
+                if p["Industry"] == account["Industry"] and p["CreatedDate"] < account["CreatedDate"]
+            ]
+            if not eligible or rng.random() >= SUBSIDIARY_SHARE:
+                parents.append(account)
+                continue
+            parent = eligible[int(rng.random() * len(eligible))]
+            account["ParentId"] = parent["key"]
+            self._rename(out, account, f"{parent['Name']} {region}"[:255])
+
+    @staticmethod
+    def _rename(out, account: dict, name: str) -> None:
+        """The account's new name on it, its deals, its converted leads and its text."""
+        old, idx = account["Name"], account["account_idx"]
+        account["Name"] = name
+        for opp in out.rows.get("Opportunity", ()):
+            if opp["account_idx"] == idx and opp["Name"].startswith(old):
+                renamed = name + opp["Name"][len(old) :]
+                opp["Name"] = renamed if len(renamed) <= 120 else renamed[:117] + "..."
+        for lead in out.rows.get("Lead", ()):
+            if lead["account_idx"] == idx and lead["Company"] == old:
+                lead["Company"] = name
+        for record, _, request in out.requests:
+            if record["account_idx"] == idx:
+                context = request.context
+                for key in ("account", "company"):
+                    if context.get(key) == old:
+                        context[key] = name  # type: ignore[index]
