@@ -83,7 +83,8 @@ def test_stats_json_puts_observed_next_to_targets(run_cli):
     assert stages["Prospecting"]["target_pct"] == 15.0
     assert counts["Lead"] == (300, 300) and counts["OpportunityLineItem"][1] is None
     leads = {row["value"]: row for row in report["distributions"]["lead_status"]}
-    assert list(leads)[0] == "Open - Not Contacted" and sum(r["count"] for r in leads.values()) == 300
+    assert next(iter(leads)) == "Open - Not Contacted"
+    assert sum(r["count"] for r in leads.values()) == 300
     assert leads["Closed - Converted"]["target_pct"] == 33.33
     code, out, _ = run_cli("stats")
     assert code == 0 and "Account field fill rate" in out and "opportunity stage" in out

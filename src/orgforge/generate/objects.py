@@ -19,7 +19,6 @@ from orgforge.generate.leads import CONVERTED_SHARE, LeadMaker, conversion_pairs
 from orgforge.generate.line_items import line_items
 from orgforge.generate.org_chart import assign_managers, dedupe_exclusive
 
-
 LARGE = 0.5  # accounts this far up the pack's employee range (log scale) may be in a group
 COUNTRY_SHORT = {"United States": "USA", "United Kingdom": "UK"}
 SUBSIDIARY_SHARE = 0.5  # of large accounts with an eligible parent before them
@@ -112,7 +111,8 @@ class ObjectMaker:
             eligible = [
                 p
                 for p in parents
-                if p["Industry"] == account["Industry"] and p["CreatedDate"] < account["CreatedDate"]
+                if p["Industry"] == account["Industry"]
+                and p["CreatedDate"] < account["CreatedDate"]
             ]
             if not eligible or rng.random() >= SUBSIDIARY_SHARE:
                 parents.append(account)

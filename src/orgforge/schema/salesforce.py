@@ -479,9 +479,7 @@ LEAD = SObject(
         Field("ConvertedDate", "date", createable=False),
         _ref("ConvertedAccountId", "Account", rel="ConvertedAccount", createable=False),
         _ref("ConvertedContactId", "Contact", rel="ConvertedContact", createable=False),
-        _ref(
-            "ConvertedOpportunityId", "Opportunity", rel="ConvertedOpportunity", createable=False
-        ),
+        _ref("ConvertedOpportunityId", "Opportunity", rel="ConvertedOpportunity", createable=False),
         OWNER,
         *AUDIT,
     ),
