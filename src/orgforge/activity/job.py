@@ -45,12 +45,13 @@ from orgforge.config import Config, dump
 from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.errors import UsageError
-from orgforge.generate.timeutil import iso_date
+from orgforge.generate.timeutil import iso_date, utc
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
 from orgforge.world.runlog import check_writable_dir, open_run
 from orgforge.world.store import World
 
+EMAIL_SENT = "3"  # EmailMessage.Status: Sent
 COLUMNS = {name: tuple(c.name for c in t.RECORD_TABLES[name].columns) for name in t.RECORD_TABLES}
 
 
@@ -274,7 +275,36 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
             "IsClosed": 1,
         }
         out["Task"] = [tuple(record.get(c) for c in COLUMNS["Task"])]
+        if item.when == "past":  # a sent email: its message too (Enhanced Email)
+            out["EmailMessage"] = [_email_message(opp, item, record)]
     return out
+
+
+def _email_message(opp: Any, item: Planned, task: dict[str, Any]) -> tuple:
+    """The EmailMessage of a sent email task (generate/emails.py: the same shape): from the
+    deal's owner to the task's contact, related to the deal, sent mid-morning of its day."""
+    owner = opp.owner or {}
+    person = item.participants[0] if item.participants else None
+    sent = utc(item.day, 10 * 60, item.tz)
+    name = f"{owner.get('FirstName') or ''} {owner.get('LastName') or ''}".strip()
+    message = {
+        "key": f"EmailMessage/{item.key.split('/', 1)[1]}",
+        "account_idx": task["account_idx"],
+        "seq": task["seq"],
+        "tier": None,
+        "job": JOB,
+        "ActivityId": task["key"],
+        "RelatedToId": task["WhatId"],
+        "Subject": task["Subject"],
+        "TextBody": task["Description"],
+        "FromName": name or None,
+        "FromAddress": owner.get("Email"),
+        "ToAddress": person.email if person else None,
+        "MessageDate": sent,
+        "Status": EMAIL_SENT,
+        "Incoming": 0,
+    }
+    return tuple(message.get(c) for c in COLUMNS["EmailMessage"])
 
 
 def prepare_chunk(

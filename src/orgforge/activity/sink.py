@@ -29,7 +29,12 @@ from orgforge.world import tables as t
 from orgforge.world.store import Connection, World, in_list, insert_sql, now_iso, quoted
 
 JOB = "activity"
-OBJECTS = ("Event", "EventRelation", "Task")
+OBJECTS = ("Event", "EventRelation", "Task", "EmailMessage")
+# Records that belong to another: key → the key of the record they go with.
+_BELONGS = {
+    "EventRelation": lambda rest: "Event/" + rest.rsplit("/", 1)[0],
+    "EmailMessage": lambda rest: "Task/" + rest,
+}
 
 
 def opp_prefix_of(key: str) -> str:
@@ -84,7 +89,7 @@ class WorldSink:
             for name in OBJECTS:
                 table = t.RECORD_TABLES[name]
                 cols = [table.c.key]
-                if name != "EventRelation":
+                if name not in _BELONGS:
                     time_col = "StartDateTime" if name == "Event" else "ActivityDate"
                     cols += [table.c.WhatId, table.c[time_col], table.c.Subject]
                 for start in range(0, len(idxs), 500):
@@ -95,9 +100,9 @@ class WorldSink:
                         key = row[0]
                         if opp_prefix_of(key) not in prefixes:
                             continue
-                        if name == "EventRelation":
-                            event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
-                            relations.setdefault(event_key, []).append(key)
+                        if name in _BELONGS:
+                            owner_key = _BELONGS[name](key.split("/", 1)[1])
+                            relations.setdefault(owner_key, []).append(key)
                             continue
                         record = dict(row._mapping)
                         out[key] = {"signature": stored_signature(name, record), "relations": []}

@@ -288,8 +288,9 @@ class Loader:
                 continue
             skip = self._unloadable.get(name, set())
             keys = [k for k in self.source.keys(name) if k not in skip]
-            todo = sum(1 for k in keys if k not in self.ids)
-            tally = ObjectTally(total=len(keys), already=len(keys) - todo)
+            adopt = {r.key for r in self._standard_books} if name == "Pricebook2" else set()
+            todo = sum(1 for k in keys if k not in self.ids and k not in adopt)
+            tally = ObjectTally(total=len(keys), already=sum(1 for k in keys if k in self.ids))
             if api == "bulk" or (api == "auto" and todo >= threshold):
                 tally.api = "bulk"
             if tally.already:
@@ -540,6 +541,8 @@ class Loader:
 
     def _todo(self, name: str) -> list[Record]:
         skip = self._unloadable.get(name, set())
+        if name == "Pricebook2":  # the org's own standard price book is adopted, not created
+            skip = skip | {r.key for r in self._standard_books}
         return [r for r in self.source.records(name) if r.key not in self.ids and r.key not in skip]
 
     def _find_unloadable(self) -> None:
@@ -565,8 +568,6 @@ class Loader:
             for r in self.source.records("Pricebook2")
             if "Pricebook2" in self.plan.objects and truthy(r.values.get("IsStandard"))
         ]
-        if self._standard_books:
-            self._unloadable["Pricebook2"] = {r.key for r in self._standard_books}
         for name, reason in sf.NOT_LOADED.items():
             count = len(self.source.keys(name)) if name in sf.BY_NAME else 0
             if count:
