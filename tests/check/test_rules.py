@@ -351,7 +351,7 @@ def _message_elsewhere(c):
 
 
 def _message_of_open_task(c):
-    key, task = one(c, "SELECT key, ActivityId FROM rec_EmailMessage LIMIT 1")
+    task = one(c, "SELECT ActivityId FROM rec_EmailMessage LIMIT 1")[0]
     c.execute("UPDATE rec_Task SET Status = 'Not Started' WHERE key = ?", (task,))
 
 

@@ -257,7 +257,7 @@ class BlockGenerator:
         ]
         tasks = allocate(len(task_types), weights, brng)
         events = allocate(len(event_types), weights, brng)
-        leads = self.objects.block_counts(block, sizes, opps)  # its own stream
+        leads = self.objects.block_counts(block, sizes, opps, contacts)  # its own stream
 
         result = BlockResult()
         task_cursor = event_cursor = 0

@@ -34,7 +34,7 @@ class ObjectMaker:
         self.users = {u.key: u for u in plan.users}
 
     def block_counts(
-        self, block: int, sizes: list[float], opps: list[int]
+        self, block: int, sizes: list[float], opps: list[int], contacts: list[int]
     ) -> list[tuple[int, int]]:
         """(leads, converted leads) per slot of the block, phantoms included: the split uses
         only what the headers decide (sizes, opportunity counts)."""
@@ -46,7 +46,8 @@ class ObjectMaker:
             quota,
             [float(o) for o in opps],
             rng,
-            cap=[min(n, o) for n, o in zip(leads, opps, strict=True)],
+            # a lead converts into a deal and a contact of its own: at most one per each
+            cap=[min(n, o, c) for n, o, c in zip(leads, opps, contacts, strict=True)],
         )
         return list(zip(leads, converted, strict=True))
 
