@@ -5,6 +5,11 @@ the generator draws (a reordered weight table, a changed data file, a new draw i
 passes them all. These digests pin the records of ``--preset prd --seed 42 --as-of
 2026-11-23``. When a change is *meant* to alter the world, update them in the same commit and
 say so in its message; otherwise a mismatch is a bug.
+
+Last changed by the sales objects (Lead, Campaign, products, line items, EmailMessage, the org
+chart and subsidiaries): every existing record kept its values but four — two contacts holding
+an account's second exclusive title (now a VP title, and the two texts quoting it) and two
+sparse Closed Won deals that had no Amount.
 """
 
 from __future__ import annotations
@@ -19,23 +24,32 @@ from orgforge.world.store import World
 GOLDEN = {  # structure: every column but the text fields
     "UserRole": "d96f3746d76a42c7",
     "User": "8810a07774483e73",
-    "Account": "199f2e9ba3cd33a2",
-    "Contact": "d0049d4825782df8",
-    "Opportunity": "8ba5db5ff59cc0bd",
+    "Product2": "6413442e4bcb26a9",
+    "Pricebook2": "52f6b28620bc8fe5",
+    "PricebookEntry": "fa07acb2651b7551",
+    "Campaign": "98604022b70abc4b",
+    "Account": "b304bda233a327d5",
+    "Contact": "d079225b410537fc",
+    "Opportunity": "a8d336b8ab042f83",
+    "OpportunityLineItem": "24fa0cb2a9cbbf67",
     "OpportunityContactRole": "ff24f48ec2ea6580",
+    "Lead": "22b7ddaa2e149fca",
+    "CampaignMember": "9538b9b2064509b3",
     "Case": "d65480567cfc255c",
     "CaseComment": "499034054c803d62",
     "Task": "57e12a778c29a699",
+    "EmailMessage": "c3a7f4cbfc88fb6f",
     "Event": "160359b7060d499c",
     "EventRelation": "5ff46bb918de7ac4",
     "History": "40a97bdd98eb4cea",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
     "Account": "ad86e8ceb22e1501",
-    "Opportunity": "4670634b50bdda80",
-    "Case": "ed1f7c4bd89580ce",
+    "Opportunity": "f0c88ea92917c9b2",
+    "Lead": "fb3dd9cdf393a092",
+    "Case": "eb5bfef2b5335945",
     "CaseComment": "ffc7d7f56816ca71",
-    "Task": "2e78dc392ae5afdd",
+    "Task": "7c9bea8392008d76",
     "Event": "e0fbabc185936e85",
 }
 
