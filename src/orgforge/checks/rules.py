@@ -780,7 +780,7 @@ def title_rank(title: str | None) -> int:
     return 4
 
 
-@rule()
+@rule("read_only")
 def leads_convert_before_deals(s: Snapshot) -> Iterator[Violation]:
     """A converted lead is Closed - Converted, converted on or after it was created and no later
     than its opportunity was created, into an account, contact and opportunity of one account;
@@ -827,12 +827,14 @@ def amount_is_sum_of_lines(s: Snapshot) -> Iterator[Violation]:
     """An opportunity with products has Amount = the sum of its lines' Quantity × UnitPrice ×
     (1 − Discount), each line priced from the opportunity's price book; no Closed Won deal
     lacks an Amount."""
+    from orgforge.generate.line_items import total_price
+
     totals: dict[str, float] = defaultdict(float)
     lines: dict[str, int] = defaultdict(int)
     for line in s.rows("OpportunityLineItem"):
         opp_key = line.get("OpportunityId")
         quantity, unit = line.get("Quantity") or 0, line.get("UnitPrice") or 0
-        totals[opp_key] += round(quantity * unit * (1 - (line.get("Discount") or 0) / 100), 2)
+        totals[opp_key] += total_price(quantity, unit, line.get("Discount"))
         lines[opp_key] += 1
         entry = s.get(line.get("PricebookEntryId")) or {}
         opp = s.get(opp_key) or {}
@@ -932,7 +934,7 @@ def account_hierarchy_holds(s: Snapshot) -> Iterator[Violation]:
         yield _v("account_hierarchy_holds", account, f"is its own parent: {chain}")
 
 
-@rule()
+@rule("read_only")
 def campaign_members_consistent(s: Snapshot) -> Iterator[Violation]:
     """A campaign member is one existing lead or contact, added once per campaign while the
     person existed; HasResponded and FirstRespondedDate follow its Status; an opportunity's
@@ -953,7 +955,7 @@ def campaign_members_consistent(s: Snapshot) -> Iterator[Violation]:
         if (member.get("CreatedDate") or "") < (who.get("CreatedDate") or ""):
             yield _v("campaign_members_consistent", member, f"was added before {who_key} existed")
         responded = member.get("Status") == "Responded"
-        if s.steps and (
+        if (
             bool(member.get("HasResponded")) != responded
             or bool(member.get("FirstRespondedDate")) != responded
         ):

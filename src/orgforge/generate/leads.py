@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from random import Random
 
+from orgforge.config import CONVERTED_LEAD_SHARE
 from orgforge.generate.catalog import CampaignSpan, campaign_at
 from orgforge.generate.timeutil import iso_date, stamp
 from orgforge.schema.salesforce import CONVERTED_STATUS, LEAD_SOURCES
 
-CONVERTED_SHARE = 1 / 3
+CONVERTED_SHARE = CONVERTED_LEAD_SHARE
 FROM_CAMPAIGN = 0.6  # share of leads created during a campaign that came from it
 CONTACT_MEMBER = 0.25  # share of contacts that are members of a campaign after joining
 RESPONDED = 0.4  # share of unconverted members that responded

@@ -113,7 +113,7 @@ DERIVED = (
 
 def _lead_status(world: World) -> list[dict[str, Any]]:
     """The leads' status mix, in lifecycle order; the target is the converted share."""
-    from orgforge.generate.leads import CONVERTED_SHARE
+    from orgforge.config import CONVERTED_LEAD_SHARE as CONVERTED_SHARE
 
     observed = _group(world, "Lead", "Status")
     total = sum(observed.values()) or 1
