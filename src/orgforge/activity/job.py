@@ -651,7 +651,7 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
         ]
         held = {}
         with world.engine.connect() as conn:
-            for name in ("Event", "EventRelation", "Task"):
+            for name in ("Event", "EventRelation", "Task", "EmailMessage"):
                 table = t.RECORD_TABLES[name]
                 held[name] = conn.execute(
                     select(func.count()).select_from(table).where(table.c.job == JOB)
@@ -709,7 +709,13 @@ def _check_opportunities(conn: Any, world: World, opps: Sequence[str]) -> None:
 
 def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> dict[str, list]:
     """Keys of activity records (and scorecards) a reset would remove."""
-    out: dict[str, list[str]] = {"Event": [], "EventRelation": [], "Task": [], "Scorecard": []}
+    out: dict[str, list[str]] = {
+        "Event": [],
+        "EventRelation": [],
+        "Task": [],
+        "EmailMessage": [],
+        "Scorecard": [],
+    }
     with world.engine.connect() as conn:
         if run_id is not None:
             if not conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first():
@@ -734,11 +740,16 @@ def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> d
                 event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
                 if event_key in events and key not in seen:
                     out["EventRelation"].append(key)
+            tasks = set(out["Task"])
+            em = t.RECORD_TABLES["EmailMessage"]
+            for (key,) in conn.execute(select(em.c.key).where(em.c.job == JOB)):
+                if "Task/" + key.split("/", 1)[1] in tasks and key not in seen:
+                    out["EmailMessage"].append(key)
             return out
         if opps:
             _check_opportunities(conn, world, opps)
         prefixes = {k.split("/", 1)[1] for k in opps} if opps else None
-        for name in ("Event", "EventRelation", "Task"):
+        for name in ("Event", "EventRelation", "Task", "EmailMessage"):
             table = t.RECORD_TABLES[name]
             for (key,) in conn.execute(select(table.c.key).where(table.c.job == JOB)):
                 if prefixes is None or opp_prefix_of(key) in prefixes:

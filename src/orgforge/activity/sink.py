@@ -208,7 +208,7 @@ class WorldSink:
 
     def remove(self, keys_by_object: dict[str, list[str]], run_id: str | None) -> dict[str, int]:
         removed = {}
-        for name in ("EventRelation", "Event", "Task"):
+        for name in ("EventRelation", "Event", "EmailMessage", "Task"):  # children first
             keys = keys_by_object.get(name, [])
             removed[name] = self.world.delete_keys(name, keys, run_id, job=JOB) if keys else 0
         cards = keys_by_object.get("Scorecard", [])
