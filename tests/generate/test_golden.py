@@ -38,7 +38,7 @@ GOLDEN = {  # structure: every column but the text fields
     "Case": "d65480567cfc255c",
     "CaseComment": "499034054c803d62",
     "Task": "57e12a778c29a699",
-    "EmailMessage": "c3a7f4cbfc88fb6f",
+    "EmailMessage": "2c4a77eb1442190c",
     "Event": "160359b7060d499c",
     "EventRelation": "5ff46bb918de7ac4",
     "History": "40a97bdd98eb4cea",
@@ -50,6 +50,7 @@ GOLDEN_TEXT = {  # the offline engine's text fields
     "Case": "eb5bfef2b5335945",
     "CaseComment": "ffc7d7f56816ca71",
     "Task": "7c9bea8392008d76",
+    "EmailMessage": "ce44f2b0144d40b3",
     "Event": "e0fbabc185936e85",
 }
 

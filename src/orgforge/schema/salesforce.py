@@ -25,6 +25,9 @@ class Field:
     required: bool = False
     createable: bool = True
     text_kind: str | None = None  # the ContentRequest kind that fills it; None = structure
+    # Text copied from another record's field ("Task.Subject") rather than asked for itself: an
+    # EmailMessage shows its Task's text. Still text: a text provider changes it, nothing else.
+    copy_of: str | None = None
     # An audit field (CreatedDate, CreatedById, …): read-only in an org unless it grants "Set
     # Audit Fields upon Record Creation"; load files carry it, a plain insert leaves it out.
     audit: bool = False
@@ -64,6 +67,7 @@ class SObject:
 
     @property
     def text_fields(self) -> tuple[Field, ...]:
+        """Fields holding text (asked for, or copied from another record's text)."""
         return tuple(f for f in self.fields if f.text_kind)
 
     @property
@@ -508,8 +512,8 @@ EMAIL_MESSAGE = SObject(
     (
         _ref("ActivityId", "Task", rel="Activity"),
         _ref("RelatedToId", "Account", "Opportunity", "Case", rel="RelatedTo"),
-        _s("Subject", 3000),
-        Field("TextBody", "textarea", length=32000),
+        _text("Subject", "task.subject", length=3000, type_="string", copy_of="Task.Subject"),
+        _text("TextBody", "task.description", copy_of="Task.Description"),
         _s("FromName", 1000),
         Field("FromAddress", "email", length=255),
         _s("ToAddress", 4000),
