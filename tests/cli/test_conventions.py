@@ -145,7 +145,7 @@ def test_dry_runs_write_nothing(tmp_path):
     assert yaml.safe_load(again.out)["up_to_date"] is True, str(again)
     export = run_orgforge(["export", "--out", "out", "--dry-run"], tmp_path)
     # (the preview doesn't count History rows yet: noted for the next session)
-    assert export.code == 0 and "would write 270 records" in export.out, str(export)
+    assert export.code == 0 and "would write 506 records" in export.out, str(export)
     assert not (tmp_path / "out").exists()
     plan = run_orgforge(["activity", "run", "--max-opps", "2", "--dry-run"], tmp_path)
     assert plan.code == 0 and "Nothing written (dry run)" in plan.out, str(plan)
