@@ -87,13 +87,13 @@ POLICY = (Path(__file__).parents[2] / "src/orgforge/agents/data/policy.example.y
 CASES: dict[str, Case] = {
     "generate": Case(
         ["generate", "--preset", "tiny", "--as-of", "2026-11-23"],
-        "270 records",
+        "505 records",
         ["generate", "--accounts", "0"],
         "--accounts",
     ),
     "export": Case(
         ["export", "--out", "out"],
-        "in 12 csv files",
+        "in 20 csv files",
         ["export", "--out", "o", "--format", "xml"],
         "export.format",
         {"world"},
@@ -250,7 +250,7 @@ CASES: dict[str, Case] = {
     ),
     "check": Case(
         ["check"],
-        "keep all 25 rules",
+        "keep all 32 rules",
         ["check", "--rule", "nope"],
         "unknown rule 'nope'",
         {"world"},
