@@ -66,6 +66,7 @@ class ObjectTally:
     update_fields: dict[str, int] = field(default_factory=dict)  # field → records changing it
     to_prune: int = 0  # ours in the org, gone from the world
     pruned: int = 0
+    linked: int = 0  # created this run, then given their self-references (ReportsToId, …)
 
 
 @dataclass
@@ -156,6 +157,7 @@ class Loader:
         self.report = LoadReport(plan.target)
         self._unloadable: dict[str, set[str]] = {}  # object → keys no load can create
         self._standard_books: list[Record] = []  # mapped onto the org's standard price book
+        self._created_now: set[str] = set()  # keys this run created
         self._ms_per_record: float | None = None  # Bulk speed: slowest rate jobs reported
 
     def _tally(self, name: str) -> ObjectTally:
@@ -399,7 +401,10 @@ class Loader:
             record = item[0]
             if error is None:
                 pushed[record.key] = item[3]
-                tally.updated += 1
+                if record.key in self._created_now:  # the second half of its create
+                    tally.linked += 1
+                else:
+                    tally.updated += 1
                 self.progress(name, 1)
             elif retryable(error.code) and attempt <= self.max_retries:
                 retry.append(item)
@@ -634,6 +639,7 @@ class Loader:
                     tally.adopted += 1
                 else:
                     tally.created += 1
+                    self._created_now.add(result.key)
                 self.progress(result.object, 1)
             elif result.retryable and result.attempts <= self.max_retries:
                 self.record_retries[result.error.code] += 1  # type: ignore[union-attr]
