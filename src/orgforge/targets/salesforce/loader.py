@@ -490,8 +490,16 @@ class Loader:
             keys = [item[0].key for item in todo]
             journal_id = self.store.open(self.run_id, "bulk", "update", [name], keys, job_id)
             self._event("bulk.job", object=name, job=job_id, op="update", count=len(rows))
-            self.client.bulk_upload(job_id, self._csv(["Id", *columns], rows))
-            closed = self.client.bulk_set_state(job_id, "UploadComplete")
+            try:
+                self.client.bulk_upload(job_id, self._csv(["Id", *columns], rows))
+                closed = self.client.bulk_set_state(job_id, "UploadComplete")
+            except OutcomeUnknown:  # as for creates: a job still open may lack its upload
+                closed = self.client.bulk_job(job_id)
+                if closed.get("state") == "Open":
+                    with contextlib.suppress(TargetError):
+                        self.client.bulk_set_state(job_id, "Aborted")
+                    self.store.drop(journal_id)
+                    continue  # the same changes again, in a fresh job
             info = self._poll(job_id, closed, len(rows))
             by_id = {item[1][:15]: item for item in todo}
             errors: dict[str, RecordError | None] = {}
