@@ -179,9 +179,10 @@ def generate_preview(
     )
     from orgforge.generate.requests import drawn_counts
 
-    drawn, exact = drawn_counts(resolved)
+    drawn, exact, shared = drawn_counts(resolved)
     history = drawn.pop("History")
     counts.update(drawn)
+    counts.update(shared)
     existing: dict[str, int] = {}
     up_to_date = False
     world_file = Path(resolved.world)

@@ -55,7 +55,10 @@ PRD_PER_ACCOUNT: dict[str, float] = {
     "CaseComment": 4,
     "Task": 4,
     "Event": 1.5,
+    "Lead": 3,
 }
+CONVERTED_LEAD_SHARE = 1 / 3
+"""Share of a block's leads that are converted (generate/leads.py; `orgforge stats` target)."""
 BLOCK_SIZE = 10
 """Accounts are generated in blocks of this many; per-block totals are exact (see generate/)."""
 

@@ -67,7 +67,8 @@ def test_activity_commands_end_to_end(run_cli, prd_world, tmp_path) -> None:
     code, out, err = run_cli("activity", "reset", *common, "--yes", "--runs-dir", "runs")
     assert code == 0, err
     code, out, _ = run_cli("activity", "status", *common, "--json")
-    assert json.loads(out)["held"] == {"Event": 0, "EventRelation": 0, "Task": 0, "Scorecard": 0}
+    held = json.loads(out)["held"]
+    assert held == {"Event": 0, "EventRelation": 0, "Task": 0, "EmailMessage": 0, "Scorecard": 0}
 
 
 def test_bad_input_exits_2_with_what_and_where(run_cli, prd_world, tmp_path) -> None:

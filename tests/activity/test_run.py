@@ -40,7 +40,7 @@ def _activity_keys(world_path) -> dict[str, set[str]]:
                     )
                 )
             }
-            for name in ("Event", "EventRelation", "Task")
+            for name in ("Event", "EventRelation", "Task", "EmailMessage")
         }
         out["Scorecard"] = {r[0] for r in conn.execute(select(t.scorecards.c.key))}
     return out
@@ -55,6 +55,8 @@ def test_run_then_rerun_creates_nothing(world, config) -> None:
     )
     assert first.written["Event"]["inserted"] > 250 * 3
     assert first.written["Task"]["inserted"] >= 250 * 5
+    # every sent email is also its EmailMessage (Enhanced Email), linked to its Task
+    assert first.written["EmailMessage"]["inserted"] == first.written["Task"]["inserted"]
     second = activity.run(config)
     for name, counts in second.written.items():
         assert counts["inserted"] == counts["updated"] == counts["deleted"] == 0, name

@@ -363,6 +363,92 @@ def _unknown_pattern(c):
     )
 
 
+def _late_conversion(c):
+    key, opp = one(
+        c, "SELECT key, ConvertedOpportunityId FROM rec_Lead WHERE IsConverted = 1 LIMIT 1"
+    )
+    c.execute(
+        "UPDATE rec_Lead SET ConvertedDate = date((SELECT CreatedDate FROM rec_Opportunity"
+        " WHERE key = ?), '+3 days') WHERE key = ?",
+        (opp, key),
+    )
+
+
+def _lead_at_account(c):
+    name = one(c, "SELECT Name FROM rec_Account LIMIT 1")[0]
+    key = one(c, "SELECT key FROM rec_Lead WHERE IsConverted = 0 LIMIT 1")[0]
+    c.execute("UPDATE rec_Lead SET Company = ? WHERE key = ?", (name, key))
+
+
+def _line_amount(c):
+    key = one(c, "SELECT OpportunityId FROM rec_OpportunityLineItem LIMIT 1")[0]
+    c.execute("UPDATE rec_Opportunity SET Amount = Amount + 1000 WHERE key = ?", (key,))
+
+
+def _won_without_amount(c):
+    key = one(c, "SELECT key FROM rec_Opportunity WHERE StageName = 'Closed Won' LIMIT 1")[0]
+    c.execute("DELETE FROM rec_OpportunityLineItem WHERE OpportunityId = ?", (key,))
+    c.execute("UPDATE rec_Opportunity SET Amount = NULL WHERE key = ?", (key,))
+
+
+def _boss_below(c):
+    key, boss = one(c, "SELECT key, ReportsToId FROM rec_Contact WHERE ReportsToId IS NOT NULL")
+    c.execute("UPDATE rec_Contact SET Title = 'Claims Analyst' WHERE key = ?", (boss,))
+    c.execute("UPDATE rec_Contact SET Title = 'VP of Underwriting' WHERE key = ?", (key,))
+
+
+def _chart_loop(c):
+    key, boss = one(c, "SELECT key, ReportsToId FROM rec_Contact WHERE ReportsToId IS NOT NULL")
+    c.execute("UPDATE rec_Contact SET ReportsToId = ? WHERE key = ?", (key, boss))
+
+
+def _parent_loop(c):
+    a, b = (r[0] for r in c.execute("SELECT key FROM rec_Account ORDER BY key LIMIT 2"))
+    c.execute("UPDATE rec_Account SET ParentId = ? WHERE key = ?", (b, a))
+    c.execute("UPDATE rec_Account SET ParentId = ? WHERE key = ?", (a, b))
+
+
+def _parent_elsewhere(c):
+    a, b = one(
+        c,
+        "SELECT a.key, b.key FROM rec_Account a JOIN rec_Account b"
+        " ON a.Industry != b.Industry LIMIT 1",
+    )
+    c.execute("UPDATE rec_Account SET ParentId = ? WHERE key = ?", (b, a))
+
+
+def _member_twice(c):
+    key = one(c, "SELECT key FROM rec_CampaignMember LIMIT 1")[0]
+    c.execute(
+        "INSERT INTO rec_CampaignMember SELECT key || 'x', account_idx, seq + 1000, tier, job,"
+        " CampaignId, LeadId, ContactId, Status, HasResponded, FirstRespondedDate, CreatedDate,"
+        " CreatedById, LastModifiedDate, LastModifiedById FROM rec_CampaignMember WHERE key = ?",
+        (key,),
+    )
+
+
+def _member_responded(c):
+    key = one(c, "SELECT key FROM rec_CampaignMember WHERE Status = 'Sent' LIMIT 1")[0]
+    c.execute("UPDATE rec_CampaignMember SET HasResponded = 1 WHERE key = ?", (key,))
+
+
+def _campaign_credit(c):
+    campaign = one(c, "SELECT key FROM rec_Campaign ORDER BY key LIMIT 1")[0]
+    key = one(c, "SELECT key FROM rec_Opportunity WHERE CampaignId IS NULL LIMIT 1")[0]
+    c.execute("UPDATE rec_Opportunity SET CampaignId = ? WHERE key = ?", (campaign, key))
+
+
+def _message_elsewhere(c):
+    key = one(c, "SELECT key FROM rec_EmailMessage LIMIT 1")[0]
+    other = one(c, "SELECT key FROM rec_Account ORDER BY key DESC LIMIT 1")[0]
+    c.execute("UPDATE rec_EmailMessage SET RelatedToId = ? WHERE key = ?", (other, key))
+
+
+def _message_of_open_task(c):
+    task = one(c, "SELECT ActivityId FROM rec_EmailMessage LIMIT 1")[0]
+    c.execute("UPDATE rec_Task SET Status = 'Not Started' WHERE key = ?", (task,))
+
+
 BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "audit_fields_present": [_audit],
     "lookups_resolve": [_lookup],
@@ -398,6 +484,12 @@ BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "names_spelled_as_people_do": [_census_spelling, _email_spelling],
     "case_text_about_subject": [_case_about_something_else],
     "known_patterns_exist": [_unknown_pattern],
+    "leads_convert_before_deals": [_late_conversion, _lead_at_account],
+    "amount_is_sum_of_lines": [_line_amount, _won_without_amount],
+    "org_chart_follows_titles": [_boss_below, _chart_loop],
+    "account_hierarchy_holds": [_parent_loop, _parent_elsewhere],
+    "campaign_members_consistent": [_member_twice, _member_responded, _campaign_credit],
+    "email_messages_match_tasks": [_message_elsewhere, _message_of_open_task],
 }
 
 

@@ -81,8 +81,14 @@ def test_stats_json_puts_observed_next_to_targets(run_cli):
     assert counts["Opportunity"] == (250, 250)
     stages = {row["value"]: row for row in report["distributions"]["opportunity_stage"]}
     assert stages["Prospecting"]["target_pct"] == 15.0
+    assert counts["Lead"] == (300, 300) and counts["OpportunityLineItem"][1] is None
+    leads = {row["value"]: row for row in report["distributions"]["lead_status"]}
+    assert next(iter(leads)) == "Open - Not Contacted"
+    assert sum(r["count"] for r in leads.values()) == 300
+    assert leads["Closed - Converted"]["target_pct"] == 33.33
     code, out, _ = run_cli("stats")
     assert code == 0 and "Account field fill rate" in out and "opportunity stage" in out
+    assert "lead status" in out and "Closed - Converted" in out
 
 
 def test_config_show_resolves_and_masks_secrets(run_cli, tmp_path, monkeypatch):

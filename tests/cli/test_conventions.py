@@ -144,10 +144,10 @@ def test_dry_runs_write_nothing(tmp_path):
     again = run_orgforge(["generate", "--preset", "tiny", "--dry-run", "--json"], tmp_path)
     assert yaml.safe_load(again.out)["up_to_date"] is True, str(again)
     export = run_orgforge(["export", "--out", "out", "--dry-run"], tmp_path)
-    assert export.code == 0 and "would write 426 records in 12" in export.out, str(export)
+    assert export.code == 0 and "would write 666 records in 20" in export.out, str(export)
     assert not (tmp_path / "out").exists()
     written = run_orgforge(["export", "--out", "out"], tmp_path)
-    assert "wrote 426 records in 12" in written.out, str(written)  # what the preview said
+    assert "wrote 666 records in 20" in written.out, str(written)  # what the preview said
     plan = run_orgforge(["activity", "run", "--max-opps", "2", "--dry-run"], tmp_path)
     assert plan.code == 0 and "Nothing written (dry run)" in plan.out, str(plan)
     status = run_orgforge(["activity", "status", "--json"], tmp_path)

@@ -88,13 +88,13 @@ POLICY = (Path(__file__).parents[2] / "src/orgforge/agents/data/policy.example.y
 CASES: dict[str, Case] = {
     "generate": Case(
         ["generate", "--preset", "tiny", "--as-of", "2026-11-23"],
-        "270 records",
+        "508 records",
         ["generate", "--accounts", "0"],
         "--accounts",
     ),
     "export": Case(
         ["export", "--out", "out"],
-        "in 12 csv files",
+        "in 20 csv files",
         ["export", "--out", "o", "--format", "xml"],
         "export.format",
         {"world"},

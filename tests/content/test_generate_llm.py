@@ -45,7 +45,8 @@ def test_llm_text_changes_no_structural_column(server, make_config, tmp_path):
             # the same fields are filled (None stays None) and every filled one is LLM text
             assert all((x is None) == (y is None) for x, y in filled), f"{obj.name}.{name}"
             assert all(y is None or "local test server" in y for _, y in filled)
-            text_seen += sum(y is not None for _, y in filled)
+            if obj.field(name).copy_of is None:  # a copy (EmailMessage) is no request of its own
+                text_seen += sum(y is not None for _, y in filled)
     assert text_seen == result.text["items"]
 
 

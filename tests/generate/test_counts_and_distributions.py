@@ -165,12 +165,13 @@ def test_a_dry_run_of_a_bigger_world_scales_its_drawn_counts(tmp_path):
     (demos are a share of events, changes follow each deal's path), so the estimate of a
     300-account world is held to 4 standard errors of a 100-account mean."""
     preview = api.generate_preview(world=str(tmp_path / "w.db"), accounts=300, as_of=AS_OF)
-    assert preview["estimated"] == ["EventRelation", "History"]
+    drawn = ["EventRelation", "OpportunityLineItem", "CampaignMember", "EmailMessage", "History"]
+    assert preview["estimated"] == drawn
     world = make_world(tmp_path, accounts=300)
-    per_account: dict[str, list[int]] = {"EventRelation": [0] * 300, "History": [0] * 300}
+    per_account: dict[str, list[int]] = {name: [0] * 300 for name in drawn}
     with World(str(world), create=False) as handle, handle.reading() as conn:
-        for name, table in (("EventRelation", "rec_EventRelation"), ("History", "rec_History")):
-            for (idx,) in conn.execute(f'SELECT "account_idx" FROM "{table}"'):
+        for name in drawn:
+            for (idx,) in conn.execute(f'SELECT "account_idx" FROM "rec_{name}"'):
                 per_account[name][idx] += 1
     for name, counts in per_account.items():
         mean = sum(counts) / 300

@@ -5,6 +5,11 @@ the generator draws (a reordered weight table, a changed data file, a new draw i
 passes them all. These digests pin the records of ``--preset prd --seed 42 --as-of
 2026-11-23``. When a change is *meant* to alter the world, update them in the same commit and
 say so in its message; otherwise a mismatch is a bug.
+
+Last changed by the sales objects (Lead, Campaign, products, line items, EmailMessage, the org
+chart and subsidiaries): every existing record kept its values but four — two contacts holding
+an account's second exclusive title (now a VP title, and the two texts quoting it) and two
+sparse Closed Won deals that had no Amount.
 """
 
 from __future__ import annotations
@@ -19,24 +24,34 @@ from orgforge.world.store import World
 GOLDEN = {  # structure: every column but the text fields
     "UserRole": "d96f3746d76a42c7",
     "User": "bc1b2de250b10144",
-    "Account": "f01991c68587888c",
-    "Contact": "dfd9d96a7952a189",
-    "Opportunity": "288806c4bdc87500",
-    "OpportunityContactRole": "9337150570d36424",
+    "Product2": "2444bd9d07e12fe1",
+    "Pricebook2": "52f6b28620bc8fe5",
+    "PricebookEntry": "64bca9a8b7a0d8c9",
+    "Campaign": "98604022b70abc4b",
+    "Account": "c839afc951c00f3d",
+    "Contact": "eb7bf62a6ec08de7",
+    "Opportunity": "d321a488080889a2",
+    "OpportunityLineItem": "e356cdb845820e53",
+    "OpportunityContactRole": "4a52a7a756f7445d",
+    "Lead": "135c480fdfd23d5e",
+    "CampaignMember": "9c5f4bfebfbdaf76",
     "Case": "cb24ccb05168ee7f",
     "CaseComment": "967a1b7fb2da065a",
-    "Task": "3d2b2302b9046118",
-    "Event": "44af829d266bda9e",
+    "Task": "6d9db4551171d3be",
+    "EmailMessage": "fff76a8b36203873",
+    "Event": "13a0cc86dd593b11",
     "EventRelation": "f7bbbffec155f719",
     "History": "66a4350058e06c17",
 }
 GOLDEN_TEXT = {  # the offline engine's text fields
     "Account": "732149ab3701cf19",
-    "Opportunity": "ca6036df8f148048",
+    "Opportunity": "27cb81ab0823f15e",
+    "Lead": "6cc2b13fb46b66af",
     "Case": "2f826a4d48b7b16d",
     "CaseComment": "1912c2917e591be4",
-    "Task": "2f564d38a270cee0",
-    "Event": "3fb057a004aa5ecb",
+    "Task": "d131b4495d6c0df8",
+    "EmailMessage": "9a3fb281944cdfc0",
+    "Event": "9440582993edea20",
 }
 
 

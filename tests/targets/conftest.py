@@ -61,3 +61,24 @@ def sf_config(sb, world: Path, tmp_path: Path, **salesforce) -> tuple[Config, di
 
 def counts(sf, objects) -> dict[str, int]:
     return {o: sf.query(f"SELECT COUNT() FROM {o}")["totalSize"] for o in objects}
+
+
+def in_org(world: Path) -> dict[str, int]:
+    """Per loaded object, the records a full load leaves in the org: the world's, less those
+    no load can create (converted leads and their memberships: records.not_loadable)."""
+    from orgforge.targets.salesforce.plan import LOAD_OBJECTS
+    from orgforge.targets.salesforce.records import WorldSource, not_loadable
+    from orgforge.world import World
+
+    with World(world, create=False) as w:
+        source = WorldSource(w)
+        return {
+            name: sum(1 for r in source.records(name) if not_loadable(r, source) is None)
+            for name in LOAD_OBJECTS
+        }
+
+
+def created_by_load(world: Path) -> dict[str, int]:
+    """What a full load into an empty org creates: in_org less the standard price book, which
+    the org has already (the load adopts it)."""
+    return {**in_org(world), "Pricebook2": 0}

@@ -17,7 +17,7 @@ from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_th
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce.plan import LOAD_OBJECTS
 from orgforge.world import World
-from tests.targets.conftest import counts
+from tests.targets.conftest import counts, in_org
 
 
 def _loaded(world) -> int:
@@ -82,8 +82,7 @@ def test_kill_and_resume(world, tmp_path, schema, api, batch):
         else:
             pytest.fail("the load never finished")
         assert kills >= 2
-        with World(world, create=False) as w:
-            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+        expected = in_org(world)
         sf = sandbox_sf(sb)
         assert counts(sf, LOAD_OBJECTS) == expected  # nothing lost, nothing twice
         if schema:
@@ -95,7 +94,8 @@ def test_kill_and_resume(world, tmp_path, schema, api, batch):
             rows = conn.exec_driver_sql(
                 "SELECT status, count(*), count(DISTINCT remote_id) FROM sync GROUP BY status"
             ).all()
-        assert rows == [("ok", sum(expected.values()), sum(expected.values()))]
+        total = sum(expected.values())  # the org's standard price book: adopted, not created
+        assert rows == [("adopted", 1, 1), ("ok", total - 1, total - 1)]
         again = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, timeout=120)
         assert again.returncode == 0
         assert counts(sf, LOAD_OBJECTS) == expected
@@ -142,10 +142,10 @@ def test_answer_lost_after_the_org_applied_it(world, tmp_path, schema, after):
             assert conn.exec_driver_sql("SELECT count(*) FROM sync_journal").scalar() == 1
         report, _ = ops.load(cfg, env=env)
         assert report.reconciled == 100
-        with World(world, create=False) as w:
-            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+        expected = in_org(world)
         assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected
-        assert sum(t.created + t.already for t in report.tallies.values()) == sum(expected.values())
+        done = sum(t.created + t.already + t.adopted for t in report.tallies.values())
+        assert done == sum(expected.values())
 
 
 @pytest.mark.parametrize("schema", [EXAMPLE_SCHEMA, None], ids=["upsert", "fingerprint"])
@@ -155,11 +155,12 @@ def test_bulk_job_closed_but_results_never_read(world, tmp_path, schema):
 
     with run_in_thread(SandboxConfig(schema=schema)) as sb:
         cfg, env = sf_config(sb, world, tmp_path)
-        with pytest.raises(_Crash):  # the 2nd job (Contacts) is closed, then the process dies
-            ops.load(cfg, env=env, api="bulk", session=_crashing_session(sb, 2, bulk=True))
+        # the 5th job (Contacts, after Product2, PricebookEntry, Campaign, Account) is closed,
+        # then the process dies
+        with pytest.raises(_Crash):
+            ops.load(cfg, env=env, api="bulk", session=_crashing_session(sb, 5, bulk=True))
         report, _ = ops.load(cfg, env=env, api="bulk")
-        with World(world, create=False) as w:
-            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+        expected = in_org(world)
         assert report.reconciled == expected["Contact"]
         assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected
 
@@ -177,11 +178,11 @@ def test_connection_lost_after_the_org_applied_a_write(world, tmp_path, schema):
         session = _crashing_session(sb, 5, error=requests.ConnectionError)
         report, _ = ops.load(cfg, env=env, session=session)
         assert report.failed == 0 and report.reconciled == 100
-        with World(world, create=False) as w:
-            expected = {o: w.count(o) for o in LOAD_OBJECTS}
-            with w.engine.connect() as conn:
-                statuses = dict(
-                    conn.exec_driver_sql("SELECT status, count(*) FROM sync GROUP BY status").all()
-                )
-        assert statuses == {"ok": sum(expected.values())}  # none taken for pre-existing
+        expected = in_org(world)
+        with World(world, create=False) as w, w.engine.connect() as conn:
+            statuses = dict(
+                conn.exec_driver_sql("SELECT status, count(*) FROM sync GROUP BY status").all()
+            )
+        # none taken for pre-existing but the org's standard price book, which is the world's
+        assert statuses == {"ok": sum(expected.values()) - 1, "adopted": 1}
         assert counts(sandbox_sf(sb), LOAD_OBJECTS) == expected

@@ -23,7 +23,7 @@ from orgforge.targets.salesforce import ops
 from orgforge.targets.salesforce.plan import AUDIT_FIELDS, LOAD_OBJECTS
 from orgforge.targets.salesforce.records import same_value
 from orgforge.world import World
-from tests.targets.conftest import counts, sf_config
+from tests.targets.conftest import counts, created_by_load, in_org, sf_config
 
 WRITE_FAMILIES = ("composite", "sobjects", "bulk_ingest")
 
@@ -243,10 +243,9 @@ def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api
         report, run_dir = ops.load(
             cfg, api=api, env=env, sleep=clock.sleep, monotonic=clock.monotonic
         )
-        with World(world, create=False) as w:
-            expected = {o: w.count(o) for o in LOAD_OBJECTS}
+        expected = in_org(world)
         assert report.failed == 0
-        assert {n: t.created for n, t in report.tallies.items()} == expected
+        assert {n: t.created for n, t in report.tallies.items()} == created_by_load(world)
         injected = sb.state.stats.snapshot()["faults"]
         assert injected.get("429") and injected.get("503") and injected.get("expire")
         # every injected request fault was ridden out and counted as such

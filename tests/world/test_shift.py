@@ -78,7 +78,7 @@ def test_a_dry_run_counts_and_writes_nothing(world, tmp_path):
     preview = run_orgforge(["shift", "--world", str(copy), "--to", "2027-03-03", "--dry-run"],
                            tmp_path)  # fmt: skip
     assert preview.code == 0, str(preview)
-    assert "would shift 270 records and 156 History rows by +98 days" in preview.out
+    assert "would shift 508 records and 158 History rows by +98 days" in preview.out
     assert copy.read_bytes() == before and not (tmp_path / "runs").exists()
     exact = run_orgforge(["shift", "--world", str(copy), "--to", "2027-03-03", "--exact",
                           "--dry-run"], tmp_path)  # fmt: skip

@@ -38,26 +38,60 @@ def test_migration_runner_brings_an_older_world_up_to_date(tmp_path, monkeypatch
     assert "added_later" in tables
 
 
-def test_a_version_1_world_gets_the_history_columns(tmp_path):
-    """Version 2 (the world with a history) adds audit fields, ``step`` and the User's role
-    columns to existing tables, and the UserRole and History tables."""
+def _back_to(tmp_path, version: int) -> None:
+    """Make the world at tmp_path/w.db what ``version`` was: drop the columns and tables the
+    later versions added."""
+    from orgforge.schema import salesforce as sf
     from orgforge.world import tables as t
 
-    with World(tmp_path / "w.db"):
-        pass
-    with sqlite3.connect(tmp_path / "w.db") as conn:  # make it what version 1 was
-        for statement in store.MIGRATIONS[2]:
-            table, column = statement.split('"')[1], statement.split('"')[3]
-            conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-        conn.execute('DROP TABLE "rec_UserRole"')
-        conn.execute('DROP TABLE "rec_History"')
-        conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
-    with World(tmp_path / "w.db") as world:
-        assert world.schema_version == 2
+    new_objects = set(sf.GENERATED) - set(store.V1_OBJECTS) - {"UserRole"}
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        for target in range(store.SCHEMA_VERSION, version, -1):
+            for statement in store.MIGRATIONS[target]:
+                table, column = statement.split('"')[1], statement.split('"')[3]
+                conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+        for name in new_objects:
+            conn.execute(f'DROP TABLE "{t.record_table_name(name)}"')
+        if version < 2:
+            conn.execute('DROP TABLE "rec_UserRole"')
+            conn.execute('DROP TABLE "rec_History"')
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(version),))
+
+
+def _matches_tables(tmp_path) -> None:
+    from orgforge.world import tables as t
+
     with sqlite3.connect(tmp_path / "w.db") as conn:
         for name, table in t.TABLES.items():
             columns = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
             assert columns == set(table.column_names), name
+
+
+def test_a_version_1_world_gets_the_history_columns(tmp_path):
+    """Version 2 (the world with a history) adds audit fields, ``step`` and the User's role
+    columns to existing tables, and the UserRole and History tables; version 3 the lookups
+    of the sales objects."""
+    with World(tmp_path / "w.db"):
+        pass
+    _back_to(tmp_path, 1)
+    with World(tmp_path / "w.db") as world:
+        assert world.schema_version == store.SCHEMA_VERSION == 3
+    _matches_tables(tmp_path)
+
+
+def test_a_version_2_world_gets_the_sales_objects(tmp_path):
+    """Version 3 adds Account.ParentId, Contact.ReportsToId, Opportunity.CampaignId and
+    Pricebook2Id to existing tables, and creates the new objects' tables."""
+    with World(tmp_path / "w.db"):
+        pass
+    _back_to(tmp_path, 2)
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        columns = {r[1] for r in conn.execute('PRAGMA table_info("rec_Contact")')}
+        assert "ReportsToId" not in columns
+    with World(tmp_path / "w.db") as world:
+        assert world.schema_version == 3
+        assert world.count("Lead") == 0
+    _matches_tables(tmp_path)
 
 
 def test_missing_world_is_not_created_when_reading(tmp_path):

@@ -46,12 +46,13 @@ from orgforge.content.contract import ContentEngine, ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.errors import UsageError
 from orgforge.generate.calendar import Calendar
-from orgforge.generate.timeutil import iso_date, stamp
+from orgforge.generate.timeutil import iso_date, stamp, utc
 from orgforge.packs import load_packs
 from orgforge.world import tables as t
 from orgforge.world.runlog import check_writable_dir, open_run
 from orgforge.world.store import World
 
+EMAIL_SENT = "3"  # EmailMessage.Status: Sent
 COLUMNS = {name: tuple(c.name for c in t.RECORD_TABLES[name].columns) for name in t.RECORD_TABLES}
 
 
@@ -283,6 +284,8 @@ def _rows(s: Setup, plan: OpportunityPlan, item: Planned, text: str) -> dict[str
             "IsClosed": 1,
         }
         out["Task"] = [tuple(record.get(c) for c in COLUMNS["Task"])]
+        if item.when == "past":  # a sent email: its message too (Enhanced Email)
+            out["EmailMessage"] = [_email_message(opp, item, record)]
     return out
 
 
@@ -347,6 +350,38 @@ def plan_all(s: Setup, world: World, opps: Sequence[Opportunity]) -> list[Opport
             calendar.remove(*entry)
         plans.append(s.planner.plan(opp, calendar))
     return plans
+
+
+def _email_message(opp: Any, item: Planned, task: dict[str, Any]) -> tuple:
+    """The EmailMessage of a sent email task (generate/emails.py: the same shape): from the
+    deal's owner to the task's contact, related to the deal, sent mid-morning of its day."""
+    owner = opp.owner or {}
+    person = item.participants[0] if item.participants else None
+    # sent when the task was (its CreatedDate: the send time), else mid-morning of its day
+    sent = task.get("CreatedDate") or utc(item.day, 10 * 60, item.tz)
+    name = f"{owner.get('FirstName') or ''} {owner.get('LastName') or ''}".strip()
+    message = {
+        "key": f"EmailMessage/{item.key.split('/', 1)[1]}",
+        "account_idx": task["account_idx"],
+        "seq": task["seq"],
+        "tier": None,
+        "job": JOB,
+        "ActivityId": task["key"],
+        "RelatedToId": task["WhatId"],
+        "Subject": task["Subject"],
+        "TextBody": task["Description"],
+        "FromName": name or None,
+        "FromAddress": owner.get("Email"),
+        "ToAddress": person.email if person else None,
+        "MessageDate": sent,
+        "Status": EMAIL_SENT,
+        "Incoming": 0,
+        "CreatedDate": task.get("CreatedDate"),
+        "CreatedById": task.get("CreatedById"),
+        "LastModifiedDate": task.get("LastModifiedDate"),
+        "LastModifiedById": task.get("LastModifiedById"),
+    }
+    return tuple(message.get(c) for c in COLUMNS["EmailMessage"])
 
 
 def prepare_chunk(
@@ -703,7 +738,7 @@ def status(config: Config, limit: int = 10) -> dict[str, Any]:
         ]
         held = {}
         with world.engine.connect() as conn:
-            for name in ("Event", "EventRelation", "Task"):
+            for name in ("Event", "EventRelation", "Task", "EmailMessage"):
                 table = t.RECORD_TABLES[name]
                 held[name] = conn.execute(
                     select(func.count()).select_from(table).where(table.c.job == JOB)
@@ -761,7 +796,13 @@ def _check_opportunities(conn: Any, world: World, opps: Sequence[str]) -> None:
 
 def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> dict[str, list]:
     """Keys of activity records (and scorecards) a reset would remove."""
-    out: dict[str, list[str]] = {"Event": [], "EventRelation": [], "Task": [], "Scorecard": []}
+    out: dict[str, list[str]] = {
+        "Event": [],
+        "EventRelation": [],
+        "Task": [],
+        "EmailMessage": [],
+        "Scorecard": [],
+    }
     with world.engine.connect() as conn:
         if run_id is not None:
             if not conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first():
@@ -786,11 +827,16 @@ def _keys_for(world: World, run_id: str | None, opps: Sequence[str] | None) -> d
                 event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
                 if event_key in events and key not in seen:
                     out["EventRelation"].append(key)
+            tasks = set(out["Task"])
+            em = t.RECORD_TABLES["EmailMessage"]
+            for (key,) in conn.execute(select(em.c.key).where(em.c.job == JOB)):
+                if "Task/" + key.split("/", 1)[1] in tasks and key not in seen:
+                    out["EmailMessage"].append(key)
             return out
         if opps:
             _check_opportunities(conn, world, opps)
         prefixes = {k.split("/", 1)[1] for k in opps} if opps else None
-        for name in ("Event", "EventRelation", "Task"):
+        for name in ("Event", "EventRelation", "Task", "EmailMessage"):
             table = t.RECORD_TABLES[name]
             for (key,) in conn.execute(select(table.c.key).where(table.c.job == JOB)):
                 if prefixes is None or opp_prefix_of(key) in prefixes:

@@ -29,7 +29,12 @@ from orgforge.world import tables as t
 from orgforge.world.store import Connection, World, in_list, insert_sql, now_iso, quoted
 
 JOB = "activity"
-OBJECTS = ("Event", "EventRelation", "Task")
+OBJECTS = ("Event", "EventRelation", "Task", "EmailMessage")
+# Records that belong to another: key → the key of the record they go with.
+_BELONGS = {
+    "EventRelation": lambda rest: "Event/" + rest.rsplit("/", 1)[0],
+    "EmailMessage": lambda rest: "Task/" + rest,
+}
 
 
 def opp_prefix_of(key: str) -> str:
@@ -84,7 +89,7 @@ class WorldSink:
             for name in OBJECTS:
                 table = t.RECORD_TABLES[name]
                 cols = [table.c.key]
-                if name != "EventRelation":
+                if name not in _BELONGS:
                     time_col = "StartDateTime" if name == "Event" else "ActivityDate"
                     cols += [table.c.WhatId, table.c[time_col], table.c.Subject]
                     cols.append(table.c.CreatedDate)
@@ -96,9 +101,9 @@ class WorldSink:
                         key = row[0]
                         if opp_prefix_of(key) not in prefixes:
                             continue
-                        if name == "EventRelation":
-                            event_key = "Event/" + key.split("/", 1)[1].rsplit("/", 1)[0]
-                            relations.setdefault(event_key, []).append(key)
+                        if name in _BELONGS:
+                            owner_key = _BELONGS[name](key.split("/", 1)[1])
+                            relations.setdefault(owner_key, []).append(key)
                             continue
                         record = dict(row._mapping)
                         # made before activity carried audit fields: planned again, in full
@@ -206,7 +211,7 @@ class WorldSink:
 
     def remove(self, keys_by_object: dict[str, list[str]], run_id: str | None) -> dict[str, int]:
         removed = {}
-        for name in ("EventRelation", "Event", "Task"):
+        for name in ("EventRelation", "Event", "EmailMessage", "Task"):  # children first
             keys = keys_by_object.get(name, [])
             removed[name] = self.world.delete_keys(name, keys, run_id, job=JOB) if keys else 0
         cards = keys_by_object.get("Scorecard", [])

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from orgforge.schema import salesforce as sf
@@ -1050,6 +1051,254 @@ def known_patterns_exist(s: Snapshot) -> Iterator[Violation]:
                 "known_patterns_exist",
                 comment,
                 "speaks of a known pattern but names none of its account's cases",
+            )
+
+
+# -- the sales objects: leads, campaigns, products, org charts, email -------------------------
+
+_TITLE_RANK = (
+    (re.compile(r"^(?:chief\b|ceo$|cfo$|ciso$|cio$|cto$|coo$|president\b)", re.I), 0),
+    (re.compile(r"^(?:svp|evp|vp|vice president)\b", re.I), 1),
+    (re.compile(r"^(?:director|head)\b", re.I), 2),
+    (re.compile(r"\bmanager$", re.I), 3),
+)
+
+
+SENIORITY_RANK = {"executive": 0, "vp": 1, "director": 2, "manager": 3, "individual": 4}
+
+
+@cache
+def _pack_ranks() -> dict[str, int]:
+    from orgforge.packs import builtin_packs
+
+    return {
+        t.title.lower(): SENIORITY_RANK.get(t.seniority, 4)
+        for pack in builtin_packs().values()
+        for t in pack.titles
+    }
+
+
+def title_rank(title: str | None) -> int:
+    """0 chief officers, 1 VPs, 2 directors, 3 managers, 4 everyone else: the built-in packs'
+    seniority of the title, else read from its words."""
+    if not title:
+        return 4
+    known = _pack_ranks().get(title.strip().lower())
+    if known is not None:
+        return known
+    for pattern, rank in _TITLE_RANK:
+        if pattern.search(title.strip()):
+            return rank
+    return 4
+
+
+@rule("read_only")
+def leads_convert_before_deals(s: Snapshot) -> Iterator[Violation]:
+    """A converted lead is Closed - Converted, converted on or after it was created and no later
+    than its opportunity was created, into an account, contact and opportunity of one account;
+    an unconverted lead has no conversion fields and its Company is not an account."""
+    names = {a.get("Name") for a in s.rows("Account")}
+    converted_fields = ("ConvertedDate", "ConvertedAccountId", "ConvertedContactId")
+    for lead in s.rows("Lead"):
+        status = lead.get("Status")
+        if not lead.get("IsConverted"):
+            if status == sf.CONVERTED_STATUS or any(lead.get(f) for f in converted_fields):
+                yield _v("leads_convert_before_deals", lead, "is not converted but says it is")
+            elif lead.get("Company") in names:
+                yield _v(
+                    "leads_convert_before_deals",
+                    lead,
+                    f"is unconverted but works at the account {lead.get('Company')!r}",
+                )
+            continue
+        when = lead.get("ConvertedDate") or ""
+        account = lead.get("ConvertedAccountId")
+        contact = s.get(lead.get("ConvertedContactId")) or {}
+        opp = s.get(lead.get("ConvertedOpportunityId")) or {}
+        if status != sf.CONVERTED_STATUS or not when or not account or not contact:
+            yield _v("leads_convert_before_deals", lead, "is converted without its conversion")
+        elif when < (lead.get("CreatedDate") or "")[:10]:
+            yield _v("leads_convert_before_deals", lead, f"converted {when}, before it was created")
+        elif opp and when > (opp.get("CreatedDate") or "")[:10]:
+            yield _v(
+                "leads_convert_before_deals",
+                lead,
+                f"converted {when}, after its opportunity {opp['key']} was created "
+                f"({opp.get('CreatedDate')})",
+            )
+        elif contact.get("AccountId") != account or (opp and opp.get("AccountId") != account):
+            yield _v(
+                "leads_convert_before_deals",
+                lead,
+                f"converted into records of different accounts (account {account})",
+            )
+
+
+@rule()
+def amount_is_sum_of_lines(s: Snapshot) -> Iterator[Violation]:
+    """An opportunity with products has Amount = the sum of its lines' Quantity × UnitPrice ×
+    (1 − Discount), each line priced from the opportunity's price book; no Closed Won deal
+    lacks an Amount."""
+    from orgforge.generate.line_items import total_price
+
+    totals: dict[str, float] = defaultdict(float)
+    lines: dict[str, int] = defaultdict(int)
+    for line in s.rows("OpportunityLineItem"):
+        opp_key = line.get("OpportunityId")
+        quantity, unit = line.get("Quantity") or 0, line.get("UnitPrice") or 0
+        totals[opp_key] += total_price(quantity, unit, line.get("Discount"))
+        lines[opp_key] += 1
+        entry = s.get(line.get("PricebookEntryId")) or {}
+        opp = s.get(opp_key) or {}
+        if entry and opp and entry.get("Pricebook2Id") != opp.get("Pricebook2Id"):
+            yield _v(
+                "amount_is_sum_of_lines",
+                line,
+                f"is priced from {entry.get('Pricebook2Id')}, not its opportunity's price book",
+            )
+    for opp in s.rows("Opportunity"):
+        amount = opp.get("Amount")
+        if opp.get("StageName") == "Closed Won" and amount is None:
+            yield _v("amount_is_sum_of_lines", opp, "is Closed Won without an Amount")
+        key = opp["key"]
+        if lines[key] and (amount is None or abs(float(amount) - totals[key]) > 0.005):
+            yield _v(
+                "amount_is_sum_of_lines",
+                opp,
+                f"has Amount {amount} but its {lines[key]} line items sum to {totals[key]:.2f}",
+            )
+
+
+def _loops(s: Snapshot, name: str, field_name: str) -> Iterator[tuple[dict, str]]:
+    """Records of ``name`` whose ``field_name`` chain comes back to them, with the chain."""
+    for record in s.rows(name):
+        seen = [record["key"]]
+        parent = s.get(record.get(field_name))
+        while parent is not None and parent["key"] not in seen and len(seen) < 1000:
+            seen.append(parent["key"])
+            parent = s.get(parent.get(field_name))
+        if parent is not None and parent["key"] == record["key"]:
+            yield record, " → ".join([*seen, record["key"]])
+
+
+@rule()
+def org_chart_follows_titles(s: Snapshot) -> Iterator[Violation]:
+    """A contact reports to a contact of the same account who is more senior by title (chief
+    officers, then VPs, directors, managers), so the org chart never loops."""
+    for contact in s.rows("Contact"):
+        boss = s.get(contact.get("ReportsToId"))
+        if boss is None:
+            continue
+        if boss.get("AccountId") != contact.get("AccountId"):
+            yield _v("org_chart_follows_titles", contact, f"reports to {boss['key']} elsewhere")
+        elif title_rank(boss.get("Title")) >= title_rank(contact.get("Title")):
+            yield _v(
+                "org_chart_follows_titles",
+                contact,
+                f"({contact.get('Title')}) reports to {boss['key']} ({boss.get('Title')}), "
+                "who is not more senior",
+            )
+    for contact, chain in _loops(s, "Contact", "ReportsToId"):
+        yield _v("org_chart_follows_titles", contact, f"reports to itself: {chain}")
+
+
+@rule()
+def account_hierarchy_holds(s: Snapshot) -> Iterator[Violation]:
+    """A subsidiary's parent account is another account of the same industry, whose name the
+    subsidiary's starts with, and the hierarchy never loops."""
+    for account in s.rows("Account"):
+        parent = s.get(account.get("ParentId"))
+        if parent is None:
+            continue
+        if parent.get("Industry") != account.get("Industry"):
+            yield _v(
+                "account_hierarchy_holds",
+                account,
+                f"is a subsidiary of {parent['key']}, an account of another industry",
+            )
+        elif not (account.get("Name") or "").startswith(parent.get("Name") or "\0"):
+            yield _v(
+                "account_hierarchy_holds",
+                account,
+                f"is a subsidiary of {parent.get('Name')!r} but named {account.get('Name')!r}",
+            )
+    for account, chain in _loops(s, "Account", "ParentId"):
+        yield _v("account_hierarchy_holds", account, f"is its own parent: {chain}")
+
+
+@rule("read_only")
+def campaign_members_consistent(s: Snapshot) -> Iterator[Violation]:
+    """A campaign member is one existing lead or contact, added once per campaign while the
+    person existed; HasResponded and FirstRespondedDate follow its Status; an opportunity's
+    campaign is one its converted lead was a member of."""
+    seen: set[tuple[str, str]] = set()
+    joined: dict[str, set[str]] = defaultdict(set)
+    for member in s.rows("CampaignMember"):
+        who_key = member.get("LeadId") or member.get("ContactId")
+        who = s.get(who_key)
+        if bool(member.get("LeadId")) == bool(member.get("ContactId")) or who is None:
+            yield _v("campaign_members_consistent", member, "is not exactly one lead or contact")
+            continue
+        pair = (member.get("CampaignId") or "", who_key)
+        if pair in seen:
+            yield _v("campaign_members_consistent", member, f"adds {who_key} a second time")
+        seen.add(pair)
+        joined[who_key].add(member.get("CampaignId") or "")
+        if (member.get("CreatedDate") or "") < (who.get("CreatedDate") or ""):
+            yield _v("campaign_members_consistent", member, f"was added before {who_key} existed")
+        responded = member.get("Status") == "Responded"
+        if (
+            bool(member.get("HasResponded")) != responded
+            or bool(member.get("FirstRespondedDate")) != responded
+        ):
+            yield _v(
+                "campaign_members_consistent",
+                member,
+                f"HasResponded/FirstRespondedDate disagree with Status {member.get('Status')}",
+            )
+    from_lead = {
+        lead.get("ConvertedOpportunityId"): lead["key"]
+        for lead in s.rows("Lead")
+        if lead.get("ConvertedOpportunityId")
+    }
+    for opp in s.rows("Opportunity"):
+        campaign = opp.get("CampaignId")
+        if campaign and campaign not in joined.get(from_lead.get(opp["key"], ""), set()):
+            yield _v(
+                "campaign_members_consistent",
+                opp,
+                f"credits {campaign}, which no lead it was converted from was a member of",
+            )
+
+
+@rule()
+def email_messages_match_tasks(s: Snapshot) -> Iterator[Violation]:
+    """Every EmailMessage is the message of a completed email Task (ActivityId): related to
+    the same record, sent when the task was done, with the task's subject."""
+    for message in s.rows("EmailMessage"):
+        task = s.get(message.get("ActivityId"))
+        if task is None or task.get("TaskSubtype") != "Email":
+            yield _v("email_messages_match_tasks", message, "belongs to no email task")
+            continue
+        if task.get("Status") != "Completed":
+            yield _v("email_messages_match_tasks", message, f"was sent but {task['key']} is open")
+        elif message.get("RelatedToId") != task.get("WhatId"):
+            yield _v(
+                "email_messages_match_tasks",
+                message,
+                f"is related to {message.get('RelatedToId')}, its task to {task.get('WhatId')}",
+            )
+        elif message.get("Subject") != task.get("Subject"):
+            yield _v(
+                "email_messages_match_tasks", message, f"has another subject than {task['key']}"
+            )
+        elif message.get("MessageDate") and message["MessageDate"] < (
+            task.get("CreatedDate") or ""
+        ):
+            yield _v(
+                "email_messages_match_tasks",
+                message,
+                f"was sent {message['MessageDate']}, before {task['key']} was created",
             )
 
 

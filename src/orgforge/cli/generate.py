@@ -187,9 +187,8 @@ def stats(
     out = _console.out
     counts = _table("Records (generate job)", "object", "count", "expected", "other jobs")
     for row in report["counts"]:
-        counts.add_row(
-            row["object"], f"{row['count']:,}", f"{row['expected']:,}", f"{row['other_jobs']:,}"
-        )
+        expected = "—" if row["expected"] is None else f"{row['expected']:,}"
+        counts.add_row(row["object"], f"{row['count']:,}", expected, f"{row['other_jobs']:,}")
     out.print(counts)
     fields = _table("Account field fill rate (%)", "field", "observed", "target")
     for row in report["account_fields"]:

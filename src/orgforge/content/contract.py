@@ -77,6 +77,13 @@ KINDS: dict[str, KindSpec] = {
             40,
             ("opportunity", "subject"),
         ),
+        KindSpec(
+            "lead.description",
+            "1-2 sentences: why the lead reached out and what they are looking at",
+            1000,
+            30,
+            ("company", "industry"),
+        ),
         KindSpec("scorecard.answer", "an answer to a sales scorecard question", 1000, 10),
         KindSpec("asana.comment", "a comment on a project task", 1000, 5),
     )

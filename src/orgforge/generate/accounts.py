@@ -38,6 +38,7 @@ from orgforge.generate.distributions import (
     stream,
 )
 from orgforge.generate.names import AccountName
+from orgforge.generate.objects import ObjectMaker
 from orgforge.generate.plan import Plan
 from orgforge.generate.team import Staffing, TeamUser
 from orgforge.generate.timeutil import is_weekend, stamp, utc_offset_minutes
@@ -217,6 +218,7 @@ class BlockGenerator:
         self.company_types = {pid: Weighted(p.company.types) for pid, p in plan.packs.items()}
         self.staffing = Staffing(plan.team, plan.users)
         self.story: dict[str, str] = {}
+        self.objects = ObjectMaker(plan, self.clock, self.titles)
 
     # -- the block -----------------------------------------------------------------------------
 
@@ -269,6 +271,7 @@ class BlockGenerator:
         ]
         tasks = allocate(len(task_types), weights, brng)
         events = allocate(len(event_types), weights, brng)
+        leads = self.objects.block_counts(block, sizes, opps, contacts)  # its own stream
 
         result = BlockResult()
         task_cursor = event_cursor = 0
@@ -279,7 +282,10 @@ class BlockGenerator:
             event_cursor += events[j]
             if header.index in names:
                 counts = (contacts[j], opps[j], ocr[j], cases[j], comments[j])
-                self.account(result, header, names[header.index], counts, task_slice, event_slice)
+                self.account(
+                    result, header, names[header.index], counts, task_slice, event_slice, leads[j]
+                )
+        self.objects.subsidiaries(result)  # Account.ParentId (generate/objects.py)
         return result
 
     # -- one account ---------------------------------------------------------------------------
@@ -292,6 +298,7 @@ class BlockGenerator:
         counts: tuple[int, int, int, int, int],
         task_types: list[str],
         event_types: list[str],
+        leads: tuple[int, int] = (0, 0),
     ) -> None:
         plan, rng, clock = self.plan, h.rng, self.clock
         n_contacts, n_opps, n_roles, n_cases, n_comments = counts
@@ -370,6 +377,7 @@ class BlockGenerator:
             out.requests.pop()
 
         contacts = self.contacts(out, h, naming, place, team, created_day, n_contacts)
+        self.objects.org_chart(h, naming, contacts)
         opps = self.opportunities(
             out, h, naming, story, contacts, team, created_day, n_opps, n_roles
         )
@@ -380,6 +388,8 @@ class BlockGenerator:
         account["Type"] = ACCOUNT_TYPE[h.type_key]
         self.cases(out, h, naming, story, contacts, team, created_day, n_cases, n_comments)
         self.activities(out, h, naming, place.tz, contacts, opps, team, task_types, event_types)
+        # line items, leads and campaign members, email messages (generate/objects.py)
+        self.objects.account(out, h, naming, place, team, contacts, opps, leads)
         account.pop("_created")
 
     # -- helpers for realistic values ----------------------------------------------------------
@@ -486,7 +496,7 @@ class BlockGenerator:
                 "MailingCountry": None if sparse else place.country,
                 "OwnerId": owner.key,
                 **_audit(created, creator),
-                "_seniority": level,
+                "_seniority": title.seniority,  # _free_title may have gone a level down
                 "_name": f"{first} {last}",
                 "_created": created,
             }
@@ -592,7 +602,10 @@ class BlockGenerator:
                 "Name": name if len(name) <= 120 else name[:117] + "...",
                 "StageName": stage,
                 "CloseDate": _date(close),
-                "Amount": None if sparse and rnd() < 0.5 else float(amount),
+                # a sparse deal may lack an Amount, but not a won one (the draw is made anyway)
+                "Amount": None
+                if sparse and rnd() < 0.5 and stage != "Closed Won"
+                else float(amount),
                 "Probability": float(probability),
                 "ForecastCategoryName": forecast,
                 "Type": "New Customer",  # until _opportunity_types reads the history

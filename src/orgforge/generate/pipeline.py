@@ -29,6 +29,8 @@ from orgforge.content.offline import ENGINE_VERSION as OFFLINE_TEXT_VERSION
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
 from orgforge.generate.calendar import Calendar, place_events
+from orgforge.generate.catalog import catalog_records
+from orgforge.generate.emails import copy_text
 from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
 from orgforge.generate.team import HISTORY_START_DAYS
@@ -94,6 +96,7 @@ def apply_text(
             request.context["subject"] = known.get(source) or ""  # type: ignore[index]
     for (record, name, _), text in zip(rest, engine.fill([r[2] for r in rest]), strict=True):
         record[name] = text
+    copy_text(result.rows)  # each EmailMessage shows its Task's text (generate/emails.py)
     result.requests.clear()
     return first + rest
 
@@ -475,7 +478,8 @@ def _calendar_before(world: World, first_account: int) -> Calendar:
 
 
 def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) -> None:
-    """The team's UserRole and User records (account_idx -1: they belong to no account)."""
+    """The team's UserRole and User records, the price book and the campaigns (account_idx -1:
+    they belong to no account; generate/catalog.py)."""
     as_of = plan.as_of_ordinal
     first_user = plan.users[0].key
     roles = []
@@ -528,10 +532,11 @@ def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) ->
                 "LastModifiedById": first_user,
             }
         )
+    shared = {"UserRole": roles, "User": users, **catalog_records(plan)}
     rows = {
         name: [tuple(record.get(c) for c in plan.columns[name]) for record in records]
-        for name, records in (("UserRole", roles), ("User", users))
+        for name, records in shared.items()
     }
     stats = world.write_rows(rows, run_id, account_range=(-1, 0), fresh=False)
-    written["UserRole"] = stats["UserRole"]
-    written["User"] = stats["User"]
+    for name in shared:
+        written[name] = stats[name]

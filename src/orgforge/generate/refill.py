@@ -86,6 +86,21 @@ def _same_structure(world: World, plan: Any, rows: dict, lo: int, hi: int) -> No
                 )
 
 
+def _message_updates(messages, wanted: set[str]) -> list[tuple[str, str, str]]:
+    """The EmailMessage copies of the Task text filled this time (generate/emails.py): Subject
+    with task.subject; TextBody with task.description, or with task.subject where the task has
+    no description (a sparse task's message body is its subject)."""
+    out = []
+    for message in messages:
+        task = message["_task"]
+        if "task.subject" in wanted:
+            out.append((message["key"], "Subject", message["Subject"]))
+        body_kind = "task.description" if task["Description"] is not None else "task.subject"
+        if body_kind in wanted:
+            out.append((message["key"], "TextBody", message["TextBody"]))
+    return out
+
+
 def fill_world(
     config: Config,
     *,
@@ -132,6 +147,10 @@ def fill_world(
                         part = generator.block(block, job.names, job.industries[block])
                         chunk.requests.extend(part.requests)
                         _same_structure(world, plan, part.rows, lo, hi)
+                        # messages show their Task's text: copied again once it is re-filled
+                        chunk.rows.setdefault("EmailMessage", []).extend(
+                            part.rows.get("EmailMessage", ())
+                        )
                     stored_subjects = dict(
                         world.iter_rows(
                             "Case",
@@ -141,6 +160,7 @@ def fill_world(
                     )
                     filled = apply_text(chunk, engine, kinds=wanted, subjects=stored_subjects)
                     updates = [(record["key"], name, record[name]) for record, name, _ in filled]
+                    updates += _message_updates(chunk.rows.get("EmailMessage", ()), wanted)
                     requests_done += len(filled)
                     run_id = log.run_id if log else None
                     for name, n in world.update_text(updates, run_id).items():

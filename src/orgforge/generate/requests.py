@@ -11,11 +11,19 @@ from orgforge.config import BLOCK_SIZE, Config
 from orgforge.content.contract import ContentRequest
 from orgforge.content.offline import OfflineEngine
 from orgforge.generate.accounts import BlockGenerator, BlockResult
+from orgforge.generate.catalog import catalog_records
 from orgforge.generate.names import Namer
 from orgforge.generate.plan import Plan, make_plan
 
 SAMPLE_BLOCKS = 10
-DRAWN = ("EventRelation", "History")  # objects whose count is drawn, not set by the recipe
+# per-account objects whose count is drawn, not set by the recipe (History: rows, not records)
+DRAWN = (
+    "EventRelation",
+    "OpportunityLineItem",
+    "CampaignMember",
+    "EmailMessage",
+    "History",
+)
 
 
 def _sample_blocks(config: Config) -> tuple[Iterator[BlockResult], Plan, int]:
@@ -54,9 +62,10 @@ def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
     return requests, accounts
 
 
-def drawn_counts(config: Config) -> tuple[dict[str, int], bool]:
-    """EventRelation and History totals of the recipe, and whether they are exact: counted on
-    the whole world when it is at most ``SAMPLE_BLOCKS`` blocks, else scaled from those."""
+def drawn_counts(config: Config) -> tuple[dict[str, int], bool, dict[str, int]]:
+    """The recipe's totals of the ``DRAWN`` objects and whether they are exact (counted on the
+    whole world when it is at most ``SAMPLE_BLOCKS`` blocks, else scaled from those), and the
+    counts of the shared records (price book, campaigns), which are exact."""
     parts, plan, sampled = _sample_blocks(config)
     accounts = plan.accounts
     seen: Counter[str] = Counter()
@@ -64,4 +73,5 @@ def drawn_counts(config: Config) -> tuple[dict[str, int], bool]:
         for name in DRAWN:
             seen[name] += len(part.rows.get(name, ()))
     exact = sampled == accounts
-    return {name: round(seen[name] * accounts / sampled) for name in DRAWN}, exact
+    shared = {name: len(rows) for name, rows in catalog_records(plan).items()}
+    return {name: round(seen[name] * accounts / sampled) for name in DRAWN}, exact, shared

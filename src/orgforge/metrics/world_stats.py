@@ -99,6 +99,37 @@ def fill_rates(world: World, object_name: str) -> dict[str, float]:
     return {name: round(100 * c / total, 2) for name, c in zip(names, counts, strict=True)}
 
 
+# Objects whose counts follow from the others (line items from deals, members from leads…).
+DERIVED = (
+    "Product2",
+    "Pricebook2",
+    "PricebookEntry",
+    "Campaign",
+    "OpportunityLineItem",
+    "CampaignMember",
+    "EmailMessage",
+)
+
+
+def _lead_status(world: World) -> list[dict[str, Any]]:
+    """The leads' status mix, in lifecycle order; the target is the converted share."""
+    from orgforge.config import CONVERTED_LEAD_SHARE as CONVERTED_SHARE
+
+    observed = _group(world, "Lead", "Status")
+    total = sum(observed.values()) or 1
+    return [
+        {
+            "value": status,
+            "count": observed.get(status, 0),
+            "observed_pct": round(100 * observed.get(status, 0) / total, 2),
+            "target_pct": round(100 * CONVERTED_SHARE, 2)
+            if status == sf.CONVERTED_STATUS
+            else None,
+        }
+        for status in sf.LEAD_STATUSES
+    ]
+
+
 def stats(world: World) -> dict[str, Any]:
     recipe = _recipe(world)
     gen = recipe.generate
@@ -120,6 +151,8 @@ def stats(world: World) -> dict[str, Any]:
             for name in expected
         }
         expected["Account"] = accounts
+    for name in DERIVED:  # no per_account target: drawn from the other objects (docs/generate.md)
+        expected[name] = None
     expected["UserRole"] = len(team.roles)
     expected["User"] = sum(head_count(role, accounts or gen.accounts) for role in team.roles)
 
@@ -173,6 +206,7 @@ def stats(world: World) -> dict[str, Any]:
                 _group(world, "Event", "Type"), {k: float(v) for k, v in gen.event_mix.items()}
             ),
             "industry": _dist(_group(world, "Account", "Industry"), {}),
+            "lead_status": _lead_status(world),
         },
         "case_priority_by_status": priority,
     }

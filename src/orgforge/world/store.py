@@ -44,8 +44,23 @@ from orgforge.world import tables as t
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP_ID = "orgforge-world"
+
+
+# The objects a version-1 world has tables for (the others are created on open).
+V1_OBJECTS = (
+    "User",
+    "Account",
+    "Contact",
+    "Opportunity",
+    "OpportunityContactRole",
+    "Case",
+    "CaseComment",
+    "Task",
+    "Event",
+    "EventRelation",
+)
 
 
 def _added_columns_v2() -> list[str]:
@@ -53,9 +68,7 @@ def _added_columns_v2() -> list[str]:
     steps, the User's role, manager and working hours. (New tables are created on open.)"""
     had_created = {"Opportunity", "Case", "CaseComment"}
     statements = []
-    for name in sf.GENERATED:
-        if name == "UserRole":
-            continue
+    for name in V1_OBJECTS:
         added = [c for c in sf.AUDIT_FIELD_NAMES if c != "CreatedDate" or name not in had_created]
         if name in t.STEP_OBJECTS:
             added.append("step")
@@ -71,8 +84,25 @@ def _added_columns_v2() -> list[str]:
     return statements
 
 
+# Version 3 (the objects a sales demo needs): lookups added to existing objects. The new
+# objects' tables (Lead, Campaign, Product2, …) are created on open like any missing table.
+ADDED_V3 = {
+    "Account": ("ParentId",),
+    "Contact": ("ReportsToId",),
+    "Opportunity": ("CampaignId", "Pricebook2Id"),
+}
+
+
+def _added_columns_v3() -> list[str]:
+    return [
+        f'ALTER TABLE "{t.record_table_name(name)}" ADD COLUMN "{column}" TEXT'
+        for name, columns in ADDED_V3.items()
+        for column in columns
+    ]
+
+
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2()}
+MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2(), 3: _added_columns_v3()}
 
 
 FINGERPRINT_LINE = "-- tables fingerprint: "

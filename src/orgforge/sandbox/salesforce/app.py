@@ -555,8 +555,10 @@ class Api:
                             "OwnerId": ctx.user_id,
                         },
                     )
-                    tx.insert(task, values, ctx.user_id)
+                    task_id = tx.insert(task, values, ctx.user_id)
                     if message is not None:
+                        # sent (Status 3) and linked to its Task; a person is no RelatedToId
+                        # (that is the What: an account, opportunity or case)
                         values, _ = self.org.prepare(
                             message,
                             {
@@ -564,7 +566,8 @@ class Api:
                                 "TextBody": item["emailBody"],
                                 "ToAddress": item["emailAddresses"],
                                 "Incoming": False,
-                                "RelatedToId": item["recipientId"],
+                                "Status": "3",
+                                "ActivityId": task_id,
                             },
                         )
                         tx.insert(message, values, ctx.user_id)

@@ -204,6 +204,7 @@ class Org:
                     self.org_id = row[0]
                 if conn.execute('SELECT COUNT(*) FROM "User"').fetchone()[0] == 0:
                     self._seed_users(conn)
+                self._seed_standard_pricebook(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -278,8 +279,36 @@ class Org:
             }
             self._write_row(conn, user, rec, insert=True)
 
+    def _seed_standard_pricebook(self, conn: sqlite3.Connection) -> None:
+        """Every org has one standard price book, made with the org (a client can't create
+        one: IsStandard is read-only)."""
+        book = self.meta.objects.get("Pricebook2")
+        if (
+            book is None
+            or conn.execute('SELECT COUNT(*) FROM "Pricebook2" WHERE "IsStandard" = 1').fetchone()[
+                0
+            ]
+        ):
+            return
+        stamp = now(self.clock)
+        admin = ids.make_id("005", 1)
+        rec: Record = {
+            "Id": self._next_id(conn, book),
+            "Name": "Standard Price Book",
+            "IsActive": True,
+            "IsStandard": True,
+            "IsDeleted": False,
+            "CreatedDate": stamp,
+            "CreatedById": admin,
+            "LastModifiedDate": stamp,
+            "LastModifiedById": admin,
+            "SystemModstamp": stamp,
+        }
+        self._write_row(conn, book, rec, insert=True)
+
     def reset(self) -> None:
-        """Delete every record except Users; keep schema and users."""
+        """Delete every record except Users (and the standard price book); keep schema and
+        users."""
         with self.lock:
             conn = self.conn()
             conn.execute("BEGIN IMMEDIATE")
@@ -289,6 +318,7 @@ class Org:
                         conn.execute(f"DELETE FROM {q(obj.name)}")
                 conn.execute("DELETE FROM _deleted")
                 conn.execute("DELETE FROM _counters WHERE name != '005'")
+                self._seed_standard_pricebook(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -915,6 +945,43 @@ class Tx:
                     )
         if obj.name == "Event":
             self._validate_event(rec)
+        elif obj.name == "OpportunityLineItem" and insert:
+            self._validate_line_item(rec, explicit)
+
+    def _validate_line_item(self, rec: Record, explicit: set[str]) -> None:
+        """As an org does: a line needs a price book entry, one price (UnitPrice or
+        TotalPrice, not both), and the entry's price book is the opportunity's."""
+        if not rec.get("PricebookEntryId"):
+            raise SFError(
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [PricebookEntryId]",
+                ["PricebookEntryId"],
+            )
+        if {"UnitPrice", "TotalPrice"} <= explicit:
+            raise SFError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "You can't specify both the unit price and the total price for a line item.",
+                ["TotalPrice"],
+            )
+        books = self.org.meta.objects
+        entry = self.org.get(books["PricebookEntry"], rec["PricebookEntryId"], self.conn)
+        opp_obj = self.org.meta.objects["Opportunity"]
+        opp = self.org.get(opp_obj, rec.get("OpportunityId") or "", self.conn)
+        if entry is None or opp is None:
+            return
+        book = opp.get("Pricebook2Id")
+        if book and book != entry.get("Pricebook2Id"):
+            raise SFError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: PricebookEntryId (pricebook entry is in a different "
+                "pricebook than the one assigned to the opportunity)",
+                ["PricebookEntryId"],
+            )
+        if not book:  # the first product sets the opportunity's price book
+            self.conn.execute(
+                'UPDATE "Opportunity" SET "Pricebook2Id" = ? WHERE "Id" = ?',
+                (entry.get("Pricebook2Id"), opp["Id"]),
+            )
 
     def _validate_event(self, rec: Record) -> None:
         start = rec.get("StartDateTime") or rec.get("ActivityDateTime")
@@ -1013,6 +1080,32 @@ class Tx:
                 rec["EventSubtype"] = "Event"
         elif name == "EventRelation":
             rec["IsWhat"] = False
+        elif name == "OpportunityLineItem":
+            entry = self.org.get(
+                self.org.meta.objects["PricebookEntry"],
+                rec.get("PricebookEntryId") or "",
+                self.conn,
+            )
+            if entry is not None:
+                rec["Product2Id"] = entry.get("Product2Id")
+                rec["ListPrice"] = entry.get("UnitPrice")
+                if rec.get("UnitPrice") is None:
+                    rec["UnitPrice"] = entry.get("UnitPrice")
+            quantity, unit = rec.get("Quantity") or 0, rec.get("UnitPrice")
+            if "TotalPrice" in explicit and rec.get("TotalPrice") is not None and quantity:
+                rec["UnitPrice"] = rec["TotalPrice"] / quantity
+            elif unit is not None:
+                rec["TotalPrice"] = round(
+                    quantity * unit * (1 - (rec.get("Discount") or 0) / 100), 2
+                )
+        elif name == "CampaignMember":
+            responded = rec.get("Status") == "Responded"
+            if responded and not rec.get("FirstRespondedDate"):
+                stamp = rec.get("LastModifiedDate") or now(self.org.clock)
+                rec["FirstRespondedDate"] = stamp.date() if hasattr(stamp, "date") else stamp
+            rec["HasResponded"] = responded
+        elif name == "Lead" and current is None:
+            rec["IsConverted"] = False
         if name in ("Task", "Event"):
             rec["AccountId"] = self._activity_account(rec)
 

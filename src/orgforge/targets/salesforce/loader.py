@@ -35,9 +35,11 @@ from orgforge.targets.salesforce.records import (
     Source,
     csv_cell,
     fingerprint,
+    not_loadable,
     parents,
     same_value,
     to_wire,
+    truthy,
 )
 from orgforge.targets.salesforce.sync import LOADED, SyncStore
 from orgforge.world.runlog import RunLog
@@ -64,6 +66,7 @@ class ObjectTally:
     update_fields: dict[str, int] = field(default_factory=dict)  # field → records changing it
     to_prune: int = 0  # ours in the org, gone from the world
     pruned: int = 0
+    linked: int = 0  # created this run, then given their self-references (ReportsToId, …)
 
 
 @dataclass
@@ -152,6 +155,9 @@ class Loader:
         self.ids: dict[str, str] = {}
         self.failed: dict[str, RecordError] = {}
         self.report = LoadReport(plan.target)
+        self._unloadable: dict[str, set[str]] = {}  # object → keys no load can create
+        self._standard_books: list[Record] = []  # mapped onto the org's standard price book
+        self._created_now: set[str] = set()  # keys this run created
         self._ms_per_record: float | None = None  # Bulk speed: slowest rate jobs reported
 
     def _tally(self, name: str) -> ObjectTally:
@@ -197,7 +203,7 @@ class Loader:
         wire = {}
         for record in records:
             if all(p in self.ids for p in parents(record)):
-                wire[record.key] = to_wire(record, oplan, self.ids, self.plan.owners)
+                wire[record.key] = to_wire(record, oplan, self.ids, self.plan.owners, create=True)
         if not wire:
             return {}
         known = set(self.ids.values())
@@ -272,6 +278,7 @@ class Loader:
         world."""
         state = self._load_ids()
         self.api, self.threshold = api, threshold
+        self._find_unloadable()
         self._changes = {}
         ours: dict[str, list[str]] = {}  # records this world created, by object
         for key, (status, remote_id) in state.items():
@@ -281,9 +288,11 @@ class Loader:
         for name in LOAD_OBJECTS:
             if name not in self.plan.objects:
                 continue
-            keys = self.source.keys(name)
-            todo = sum(1 for k in keys if k not in self.ids)
-            tally = ObjectTally(total=len(keys), already=len(keys) - todo)
+            skip = self._unloadable.get(name, set())
+            keys = [k for k in self.source.keys(name) if k not in skip]
+            adopt = {r.key for r in self._standard_books} if name == "Pricebook2" else set()
+            todo = sum(1 for k in keys if k not in self.ids and k not in adopt)
+            tally = ObjectTally(total=len(keys), already=sum(1 for k in keys if k in self.ids))
             if api == "bulk" or (api == "auto" and todo >= threshold):
                 tally.api = "bulk"
             if tally.already:
@@ -304,11 +313,15 @@ class Loader:
 
     # -- updates -----------------------------------------------------------------------------
 
-    def _wire(self, record: Record, ids: dict[str, str] | None = None) -> dict[str, Any]:
-        """What a create sends for ``record``, without the key field: the values kept as
-        "last pushed" and compared on the next load."""
+    def _wire(
+        self, record: Record, ids: dict[str, str] | None = None, *, create: bool = False
+    ) -> dict[str, Any]:
+        """What a create (``create``) or an update sends for ``record``, without the key
+        field: the values kept as "last pushed" and compared on the next load."""
         oplan = self.plan.objects[record.object]
-        wire = to_wire(record, oplan, self.ids if ids is None else ids, self.plan.owners)
+        wire = to_wire(
+            record, oplan, self.ids if ids is None else ids, self.plan.owners, create=create
+        )
         wire.pop(sf.KEY_FIELD, None)
         return wire
 
@@ -317,7 +330,7 @@ class Loader:
         for key in keys:
             record = self.source.lookup(key)
             if record is not None and all(p in self.ids for p in parents(record)):
-                out[key] = self._wire(record)
+                out[key] = self._wire(record, create=True)
         return out
 
     def changes(
@@ -388,7 +401,10 @@ class Loader:
             record = item[0]
             if error is None:
                 pushed[record.key] = item[3]
-                tally.updated += 1
+                if record.key in self._created_now:  # the second half of its create
+                    tally.linked += 1
+                else:
+                    tally.updated += 1
                 self.progress(name, 1)
             elif retryable(error.code) and attempt <= self.max_retries:
                 retry.append(item)
@@ -474,8 +490,16 @@ class Loader:
             keys = [item[0].key for item in todo]
             journal_id = self.store.open(self.run_id, "bulk", "update", [name], keys, job_id)
             self._event("bulk.job", object=name, job=job_id, op="update", count=len(rows))
-            self.client.bulk_upload(job_id, self._csv(["Id", *columns], rows))
-            closed = self.client.bulk_set_state(job_id, "UploadComplete")
+            try:
+                self.client.bulk_upload(job_id, self._csv(["Id", *columns], rows))
+                closed = self.client.bulk_set_state(job_id, "UploadComplete")
+            except OutcomeUnknown:  # as for creates: a job still open may lack its upload
+                closed = self.client.bulk_job(job_id)
+                if closed.get("state") == "Open":
+                    with contextlib.suppress(TargetError):
+                        self.client.bulk_set_state(job_id, "Aborted")
+                    self.store.drop(journal_id)
+                    continue  # the same changes again, in a fresh job
             info = self._poll(job_id, closed, len(rows))
             by_id = {item[1][:15]: item for item in todo}
             errors: dict[str, RecordError | None] = {}
@@ -529,10 +553,60 @@ class Loader:
         return len(pushed)
 
     def _todo(self, name: str) -> list[Record]:
-        return [r for r in self.source.records(name) if r.key not in self.ids]
+        skip = self._unloadable.get(name, set())
+        if name == "Pricebook2":  # the org's own standard price book is adopted, not created
+            skip = skip | {r.key for r in self._standard_books}
+        return [r for r in self.source.records(name) if r.key not in self.ids and r.key not in skip]
+
+    def _find_unloadable(self) -> None:
+        """Records no load can create (see records.not_loadable), reported once per kind."""
+        self._unloadable = {}
+        why: Counter[str] = Counter()
+        for name in ("Lead", "CampaignMember"):
+            if name not in self.plan.objects:
+                continue
+            for record in self.source.records(name):
+                reason = not_loadable(record, self.source)
+                if reason:
+                    self._unloadable.setdefault(name, set()).add(record.key)
+                    why[reason] += 1
+        for reason, n in why.items():
+            self.report.warnings.append(
+                f"{n} record(s) not loaded ({reason}): an org makes converted leads only by "
+                "converting them (convertLead); their contacts, accounts and opportunities are "
+                "loaded"
+            )
+        self._standard_books = [
+            r
+            for r in self.source.records("Pricebook2")
+            if "Pricebook2" in self.plan.objects and truthy(r.values.get("IsStandard"))
+        ]
+        for name, reason in sf.NOT_LOADED.items():
+            count = len(self.source.keys(name)) if name in sf.BY_NAME else 0
+            if count:
+                self.report.warnings.append(f"{name}: {count} record(s) not loaded: {reason}")
+
+    def _adopt_standard_pricebook(self) -> None:
+        """The world's standard price book is the org's own (it can't be created): map it."""
+        ours = [r for r in self._standard_books if r.key not in self.ids]
+        if not ours:
+            return
+        rows = list(self.client.query_all("SELECT Id FROM Pricebook2 WHERE IsStandard = true"))
+        if not rows:
+            self.report.warnings.append("Pricebook2: the org has no standard price book")
+            return
+        results = []
+        for record in ours:
+            result = WriteResult(record.key, "Pricebook2", str(rows[0]["Id"]), created=False)
+            self.ids[record.key] = result.remote_id  # type: ignore[assignment]
+            results.append((result, "adopted"))
+            self._tally("Pricebook2").adopted += 1
+        pushed = {r.key: self._wire(r) for r in ours}
+        self.store.store(results, self.run_id, pushed=pushed)
 
     def run(self, pending: dict[str, int]) -> LoadReport:
         start = time.monotonic()
+        self._adopt_standard_pricebook()
         names = [n for n in LOAD_OBJECTS if pending.get(n)]
         group: list[str] = []
         for name in names:
@@ -568,11 +642,12 @@ class Loader:
                 adopted = result.created is False
                 rows.append((result, "adopted" if adopted else "ok"))
                 self.ids[result.key] = result.remote_id  # type: ignore[assignment]
-                pushed[result.key] = self._wire(records[result.key])
+                pushed[result.key] = self._wire(records[result.key], create=True)
                 if adopted:
                     tally.adopted += 1
                 else:
                     tally.created += 1
+                    self._created_now.add(result.key)
                 self.progress(result.object, 1)
             elif result.retryable and result.attempts <= self.max_retries:
                 self.record_retries[result.error.code] += 1  # type: ignore[union-attr]
@@ -708,7 +783,8 @@ class Loader:
         first = self.plan.objects[batch[0].object]
         payload = []
         for record in batch:
-            body = to_wire(record, self.plan.objects[record.object], self.ids, self.plan.owners)
+            oplan = self.plan.objects[record.object]
+            body = to_wire(record, oplan, self.ids, self.plan.owners, create=True)
             payload.append({"attributes": {"type": record.object}, **body})
         if first.key_mode == "upsert":
             return self.client.upsert_many(batch[0].object, sf.KEY_FIELD, payload)
@@ -775,7 +851,7 @@ class Loader:
         header = ([sf.KEY_FIELD] if oplan.sends_key else []) + oplan.fields + oplan.audit
         rows = []
         for record in records:
-            wire = to_wire(record, oplan, self.ids, self.plan.owners)
+            wire = to_wire(record, oplan, self.ids, self.plan.owners, create=True)
             rows.append([csv_cell(wire.get(c)) for c in header])
         return header, rows
 
@@ -878,7 +954,7 @@ class Loader:
             [(r, "ok") for r in results if r.ok],
             self.run_id,
             close_journal=journal_id,
-            pushed={r.key: self._wire(by_key[r.key]) for r in results if r.ok},
+            pushed={r.key: self._wire(by_key[r.key], create=True) for r in results if r.ok},
         )
         return results
 

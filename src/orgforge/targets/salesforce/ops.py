@@ -204,7 +204,7 @@ def load(
             probe.report.dry_run = True
             probe.report.estimate = estimate
             probe.report.requests = client.requests_used
-            probe.report.warnings = plan.warnings
+            probe.report.warnings = [*plan.warnings, *probe.report.warnings]
             return probe.report, None
         config = dump(cfg)
         with RunLog(cfg.runs_dir, "load salesforce", config, world) as log:
@@ -241,7 +241,7 @@ def load(
             report.record_retries = sum(run.record_retries.values())
             report.faults = {**client.faults, **run.record_faults}
             report.estimate = estimate
-            report.warnings = plan.warnings
+            report.warnings = [*plan.warnings, *report.warnings]
             log.finish("ok" if not report.failed else "failed", report.as_dict())
             return report, str(log.dir)
     finally:

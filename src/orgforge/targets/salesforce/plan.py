@@ -30,9 +30,11 @@ AUDIT_HINT = (
     "(a permission set); audit fields can only be set when a record is created"
 )
 
-LOAD_OBJECTS: tuple[str, ...] = tuple(n for n in sf.GENERATED if n not in sf.ORG_SETUP)
+LOAD_OBJECTS: tuple[str, ...] = tuple(
+    n for n in sf.GENERATED if n not in sf.ORG_SETUP and n not in sf.NOT_LOADED
+)
 """Objects a load writes, parents first. Users (and their roles) are mapped onto the org's
-users, not created."""
+users, not created; sf.NOT_LOADED says why the others aren't loaded."""
 
 # Fields compared to find a record whose create answer was lost (key mode ``none``).
 FINGERPRINT_TYPES = {"string", "picklist", "email", "phone", "url", "reference", "date"}

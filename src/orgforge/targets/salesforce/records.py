@@ -122,10 +122,36 @@ def _from_export(name: str, row: dict[str, Any], folder: Path) -> Record:
 
 
 def parents(record: Record) -> list[str]:
-    """The records a record needs loaded first (not Users: they are mapped, not loaded)."""
+    """The records a record needs loaded first (not Users: they are mapped, not loaded; nor
+    records of its own object: a self-reference is set after the create, see to_wire)."""
     obj = sf.get(record.object)
-    values = (record.values.get(f.name) for f in obj.references)
+    values = (
+        record.values.get(f.name)
+        for f in obj.references
+        if f.createable and f.reference_to != (obj.name,)
+    )
     return [v for v in values if v and not str(v).startswith("User/")]
+
+
+def not_loadable(record: Record, source: Source) -> str | None:
+    """Why a record can't be created by a load (None: it can).
+
+    A converted lead exists in an org only through lead conversion (convertLead: IsConverted,
+    ConvertedDate and Converted*Id are read-only); the contact, account and opportunity it became
+    are loaded, the lead is not, nor its campaign memberships."""
+    if record.object == "Lead" and truthy(record.values.get("IsConverted")):
+        return "converted lead"
+    if record.object == "CampaignMember" and record.values.get("LeadId"):
+        lead = source.lookup(str(record.values["LeadId"]))
+        if lead is not None and truthy(lead.values.get("IsConverted")):
+            return "member as a converted lead"
+    return None
+
+
+def truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 def _convert(field: sf.Field, value: Any) -> Any:
@@ -147,16 +173,26 @@ def to_wire(
     plan: ObjectPlan,
     ids: dict[str, str],
     owners: dict[str, str],
+    *,
+    create: bool = False,
 ) -> dict[str, Any]:
     """The field values sent for a record: parent keys → remote ids, owners mapped, picklists
-    adapted, empties left out, read-only fields never included."""
+    adapted, empties left out, read-only fields never included.
+
+    ``create``: what the create sends, without lookups to records of the same object
+    (ReportsToId, ParentId): the manager may be in the same batch. The update that follows the
+    creates compares the full values with these and sends them; a self-reference to a record
+    that didn't load is left out."""
     obj = sf.get(record.object)
+    deferred = {f.name for f in sf.self_references(obj)}
     out: dict[str, Any] = {}
     if plan.sends_key:
         out[sf.KEY_FIELD] = record.key
     for name in (*plan.fields, *plan.audit):
         value = record.values.get(name)
         if value is None or value == "":
+            continue
+        if name in deferred and (create or value not in ids):
             continue
         field = obj.field(name)
         if name in ("OwnerId", "CreatedById", "LastModifiedById") or (
