@@ -53,11 +53,26 @@ def test_a_version_1_world_gets_the_history_columns(tmp_path):
         conn.execute('DROP TABLE "rec_History"')
         conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     with World(tmp_path / "w.db") as world:
-        assert world.schema_version == 2
+        assert world.schema_version == store.SCHEMA_VERSION  # 1 → 2 → 3, in order
     with sqlite3.connect(tmp_path / "w.db") as conn:
         for name, table in t.TABLES.items():
             columns = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
             assert columns == set(table.column_names), name
+
+
+def test_a_version_2_world_gets_the_living_org_tables(tmp_path):
+    """Version 3 adds the jobs table, the action log and the job objects; records stay."""
+    path = make_world(tmp_path, preset="tiny")
+    with sqlite3.connect(path) as conn:
+        accounts = conn.execute('SELECT COUNT(*) FROM "rec_Account"').fetchone()[0]
+        for name in ("sim_jobs", "sim_actions", "sim_objects"):
+            conn.execute(f'DROP TABLE "{name}"')
+        conn.execute("UPDATE meta SET value = '2' WHERE name = 'schema_version'")
+    with World(path) as world:
+        assert world.schema_version == 3
+        with world.reading() as conn:
+            assert conn.execute('SELECT COUNT(*) FROM "sim_jobs"').fetchone()[0] == 0
+            assert conn.execute('SELECT COUNT(*) FROM "rec_Account"').fetchone()[0] == accounts
 
 
 def test_missing_world_is_not_created_when_reading(tmp_path):

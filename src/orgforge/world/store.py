@@ -44,7 +44,7 @@ from orgforge.world import tables as t
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP_ID = "orgforge-world"
 
 
@@ -72,7 +72,9 @@ def _added_columns_v2() -> list[str]:
 
 
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2()}
+# Version 3 (the living org) only adds tables (sim_jobs, sim_actions, sim_objects), which
+# opening a world creates; the version says a world may hold jobs.
+MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2(), 3: []}
 
 
 FINGERPRINT_LINE = "-- tables fingerprint: "
