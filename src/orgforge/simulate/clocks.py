@@ -31,9 +31,7 @@ class AcceleratedClock(Clock):
 
     name = "fast"
 
-    def __init__(
-        self, factor: float, base: Clock = REAL, start: dt.datetime | None = None
-    ) -> None:
+    def __init__(self, factor: float, base: Clock = REAL, start: dt.datetime | None = None) -> None:
         if factor <= 0:
             raise ValueError("an accelerated clock needs a factor > 0")
         self.factor = factor

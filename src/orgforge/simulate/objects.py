@@ -8,7 +8,17 @@ from typing import Any
 
 from orgforge.world.store import Connection, World, insert_sql
 
-_COLUMNS = ("job_id", "key", "kind", "remote_id", "parent", "persona", "state", "open", "updated_at")
+_COLUMNS = (
+    "job_id",
+    "key",
+    "kind",
+    "remote_id",
+    "parent",
+    "persona",
+    "state",
+    "open",
+    "updated_at",
+)
 _INSERT = insert_sql("sim_objects", _COLUMNS)
 _SYNC_COLUMNS = ("target", "object", "key", "remote_id", "status", "run_id", "updated_at", "error")
 _SYNC_INSERT = insert_sql("sync", _SYNC_COLUMNS)
@@ -50,7 +60,9 @@ class JobObjects:
         return found[0] if found else None
 
     def children(self, parent: str, kind: str) -> list[Obj]:
-        return self._rows('AND "parent" = :parent AND "kind" = :kind', {"parent": parent, "kind": kind})
+        return self._rows(
+            'AND "parent" = :parent AND "kind" = :kind', {"parent": parent, "kind": kind}
+        )
 
     def remote_ids(self, keys: list[str]) -> dict[str, str]:
         out = {}
@@ -75,7 +87,8 @@ class JobObjects:
         for change in changes:
             key = change["key"]
             row = conn.execute(
-                'SELECT "state", "remote_id" FROM "sim_objects" WHERE "job_id" = :job AND "key" = :key',
+                'SELECT "state", "remote_id" FROM "sim_objects" '
+                'WHERE "job_id" = :job AND "key" = :key',
                 {"job": self.job_id, "key": key},
             ).fetchone()
             remote = remote_ids.get(key)

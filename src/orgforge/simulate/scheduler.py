@@ -193,9 +193,7 @@ class Schedule:
             on = self.on_shift(t)
             if not on:
                 continue
-            weights = [
-                (p.burst(t) if self.bursts else 1.0) * self._weight(p) for p in on
-            ]
+            weights = [(p.burst(t) if self.bursts else 1.0) * self._weight(p) for p in on]
             mean = sum(weights) / len(weights)
             if rng.random() * (peak if self.bursts else 1.0) >= mean:
                 continue  # thinned: the burst curve is lower here than at its peak

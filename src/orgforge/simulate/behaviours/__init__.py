@@ -108,10 +108,12 @@ def choose(
     while left:
         total = sum(left.values())
         pick = rng.random() * total
-        name = next(iter(left))
-        for name, weight in left.items():
-            pick -= weight
+        names = list(left)
+        name = names[-1]
+        for candidate in names:
+            pick -= left[candidate]
             if pick < 0:
+                name = candidate
                 break
         action = decide(name)
         if action is not None:

@@ -9,6 +9,7 @@ job made, children with their parents.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from orgforge.generate.asana_plan import _state, slug, template_for
@@ -16,6 +17,8 @@ from orgforge.simulate.behaviours import Action, Context
 from orgforge.simulate.objects import Obj
 
 MAX_OPEN_PROJECTS = 2  # per job, unless the job's options say `max_projects`
+MAX_OPEN_TASKS = 20  # per project, unless the job's options say `max_open_tasks`: a team
+# finishes work as well as starting it
 GENERIC_SUBTASKS = ("Collect inputs", "First draft", "Review with the team", "Share the result")
 
 
@@ -102,14 +105,22 @@ def section_create(ctx: Context) -> Action | None:
 
 
 def task_create(ctx: Context) -> Action | None:
-    projects = [p for p in ctx.objects.of_kind("project") if p.state["sections"] >= 2]
+    cap = int(ctx.options.get("max_open_tasks", MAX_OPEN_TASKS))
+    open_tasks = Counter(t.parent for t in ctx.objects.of_kind("task"))
+    projects = [
+        p
+        for p in ctx.objects.of_kind("project")
+        if p.state["sections"] >= 2 and open_tasks[p.key] < cap
+    ]
     if not projects:
         return None
     project = projects[ctx.rng.randrange(len(projects))]
     names = list(_template(ctx)["tasks"])
     n = project.state["tasks"]
     name = names[n % len(names)] + (f" (part {n // len(names) + 1})" if n >= len(names) else "")
-    assignee = None if ctx.rng.random() < 0.25 else ctx.personas[ctx.rng.randrange(len(ctx.personas))]
+    assignee = (
+        None if ctx.rng.random() < 0.25 else ctx.personas[ctx.rng.randrange(len(ctx.personas))]
+    )
     due = _workdays_after(ctx.when.date(), 3 + ctx.rng.randrange(12))
     key = f"{project.key}/{ctx.key('t')}"
     values: dict[str, Any] = {"name": name, "due_on": due.isoformat()}
@@ -190,7 +201,14 @@ def task_assign(ctx: Context) -> Action | None:
         "task.assign",
         f"{ctx.persona.name} took {task.state['name']!r}",
         task.key,
-        [{"op": "update", "object": "task", "ref": task.key, "values": {"assignee": ctx.persona.gid}}],
+        [
+            {
+                "op": "update",
+                "object": "task",
+                "ref": task.key,
+                "values": {"assignee": ctx.persona.gid},
+            }
+        ],
         [{"key": task.key, "persona": ctx.persona.name, "state": {"assignee": ctx.persona.gid}}],
     )
 
@@ -219,7 +237,15 @@ def task_comment(ctx: Context) -> Action | None:
         "task.comment",
         f"{ctx.persona.name} commented on {task.state['name']!r}",
         key,
-        [{"op": "create", "object": "story", "key": key, "values": {"text": text}, "refs": {"task": task.key}}],
+        [
+            {
+                "op": "create",
+                "object": "story",
+                "key": key,
+                "values": {"text": text},
+                "refs": {"task": task.key},
+            }
+        ],
         [{"key": key, "kind": "story", "parent": task.key, "open": False, "state": {}}],
     )
 
@@ -273,7 +299,8 @@ def project_status(ctx: Context) -> Action | None:
     projects = [
         p
         for p in projects
-        if "status_at" not in p.state or ctx.when - dt.datetime.fromisoformat(p.state["status_at"]) >= week
+        if "status_at" not in p.state
+        or ctx.when - dt.datetime.fromisoformat(p.state["status_at"]) >= week
     ]
     if not projects:
         return None
@@ -285,9 +312,10 @@ def project_status(ctx: Context) -> Action | None:
     )
     status_type = "on_track" if late <= len(tasks) // 5 else "at_risk"
     template_type, template_text = _template(ctx).get("status", ["on_track", "On track."])
-    text = (
-        f"{done} of {len(tasks)} tasks done, {late} past their due date. "
-        + (template_text if status_type == template_type else "A few tasks slipped; replanning this week.")
+    text = f"{done} of {len(tasks)} tasks done, {late} past their due date. " + (
+        template_text
+        if status_type == template_type
+        else "A few tasks slipped; replanning this week."
     )
     key = f"{project.key}/{ctx.key('status')}"
     values = {"title": f"Status: {project.state['name']}", "status_type": status_type, "text": text}
@@ -295,9 +323,23 @@ def project_status(ctx: Context) -> Action | None:
         "project.status",
         f"{ctx.persona.name} posted a status update ({status_type}) on {project.state['name']!r}",
         key,
-        [{"op": "create", "object": "status_update", "key": key, "values": values, "refs": {"parent": project.key}}],
         [
-            {"key": key, "kind": "status_update", "parent": project.key, "open": False, "state": {}},
+            {
+                "op": "create",
+                "object": "status_update",
+                "key": key,
+                "values": values,
+                "refs": {"parent": project.key},
+            }
+        ],
+        [
+            {
+                "key": key,
+                "kind": "status_update",
+                "parent": project.key,
+                "open": False,
+                "state": {},
+            },
             {"key": project.key, "state": {"status_at": ctx.when.isoformat()}},
         ],
     )
