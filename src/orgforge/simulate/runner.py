@@ -469,7 +469,11 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------------
 
     def _live_clock(self) -> bool:
-        return self.mode.kind in ("real", "fast")
+        """True when others may change the jobs table while we wait (wall time passes): the
+        wait is cut into refresh intervals. On a simulated base clock it is one jump."""
+        from orgforge.clock import RealClock
+
+        return self.mode.kind in ("real", "fast") and isinstance(self.base, RealClock)
 
     async def arun(self) -> RunReport:
         started = time.monotonic()
