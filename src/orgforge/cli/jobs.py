@@ -224,8 +224,9 @@ def log(
     if _console.state.quiet:
         return
     table = Table(show_edge=False)
-    for column in ("seq", "at (UTC)", "status", "what"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for column, width in (("seq", 4), ("at (UTC)", 11), ("status", 7)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("what", no_wrap=True, overflow="ellipsis")
     for row in rows:
         table.add_row(
             str(row["seq"]),
