@@ -6,10 +6,9 @@ import signal
 import subprocess
 from collections import Counter
 
-from tests.cli.conftest import clean_env, orgforge_bin, run_orgforge
-
 from orgforge import simulate
 from orgforge.world import World
+from tests.cli.conftest import clean_env, orgforge_bin, run_orgforge
 
 CREATING = ("create", "comment", "status")
 
