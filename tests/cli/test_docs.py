@@ -386,7 +386,8 @@ KNOWN_BROKEN: dict[str, str] = {
     "activity.md": _STALE,
     "salesforce.md": _STALE,
     "content.md": _STALE,
-    "asana.md": "the doc runner starts only `sandbox salesforce … &` servers, not the Asana one",
+    "asana.md": "its seed-file example runs a foreground sandbox from a people.yaml the doc "
+    "never writes",
 }
 
 
