@@ -48,7 +48,7 @@ def start(
     target: Annotated[str, typer.Option("--target", "-t", help="asana | salesforce.")],
     behaviour: Annotated[
         list[str] | None,
-        typer.Option("--behaviour", "-b", help="Only this behaviour (repeatable; see docs)."),
+        typer.Option("--behaviour", help="Only this behaviour (repeatable; see docs)."),
     ] = None,
     persona: Annotated[
         list[str] | None, typer.Option("--persona", help="Only this person acts (repeatable).")
@@ -205,7 +205,7 @@ def show(
 @app.command("log")
 def log(
     job: JobArg,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="The last N actions.", min=1)] = 20,
+    limit: Annotated[int, typer.Option("--limit", help="The last N actions.", min=1)] = 20,
     status: Annotated[
         str | None, typer.Option("--status", help="Only ok | failed | skipped | intent.")
     ] = None,

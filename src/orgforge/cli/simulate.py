@@ -33,7 +33,7 @@ def _live_view(report_rows: deque, counts: dict[str, Any]) -> Any:
 @app.command("run")
 def run(
     job: Annotated[
-        list[str] | None, typer.Option("--job", "-j", help="Only this job (repeatable).")
+        list[str] | None, typer.Option("--job", help="Only this job (repeatable).")
     ] = None,
     clock: Annotated[
         str, typer.Option("--clock", help="real | fast:60 | backfill:14d (default: real).")
