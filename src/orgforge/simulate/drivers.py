@@ -30,6 +30,21 @@ class ActionError(Exception):
         self.pause = pause
 
 
+def remote_id_of(objects: JobObjects, created: dict[str, str], what: str) -> Any:
+    """key → remote id of a job object: made earlier in this action (``created``, which it
+    also caches into) or by an earlier one; ActionError when it has none."""
+
+    def remote_id(key: str) -> str:
+        if key not in created:
+            found = objects.remote_ids([key])
+            if key not in found:
+                raise ActionError("MISSING_PARENT", f"{key} has no {what}")
+            created[key] = found[key]
+        return created[key]
+
+    return remote_id
+
+
 class AsanaDriver:
     name = "asana"
     sync_target = "asana"
@@ -111,14 +126,7 @@ class AsanaDriver:
 
         who = persona_name(persona.name)
         created: dict[str, str] = {}
-
-        def gid_of(key: str) -> str:
-            if key not in created:
-                found = objects.remote_ids([key])
-                if key not in found:
-                    raise ActionError("MISSING_PARENT", f"{key} has no Asana gid")
-                created[key] = found[key]
-            return created[key]
+        gid_of = remote_id_of(objects, created, "Asana gid")
 
         for call in calls:
             op = call["op"]
