@@ -282,7 +282,7 @@ def test_world_from_a_newer_schema_is_refused(run_cli, tmp_path):
         conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
     code, _, err = run_cli("generate", "--preset", "tiny", "--world", "w.db")
     assert code == 2
-    assert "has schema version 99; this orgforge reads up to 2" in err
+    assert "has schema version 99; this orgforge reads up to 3" in err
     assert "hint: Upgrade orgforge" in err
 
 

@@ -190,7 +190,7 @@ def spec_error(exc: ValidationError, flags: bool = False) -> ConfigError:
     message = str(first["msg"]).removeprefix("Value error, ")
     return ConfigError(
         f"{field}: {message}",
-        "See `orgforge jobs start --help` (docs/simulate.md lists every option).",
+        "docs/simulate.md lists every job option and its values.",
     )
 
 
