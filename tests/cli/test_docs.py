@@ -10,9 +10,9 @@ lines left out, a ``…`` inside a line for text left out (or cut by a narrow ta
 
 What the docs point at is provided for real, never skipped:
 
-* ``orgforge sandbox salesforce … &`` and ``orgforge sandbox asana … &`` start that sandbox (on a
-  free port instead of the one the doc names; that URL is rewritten in the commands, variables
-  and output that follow);
+* ``orgforge sandbox salesforce … &`` and ``orgforge sandbox asana … &`` start that sandbox (on
+  a free port instead of the one the doc names; that URL is rewritten in the commands,
+  variables and output that follow; the Asana sandbox's ``--env-file`` has the real one);
 * the LLM examples run against a local OpenAI-compatible server (``FakeLLM``) through the
   official SDK: ``OPENAI_BASE_URL`` points the default provider at it, and the Ollama URL of
   the docs is rewritten to it;
@@ -42,8 +42,7 @@ from tests.cli.conftest import clean_env, orgforge_bin
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXECUTABLE = {"console", "sh", "bash", "shell"}
-SANDBOX_DEFAULT_PORT = "8642"
-ASANA_DEFAULT_PORT = "8643"
+SANDBOX_DEFAULT_PORTS = {"salesforce": "8642", "asana": "8643"}
 
 
 @dataclass
@@ -332,14 +331,10 @@ class DocRunner:
 
     def serve(self, step: Step, args: list[str]) -> None:
         """Start a server the doc puts in the background; map the doc's URL to the real one."""
-        known = {
-            "salesforce": (SANDBOX_DEFAULT_PORT, r"instance URL\s+(\S+)"),
-            "asana": (ASANA_DEFAULT_PORT, r"API base\s+(\S+?)/api/1\.0"),
-        }
-        assert args[:1] == ["sandbox"] and args[1:2] and args[1] in known, (
-            f"{self.where(step)}: not a known server (sandbox salesforce|asana … &)"
+        assert args[:2] in (["sandbox", "salesforce"], ["sandbox", "asana"]), (
+            f"{self.where(step)}: not a known server"
         )
-        port, url_pattern = known[args[1]]
+        port = SANDBOX_DEFAULT_PORTS[args[1]]
         if "--port" in args:
             at = args.index("--port") + 1
             port, args = args[at], [*args[:at], "0", *args[at + 1 :]]
@@ -360,11 +355,12 @@ class DocRunner:
             if not line:
                 break
             banner += line
-        found = re.search(url_pattern, banner)
+        found = re.search(r"(?:instance URL|API base)\s+(\S+)", banner)
         assert found, f"{self.where(step)}: the sandbox didn't start:\n{banner}"
-        scheme = found.group(1).split("://")[0]
-        self.urls[f"{scheme}://127.0.0.1:{port}"] = found.group(1)
-        self.urls[f"{scheme}://localhost:{port}"] = found.group(1)
+        real = found.group(1).removesuffix("/api/1.0")  # the Asana sandbox shows its API base
+        scheme = real.split("://")[0]
+        self.urls[f"{scheme}://127.0.0.1:{port}"] = real
+        self.urls[f"{scheme}://localhost:{port}"] = real
 
     def close(self) -> None:
         for proc in self.servers:

@@ -264,6 +264,62 @@ CASES: dict[str, Case] = {
         "--days",
         {"world"},
     ),
+    "jobs start": Case(
+        ["jobs", "start", "--target", "salesforce", "--rate", "10"],
+        "started job salesforce-1",
+        ["jobs", "start", "--target", "asana", "--rate", "0"],
+        "--rate",
+        {"world"},
+    ),
+    "jobs list": Case(
+        ["jobs", "list"],
+        "salesforce-1",
+        ["jobs", "list", "--state", "asleep"],
+        "not a job state",
+        {"world", "job"},
+    ),
+    "jobs show": Case(
+        ["jobs", "show", "salesforce-1"],
+        "salesforce",
+        ["jobs", "show", "nope"],
+        "no job 'nope'",
+        {"world", "job"},
+    ),
+    "jobs pause": Case(
+        ["jobs", "pause", "salesforce-1"],
+        "is paused",
+        ["jobs", "pause", "nope"],
+        "no job",
+        {"world", "job"},
+    ),
+    "jobs resume": Case(
+        ["jobs", "resume", "salesforce-1"],
+        "is active",
+        ["jobs", "resume", "nope"],
+        "no job",
+        {"world", "job"},
+    ),
+    "jobs stop": Case(
+        ["jobs", "stop", "salesforce-1"],
+        "is stopped",
+        ["jobs", "stop", "nope"],
+        "no job",
+        {"world", "job"},
+    ),
+    "jobs log": Case(
+        ["jobs", "log", "salesforce-1"],
+        "has no actions yet",
+        ["jobs", "log", "nope"],
+        "no job",
+        {"world", "job"},
+    ),
+    "simulate run": Case(
+        ["simulate", "run", "--dry-run", "--hours", "1"],
+        "actions planned in the next 1 h (dry run)",
+        ["simulate", "run", "--clock", "warp"],
+        "not a clock",
+        {"world", "job"},
+    ),
     "asana seed": Case(
         ["asana", "seed", "--world", "a.db", "--tasks-per-project", "2"],
         "asana seed",
@@ -402,6 +458,12 @@ def _setup(request, case: Case, for_bad_input: bool = False) -> tuple[Path, dict
         (cwd / name).write_text(text)
     if "world" in case.needs:
         shutil.copy(request.getfixturevalue("tiny_world_file"), cwd / "orgforge.db")
+    if "job" in case.needs:  # a Salesforce job in the world (what `jobs start` writes)
+        from orgforge import simulate
+        from orgforge.world import World
+
+        with World(cwd / "orgforge.db") as world:
+            simulate.create_job(world, {"target": "salesforce", "rate": 20})
     if for_bad_input:  # bad input fails before it reaches a server: none is started
         return cwd, env, subs
     if "sandbox" in case.needs:

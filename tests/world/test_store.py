@@ -88,9 +88,14 @@ def test_a_version_2_world_gets_the_sales_objects(tmp_path):
     with sqlite3.connect(tmp_path / "w.db") as conn:
         columns = {r[1] for r in conn.execute('PRAGMA table_info("rec_Contact")')}
         assert "ReportsToId" not in columns
+    with sqlite3.connect(tmp_path / "w.db") as conn:  # version 2 had no living-org tables
+        for name in ("sim_jobs", "sim_actions", "sim_objects"):
+            conn.execute(f'DROP TABLE "{name}"')
     with World(tmp_path / "w.db") as world:
         assert world.schema_version == 3
         assert world.count("Lead") == 0
+        with world.reading() as conn:  # the jobs table, the action log and the job objects
+            assert conn.execute('SELECT COUNT(*) FROM "sim_jobs"').fetchone()[0] == 0
     _matches_tables(tmp_path)
 
 

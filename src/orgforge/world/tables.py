@@ -251,6 +251,81 @@ TABLES: dict[str, TableDef] = {
             primary_key=("id",),
             indexes=(("ix_sync_journal_target", ("target",)),),
         ),
+        # The living org (simulate/): a job is a target + behaviours + personas + schedule +
+        # rate + duration. The CLI and the web app only write this table; a runner (one asyncio
+        # process for all active jobs) reads it and writes the per-job action log below.
+        TableDef(
+            "sim_jobs",
+            (
+                _col("id", null=False),  # asana-1, salesforce-2 … (target + a counter)
+                _col("name", null=False),
+                _col("target", null=False),  # asana | salesforce
+                _col("behaviours", "text", null=False),  # JSON list of behaviour names
+                _col("personas", "text", null=False),  # JSON list of persona names ([]: all)
+                _col("schedule", "text", null=False),  # JSON: country, bursts, weekends …
+                _col("rate", "float", null=False),  # actions per working hour (whole job)
+                _col("duration_s", "float"),  # simulated seconds from started_at (None: forever)
+                _col("clock", null=False),  # real | fast:60 | backfill:14d
+                _col("seed", "integer", null=False),
+                _col("options", "text", null=False),  # JSON: target options (workspace, team…)
+                _col("state", null=False),  # active | paused | stopped | done | failed
+                _col("message", "text"),  # why it is paused / failed
+                _col("created_at", null=False),  # wall clock, UTC
+                _col("updated_at", null=False),
+                _col("started_at"),  # simulated time of its first planned action
+                _col("ends_at"),  # simulated time it ends (started_at + duration)
+                _col("next_at"),  # simulated time of its next planned action
+                _col("seq", "integer", null=False),  # actions planned so far (next one's seq)
+                _col("done", "integer", null=False),
+                _col("failed", "integer", null=False),
+                _col("runner"),  # pid@host of the runner that last worked it
+                _col("heartbeat_at"),  # wall clock of that runner's last write
+            ),
+            primary_key=("id",),
+        ),
+        # Each job's action log and journal: a row is written with status "intent" (and
+        # committed) before the action is sent, and set to ok | failed | skipped with its outcome
+        # after, in the transaction that moves the job on. A row left "intent" by a killed runner
+        # is sent again on restart: at most one duplicated action per job.
+        TableDef(
+            "sim_actions",
+            (
+                _col("job_id", null=False),
+                _col("seq", "integer", null=False),
+                _col("planned_at", null=False),  # simulated time the scheduler chose
+                _col("behaviour", null=False),  # asana.task.create, salesforce.lead.arrive …
+                _col("persona"),
+                _col("status", null=False),  # intent | ok | failed | skipped
+                _col("subject"),  # the job-local key of what it acted on
+                _col("remote_id"),
+                _col("summary", "text"),  # one line for humans
+                _col("detail", "text"),  # JSON: the decided action (what a retry sends again)
+                _col("error", "text"),
+                _col("attempts", "integer", null=False),
+                _col("started_at", null=False),  # wall clock
+                _col("finished_at"),
+            ),
+            primary_key=("job_id", "seq"),
+            indexes=(("ix_sim_actions_status", ("status",)),),
+        ),
+        # What a job's actions created and where each thing is now (a task's section, an
+        # opportunity's stage): what later behaviours pick from. Job-local keys.
+        TableDef(
+            "sim_objects",
+            (
+                _col("job_id", null=False),
+                _col("key", null=False),  # p1, p1/t3, p1/t3/c1, lead7 …
+                _col("kind", null=False),  # project | section | task | lead | opportunity …
+                _col("remote_id"),
+                _col("parent"),  # key of the parent object
+                _col("persona"),  # who owns / is assigned
+                _col("state", "text", null=False),  # JSON
+                _col("open", "integer", null=False),  # 1 while behaviours may still act on it
+                _col("updated_at", null=False),
+            ),
+            primary_key=("job_id", "key"),
+            indexes=(("ix_sim_objects_kind", ("job_id", "kind", "open")),),
+        ),
     )
 }
 
@@ -287,6 +362,9 @@ _TABLE_ATTRIBUTES = {  # module attribute → table name
     "scorecard_answers": "scorecard_answers",
     "sync_journal": "sync_journal",
     "sync_values": "sync_values",
+    "sim_jobs": "sim_jobs",
+    "sim_actions": "sim_actions",
+    "sim_objects": "sim_objects",
 }
 
 metadata: MetaData

@@ -346,6 +346,17 @@ class AsanaTarget:
             result.remote_id = None
         return result
 
+    def add_to_section(self, task: str, section: str, persona: str | None = None) -> WriteResult:
+        """Move a task to a section of its project (``POST /sections/{section}/addTask``)."""
+        result = WriteResult(key=task, object="task", remote_id=task)
+        body = {"body": {"data": {"task": task}}}
+        try:
+            self._call(persona, lambda c: asana.SectionsApi(c).add_task_for_section(section, body))
+        except _Failure as failure:
+            result.error = failure.error
+            result.remote_id = None
+        return result
+
     def _resolve(self, ref: str | list[str], gids: dict[str, str], name: str) -> Any:
         keys = [ref] if isinstance(ref, str) else list(ref)
         missing = [k for k in keys if k not in gids]
