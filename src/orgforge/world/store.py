@@ -72,8 +72,8 @@ def _added_columns_v2() -> list[str]:
 
 
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-# Version 3 (the living org) only adds tables (sim_jobs, sim_actions, sim_objects), which
-# opening a world creates; the version says a world may hold jobs.
+# Version 3 (the living org) only adds tables (sim_jobs, sim_actions, sim_objects, and the web
+# app's web_ops), which opening a world creates; the version says a world may hold jobs.
 MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2(), 3: []}
 
 

@@ -1,0 +1,159 @@
+"""Starting the web app: uvicorn on a thread (tests, benchmarks) or in the foreground (the CLI).
+
+The socket is bound before anything else happens (a port in use fails with nothing written),
+and the world is opened — created if missing — before the first request, so a path that is not
+a world fails at start with the usual two lines.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import uvicorn
+
+from orgforge.config import WEB_TOKEN_ENV
+
+# The sandboxes' listener and server: TCP_NODELAY on accepted sockets, a quick shutdown.
+from orgforge.sandbox.salesforce.server import _bind, _Server
+from orgforge.web.app import WebSettings, create_app
+from orgforge.web.auth import new_token
+
+TOKEN_ENV = WEB_TOKEN_ENV
+
+
+class _WebUvicorn(_Server):
+    """The sandboxes' quick shutdown, then the app's own (runners stopped, operations told)."""
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        await super().shutdown(sockets)
+        await self.lifespan.shutdown()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(settings: WebSettings) -> tuple[str, bool]:
+    """(token, generated): the settings', else ORGFORGE_WEB_TOKEN, else a new random one.
+
+    A host other than loopback needs a token someone chose (ConfigError otherwise)."""
+    from orgforge.errors import ConfigError
+
+    environ = settings.environ if settings.environ is not None else os.environ
+    token = settings.token or environ.get(TOKEN_ENV) or ""
+    if token and len(token) < 16:
+        raise ConfigError(
+            f"{TOKEN_ENV}: a token needs at least 16 characters (got {len(token)})",
+            'Make one with: python -c "import secrets; print(secrets.token_urlsafe(24))"',
+        )
+    if not token and not is_loopback(settings.host):
+        raise ConfigError(
+            f"--host {settings.host}: listening beyond this machine needs a token",
+            f"Set {TOKEN_ENV} to a long random token, or keep the default --host 127.0.0.1.",
+        )
+    return (token, False) if token else (new_token(), True)
+
+
+@dataclass
+class WebServer:
+    url: str
+    token: str
+    generated: bool
+    settings: WebSettings
+    app: Any
+    _server: Any = None
+    _thread: threading.Thread | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def web(self) -> Any:
+        return self.app.state.web
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.force_exit = True
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
+    from orgforge.world.store import World
+
+    token, generated = resolve_token(settings)
+    sock = _bind(settings.host, settings.port)
+    try:
+        World(settings.world).close()  # creates a new world; refuses a file that is not one
+        app = create_app(settings, token)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    if host in ("0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    )
+    server = _WebUvicorn(config)
+    web = WebServer(f"http://{host}:{port}", token, generated, settings, app, server)
+    return web, server, sock
+
+
+@contextmanager
+def run_in_thread(settings: WebSettings | None = None, **overrides: Any) -> Iterator[WebServer]:
+    """Start the web app on a background thread (port 0: any free one); stop it after."""
+    settings = replace(settings or WebSettings(port=0), **overrides)
+    web, server, sock = prepare(settings)
+    errors: list[BaseException] = []
+    started = threading.Event()
+
+    def target() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=target, name="orgforge-web", daemon=True)
+    web._thread = thread
+    thread.start()
+    while not server.started and thread.is_alive():
+        started.wait(0.005)
+    if errors or not server.started:
+        web.stop()
+        sock.close()
+        raise RuntimeError(f"web app failed to start: {errors[0] if errors else 'unknown'}")
+    try:
+        yield web
+    finally:
+        web.stop()
+        sock.close()
+
+
+def serve(settings: WebSettings, on_ready: Any = None) -> None:
+    """Run the web app in the foreground until interrupted (the CLI uses this)."""
+    web, server, sock = prepare(settings)
+    if on_ready is not None:
+        on_ready(web)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
