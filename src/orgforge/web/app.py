@@ -92,8 +92,10 @@ async def _signed_in(request: Request) -> str:
     how = web.auth.how(request)
     if how is None:
         raise NotSignedIn(request.url.path)
-    if how == "cookie" and request.method not in SAFE_METHODS and not await web.auth.csrf_ok(
-        request
+    if (
+        how == "cookie"
+        and request.method not in SAFE_METHODS
+        and not await web.auth.csrf_ok(request)
     ):
         raise _Forbidden()
     return how
@@ -139,10 +141,10 @@ def create_app(settings: WebSettings, token: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.web = web
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     from swagger_ui_bundle import swagger_ui_path
 
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Any:

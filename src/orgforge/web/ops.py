@@ -79,7 +79,9 @@ class Op:
     def row(self) -> dict[str, Any]:
         values = self.as_dict()
         for name in ("params", "progress", "result"):
-            values[name] = json.dumps(values[name], default=str) if values[name] is not None else None
+            values[name] = (
+                json.dumps(values[name], default=str) if values[name] is not None else None
+            )
         values["progress"] = values["progress"] or "{}"
         return values
 
@@ -318,7 +320,7 @@ class Operations:
         with self._world() as world, world.transaction() as conn:
             result = conn.execute(
                 'UPDATE "web_ops" SET "state" = \'failed\', "finished_at" = :now, '
-                '"message" = :why WHERE "state" NOT IN (\'ok\', \'failed\', \'cancelled\')',
+                "\"message\" = :why WHERE \"state\" NOT IN ('ok', 'failed', 'cancelled')",
                 {
                     "now": self.clock.iso(),
                     "why": "the server stopped while it ran; its run log says what was written",
