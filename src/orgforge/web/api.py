@@ -123,7 +123,7 @@ async def op_stream(request: Request, op_id: str) -> AsyncIterator[str]:
         if shown != last:
             yield sse("end" if op.finished else "progress", shown)
             last = shown
-        if op.finished or await request.is_disconnected():
+        if op.finished or web.closing or await request.is_disconnected():
             return
         if not await web.hub.wait(HEARTBEAT_SECONDS):
             yield HEARTBEAT
@@ -232,7 +232,7 @@ async def job_stream(request: Request, job_id: str) -> AsyncIterator[str]:
     """``job`` events when its state or counts change, ``action`` events for each action."""
     web = state_of(request)
     after, last = -1, None
-    while not await request.is_disconnected():
+    while not web.closing and not await request.is_disconnected():
         job, actions = await asyncio.to_thread(_job_since, request, job_id, after)
         shown = job.as_dict()
         if shown != last:

@@ -50,6 +50,7 @@ class WebState:
         self.hub = Hub()
         self.ops = Operations(settings, on_change=self.hub.changed)
         self.sims = Simulations(settings, on_change=self.hub.changed)
+        self.closing = False  # set on stop: live streams end instead of holding it up
         self._stats: tuple[Any, dict[str, Any]] | None = None
         self._check: tuple[Any, dict[str, Any]] | None = None
 

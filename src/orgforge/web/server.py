@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,20 +20,28 @@ import uvicorn
 
 from orgforge.config import WEB_TOKEN_ENV
 
-# The sandboxes' listener and server: TCP_NODELAY on accepted sockets, a quick shutdown.
-from orgforge.sandbox.salesforce.server import _bind, _Server
 from orgforge.web.app import WebSettings, create_app
 from orgforge.web.auth import new_token
 
 TOKEN_ENV = WEB_TOKEN_ENV
 
 
-class _WebUvicorn(_Server):
-    """The sandboxes' quick shutdown, then the app's own (runners stopped, operations told)."""
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now: a port in use is a ConfigError before anything else."""
+    from orgforge.errors import ConfigError
 
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        await super().shutdown(sockets)
-        await self.lifespan.shutdown()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror})",
+            "Choose another --port (0: any free one), or stop what is using it.",
+        ) from exc
+    # small responses go out at once (accepted connections inherit it), not after delayed ACKs
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.set_inheritable(True)
+    return sock
 
 
 def is_loopback(host: str) -> bool:
@@ -81,8 +90,9 @@ class WebServer:
         return self.app.state.web
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.force_exit = True
+        self.web.closing = True  # live streams end now
+        self.web.hub.changed()
+        if self._server is not None:  # not force_exit: that would skip the app's shutdown
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -92,7 +102,7 @@ def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
     from orgforge.world.store import World
 
     token, generated = resolve_token(settings)
-    sock = _bind(settings.host, settings.port)
+    sock = listen(settings.host, settings.port)
     try:
         World(settings.world).close()  # creates a new world; refuses a file that is not one
         app = create_app(settings, token)
@@ -111,7 +121,7 @@ def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
     )
-    server = _WebUvicorn(config)
+    server = uvicorn.Server(config)
     web = WebServer(f"http://{host}:{port}", token, generated, settings, app, server)
     return web, server, sock
 
