@@ -48,7 +48,7 @@ def _actions(client: httpx.Client, job_id: str, n: int) -> list[dict[str, Any]]:
 
 
 def test_a_job_started_over_the_api_acts_and_obeys_pause_resume_stop(asana_web):
-    web, client, sb = asana_web
+    _web, client, sb = asana_web
     created = client.post("/api/jobs", json=JOB)
     assert created.status_code == 201, created.text
     job = created.json()

@@ -19,7 +19,6 @@ from typing import Any
 import uvicorn
 
 from orgforge.config import WEB_TOKEN_ENV
-
 from orgforge.web.app import WebSettings, create_app
 from orgforge.web.auth import new_token
 
