@@ -141,6 +141,9 @@ def create_app(settings: WebSettings, token: str) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
     )
+    # The locally served Swagger UI (swagger-ui-bundle, 4.x) renders OpenAPI 3.0 documents
+    # only; FastAPI's schema for these routes is 3.0-compatible, so it is labelled 3.0.3.
+    app.openapi_version = "3.0.3"
     app.state.web = web
     from swagger_ui_bundle import swagger_ui_path
 

@@ -42,7 +42,7 @@ def login_page(
     request: Request, status_code: int = 200, next_path: str = "/", error: str | None = None
 ) -> HTMLResponse:
     safe_next = next_path if next_path.startswith("/") and not next_path.startswith("//") else "/"
-    return render(request, "login.html", status_code, next_path=safe_next, error=error)
+    return render(request, "login.html", status_code, next_path=safe_next, login_error=error)
 
 
 @public.get("/login")
