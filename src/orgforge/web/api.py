@@ -217,15 +217,30 @@ async def job_log(request: Request, job_id: str, limit: int = 50) -> Any:
         return _not_found(exc)
 
 
-def _job_since(request: Request, job_id: str, after: int) -> tuple[Any, list[dict[str, Any]]]:
+def _job_snapshot(request: Request, job_id: str) -> tuple[Any, list[dict[str, Any]]]:
     from orgforge import simulate
 
     def read(world: Any) -> tuple[Any, list[dict[str, Any]]]:
-        job = simulate.get_job(world, job_id)
-        rows = simulate.job_log(world, job_id, limit=100)
-        return job, [r for r in rows if r["seq"] > after and r["status"] != "intent"]
+        return simulate.get_job(world, job_id), simulate.job_log(world, job_id, limit=100)
 
     return _with_world(request, read)
+
+
+_SNAPSHOT_SECONDS = 0.25  # streams woken together share one read of the table
+
+
+async def shared_snapshot(request: Request, job_id: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The job and its latest actions, read once for every stream woken by the same change."""
+    web = state_of(request)
+    cache = web.job_snapshots
+    lock = cache.setdefault(("lock", job_id), asyncio.Lock())
+    async with lock:
+        now = asyncio.get_running_loop().time()
+        entry = cache.get(job_id)
+        if entry is None or entry[0] != web.hub.version or now - entry[1] > _SNAPSHOT_SECONDS:
+            entry = (web.hub.version, now, await asyncio.to_thread(_job_snapshot, request, job_id))
+            cache[job_id] = entry
+        return entry[2]
 
 
 async def job_stream(request: Request, job_id: str) -> AsyncIterator[str]:
@@ -233,14 +248,15 @@ async def job_stream(request: Request, job_id: str) -> AsyncIterator[str]:
     web = state_of(request)
     after, last = -1, None
     while not web.closing and not await request.is_disconnected():
-        job, actions = await asyncio.to_thread(_job_since, request, job_id, after)
+        job, rows = await shared_snapshot(request, job_id)
         shown = job.as_dict()
         if shown != last:
             yield sse("job", shown)
             last = shown
-        for row in actions:
-            yield sse("action", row)
-            after = max(after, row["seq"])
+        for row in rows:
+            if row["seq"] > after and row["status"] != "intent":
+                yield sse("action", row)
+                after = max(after, row["seq"])
         if not await web.hub.wait(JOB_LOG_POLL_SECONDS):
             yield HEARTBEAT
 

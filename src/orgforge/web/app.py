@@ -51,6 +51,7 @@ class WebState:
         self.ops = Operations(settings, on_change=self.hub.changed)
         self.sims = Simulations(settings, on_change=self.hub.changed)
         self.closing = False  # set on stop: live streams end instead of holding it up
+        self.job_snapshots: dict[Any, Any] = {}  # api.shared_snapshot's reads, per job
         self._stats: tuple[Any, dict[str, Any]] | None = None
         self._check: tuple[Any, dict[str, Any]] | None = None
 
