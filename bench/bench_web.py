@@ -40,7 +40,7 @@ def _page_loads(web, loads: int) -> None:
         first = client.get("/world")
         cold = (time.perf_counter() - started) * 1e3
         assert first.status_code == 200, first.status_code
-        print(f"world page, first load (stats + check computed): {cold:.0f} ms")
+        print(f"world page, first load right after start (stats + check computed): {cold:.0f} ms")
         worst = 0.0
         for path in PAGES:
             times = []

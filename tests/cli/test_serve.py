@@ -51,3 +51,23 @@ def test_serve_on_a_file_that_is_not_a_world_says_so(tmp_path):
     done = run_orgforge(["serve", "--port", "0", "--world", "notes.db"], cwd=tmp_path)
     assert done.code == 2, done
     assert done.err.startswith("error: ") and "\nhint: " in done.err
+
+
+def test_every_api_route_docs_web_names_exists():
+    """docs/web.md's examples are text blocks (a server runs until stopped): the routes they
+    name must be the app's, so the doc can't drift from the API."""
+    from pathlib import Path
+
+    from orgforge.web import WebSettings, create_app
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text(encoding="utf-8")
+    app = create_app(WebSettings(), "t" * 20)
+    paths = set(app.openapi()["paths"])
+    named = set(re.findall(r"(/api/[\w/{}-]+)", doc))
+    assert named, "docs/web.md names no API route"
+    concrete = {re.sub(r"\{\w+\}", "X", p) for p in paths}
+    for path in named:
+        shape = re.sub(r"\{\w+\}", "X", path)
+        shape = re.sub(r"/(op-\d+|asana-\d+)", "/X", shape)
+        shape = re.sub(r"/X/(pause|resume|stop)$", "/X/X", shape)
+        assert shape.rstrip("/") in concrete, f"docs/web.md names {path}, which the app lacks"

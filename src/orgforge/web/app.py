@@ -48,7 +48,7 @@ class WebState:
         self.settings = settings
         self.auth = Auth(token)
         self.hub = Hub()
-        self.ops = Operations(settings, on_change=self.hub.changed)
+        self.ops = Operations(settings, on_change=self.hub.changed, on_finish=self.warm_later)
         self.sims = Simulations(settings, on_change=self.hub.changed)
         self.closing = False  # set on stop: live streams end instead of holding it up
         self.job_snapshots: dict[Any, Any] = {}  # api.shared_snapshot's reads, per job
@@ -64,6 +64,17 @@ class WebState:
                 stat = file.stat()
                 stamps += [stat.st_mtime_ns, stat.st_size]
         return tuple(stamps)
+
+    def warm(self) -> None:
+        """Compute the world page's figures now, so the next visit doesn't wait for them."""
+        with contextlib.suppress(Exception):  # an empty or broken world: the page says so
+            self.stats()
+            self.check()
+
+    def warm_later(self, *_: Any) -> None:
+        import threading
+
+        threading.Thread(target=self.warm, name="orgforge-web-warm", daemon=True).start()
 
     def stats(self) -> dict[str, Any]:
         """``orgforge stats`` of the world, computed again only after the world changed."""
@@ -123,6 +134,7 @@ def create_app(settings: WebSettings, token: str) -> FastAPI:
 
         web.hub.bind(asyncio.get_running_loop())
         web.ops.recover()
+        web.warm_later()
         if settings.simulate:
             web.sims.start_active()
         try:

@@ -303,11 +303,16 @@ class Operations:
     """Every operation of one world: the table, and the threads of the running ones."""
 
     def __init__(
-        self, settings: Any, on_change: Callable[[], None] = lambda: None, clock: Clock = REAL
+        self,
+        settings: Any,
+        on_change: Callable[[], None] = lambda: None,
+        on_finish: Callable[[Op], None] = lambda op: None,
+        clock: Clock = REAL,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.on_change = on_change
+        self.on_finish = on_finish
         self._lock = threading.Lock()
         self._running: dict[str, tuple[Op, Progress, threading.Thread]] = {}
         self._secrets: dict[str, dict[str, str]] = {}  # op id → env it ran with (memory only)
@@ -419,6 +424,7 @@ class Operations:
             with self._lock:
                 self._running.pop(op.id, None)
             self.on_change()
+            self.on_finish(op)
 
     def cancel(self, op_id: str) -> Op:
         running = self._running.get(op_id)
