@@ -4,6 +4,8 @@ import pytest
 
 from orgforge.config import Config
 from orgforge.sandbox.asana import SandboxConfig, run_in_thread
+from tests.cli.conftest import tiny_world_file  # noqa: F401  (the fixture, shared)
+from tests.targets.conftest import sandbox  # noqa: F401  (a Salesforce sandbox)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_jobs_are_created_listed_paused_resumed_and_stopped(tmp_path):
         ({"target": "asana", "rate": 0}, "rate"),
         ({"target": "asana", "duration": "soon"}, "not a duration"),
         ({"target": "asana", "clock": "warp"}, "not a clock"),
-        ({"target": "asana", "behaviours": ["lead.arrive"]}, "not a asana behaviour"),
+        ({"target": "asana", "behaviours": ["lead.arrive"]}, "asana has no such behaviour"),
         ({"target": "asana", "schedule": {"timezone": "Mars/Olympus"}}, "unknown time zone"),
         ({"target": "asana", "colour": "red"}, "colour"),
     ],

@@ -6,13 +6,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from tests.simulate.conftest import config_for
 
 from orgforge import simulate
 from orgforge.clock import SimulatedClock
 from orgforge.simulate.scheduler import Persona
 from orgforge.targets.asana.ops import cleanup
 from orgforge.world import World
+from tests.simulate.conftest import config_for
 
 MONDAY = "2026-11-30T06:00:00Z"
 CREATES = {"project", "section", "task", "subtask", "story", "status_update"}

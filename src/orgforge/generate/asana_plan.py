@@ -82,7 +82,9 @@ def _workday(day: dt.date) -> dt.date:
     return day
 
 
-def _state(section: str, index: int, last: int) -> str:
+def task_state(section: str, index: int, last: int) -> str:
+    """Where a task in section ``index`` (of ``last + 1``) stands: new | started | review |
+    blocked | done (what its comments talk about; simulate uses it too)."""
     lowered = section.lower()
     if index == last:
         return "done"
@@ -198,7 +200,7 @@ def _plan_team(
     people = list(team.members)
     for i, name in enumerate(tasks):
         section_index = last - (i * len(sections) // n)
-        state = _state(sections[section_index], section_index, last)
+        state = task_state(sections[section_index], section_index, last)
         assignee = people[(i + rng.randrange(len(people))) % len(people)]
         unassigned = state == "new" and rng.random() < 0.25
         due = _workday(as_of + dt.timedelta(days=3 * (i - done_count) + rng.randrange(3)))

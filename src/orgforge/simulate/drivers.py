@@ -43,13 +43,13 @@ class AsanaDriver:
 
     def facts(self, job: Job) -> dict[str, Any]:
         """The job's workspace, team and team members (read once per runner)."""
-        from orgforge.targets.asana.ops import _workspace
+        from orgforge.targets.asana.ops import workspace_of
 
         wanted_ws = job.options.get("workspace") or self.config.asana.workspace or ""
         wanted_team = str(job.options.get("team") or "")
         cache_key = (wanted_ws, wanted_team)
         if cache_key not in self._facts:
-            workspace = _workspace(self.target, wanted_ws or None)
+            workspace = workspace_of(self.target, wanted_ws or None)
             teams = self.target.teams(workspace)
             if wanted_team:
                 chosen = [t for t in teams if wanted_team.lower() in (t["name"].lower(), t["gid"])]

@@ -176,22 +176,31 @@ class Job:
         return {name: getattr(self, name) for name in _JOB_COLUMNS}
 
 
-def spec_error(exc: ValidationError, where: str = "job") -> ConfigError:
+def spec_error(exc: ValidationError, flags: bool = False) -> ConfigError:
+    """One line naming the field (as its ``jobs start`` flag when ``flags``)."""
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or where
+    loc = [str(p) for p in first["loc"]]
+    if flags:
+        field = "--" + loc[-1].replace("_", "-").removesuffix("s") if loc else "job"
+        field = {"--behaviour": "--behaviour", "--start": "--hours", "--end": "--hours"}.get(
+            field, field
+        )
+    else:
+        field = "job " + ".".join(loc)
     message = str(first["msg"]).removeprefix("Value error, ")
     return ConfigError(
-        f"{where}: {field}: {message}",
+        f"{field}: {message}",
         "See `orgforge jobs start --help` (docs/simulate.md lists every option).",
     )
 
 
-def make_spec(**values: Any) -> JobSpec:
-    """A JobSpec from keyword values, or ConfigError naming the first bad one."""
+def make_spec(flags: bool = False, **values: Any) -> JobSpec:
+    """A JobSpec from keyword values, or ConfigError naming the first bad one (by its
+    ``jobs start`` flag when ``flags``)."""
     try:
         return JobSpec.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        raise spec_error(exc) from None
+        raise spec_error(exc, flags) from None
 
 
 def _select(conn: Any, where: str = "", params: dict[str, Any] | None = None) -> list[Job]:

@@ -134,7 +134,8 @@ class Runner:
         self.on_action = on_action
         self.until = until or self.mode.end
         self.max_actions = max_actions
-        self.follow = (self.until is None) if follow is None else follow
+        # waiting for jobs that don't exist yet only makes sense while real time passes
+        self.follow = (self.until is None and self._real_base()) if follow is None else follow
         self.drivers: dict[str, Any] = dict(drivers or {})
         self.live: dict[str, _Live] = {}
         self.heap: list[tuple[dt.datetime, str]] = []
@@ -468,12 +469,15 @@ class Runner:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def _real_base(self) -> bool:
+        from orgforge.clock import RealClock
+
+        return isinstance(self.base, RealClock)
+
     def _live_clock(self) -> bool:
         """True when others may change the jobs table while we wait (wall time passes): the
         wait is cut into refresh intervals. On a simulated base clock it is one jump."""
-        from orgforge.clock import RealClock
-
-        return self.mode.kind in ("real", "fast") and isinstance(self.base, RealClock)
+        return self.mode.kind in ("real", "fast") and self._real_base()
 
     async def arun(self) -> RunReport:
         started = time.monotonic()

@@ -85,7 +85,7 @@ def check_behaviours(target: str, names: list[str]) -> None:
     for name in names:
         if name.removeprefix(f"{target}.") not in known:
             raise ConfigError(
-                f"--behaviour {name}: not a {target} behaviour",
+                f"--behaviour {name}: {target} has no such behaviour",
                 "One of: " + ", ".join(known),
             )
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from orgforge.generate.asana_plan import _state, slug, template_for
+from orgforge.generate.asana_plan import slug, task_state, template_for
 from orgforge.simulate.behaviours import Action, Context
 from orgforge.simulate.objects import Obj
 
@@ -226,7 +226,7 @@ def task_comment(ctx: Context) -> Action | None:
         "asana.comment",
         key,
         {
-            "state": _state(sections[index], index, len(sections) - 1),
+            "state": task_state(sections[index], index, len(sections) - 1),
             "task": task.state["name"],
             "project": project.state["name"] if project else "",
             "assignee": ctx.persona.name.split()[0],

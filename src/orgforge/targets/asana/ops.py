@@ -76,7 +76,7 @@ def make_target(
     )
 
 
-def _workspace(target: AsanaTarget, wanted: str | None) -> str:
+def workspace_of(target: AsanaTarget, wanted: str | None) -> str:
     me = target.me()
     spaces = me.get("workspaces") or target.workspaces()
     if not spaces:
@@ -135,7 +135,7 @@ def seed(
     target = target or make_target(config, environ)
     if not dry_run:
         check_writable_dir(__import__("pathlib").Path(config.runs_dir), "--runs-dir")
-    workspace = _workspace(target, config.asana.workspace)
+    workspace = workspace_of(target, config.asana.workspace)
     report.workspace = workspace
     known = target.teams(workspace)
     if teams:
