@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import jinja2
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -18,7 +19,12 @@ from orgforge.errors import ConfigError, OrgforgeError
 from orgforge.web.app import HERE, state_of
 from orgforge.web.auth import COOKIE
 
-templates = Jinja2Templates(directory=HERE / "templates")
+# autoescaping on for every template: record text (names, descriptions) is user-controlled data
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, enable_async=False
+    )
+)
 public = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False)
 
