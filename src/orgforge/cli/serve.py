@@ -16,6 +16,9 @@ def serve(
     config: ConfigOpt = None,
     world: WorldOpt = None,
     runs_dir: RunsOpt = None,
+    log_dir: str = typer.Option(
+        "flywheel", "--log-dir", help="Folder of the flywheel decision logs (JSONL)."
+    ),
     no_simulate: bool = typer.Option(
         False, "--no-simulate", help="Don't run the jobs' simulation in this process."
     ),
@@ -33,6 +36,7 @@ def serve(
         host=host,
         port=port,
         simulate=not no_simulate,
+        log_dir=log_dir,
     )
     run(settings, on_ready=_banner)
 

@@ -270,3 +270,23 @@ async def job_events(request: Request, job_id: str) -> Any:
     except ConfigError as exc:
         return _not_found(exc)
     return StreamingResponse(job_stream(request, job_id), media_type="text/event-stream")
+
+
+# -- agents' decisions -----------------------------------------------------------------------
+
+
+def decisions(settings: Any, limit: int = 200, lead: str | None = None) -> list[dict[str, Any]]:
+    """The latest routing decisions of the flywheel logs (newest first), or [] if none yet."""
+    from pathlib import Path
+
+    from orgforge.agents.flywheel import iter_decisions
+
+    if not Path(settings.log_dir).exists():
+        return []
+    found = [d for d in iter_decisions(settings.log_dir) if not lead or d.get("lead_id") == lead]
+    return list(reversed(found[-limit:]))
+
+
+@router.get("/agents/decisions", summary="The agents' routing decisions: who, which rule, why")
+async def agents_decisions(request: Request, limit: int = 200, lead: str | None = None) -> Any:
+    return await asyncio.to_thread(decisions, state_of(request).settings, limit, lead)

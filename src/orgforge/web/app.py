@@ -39,6 +39,7 @@ class WebSettings:
     token: str | None = None  # None: ORGFORGE_WEB_TOKEN, else a random one
     environ: dict[str, str] | None = None  # for targets and jobs (None: the process's)
     simulate: bool = True  # run the jobs' simulation in this process
+    log_dir: str = "flywheel"  # the agents' decision logs (`orgforge agents run --log-dir`)
     log_level: str = "warning"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -370,3 +370,32 @@ async def job_command(request: Request, job_id: str, command: str) -> Any:
     except OrgforgeError as exc:
         return render(request, "error.html", 400, error=exc)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+@router.get("/agents", response_class=HTMLResponse)
+async def agents_page(request: Request, lead: str | None = None) -> HTMLResponse:
+    from collections import Counter
+
+    from orgforge.web.api import decisions
+
+    web = state_of(request)
+    try:
+        rows = await asyncio.to_thread(decisions, web.settings, 200, lead or None)
+    except OrgforgeError as exc:
+        return render(
+            request, "agents.html", 400, rows=[], by_owner=[], error=exc, lead=lead, log_dir=""
+        )
+    owners = Counter(r.get("owner") or "—" for r in rows)
+    top = max(owners.values(), default=1)
+    by_owner = [(name, n, 100 * n / top) for name, n in owners.most_common()]
+    return render(
+        request,
+        "agents.html",
+        rows=rows,
+        by_owner=by_owner,
+        lead=lead,
+        log_dir=web.settings.log_dir,
+    )

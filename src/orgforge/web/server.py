@@ -128,29 +128,16 @@ def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
 @contextmanager
 def run_in_thread(settings: WebSettings | None = None, **overrides: Any) -> Iterator[WebServer]:
     """Start the web app on a background thread (port 0: any free one); stop it after."""
-    settings = replace(settings or WebSettings(port=0), **overrides)
-    web, server, sock = prepare(settings)
-    errors: list[BaseException] = []
-    started = threading.Event()
-
-    def target() -> None:
-        try:
-            server.run(sockets=[sock])
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=target, name="orgforge-web", daemon=True)
-    web._thread = thread
-    thread.start()
-    while not server.started and thread.is_alive():
-        started.wait(0.005)
-    if errors or not server.started:
-        web.stop()
-        sock.close()
-        raise RuntimeError(f"web app failed to start: {errors[0] if errors else 'unknown'}")
+    web, server, sock = prepare(replace(settings or WebSettings(port=0), **overrides))
+    web._thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="orgforge-web", daemon=True
+    )
+    web._thread.start()
     try:
+        while not server.started:  # uvicorn logs why, if it never does
+            if not web._thread.is_alive():
+                raise RuntimeError("the web app failed to start")
+            web._thread.join(0.005)
         yield web
     finally:
         web.stop()
