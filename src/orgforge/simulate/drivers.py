@@ -30,6 +30,21 @@ class ActionError(Exception):
         self.pause = pause
 
 
+def remote_id_of(objects: JobObjects, created: dict[str, str], what: str) -> Any:
+    """key → remote id of a job object: made earlier in this action (``created``, which it
+    also caches into) or by an earlier one; ActionError when it has none."""
+
+    def remote_id(key: str) -> str:
+        if key not in created:
+            found = objects.remote_ids([key])
+            if key not in found:
+                raise ActionError("MISSING_PARENT", f"{key} has no {what}")
+            created[key] = found[key]
+        return created[key]
+
+    return remote_id
+
+
 class AsanaDriver:
     name = "asana"
     sync_target = "asana"
@@ -39,39 +54,49 @@ class AsanaDriver:
 
         self.config = config
         self.target = make_target(config, environ, clock=limiter.monotonic, sleep=limiter.sleep)
-        self._facts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._facts: dict[tuple[str, str], dict[str, Any] | Exception] = {}
 
     def facts(self, job: Job) -> dict[str, Any]:
         """The job's workspace, team and team members (read once per runner)."""
-        from orgforge.targets.asana.ops import workspace_of
-
         wanted_ws = job.options.get("workspace") or self.config.asana.workspace or ""
         wanted_team = str(job.options.get("team") or "")
         cache_key = (wanted_ws, wanted_team)
-        if cache_key not in self._facts:
-            workspace = workspace_of(self.target, wanted_ws or None)
-            teams = self.target.teams(workspace)
-            if wanted_team:
-                chosen = [t for t in teams if wanted_team.lower() in (t["name"].lower(), t["gid"])]
-                if not chosen:
-                    raise ConfigError(
-                        f"job {job.id}: team {wanted_team!r} is not in workspace {workspace}",
-                        "Teams: " + ", ".join(t["name"] for t in teams),
-                    )
-                teams = chosen
-            for team in teams:
-                members = self.target.team_members(team["gid"])
-                if members:
-                    break
-            else:
-                raise ConfigError(f"job {job.id}: no team with members in workspace {workspace}")
-            self._facts[cache_key] = {
-                "workspace": workspace,
-                "team": str(team["gid"]),
-                "team_name": team["name"],
-                "members": [(str(m["gid"]), m.get("name") or str(m["gid"])) for m in members],
-            }
+        known = self._facts.get(cache_key)
+        if isinstance(known, Exception):
+            raise known  # the same target failed for another job of this runner: fail fast
+        if known is None:
+            try:
+                self._facts[cache_key] = self._read_facts(job, wanted_ws, wanted_team)
+            except Exception as exc:
+                self._facts[cache_key] = exc
+                raise
         return self._facts[cache_key]
+
+    def _read_facts(self, job: Job, wanted_ws: str, wanted_team: str) -> dict[str, Any]:
+        from orgforge.targets.asana.ops import workspace_of
+
+        workspace = workspace_of(self.target, wanted_ws or None)
+        teams = self.target.teams(workspace)
+        if wanted_team:
+            chosen = [t for t in teams if wanted_team.lower() in (t["name"].lower(), t["gid"])]
+            if not chosen:
+                raise ConfigError(
+                    f"job {job.id}: team {wanted_team!r} is not in workspace {workspace}",
+                    "Teams: " + ", ".join(t["name"] for t in teams),
+                )
+            teams = chosen
+        for team in teams:
+            members = self.target.team_members(team["gid"])
+            if members:
+                break
+        else:
+            raise ConfigError(f"job {job.id}: no team with members in workspace {workspace}")
+        return {
+            "workspace": workspace,
+            "team": str(team["gid"]),
+            "team_name": team["name"],
+            "members": [(str(m["gid"]), m.get("name") or str(m["gid"])) for m in members],
+        }
 
     def personas(self, job: Job, world: World) -> list[Persona]:
         """The team's members, with the working hours of the world's User of the same name
@@ -101,14 +126,7 @@ class AsanaDriver:
 
         who = persona_name(persona.name)
         created: dict[str, str] = {}
-
-        def gid_of(key: str) -> str:
-            if key not in created:
-                found = objects.remote_ids([key])
-                if key not in found:
-                    raise ActionError("MISSING_PARENT", f"{key} has no Asana gid")
-                created[key] = found[key]
-            return created[key]
+        gid_of = remote_id_of(objects, created, "Asana gid")
 
         for call in calls:
             op = call["op"]

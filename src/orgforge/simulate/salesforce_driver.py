@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orgforge.clock import Clock
-from orgforge.simulate.drivers import ActionError
+from orgforge.simulate.drivers import ActionError, remote_id_of
 from orgforge.simulate.objects import JobObjects
 from orgforge.simulate.personas import select, world_personas
 from orgforge.simulate.scheduler import Persona
@@ -125,15 +125,11 @@ class SalesforceDriver:
     ) -> dict[str, str]:
         created: dict[str, str] = {}
 
+        remote_id = remote_id_of(objects, created, "Salesforce id")
+
         def resolve(value: Any) -> Any:
             if isinstance(value, dict) and "$ref" in value:
-                key = value["$ref"]
-                if key not in created:
-                    found = objects.remote_ids([key])
-                    if key not in found:
-                        raise ActionError("MISSING_PARENT", f"{key} has no Salesforce id")
-                    created[key] = found[key]
-                return created[key]
+                return remote_id(value["$ref"])
             return value
 
         for call in calls:
