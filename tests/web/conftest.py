@@ -61,3 +61,20 @@ def wait_op(client: httpx.Client, op_id: str) -> dict[str, Any]:
         seen = events(response, lambda name, data: name == "end")
     assert seen and seen[-1][0] == "end", seen
     return seen[-1][1]
+
+
+def org_count(sb, obj: str) -> int:
+    """Records of ``obj`` in a Salesforce sandbox, by a SOQL COUNT() over its REST API."""
+    answer = httpx.get(
+        f"{sb.instance_url}/services/data/v{sb.api_version}/query",
+        params={"q": f"SELECT COUNT() FROM {obj}"},
+        headers={"Authorization": f"Bearer {sb.token}"},
+    )
+    return answer.json()["totalSize"]
+
+
+def write_config(tmp_path, sb) -> str:
+    """An orgforge.yaml pointing the Asana target at sandbox ``sb``."""
+    path = tmp_path / "orgforge.yaml"
+    path.write_text(f"asana:\n  url: {sb.base_url}\n  tier: paid\n", encoding="utf-8")
+    return str(path)

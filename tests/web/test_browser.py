@@ -25,9 +25,7 @@ from orgforge.sandbox.asana import run_in_thread as asana_sandbox
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig
 from orgforge.sandbox.salesforce import run_in_thread as salesforce_sandbox
 from orgforge.web import run_in_thread
-from tests.web.conftest import settings_for
-from tests.web.test_jobs import write_config
-from tests.web.test_ops import _org_count
+from tests.web.conftest import org_count, settings_for, write_config
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = next(
@@ -159,12 +157,12 @@ def test_the_main_flows_in_chromium(browser, stack):
     table = page.locator("table.preview")
     expect(table).to_contain_text("to create")
     expect(table.locator("tr", has_text="Account").first).to_contain_text("100")
-    assert _org_count(sf, "Account") == 0  # nothing written yet
+    assert org_count(sf, "Account") == 0  # nothing written yet
     shot(page, "05-load-dry-run")
     page.get_by_role("button", name="Load for real").click()
     expect(page.locator('[data-field="state"]')).to_have_text("ok")
     expect(page.locator("#result")).to_contain_text("Loaded")
-    assert _org_count(sf, "Account") == 100
+    assert org_count(sf, "Account") == 100
     shot(page, "06-load-done")
 
     # -- a job: start it from the form, watch the log, pause, resume --------------------------

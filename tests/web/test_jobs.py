@@ -12,7 +12,7 @@ import pytest
 from orgforge.sandbox.asana import SandboxConfig
 from orgforge.sandbox.asana import run_in_thread as asana_sandbox
 from orgforge.web import run_in_thread
-from tests.web.conftest import events, settings_for
+from tests.web.conftest import events, settings_for, write_config
 
 # every hour is a working hour, and a week in the past is filled as fast as the sandbox answers
 JOB = {
@@ -22,12 +22,6 @@ JOB = {
     "seed": 3,
     "schedule": {"timezone": "UTC", "start": 0, "end": 24},
 }
-
-
-def write_config(tmp_path, sb) -> str:
-    path = tmp_path / "orgforge.yaml"
-    path.write_text(f"asana:\n  url: {sb.base_url}\n  tier: paid\n", encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ import pytest
 
 from orgforge.web import ops as web_ops
 from orgforge.web import run_in_thread
-from tests.web.conftest import settings_for, wait_op
+from tests.web.conftest import org_count, settings_for, wait_op
 
 
 def _rows(world: str) -> list[tuple]:
     with sqlite3.connect(world) as conn:
         return conn.execute('SELECT "id", "kind", "state" FROM "web_ops" ORDER BY "id"').fetchall()
-
-
-def _org_count(sb, obj: str) -> int:
-    answer = httpx.get(
-        f"{sb.instance_url}/services/data/v{sb.api_version}/query",
-        params={"q": f"SELECT COUNT() FROM {obj}"},
-        headers={"Authorization": f"Bearer {sb.token}"},
-    )
-    return answer.json()["totalSize"]
 
 
 def _generated(api) -> dict:
@@ -87,13 +78,13 @@ def test_load_into_the_sandbox_dry_run_first_then_for_real(server, api, tmp_path
         assert planned["Account"] == 10 and dry["result"]["dry_run"] is True
         assert "access_token" not in str(dry) and sb.token not in str(dry)
         assert sb.token not in str(_rows(server.settings.world))
-        assert _org_count(sb, "Account") == 0  # the dry run wrote nothing
+        assert org_count(sb, "Account") == 0  # the dry run wrote nothing
         real = dict(body, params={**target, "dry_run": False})
         loaded = wait_op(api, api.post("/api/ops", json=real).json()["id"])
         assert loaded["state"] == "ok", loaded["message"]
         created = {name: t["created"] for name, t in loaded["result"]["objects"].items()}
         assert created == planned
-        assert _org_count(sb, "Account") == 10
+        assert org_count(sb, "Account") == 10
 
 
 def test_cancel_stops_an_operation_at_its_next_progress_step(server, api, monkeypatch):
