@@ -195,6 +195,8 @@ def test_the_main_flows_in_chromium(browser, stack):
     page.evaluate("() => { window.__same_page = true; }")
     page.wait_for_function(f"() => ({last_seq})() > {shown}")
     assert page.evaluate("() => window.__same_page === true")
+    seqs = page.evaluate("() => [...document.querySelectorAll('#log tr')].map(r => +r.dataset.seq)")
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))  # in order, each action once
     expect(page.locator('[data-field="done"]')).not_to_have_text("0")
     shot(page, "10-job-live")
     page.get_by_role("button", name="Stop").click()

@@ -8,6 +8,7 @@ and goes to its page, which follows the operation's server-sent progress.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import jinja2
@@ -353,10 +354,15 @@ async def job_page(request: Request, job_id: str) -> HTMLResponse:
 
     try:
         job = await asyncio.to_thread(_with_world, request, simulate.get_job, job_id)
-        log = await asyncio.to_thread(_with_world, request, simulate.job_log, job_id, 50)
+        recent = await asyncio.to_thread(_with_world, request, simulate.job_log, job_id, 1000)
     except ConfigError as exc:
         return render(request, "error.html", 404, error=exc)
-    return render(request, "job.html", job=job, log=log)
+    done = Counter(a["behaviour"] for a in recent if a["status"] == "ok")
+    top = max(done.values(), default=1)
+    by_behaviour = [(name, n, 100 * n / top) for name, n in done.most_common()]
+    return render(
+        request, "job.html", job=job, log=recent[-50:], by_behaviour=by_behaviour, seen=len(recent)
+    )
 
 
 @router.post("/jobs/{job_id}/{command}")
@@ -377,8 +383,6 @@ async def job_command(request: Request, job_id: str, command: str) -> Any:
 
 @router.get("/agents", response_class=HTMLResponse)
 async def agents_page(request: Request, lead: str | None = None) -> HTMLResponse:
-    from collections import Counter
-
     from orgforge.web.api import decisions
 
     web = state_of(request)

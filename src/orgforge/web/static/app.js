@@ -56,7 +56,10 @@
         if (i === 4) td.className = "state " + value;
         tr.append(td);
       });
-      log.append(tr);
+      // in sequence order: the stream starts with recent history the page may already show
+      var later = [].find.call(log.rows, function (row) { return +row.dataset.seq > a.seq; });
+      if (later && later === log.rows[0] && log.rows.length >= 50) return;  // older than shown
+      log.insertBefore(tr, later || null);
       while (log.rows.length > 200) log.deleteRow(0);
     });
   }
