@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # declared for what they bring at run time, not imported by name
 RUNTIME_ONLY = {
     "cryptography": "PyJWT's RS256 (JWT bearer flow) and the sandbox's TLS certificate",
+    "python-multipart": "FastAPI's Form() parsing: the web app's HTML forms",
 }
 
 

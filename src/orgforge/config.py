@@ -41,6 +41,7 @@ from orgforge.yamlutil import line_of  # re-exported for callers that still impo
 
 ENV_PREFIX = "ORGFORGE_"
 ASANA_TOKEN_ENV = "ORGFORGE_ASANA_TOKEN"
+WEB_TOKEN_ENV = "ORGFORGE_WEB_TOKEN"  # `orgforge serve`'s token: a secret, not a setting
 DEFAULT_CONFIG_FILE = "orgforge.yaml"
 
 PRESETS: dict[str, int] = {"tiny": 10, "prd": 100, "large": 10_000, "xl": 100_000}
@@ -684,8 +685,8 @@ def _refuse_file_secrets(data: dict, path: Path, nodes: yaml.Node | None) -> Non
 def _env_overlay(environ: Mapping[str, str], source: _Source) -> dict:
     overlay: dict = {}
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name.startswith(ASANA_TOKEN_ENV):
-            continue  # Asana tokens are secrets the Asana target reads itself, not settings
+        if not name.startswith(ENV_PREFIX) or name.startswith((ASANA_TOKEN_ENV, WEB_TOKEN_ENV)):
+            continue  # tokens are secrets their readers (Asana target, web app) take themselves
         path = [p for p in name[len(ENV_PREFIX) :].lower().split("__") if p]
         if not path:
             continue

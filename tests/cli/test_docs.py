@@ -13,6 +13,7 @@ What the docs point at is provided for real, never skipped:
 * ``orgforge sandbox salesforce … &`` and ``orgforge sandbox asana … &`` start that sandbox (on
   a free port instead of the one the doc names; that URL is rewritten in the commands,
   variables and output that follow; the Asana sandbox's ``--env-file`` has the real one);
+  ``orgforge serve … &`` starts the web app the same way;
 * the LLM examples run against a local OpenAI-compatible server (``FakeLLM``) through the
   official SDK: ``OPENAI_BASE_URL`` points the default provider at it, and the Ollama URL of
   the docs is rewritten to it;
@@ -42,7 +43,7 @@ from tests.cli.conftest import clean_env, orgforge_bin
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXECUTABLE = {"console", "sh", "bash", "shell"}
-SANDBOX_DEFAULT_PORTS = {"salesforce": "8642", "asana": "8643"}
+SANDBOX_DEFAULT_PORTS = {"salesforce": "8642", "asana": "8643", "serve": "8700"}
 
 
 @dataclass
@@ -331,10 +332,9 @@ class DocRunner:
 
     def serve(self, step: Step, args: list[str]) -> None:
         """Start a server the doc puts in the background; map the doc's URL to the real one."""
-        assert args[:2] in (["sandbox", "salesforce"], ["sandbox", "asana"]), (
-            f"{self.where(step)}: not a known server"
-        )
-        port = SANDBOX_DEFAULT_PORTS[args[1]]
+        known = args[:2] in (["sandbox", "salesforce"], ["sandbox", "asana"]) or args[0] == "serve"
+        assert known, f"{self.where(step)}: not a known server"
+        port = SANDBOX_DEFAULT_PORTS[args[0] if args[0] == "serve" else args[1]]
         if "--port" in args:
             at = args.index("--port") + 1
             port, args = args[at], [*args[:at], "0", *args[at + 1 :]]
@@ -355,9 +355,10 @@ class DocRunner:
             if not line:
                 break
             banner += line
-        found = re.search(r"(?:instance URL|API base)\s+(\S+)", banner)
-        assert found, f"{self.where(step)}: the sandbox didn't start:\n{banner}"
-        real = found.group(1).removesuffix("/api/1.0")  # the Asana sandbox shows its API base
+        found = re.search(r"(?:instance URL|API base|open)\s+(\S+)", banner)
+        assert found, f"{self.where(step)}: the server didn't start:\n{banner}"
+        # the Asana sandbox shows its API base, orgforge serve the page to open
+        real = found.group(1).removesuffix("/api/1.0").removesuffix("/")
         scheme = real.split("://")[0]
         self.urls[f"{scheme}://127.0.0.1:{port}"] = real
         self.urls[f"{scheme}://localhost:{port}"] = real

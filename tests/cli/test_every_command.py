@@ -351,6 +351,13 @@ CASES: dict[str, Case] = {
         "'bogus'",
         {"server"},
     ),
+    "serve": Case(
+        ["serve", "--port", "0"],
+        "orgforge web app",
+        ["serve", "--host", "0.0.0.0", "--port", "0"],
+        "needs a token",
+        {"world", "server"},
+    ),
 }
 
 
@@ -393,7 +400,12 @@ def _serve_and_stop(args: list[str], cwd: Path, env: dict[str, str], shows: str)
                 break
         banner = "".join(lines)
         assert shows in banner, banner
-        if "API base" in banner:  # the Asana sandbox
+        if "orgforge web app" in banner:  # orgforge serve
+            url = re.search(r"open\s+(\S+?)/?\n", banner).group(1)
+            token = re.search(r"token\s+(\S+)", banner).group(1)
+            ops = httpx.get(f"{url}/api/ops", headers={"Authorization": f"Bearer {token}"})
+            assert ops.status_code == 200, ops.text
+        elif "API base" in banner:  # the Asana sandbox
             base = re.search(r"API base\s+(\S+)", banner).group(1)
             token = re.search(r"ORGFORGE_ASANA_TOKEN=(\S+)", banner).group(1)
             me = httpx.get(f"{base}/users/me", headers={"Authorization": f"Bearer {token}"})

@@ -38,6 +38,7 @@ GROUPS: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("metrics", None, ("metrics",)),
     ("shift", None, ("shift",)),
     ("plugins", None, ("plugins",)),
+    ("serve", None, ("serve",)),
 ]
 GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 
@@ -66,6 +67,7 @@ PANELS: dict[str, str] = {
     "check": WATCH,
     "metrics": WATCH,
     "plugins": WATCH,
+    "serve": WATCH,
 }
 
 

@@ -102,8 +102,9 @@ def _added_columns_v3() -> list[str]:
 
 
 # version → SQL statements that bring a world from version-1 to version. Add one per change.
-# Version 3 also holds the living org's tables (sim_jobs, sim_actions, sim_objects), which
-# opening a world creates like the new objects' tables; the version says a world may hold jobs.
+# Version 3 also holds the living org's tables (sim_jobs, sim_actions, sim_objects) and the web
+# app's background operations (web_ops), which opening a world creates like the new objects'
+# tables; the version says a world may hold jobs.
 MIGRATIONS: dict[int, list[str]] = {2: _added_columns_v2(), 3: _added_columns_v3()}
 
 

@@ -326,6 +326,28 @@ TABLES: dict[str, TableDef] = {
             primary_key=("job_id", "key"),
             indexes=(("ix_sim_objects_kind", ("job_id", "kind", "open")),),
         ),
+        # The web app's background operations (web/ops.py): generate, load, validate, cleanup
+        # and activity started from the browser or the API, with their progress and outcome,
+        # so a restarted server still lists what finished (and what it was running when it
+        # stopped). Parameters are stored without secrets.
+        TableDef(
+            "web_ops",
+            (
+                _col("id", null=False),  # op-1, op-2 … (a counter per world)
+                _col("kind", null=False),  # generate | load | validate | cleanup | activity
+                _col("params", "text", null=False),  # JSON: what it was started with
+                _col("state", null=False),  # queued | running | ok | failed | cancelled
+                _col("message", "text"),  # the error's message and hint, or why it stopped
+                _col("progress", "text", null=False),  # JSON: label → [done, total or null]
+                _col("run_id"),
+                _col("run_dir"),
+                _col("result", "text"),  # JSON summary of what it did
+                _col("created_at", null=False),  # wall clock, UTC
+                _col("started_at"),
+                _col("finished_at"),
+            ),
+            primary_key=("id",),
+        ),
     )
 }
 
@@ -365,6 +387,7 @@ _TABLE_ATTRIBUTES = {  # module attribute → table name
     "sim_jobs": "sim_jobs",
     "sim_actions": "sim_actions",
     "sim_objects": "sim_objects",
+    "web_ops": "web_ops",
 }
 
 metadata: MetaData
