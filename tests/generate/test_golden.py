@@ -46,11 +46,11 @@ GOLDEN = {  # structure: every column but the text fields
 GOLDEN_TEXT = {  # the offline engine's text fields
     "Account": "732149ab3701cf19",
     "Opportunity": "27cb81ab0823f15e",
-    "Lead": "6cc2b13fb46b66af",
+    "Lead": "dfcf6720f8fe4b6c",
     "Case": "2f826a4d48b7b16d",
     "CaseComment": "1912c2917e591be4",
     "Task": "d131b4495d6c0df8",
-    "EmailMessage": "9a3fb281944cdfc0",
+    "EmailMessage": "a795e9c866310b9b",
     "Event": "9440582993edea20",
 }
 

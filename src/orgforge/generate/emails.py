@@ -62,4 +62,5 @@ def copy_text(rows: dict[str, list[dict]]) -> None:
         task = message.get("_task")
         if task is not None:
             message["Subject"] = task["Subject"]
-            message["TextBody"] = task["Description"] or task["Subject"]
+            # a sparse task has no body: neither has its message (a subject is not a body)
+            message["TextBody"] = task["Description"]

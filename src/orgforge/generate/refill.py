@@ -88,15 +88,14 @@ def _same_structure(world: World, plan: Any, rows: dict, lo: int, hi: int) -> No
 
 def _message_updates(messages, wanted: set[str]) -> list[tuple[str, str, str]]:
     """The EmailMessage copies of the Task text filled this time (generate/emails.py): Subject
-    with task.subject; TextBody with task.description, or with task.subject where the task has
-    no description (a sparse task's message body is its subject)."""
+    with task.subject; TextBody with task.description (a sparse task has none, nor has its
+    message)."""
     out = []
     for message in messages:
         task = message["_task"]
         if "task.subject" in wanted:
             out.append((message["key"], "Subject", message["Subject"]))
-        body_kind = "task.description" if task["Description"] is not None else "task.subject"
-        if body_kind in wanted:
+        if "task.description" in wanted and task["Description"] is not None:
             out.append((message["key"], "TextBody", message["TextBody"]))
     return out
 
