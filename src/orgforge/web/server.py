@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from orgforge.config import WEB_TOKEN_ENV
+from orgforge.serving import QuietServer, base_url, bind, running
 from orgforge.web.app import WebSettings, create_app
 from orgforge.web.auth import new_token
 
@@ -27,18 +28,7 @@ TOKEN_ENV = WEB_TOKEN_ENV
 
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound now: a port in use is a ConfigError before anything else."""
-    from orgforge.errors import ConfigError
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
-    except OSError as exc:
-        raise ConfigError(
-            f"--host {host} --port {port}: cannot listen there ({exc.strerror})",
-            "Choose another --port (0: any free one), or stop what is using it.",
-        ) from exc
-    # small responses go out at once (accepted connections inherit it), not after delayed ACKs
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock = bind(host.strip("[]"), port, backlog=2048)
     sock.set_inheritable(True)
     return sock
 
@@ -108,10 +98,7 @@ def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
     except BaseException:
         sock.close()
         raise
-    port = sock.getsockname()[1]
-    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
-    if host in ("0.0.0.0", "[::]"):
-        host = "127.0.0.1"
+    url = base_url("http", settings.host.strip("[]"), sock)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level,
@@ -120,28 +107,18 @@ def prepare(settings: WebSettings) -> tuple[WebServer, Any, Any]:
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
     )
-    server = uvicorn.Server(config)
-    web = WebServer(f"http://{host}:{port}", token, generated, settings, app, server)
+    server = QuietServer(config)
+    web = WebServer(url, token, generated, settings, app, server)
     return web, server, sock
 
 
 @contextmanager
 def run_in_thread(settings: WebSettings | None = None, **overrides: Any) -> Iterator[WebServer]:
     """Start the web app on a background thread (port 0: any free one); stop it after."""
-    web, server, sock = prepare(replace(settings or WebSettings(port=0), **overrides))
-    web._thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="orgforge-web", daemon=True
-    )
-    web._thread.start()
-    try:
-        while not server.started:  # uvicorn logs why, if it never does
-            if not web._thread.is_alive():
-                raise RuntimeError("the web app failed to start")
-            web._thread.join(0.005)
+    with running(
+        *prepare(replace(settings or WebSettings(port=0), **overrides)), "orgforge-web"
+    ) as web:
         yield web
-    finally:
-        web.stop()
-        sock.close()
 
 
 def serve(settings: WebSettings, on_ready: Any = None) -> None:
