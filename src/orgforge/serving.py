@@ -13,7 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 
@@ -131,6 +131,20 @@ def running(
         raise
     try:
         yield handle
+    finally:
+        handle.stop()
+        sock.close()
+
+
+def serve_foreground(
+    handle: Stoppable, server: QuietServer, sock: socket.socket, on_ready: Any = None
+) -> None:
+    """Run ``server`` on ``sock`` in this thread until interrupted (the CLI's way), telling
+    ``on_ready(handle)`` first; then stop ``handle`` (what it opened) and close the socket."""
+    if on_ready is not None:
+        on_ready(handle)
+    try:
+        server.run(sockets=[sock])
     finally:
         handle.stop()
         sock.close()

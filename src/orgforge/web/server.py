@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from orgforge.config import WEB_TOKEN_ENV
-from orgforge.serving import QuietServer, base_url, bind, running
+from orgforge.serving import QuietServer, base_url, bind, running, serve_foreground
 from orgforge.web.app import WebSettings, create_app
 from orgforge.web.auth import new_token
 
@@ -123,10 +123,4 @@ def run_in_thread(settings: WebSettings | None = None, **overrides: Any) -> Iter
 
 def serve(settings: WebSettings, on_ready: Any = None) -> None:
     """Run the web app in the foreground until interrupted (the CLI uses this)."""
-    web, server, sock = prepare(settings)
-    if on_ready is not None:
-        on_ready(web)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
+    serve_foreground(*prepare(settings), on_ready)

@@ -34,7 +34,7 @@ from orgforge.sandbox.asana.seed import (
 )
 from orgforge.sandbox.asana.store import Store
 from orgforge.sandbox.asana.webhooks import Deliveries
-from orgforge.serving import QuietServer, base_url, bind, running
+from orgforge.serving import QuietServer, base_url, bind, running, serve_foreground
 
 DEFAULT_PORT = 8643
 
@@ -219,13 +219,4 @@ def run_in_thread(config: SandboxConfig | None = None, **overrides: Any) -> Iter
 
 def serve(config: SandboxConfig, on_ready: Any = None) -> None:
     """Run the sandbox in the foreground until interrupted (the CLI uses this)."""
-    sandbox, server, sock = _prepare(config)
-    if on_ready is not None:
-        on_ready(sandbox)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        if sandbox.state.api.deliveries is not None:
-            sandbox.state.api.deliveries.stop()
-        sandbox.state.store.close()
-        sock.close()
+    serve_foreground(*_prepare(config), on_ready)

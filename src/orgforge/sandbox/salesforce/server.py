@@ -27,7 +27,7 @@ from orgforge.sandbox.salesforce.org import SANDBOX_DOMAIN, SEED_USERS, Org
 from orgforge.sandbox.salesforce.schema_file import apply_schema, load_schema
 from orgforge.sandbox.salesforce.streaming import MAX_EVENT_BYTES, MAX_SELECTED, OVERFLOW_AT
 from orgforge.sandbox.salesforce.tls import ensure_certificate
-from orgforge.serving import QuietServer, base_url, bind, running
+from orgforge.serving import QuietServer, base_url, bind, running, serve_foreground
 
 DEFAULT_PORT = 8642
 
@@ -328,12 +328,4 @@ def run_in_thread(config: SandboxConfig | None = None, **overrides: Any) -> Iter
 
 def serve(config: SandboxConfig, on_ready: Any = None) -> None:
     """Run the sandbox in the foreground until interrupted (the CLI uses this)."""
-    sandbox, server, sock = _prepare(config)
-    if on_ready is not None:
-        on_ready(sandbox)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sandbox.state.bulk.stop()
-        sandbox.state.org.close()
-        sock.close()
+    serve_foreground(*_prepare(config), on_ready)
