@@ -179,7 +179,7 @@ def generate_preview(
     )
     from orgforge.generate.requests import drawn_counts
 
-    drawn, exact, shared = drawn_counts(resolved)
+    drawn, exact, shared = drawn_counts(plan)  # the same plan: industries included
     history = drawn.pop("History")
     counts.update(drawn)
     counts.update(shared)

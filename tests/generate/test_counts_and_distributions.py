@@ -180,3 +180,17 @@ def test_a_dry_run_of_a_bigger_world_scales_its_drawn_counts(tmp_path):
         # the sample is a third of the world: finite-population correction sqrt(1 - 1/3)
         tolerance = 4 * sd / math.sqrt(100) * math.sqrt(2 / 3) * 300
         assert abs(estimate - sum(counts)) <= tolerance, (name, estimate, sum(counts))
+
+
+def test_a_dry_run_of_chosen_industries_counts_those_industries(tmp_path):
+    """The drawn counts come from the same plan as the rest: the industries asked for."""
+    preview = api.generate_preview(
+        world=str(tmp_path / "w.db"), preset="prd", as_of=AS_OF, industries=["insurance"]
+    )
+    world = tmp_path / "w.db"
+    api.generate(
+        world=str(world), runs_dir=str(tmp_path / "runs"), preset="prd", seed=42,
+        as_of=AS_OF.isoformat(), industries=["insurance"],
+    )  # fmt: skip
+    with World(str(world), create=False) as handle:
+        assert {n: c for n, c in handle.counts().items() if c} == preview["counts"]

@@ -26,10 +26,9 @@ DRAWN = (
 )
 
 
-def _sample_blocks(config: Config) -> tuple[Iterator[BlockResult], Plan, int]:
-    """The first blocks' records as a run makes them, the plan, and how many accounts the
+def _sample_blocks(plan: Plan) -> tuple[Iterator[BlockResult], int]:
+    """The first blocks' records as a run of ``plan`` makes them, and how many accounts the
     blocks hold."""
-    plan = make_plan(config)
     blocks = list(range(min(plan.blocks, SAMPLE_BLOCKS)))
     accounts = min(plan.accounts, len(blocks) * BLOCK_SIZE)
     namer = Namer(plan)
@@ -41,12 +40,13 @@ def _sample_blocks(config: Config) -> tuple[Iterator[BlockResult], Plan, int]:
             industries = [namer.industry(block * BLOCK_SIZE + j) for j in range(BLOCK_SIZE)]
             yield generator.block(block, names, industries)
 
-    return parts(), plan, accounts
+    return parts(), accounts
 
 
 def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
     """The text requests of the first accounts (case subjects filled offline), and how many."""
-    parts, plan, accounts = _sample_blocks(config)
+    plan = make_plan(config)
+    parts, accounts = _sample_blocks(plan)
     offline = OfflineEngine(plan.packs, plan.seed)
     requests: list[ContentRequest] = []
     for part in parts:
@@ -62,11 +62,11 @@ def sample_requests(config: Config) -> tuple[list[ContentRequest], int]:
     return requests, accounts
 
 
-def drawn_counts(config: Config) -> tuple[dict[str, int], bool, dict[str, int]]:
+def drawn_counts(plan: Plan) -> tuple[dict[str, int], bool, dict[str, int]]:
     """The recipe's totals of the ``DRAWN`` objects and whether they are exact (counted on the
     whole world when it is at most ``SAMPLE_BLOCKS`` blocks, else scaled from those), and the
     counts of the shared records (price book, campaigns), which are exact."""
-    parts, plan, sampled = _sample_blocks(config)
+    parts, sampled = _sample_blocks(plan)
     accounts = plan.accounts
     seen: Counter[str] = Counter()
     for part in parts:
