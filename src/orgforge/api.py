@@ -321,7 +321,7 @@ def reset_world(world: str | Path) -> dict[str, int]:
         return handle.reset()
 
 
-# -- remote targets (registered plugins: salesforce built in) -------------------------------
+# -- remote targets (registered plugins: salesforce and asana built in) -------------------------------
 
 
 def plugins() -> list[dict[str, Any]]:
@@ -566,10 +566,14 @@ def asana_seed(
     tasks_per_project, comments_per_task. Tokens come from ``env`` (default: the process
     environment and ``.env``): ORGFORGE_ASANA_TOKEN and ORGFORGE_ASANA_TOKEN__<PERSONA>.
     """
-    from orgforge.targets.asana.ops import seed
-
+    seed = _target_operation("asana", "seed")
     return seed(
-        resolve(config, **options), teams=teams, dry_run=dry_run, environ=env, progress=progress
+        resolve(config, **options),
+        teams=teams,
+        dry_run=dry_run,
+        env=env,
+        progress=progress,
+        on_total=on_total,
     )
 
 
@@ -584,13 +588,12 @@ def asana_cleanup(
     **options: Any,
 ):
     """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
-    from orgforge.targets.asana.ops import cleanup
-
-    return cleanup(
+    unseed = _target_operation("asana", "unseed")
+    return unseed(
         resolve(config, **options),
         run_id=run,
         dry_run=dry_run,
-        environ=env,
+        env=env,
         progress=progress,
         on_total=on_total,
     )
@@ -600,6 +603,5 @@ def asana_whoami(
     config: Config | str | Path | None = None, *, env: dict[str, str] | None = None, **options: Any
 ) -> list[dict[str, Any]]:
     """Each persona with a token and the Asana user behind it (or why its token fails)."""
-    from orgforge.targets.asana.ops import whoami
-
-    return whoami(resolve(config, **options), environ=env)
+    whoami = _target_operation("asana", "whoami")
+    return whoami(resolve(config, **options), env=env)

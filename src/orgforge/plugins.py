@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "orgforge.default_plugins.targets",
     "orgforge.default_plugins.content",
     "orgforge.default_plugins.providers",
+    "orgforge.default_plugins.agents",
 )
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 NO_ENTRY_POINTS_ENV = "ORGFORGE_NO_ENTRY_POINTS"
@@ -48,6 +49,12 @@ class TargetPlugin:
     * ``export(world, out, format, progress)`` → counts per object (file targets)
     * ``push_activity(config, *, env, session)`` / ``prune_activity(config, *, env, session)``:
       the activity job's ``--target`` (the world first, then this target)
+    * ``seed(config, *, teams, dry_run, env, progress, on_total)`` → ``(report, run_dir)``:
+      a workspace seeded from a plan of the world (Asana: a project per team), resumable;
+      ``report.failed`` maps object → count
+    * ``unseed(config, *, run_id, dry_run, env, progress, on_total)`` → ``(report, run_dir)``:
+      delete exactly what ``seed`` created (one run's, or all)
+    * ``whoami(config, *, env)`` → one row per token: whom it belongs to, or why it fails
 
     ``flags`` maps library/CLI option names to dotted config paths
     (``{"org": "salesforce.org"}``).
@@ -62,6 +69,9 @@ class TargetPlugin:
     export: Callable[..., Any] | None = None
     push_activity: Callable[..., Any] | None = None
     prune_activity: Callable[..., Any] | None = None
+    seed: Callable[..., Any] | None = None
+    unseed: Callable[..., Any] | None = None
+    whoami: Callable[..., Any] | None = None
     flags: Mapping[str, str] = field(default_factory=dict)
 
     OPERATIONS = (
@@ -72,6 +82,9 @@ class TargetPlugin:
         "export",
         "push_activity",
         "prune_activity",
+        "seed",
+        "unseed",
+        "whoami",
     )
 
     @property
@@ -115,20 +128,44 @@ class ProviderPlugin:
 
 @dataclass(frozen=True)
 class FeedPlugin:
-    """A change feed: ``factory(config, **options)`` → an iterator of ChangeEvents."""
+    """A change feed the agents read (``orgforge agents run --feed NAME``).
+
+    ``factory(config, *, world, client, objects, position, interval, now)`` → a feed: an object
+    with ``name``, a JSON-able ``position`` and ``poll()`` → a list of ChangeEvents (see
+    :class:`orgforge.agents.feeds.Feed`). ``position`` is what the feed's last run stored (None
+    the first time); ``client`` is the connected Salesforce client and ``objects`` the
+    {object: fields} to watch, both None unless ``org`` is set.
+
+    ``org``: the feed reads an org, connected (and refused) before the world opens;
+    ``decide_at``: ``"now"`` (live time) or ``"event"`` (the events' commit times: replays);
+    ``waits``: ``poll`` itself waits for events (a long poll), so no sleep between polls;
+    ``finite``: an empty poll means the feed is read to its end, and the run stops.
+    """
 
     name: str
     description: str
     factory: Callable[..., Any]
+    org: bool = False
+    decide_at: str = "now"
+    waits: bool = False
+    finite: bool = False
 
 
 @dataclass(frozen=True)
 class WorkloadPlugin:
-    """An agent workload: ``factory(config, **options)`` → something that handles events."""
+    """An agent workload (``orgforge agents run --workload NAME``).
+
+    ``factory(config, *, templates, send)`` runs before the world opens (it refuses bad
+    options there) and returns ``attach(agents)``, called once the session is built with an
+    :class:`orgforge.agents.run.Agents` (``desk``, ``session``, ``policy``, ``log``, ``writer``,
+    ``report``): it hooks the workload into the desk. ``sends``: the workload acts on
+    ``--send`` (which is refused when no chosen workload does).
+    """
 
     name: str
     description: str
     factory: Callable[..., Any]
+    sends: bool = False
 
 
 # hook name → (kind shown by `orgforge plugins`, the spec class it takes)
@@ -272,6 +309,20 @@ def llm_provider(name: str) -> ProviderPlugin:
     known = llm_providers()
     if name not in known:
         raise _unknown("llm provider", name, known, "content.provider")
+    return known[name]
+
+
+def feed(name: str) -> FeedPlugin:
+    known = feeds()
+    if name not in known:
+        raise _unknown("feed", name, known, "--feed")
+    return known[name]
+
+
+def workload(name: str) -> WorkloadPlugin:
+    known = workloads()
+    if name not in known:
+        raise _unknown("workload", name, known, "--workload")
     return known[name]
 
 

@@ -237,6 +237,15 @@ class ReplayExpired(Exception):
         self.replay_id = replay_id
 
 
+def http_for(client: Any) -> Any:
+    """An httpx client that trusts what the Salesforce target's session trusts (the
+    sandbox's own certificate with --tls)."""
+    import httpx
+
+    verify = getattr(client.sf.session, "verify", True)
+    return httpx.Client(timeout=90.0, verify=verify if verify is not None else True)
+
+
 class StreamFeed:
     """Change events over CometD (the Streaming API's Bayeux protocol), with replay.
 

@@ -10,24 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from orgforge.agents.feeds import (
-    PollFeed,
-    ReplayExpired,
-    StreamFeed,
-    WorldFeed,
-    channel_of,
-    parse_ts,
-)
+from orgforge.agents.feeds import PollFeed, ReplayExpired, parse_ts
 from orgforge.agents.flywheel import FlywheelLog
-from orgforge.agents.outreach import load_templates, suggest
+from orgforge.agents.outreach import suggest
 from orgforge.agents.policy import load_policy
 from orgforge.agents.routing import AccountIndex
 from orgforge.agents.session import POLL_OBJECTS, Session, StepReport
 from orgforge.agents.workloads import LeadDesk
 from orgforge.errors import ConfigError
 
-FEEDS = ("world", "poll", "stream")
-WORKLOADS = ("lead.route", "lead.first_touch", "outreach.suggest")
 DEFAULT_WORKLOADS = ("lead.route", "lead.first_touch")
 
 
@@ -165,6 +156,18 @@ class AgentsReport:
             )
 
 
+@dataclass
+class Agents:
+    """What a workload's ``attach`` hooks into (see :class:`orgforge.plugins.WorkloadPlugin`)."""
+
+    desk: LeadDesk
+    session: Session
+    policy: Any
+    log: FlywheelLog | None
+    writer: SalesforceLeadWriter | None
+    report: AgentsReport
+
+
 def run_agents(
     cfg: Any,
     *,
@@ -187,27 +190,25 @@ def run_agents(
     on_step: Callable[[AgentsReport], None] | None = None,
 ) -> AgentsReport:
     """Run the lead workloads over ``feed`` until stopped (``once``: one sweep)."""
+    from orgforge import plugins
     from orgforge.world.store import World
 
-    if feed not in FEEDS:
-        raise ConfigError(f"--feed: unknown feed {feed!r}", f"Feeds: {', '.join(FEEDS)}.")
-    unknown = [w for w in workloads if w not in WORKLOADS]
-    if unknown:
-        raise ConfigError(
-            f"--workload: unknown workload {unknown[0]!r}", f"Workloads: {', '.join(WORKLOADS)}."
-        )
+    source_spec = plugins.feed(feed)
+    chosen = [plugins.workload(w) for w in dict.fromkeys(workloads)]
     if interval <= 0 or interval > 3600:
         raise ConfigError(f"--interval: {interval} is not between 0 and 3600 seconds")
     rules = load_policy(policy)
-    outreach = load_templates(templates) if "outreach.suggest" in workloads else None
-    if send and outreach is None:
-        raise ConfigError("--send: nothing to send", "Add --workload outreach.suggest.")
+    if send and not any(w.sends for w in chosen):
+        sending = sorted(n for n, w in plugins.workloads().items() if w.sends)
+        raise ConfigError("--send: nothing to send", f"Add --workload {' or '.join(sending)}.")
+    # each workload refuses its bad options (a templates file…) before the world opens
+    attachers = [w.factory(cfg, templates=templates, send=send) for w in chosen]
     report = AgentsReport(feed=feed, log_dir=str(log_dir), dry_run=dry_run)
     name = name or f"{feed}:{'+'.join(workloads)}"
     writer = None
     client = None
     objects: dict[str, tuple[str, ...]] = {}
-    if feed in ("poll", "stream"):  # whatever can refuse the run does so before the world opens
+    if source_spec.org:  # whatever can refuse the run does so before the world opens
         from orgforge.targets.salesforce.ops import connect
 
         client = connect(cfg, session=session, env=env)
@@ -230,32 +231,22 @@ def run_agents(
     log = None
     try:
         saved = Session.saved(world, name)
-        if feed == "world":
-            source: Any = WorldFeed(world, saved["position"] if saved else 0)
-            decide_at = "event"
-        elif feed == "poll":
-            source = PollFeed(client, objects, saved["position"] if saved else None, now=now)
-            decide_at = "now"
-        else:
-            source = StreamFeed(
-                client.instance_url,
-                client.sf.session_id,
-                channels=tuple(channel_of(o) for o in objects),
-                position=saved["position"] if saved else None,
-                version=cfg.salesforce.api_version,
-                wait=min(interval, 60.0),
-                http=_http_like(client),
-                now=now,
-            )
-            decide_at = "now"
+        source = source_spec.factory(
+            cfg,
+            world=world,
+            client=client,
+            objects=objects if source_spec.org else None,
+            position=saved["position"] if saved else None,
+            interval=interval,
+            now=now,
+        )
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
         if checker is not None and not dry_run:
             checker.store = world  # answers cached in the world: a rerun makes no calls
         desk = LeadDesk(rules, log=log, accounts=AccountIndex(), writer=writer, checker=checker)
+        desk.route = desk.first_touch = False  # the chosen workloads switch theirs on
         report.decisions = desk.decisions
-        if "lead.route" not in workloads:
-            desk.new_lead = _remember_only(desk)  # type: ignore[method-assign]
         reader = _reader(client) if client is not None else None
         run = Session(
             name,
@@ -263,16 +254,15 @@ def run_agents(
             desk,
             None if dry_run else world,
             now=now,
-            decide_at=decide_at,
+            decide_at=source_spec.decide_at,
             reader=reader,
             reconcile=_overflow_poller(client, objects, now) if client is not None else None,
         )
         if saved:
             run.restore(saved)
-        if outreach is not None:
-            desk.on_assigned = _outreach(
-                run, rules, outreach, log, writer if send else None, report
-            )
+        agents = Agents(desk, run, rules, log, writer, report)
+        for attach in attachers:
+            attach(agents)
         while True:
             try:
                 step = run.step()
@@ -287,10 +277,10 @@ def run_agents(
                 on_step(report)
             if once or (max_steps is not None and report.steps >= max_steps):
                 return report
-            if feed == "stream":
+            if source_spec.waits:
                 continue  # the long poll itself waited for events: no sleep between
-            if feed == "world" and step.events == 0:
-                return report  # the world's log is finite: a replay ends when it is read
+            if source_spec.finite and step.events == 0:
+                return report  # e.g. the world's log: a replay ends when it is read
             sleep(interval)
     finally:
         if checker is not None:
@@ -301,30 +291,10 @@ def run_agents(
         world.close()
 
 
-def _remember_only(desk: LeadDesk):
-    """Without lead.route, leads are only remembered (for first touch), never assigned."""
-
-    def remember(lead, at, event=None):
-        desk.leads[lead.id] = lead
-        owner = ""
-        desk.assigned[lead.id] = (owner, at)
-
-    return remember
-
-
 def _client_id(feed: str, client: Any, cfg: Any) -> str:
     if client is not None:
         return f"salesforce:{client.org_id}"
     return f"world:{cfg.world}"
-
-
-def _http_like(client: Any) -> Any:
-    """An httpx client that trusts what the Salesforce target's session trusts (the
-    sandbox's own certificate with --tls)."""
-    import httpx
-
-    verify = getattr(client.sf.session, "verify", True)
-    return httpx.Client(timeout=90.0, verify=verify if verify is not None else True)
 
 
 def _reader(client: Any):
@@ -381,7 +351,7 @@ def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:
     return step
 
 
-def _outreach(run, policy, templates, log, writer, report):
+def outreach_hook(run, policy, templates, log, writer, report):
     """When a lead reaches a rep: pick and fill a template, log it, send it if asked."""
 
     def on_assigned(lead, decision, at) -> None:

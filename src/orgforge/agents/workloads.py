@@ -75,6 +75,10 @@ class LeadDesk:
         self._due: list[tuple[datetime, int, str, object]] = []
         # called when a lead reaches a rep (routed, or dispatched after a hold): outreach
         self.on_assigned: Any = None
+        # the lead.route / lead.first_touch workloads: off, a new lead is only remembered (for
+        # its first touch) and never assigned; a touch only ends the lead's SLA watch
+        self.route = True
+        self.first_touch = True
         self._order = itertools.count()
 
     def _decide(self, fn, lead: Lead, action: str, why: str | None, event: ChangeEvent | None):
@@ -104,7 +108,13 @@ class LeadDesk:
         self.decisions.append(decision)
         return decision
 
-    def new_lead(self, lead: Lead, at: datetime, event: ChangeEvent | None = None) -> Decision:
+    def new_lead(
+        self, lead: Lead, at: datetime, event: ChangeEvent | None = None
+    ) -> Decision | None:
+        if not self.route:
+            self.leads[lead.id] = lead
+            self.assigned[lead.id] = ("", at)
+            return None
         match = self.accounts.match(lead) if self.policy.match_accounts else None
         decision = self._decide(
             lambda: self.router.route(lead, at, match), lead, "route", None, event
@@ -212,6 +222,8 @@ class LeadDesk:
         self.responded.add(touch.lead_id)
         self.watch.pop(touch.lead_id, None)
         self.held.pop(touch.lead_id, None)
+        if not self.first_touch:
+            return None
         owner, assigned = self.assigned[touch.lead_id]
         rt = response_time(
             lead.id, owner, lead.created, assigned, touch, self.policy.rep_by_id.get(owner)

@@ -32,12 +32,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 @app.command()
 def run(
     feed: str = typer.Option(
-        "poll", "--feed", help="world (replay the change log) | poll (an org)."
+        "poll",
+        "--feed",
+        help="world (replay the change log) | poll | stream (an org), or a plugin's.",
     ),
     workload: list[str] = typer.Option(
         ["lead.route", "lead.first_touch"],
         "--workload",
-        help="lead.route, lead.first_touch, outreach.suggest (repeat the option).",
+        help="lead.route, lead.first_touch, outreach.suggest or a plugin's (repeatable).",
     ),
     templates: str | None = typer.Option(
         None, "--templates", help="Outreach templates YAML (default: the built-in ones)."

@@ -1,4 +1,4 @@
-"""Built-in targets: ``files`` (CSV/JSON/Parquet exports) and ``salesforce``.
+"""Built-in targets: ``files`` (CSV/JSON/Parquet exports), ``salesforce`` and ``asana``.
 
 Each operation imports its implementation when called, so listing the targets loads nothing.
 """
@@ -49,6 +49,24 @@ def _activity(operation: str) -> Any:
     return call
 
 
+def _asana_seed(config: Any, *, env: Any = None, **options: Any) -> Any:
+    from orgforge.targets.asana import ops
+
+    return ops.seed(config, environ=env, **options)
+
+
+def _asana_unseed(config: Any, *, env: Any = None, **options: Any) -> Any:
+    from orgforge.targets.asana import ops
+
+    return ops.cleanup(config, environ=env, **options)
+
+
+def _asana_whoami(config: Any, *, env: Any = None) -> Any:
+    from orgforge.targets.asana import ops
+
+    return ops.whoami(config, environ=env)
+
+
 @hookimpl
 def register_targets(register: Any) -> None:
     register(
@@ -69,5 +87,14 @@ def register_targets(register: Any) -> None:
             push_activity=_activity("push"),
             prune_activity=_activity("prune"),
             flags=SALESFORCE_FLAGS,
+        )
+    )
+    register(
+        TargetPlugin(
+            "asana",
+            "An Asana workspace (or `orgforge sandbox asana`): a project per team, and back out",
+            seed=_asana_seed,
+            unseed=_asana_unseed,
+            whoami=_asana_whoami,
         )
     )
