@@ -321,7 +321,7 @@ def reset_world(world: str | Path) -> dict[str, int]:
         return handle.reset()
 
 
-# -- remote targets (registered plugins: salesforce and asana built in) -------------------------------
+# -- remote targets (registered plugins: salesforce and asana built in) -----------------------
 
 
 def plugins() -> list[dict[str, Any]]:

@@ -112,7 +112,7 @@ def test_unknown_feeds_and_workloads_name_the_registered_ones(tmp_path):
     with pytest.raises(UsageError, match="--feed: unknown feed 'kafka'") as error:
         run_agents(config, feed="kafka")
     assert "poll, stream, world" in error.value.hint
-    with pytest.raises(UsageError, match="--workload: unknown workload 'lead.score'") as error:
+    with pytest.raises(UsageError, match=r"--workload: unknown workload 'lead\.score'") as error:
         run_agents(config, feed="world", workloads=("lead.route", "lead.score"))
     assert "lead.first_touch, lead.route, outreach.suggest" in error.value.hint
     with pytest.raises(UsageError, match="--send: nothing to send") as error:

@@ -117,7 +117,9 @@ def register_feeds(register: Any) -> None:
 def register_workloads(register: Any) -> None:
     register(
         WorkloadPlugin(
-            "lead.route", "Give every new Lead an owner from the policy; SLA reassignments", _lead_route
+            "lead.route",
+            "Give every new Lead an owner from the policy; SLA reassignments",
+            _lead_route,
         )
     )
     register(
