@@ -10,6 +10,7 @@ import asana
 import httpx
 import pytest
 
+from orgforge.clock import SimulatedClock
 from orgforge.config import Config
 from orgforge.errors import AuthError
 from orgforge.sandbox.asana import AsanaSandbox, SandboxConfig, run_in_thread
@@ -17,21 +18,6 @@ from orgforge.targets.asana import AsanaRecord, AsanaTarget, ClientRateLimiter, 
 from orgforge.targets.asana.ops import cleanup, seed
 from orgforge.targets.asana.sync import AsanaSync
 from orgforge.world.store import World
-
-
-class FakeTime:
-    """A clock and a sleep that only advance each other: no test waits for real."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _config(tmp_path: Path, sb: AsanaSandbox, **asana_settings) -> Config:
@@ -171,8 +157,8 @@ def test_429s_are_retried_after_retry_after_on_the_injected_clock(tmp_path):
         db_path=tmp_path / "a.db", users=1, faults="429=0.3,retry_after=7", seed=3
     )
     with run_in_thread(config) as sb:
-        fake = FakeTime()
-        target = AsanaTarget(sb.base_url, load_tokens(sb.env()), clock=fake.clock, sleep=fake.sleep)
+        fake = SimulatedClock()
+        target = AsanaTarget(sb.base_url, load_tokens(sb.env()), clock=fake)
         records = [
             AsanaRecord(f"asana/x/t{i}", "task", {"name": f"T{i}", "workspace": sb.workspace_gid})
             for i in range(20)
@@ -181,7 +167,7 @@ def test_429s_are_retried_after_retry_after_on_the_injected_clock(tmp_path):
         assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
         injected = _admin(sb, "/_sandbox/stats")["requests"]["faults"]["429"]
         assert target.report.rate_limited == injected >= 1
-        assert fake.sleeps.count(7.0) == injected  # each 429 waited exactly its Retry-After
+        assert fake.slept.count(7.0) == injected  # each 429 waited exactly its Retry-After
         assert target.report.waited_seconds == pytest.approx(7.0 * injected)
         assert len(sb.state.store.of_type("task")) == 20  # no duplicates
 
@@ -189,15 +175,15 @@ def test_429s_are_retried_after_retry_after_on_the_injected_clock(tmp_path):
 def test_5xx_are_retried_with_backoff(tmp_path):
     config = SandboxConfig(db_path=tmp_path / "a.db", users=1, faults="500=0.2,503=0.2", seed=5)
     with run_in_thread(config) as sb:
-        fake = FakeTime()
-        target = AsanaTarget(sb.base_url, load_tokens(sb.env()), clock=fake.clock, sleep=fake.sleep)
+        fake = SimulatedClock()
+        target = AsanaTarget(sb.base_url, load_tokens(sb.env()), clock=fake)
         records = [
             AsanaRecord(f"asana/x/g{i}", "tag", {"name": f"g{i}", "workspace": sb.workspace_gid})
             for i in range(15)
         ]
         results = target.create(records, {})
         assert all(r.ok for r in results)
-        assert target.report.retries >= 1 and fake.sleeps
+        assert target.report.retries >= 1 and fake.slept
         assert len(sb.state.store.of_type("tag")) == 15
 
 
@@ -231,19 +217,19 @@ def test_errors_are_per_record_and_children_of_a_failed_parent_fail_cleanly(tmp_
 
 
 def test_the_client_limiter_stays_under_80_percent_of_the_quota():
-    fake = FakeTime()
-    limiter = ClientRateLimiter(150, 0.8, clock=fake.clock, sleep=fake.sleep)
+    fake = SimulatedClock()
+    limiter = ClientRateLimiter(150, 0.8, clock=fake)
     sent = []
     for _ in range(400):
         limiter.acquire("token")
-        sent.append(fake.now)
+        sent.append(fake.monotonic())
     for i, start in enumerate(sent):  # every 60-second window holds at most 120 requests
         assert sum(1 for t in sent[i:] if t < start + 60) <= 120
-    assert fake.now - sent[0] >= 180  # 400 requests at 120/min need three full windows
+    assert fake.monotonic() - sent[0] >= 180  # 400 requests at 120/min need three full windows
     limiter.block("token", 30)
-    before = fake.now
+    before = fake.monotonic()
     limiter.acquire("token")
-    assert fake.now >= before + 30
+    assert fake.monotonic() >= before + 30
 
 
 def test_tokens_come_from_env_and_dotenv_never_config(tmp_path):
@@ -318,19 +304,18 @@ def test_a_server_that_never_answers_times_out_and_is_reported(tmp_path):
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # connections complete in the backlog; nothing ever answers
     try:
-        fake = FakeTime()
+        fake = SimulatedClock()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/api/1.0"
         target = AsanaTarget(
             url,
             load_tokens({"ORGFORGE_ASANA_TOKEN": "t"}),
             timeout=0.3,
             max_retries=1,
-            clock=fake.clock,
-            sleep=fake.sleep,
+            clock=fake,
         )
         (result,) = target.create([AsanaRecord("k", "tag", {"name": "x", "workspace": "1"})])
         assert result.error is not None and result.error.code == "CONNECTION_ERROR"
-        assert target.report.requests == 2 and fake.sleeps == [0.5]  # one retry, backed off
+        assert target.report.requests == 2 and fake.slept == [0.5]  # one retry, backed off
         assert url in result.error.message
     finally:
         silent.close()

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import pytest
 
+from orgforge.clock import SimulatedClock
 from orgforge.sandbox.salesforce import EXAMPLE_SCHEMA, SandboxConfig, run_in_thread
 from orgforge.sandbox.salesforce import simple_salesforce as sandbox_sf
 from orgforge.targets.salesforce import ops
@@ -209,21 +210,6 @@ def test_prune_deletes_exactly_what_the_world_dropped(sandbox, small, tmp_path):
     assert not again.prune
 
 
-class FakeClock:
-    """Backoffs and polls pass in no time; what they asked for is kept."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize("api", ["rest", "bulk"])
 def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api):
     faults = "429=0.05,503=0.05,lock=0.05,expire=0.05,retry_after=3"
@@ -239,10 +225,8 @@ def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api
             concurrency=1,  # one request at a time: the seeded faults land the same each run
         )
         env = {"SF_PASSWORD": sb.password, "SF_SECURITY_TOKEN": sb.security_token}
-        clock = FakeClock()
-        report, run_dir = ops.load(
-            cfg, api=api, env=env, sleep=clock.sleep, monotonic=clock.monotonic
-        )
+        clock = SimulatedClock()
+        report, run_dir = ops.load(cfg, api=api, env=env, clock=clock)
         expected = in_org(world)
         assert report.failed == 0
         assert {n: t.created for n, t in report.tallies.items()} == created_by_load(world)
@@ -255,8 +239,8 @@ def test_transient_faults_at_20_percent_converge_in_one_run(world, tmp_path, api
         if api == "rest":
             assert report.faults["UNABLE_TO_LOCK_ROW"] == injected["lock"]
             assert report.record_retries >= injected["lock"]
-        assert 3.0 in clock.sleeps  # Retry-After was honoured
-        assert max(clock.sleeps) <= 60
+        assert 3.0 in clock.slept  # Retry-After was honoured
+        assert max(clock.slept) <= 60
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
         assert summary["status"] == "ok"
         sb.state.faults.rates.clear()
@@ -529,9 +513,9 @@ def test_an_expired_access_token_is_the_fault_that_is_not_transient(world, tmp_p
     # seed 2: the first expiry hits the 20th request, past login and describes, mid-load
     with run_in_thread(SandboxConfig(schema=EXAMPLE_SCHEMA, faults="expire=0.05", seed=2)) as sb:
         cfg, env = sf_config(sb, world, tmp_path, batch_size=50, concurrency=1)
-        clock = FakeClock()
+        clock = SimulatedClock()
         with pytest.raises(AuthError) as caught:
-            ops.load(cfg, env=env, sleep=clock.sleep, monotonic=clock.monotonic)
+            ops.load(cfg, env=env, clock=clock)
         error = caught.value
         assert "can't be renewed" in error.message and "records before it stopped" in error.message
         assert "sf CLI / JWT / password" in error.hint

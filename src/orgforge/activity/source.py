@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from orgforge.activity import where as where_mod
+from orgforge.clock import REAL, Clock
 from orgforge.errors import UsageError
 from orgforge.generate.plan import TIMEZONES_BY_COUNTRY
 from orgforge.generate.pools import pools
@@ -56,6 +57,8 @@ class Opportunity:
     se: str | None = None  # the account team's sales engineer (User key), who runs the demos
     # the stage history: (absolute UTC minute entered, stage name), in time order
     stages: list[tuple[int, str]] = field(default_factory=list)
+    # the day a missing CreatedDate stands for: today on the source's clock
+    today: dt.date = field(default_factory=REAL.today)
 
     @property
     def created_minute(self) -> int:
@@ -74,7 +77,7 @@ class Opportunity:
     @property
     def created(self) -> dt.date:
         value = self.row.get("CreatedDate") or ""
-        return dt.date.fromisoformat(value[:10]) if value else dt.date.today()
+        return dt.date.fromisoformat(value[:10]) if value else self.today
 
     @property
     def close(self) -> dt.date:
@@ -115,8 +118,9 @@ class WorldSource:
 
     name = "world"
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, clock: Clock | None = None) -> None:
         self.world = world
+        self.clock = clock or world.clock  # `--where` date literals and missing dates
 
     def select(
         self, where: str | None, keys: Sequence[str] | None = None, limit: int | None = None
@@ -124,7 +128,7 @@ class WorldSource:
         table = t.RECORD_TABLES["Opportunity"]
         query = select(table).order_by(table.c.account_idx, table.c.seq)
         if where:
-            query = query.where(where_mod.condition(where, table))
+            query = query.where(where_mod.condition(where, table, clock=self.clock))
         if keys:
             query = query.where(table.c.key.in_(list(keys)))
         if limit:
@@ -226,6 +230,7 @@ class WorldSource:
                     contact_city=cities.get(row.get("AccountId") or ""),
                     se=_pick_se(ses, row, users),
                     stages=sorted(stages.get(row["key"], [])),
+                    today=self.clock.today(),
                 )
             )
         return out

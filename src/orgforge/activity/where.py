@@ -25,6 +25,7 @@ from sqlalchemy import Boolean, and_, false, func, not_, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from orgforge import soql
+from orgforge.clock import REAL, Clock
 from orgforge.errors import UsageError
 from orgforge.schema import salesforce as sf
 
@@ -222,11 +223,11 @@ def opportunity_fields() -> dict[str, sf.Field]:
     return fields
 
 
-def parse(text: str, today: dt.date | None = None) -> Any:
+def parse(text: str, today: dt.date | None = None, clock: Clock = REAL) -> Any:
     """Parse a filter over Opportunity fields; FilterError (exit 2) on any mistake.
 
     ``today`` anchors date literals (TODAY, LAST_N_DAYS:30); the default is the current UTC
-    day, what an org would use.
+    day on ``clock``, what an org would use.
     """
     try:
         node = soql.parse_condition(text)
@@ -235,7 +236,7 @@ def parse(text: str, today: dt.date | None = None) -> Any:
         if exc.friendly.startswith("double quotes") or exc.friendly.startswith("unexpected char"):
             hint = "Quote strings with single quotes: StageName = 'Prospecting'."
         raise FilterError(_where(text, exc.pos, exc.friendly), hint) from None
-    checker = _Checker(text, opportunity_fields(), today or soql.today_utc())
+    checker = _Checker(text, opportunity_fields(), today or soql.today_utc(clock))
     return checker.node(soql.merge_equalities(node))  # F = a OR F = b ... is F IN (a, b)
 
 
@@ -322,5 +323,7 @@ def to_sql(node: Any, table: Any) -> ColumnElement:
     return _compare(column, node, op, value)
 
 
-def condition(text: str, table: Any, today: dt.date | None = None) -> ColumnElement:
-    return to_sql(parse(text, today), table)
+def condition(
+    text: str, table: Any, today: dt.date | None = None, clock: Clock = REAL
+) -> ColumnElement:
+    return to_sql(parse(text, today, clock), table)

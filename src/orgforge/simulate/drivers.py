@@ -53,7 +53,7 @@ class AsanaDriver:
         from orgforge.targets.asana.ops import make_target
 
         self.config = config
-        self.target = make_target(config, environ, clock=limiter.monotonic, sleep=limiter.sleep)
+        self.target = make_target(config, environ, clock=limiter)
         self._facts: dict[tuple[str, str], dict[str, Any] | Exception] = {}
 
     def facts(self, job: Job) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class SalesforceDriver:
         if self._client is None:
             from orgforge.targets.salesforce.ops import connect
 
-            self._client = connect(self.config, env=self.environ, sleep=self.limiter.sleep)
+            self._client = connect(self.config, env=self.environ, clock=self.limiter)
         return self._client
 
     def personas(self, job: Job, world: World) -> list[Persona]:

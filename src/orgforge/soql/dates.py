@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from orgforge.clock import REAL, Clock
+
 UTC = dt.UTC
 
 # Salesforce accepts dates from 1700-01-01 to 4000-12-31 (Data Loader "Data Import Dates");
@@ -74,9 +76,10 @@ DATE_LITERALS_N = frozenset(
 )
 
 
-def today_utc() -> dt.date:
-    """The real default for ``today``: the current UTC day (the org's query time zone)."""
-    return dt.datetime.now(UTC).date()
+def today_utc(clock: Clock = REAL) -> dt.date:
+    """The current UTC day (the org's query time zone) on ``clock``: what ``today`` defaults
+    to when a caller gives none."""
+    return clock.today()
 
 
 def parse_datetime(text: str) -> dt.datetime | None:

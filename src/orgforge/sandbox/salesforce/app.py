@@ -105,7 +105,7 @@ class SandboxState:
         self.faults = faults
         self.stats = Stats()
         self.usage = ApiUsage(daily_api_requests)
-        self.engine = Engine(org, api_version, today=org.clock.today)  # SOQL TODAY & co.
+        self.engine = Engine(org, api_version, clock=org.clock)  # SOQL TODAY & co.
         self.cursors = Cursors()
         self.bulk = Bulk(org, self.engine, faults)
         self.api_version = api_version

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.salesforce import ids
 from orgforge.sandbox.salesforce.metadata import NUMBER_TYPES, Field, Metadata, SObject
 from orgforge.sandbox.salesforce.org import Org, Record, q
@@ -54,7 +55,6 @@ from orgforge.soql import (
     date_range,
     merge_equalities,
     parse,
-    today_utc,
 )
 
 # Fields of the polymorphic "Name" entity (What, Who, Owner on some objects).
@@ -180,13 +180,11 @@ class Lookup:
 
 
 class Engine:
-    def __init__(
-        self, org: Org, version: str = "59.0", today: Callable[[], dt.date] = today_utc
-    ) -> None:
+    def __init__(self, org: Org, version: str = "59.0", clock: Clock = REAL) -> None:
         self.org = org
         self.meta: Metadata = org.meta
         self.version = version
-        self.today = today  # the day date literals (TODAY, LAST_N_DAYS:7) are relative to
+        self.today = clock.today  # the day date literals (TODAY, LAST_N_DAYS:7) count from
 
     # ---- public ------------------------------------------------------------------------------
 

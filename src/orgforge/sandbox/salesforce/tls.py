@@ -11,13 +11,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from orgforge.clock import REAL, Clock
 
-def ensure_certificate(cert_path: Path, key_path: Path) -> None:
-    """Create cert_path/key_path unless a still-valid pair exists."""
+
+def ensure_certificate(cert_path: Path, key_path: Path, clock: Clock = REAL) -> None:
+    """Create cert_path/key_path unless a pair valid for another day exists, on ``clock``.
+
+    The server passes no clock even when the sandbox runs on a simulated one: clients check
+    the certificate against the machine's time, so it must be valid in real time."""
+    now = clock.now()
     if cert_path.exists() and key_path.exists():
         try:
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            if cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
+            if cert.not_valid_after_utc > now + dt.timedelta(days=1):
                 return
         except ValueError:
             pass
@@ -28,7 +34,6 @@ def ensure_certificate(cert_path: Path, key_path: Path) -> None:
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "orgforge sandbox"),
         ]
     )
-    now = dt.datetime.now(dt.UTC)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (
         x509.CertificateBuilder()

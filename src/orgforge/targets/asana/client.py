@@ -21,7 +21,6 @@ clock and never retry a POST, while the target's retries run on the injected clo
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import urllib3
 from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import AuthError, ConfigError, TargetError
 from orgforge.targets.asana.limiter import ClientRateLimiter
 from orgforge.targets.asana.records import AsanaRecord
@@ -128,8 +128,7 @@ class AsanaTarget:
         share: float = 0.8,
         max_retries: int = 5,
         timeout: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = REAL,
         rate_window: float = 60.0,
     ) -> None:
         if not tokens.default:
@@ -142,10 +141,8 @@ class AsanaTarget:
         self.tokens = tokens
         self.max_retries = max_retries
         self.timeout = timeout
-        self._sleep = sleep
-        self.limiter = ClientRateLimiter(
-            quota_per_minute, share, clock=clock, sleep=sleep, window=rate_window
-        )
+        self._sleep = clock.sleep
+        self.limiter = ClientRateLimiter(quota_per_minute, share, clock=clock, window=rate_window)
         self.gids: dict[str, str] = {}  # key → gid of what this target created (write())
         self.report = TargetReport()
         self._clients: dict[str, asana.ApiClient] = {}

@@ -2,17 +2,18 @@
 
 Asana counts requests per token per minute (150 free, 1,500 paid) and rejected requests count
 too, so the cheapest 429 is the one never sent. Each token gets a sliding one-minute window of
-``floor(quota * share)`` requests; a request that would exceed it waits (through the injected
-``sleep``, so tests run on simulated time). A 429's Retry-After blocks that token until then.
+``floor(quota * share)`` requests; a request that would exceed it waits (on the injected
+:class:`~orgforge.clock.Clock`, so tests run on simulated time). A 429's Retry-After blocks
+that token until then.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import deque
-from collections.abc import Callable
+
+from orgforge.clock import REAL, Clock
 
 WINDOW = 60.0
 
@@ -22,14 +23,13 @@ class ClientRateLimiter:
         self,
         quota_per_minute: int,
         share: float = 0.8,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = REAL,
         window: float = WINDOW,  # Asana's is a minute; a benchmark may scale both sides down
     ) -> None:
         self.allowed = max(1, math.floor(quota_per_minute * share))
         self.window = window
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock.monotonic
+        self._sleep = clock.sleep
         self._sent: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
         self._lock = threading.Lock()

@@ -8,12 +8,12 @@ says orgforge created, children first, and nothing else.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
 from orgforge.targets.asana.client import FREE_QUOTA, PAID_QUOTA, AsanaTarget
 from orgforge.targets.asana.records import CASCADES, DELETE_ORDER, OBJECTS
@@ -59,8 +59,7 @@ class AsanaReport:
 def make_target(
     config: Config,
     environ: dict[str, str] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = REAL,
 ) -> AsanaTarget:
     settings = config.asana
     quota = settings.rate_limit or (PAID_QUOTA if settings.tier == "paid" else FREE_QUOTA)
@@ -72,7 +71,6 @@ def make_target(
         max_retries=settings.max_retries,
         timeout=settings.timeout,
         clock=clock,
-        sleep=sleep,
     )
 
 
@@ -123,6 +121,7 @@ def seed(
     progress: Progress = None,
     target: AsanaTarget | None = None,
     on_total: Callable[[int], None] | None = None,
+    clock: Clock = REAL,
 ) -> tuple[AsanaReport, str | None]:
     """Create a project per team (sections, tasks, subtasks, comments, status, tags)."""
     from orgforge.content import engine_for
@@ -130,9 +129,9 @@ def seed(
     from orgforge.world.runlog import RunLog, check_writable_dir
     from orgforge.world.store import World, sqlite_file
 
-    started = time.monotonic()
+    started = clock.monotonic()
     report = AsanaReport("asana seed", dry_run=dry_run)
-    target = target or make_target(config, environ)
+    target = target or make_target(config, environ, clock)
     if not dry_run:
         check_writable_dir(__import__("pathlib").Path(config.runs_dir), "--runs-dir")
     workspace = workspace_of(target, config.asana.workspace)
@@ -173,7 +172,7 @@ def seed(
                 gids = AsanaSync(existing).gids()
         for record in plan.records:
             (report.already if record.key in gids else report.done)[record.object] += 1
-        report.seconds = time.monotonic() - started
+        report.seconds = clock.monotonic() - started
         report.target = target.report.as_dict()
         return report, None
 
@@ -231,7 +230,7 @@ def seed(
             report.target = target.report.as_dict()
             for persona, message in target.report.invalid_tokens.items():
                 log.event("asana.token_invalid", persona=persona, message=message)
-            report.seconds = time.monotonic() - started
+            report.seconds = clock.monotonic() - started
             log.finish("failed" if report.failed else "ok", report.as_dict())
             return report, str(log.dir)
     finally:
@@ -247,6 +246,7 @@ def cleanup(
     progress: Progress = None,
     target: AsanaTarget | None = None,
     on_total: Callable[[int], None] | None = None,
+    clock: Clock = REAL,
 ) -> tuple[AsanaReport, str | None]:
     """Delete exactly what orgforge created (the sync table's 'ok' rows), children first."""
     from pathlib import Path
@@ -254,7 +254,7 @@ def cleanup(
     from orgforge.world.runlog import RunLog, check_writable_dir
     from orgforge.world.store import World
 
-    started = time.monotonic()
+    started = clock.monotonic()
     report = AsanaReport("asana cleanup", dry_run=dry_run)
     world = World(config.world, create=False, writer=None if dry_run else "asana cleanup")
     try:
@@ -272,10 +272,10 @@ def cleanup(
         if dry_run:
             for r in rows:
                 (report.with_parent if r["key"] in cascaded else report.done)[r["object"]] += 1
-            report.seconds = time.monotonic() - started
+            report.seconds = clock.monotonic() - started
             return report, None
         check_writable_dir(Path(config.runs_dir), "--runs-dir")
-        target = target or make_target(config, environ)
+        target = target or make_target(config, environ, clock)
         if on_total:
             on_total(len(rows) - len(cascaded))
         deleted: set[str] = set()
@@ -311,7 +311,7 @@ def cleanup(
                             message="kept: its parent could not be deleted",
                         )
             report.target = target.report.as_dict()
-            report.seconds = time.monotonic() - started
+            report.seconds = clock.monotonic() - started
             log.finish("failed" if report.failed else "ok", report.as_dict())
             return report, str(log.dir)
     finally:

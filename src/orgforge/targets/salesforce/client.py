@@ -20,7 +20,6 @@ import csv
 import io
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from urllib.parse import quote
 
 import requests
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import SalesforceConfig
 from orgforge.errors import AuthError, TargetError
 from orgforge.targets.base import RecordError
@@ -106,11 +106,12 @@ class SalesforceClient:
         session: requests.Session | None = None,
         env: dict[str, str] | None = None,
         run_cli: Callable | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = REAL,
     ) -> None:
         self.settings = settings
         self.auth = Authenticator(settings, session=session, env=env, run_cli=run_cli)
-        self.sleep = sleep
+        self.clock = clock  # back-offs and Retry-After waits sleep on it
+        self.sleep = clock.sleep
         self.creds: Credentials | None = None
         self._auth_lock = threading.Lock()
         self._generation = 0

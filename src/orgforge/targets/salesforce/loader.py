@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import AuthError, TargetError
 from orgforge.schema import salesforce as sf
 from orgforge.targets.base import Record, RecordError, WriteResult, retryable
@@ -133,8 +133,7 @@ class Loader:
         concurrency: int = 4,
         max_retries: int = 5,
         progress: Progress | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = REAL,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -146,8 +145,9 @@ class Loader:
         self.concurrency = concurrency
         self.max_retries = max_retries
         self.progress = progress or (lambda obj, n: None)
-        self.sleep = sleep
-        self.monotonic = monotonic
+        self.clock = clock  # every back-off, poll and retry deadline runs on it
+        self.sleep = clock.sleep
+        self.monotonic = clock.monotonic
         self.record_retries: Counter[str] = Counter()  # error code → records sent again
         self.record_faults: Counter[str] = Counter()  # per-record transient errors answered
         self.api, self.threshold = "auto", 2000
@@ -605,7 +605,7 @@ class Loader:
         self.store.store(results, self.run_id, pushed=pushed)
 
     def run(self, pending: dict[str, int]) -> LoadReport:
-        start = time.monotonic()
+        start = self.monotonic()
         self._adopt_standard_pricebook()
         names = [n for n in LOAD_OBJECTS if pending.get(n)]
         group: list[str] = []
@@ -620,7 +620,7 @@ class Loader:
         if group:
             self._rest({n: self._todo(n) for n in group})
         self.run_updates()
-        self.report.seconds = time.monotonic() - start
+        self.report.seconds = self.monotonic() - start
         return self.report
 
     # -- outcomes ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from orgforge.clock import REAL, Clock
 from orgforge.config import Config, dump
 from orgforge.errors import AuthError, ConfigError, UsageError
 from orgforge.schema import salesforce as sf
@@ -37,10 +38,10 @@ def connect(
     session: requests.Session | None = None,
     env: dict[str, str] | None = None,
     run_cli: Callable | None = None,
-    sleep: Callable[[float], None] | None = None,
+    clock: Clock | None = None,
 ) -> SalesforceClient:
     return SalesforceClient(
-        cfg.salesforce, session=session, env=env, run_cli=run_cli, sleep=sleep or time.sleep
+        cfg.salesforce, session=session, env=env, run_cli=run_cli, clock=clock or REAL
     ).connect()
 
 
@@ -148,14 +149,13 @@ def load(
     progress: Callable[[str, int], None] | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     prune: bool = False,
-    sleep: Callable[[float], None] | None = None,
-    monotonic: Callable[[], float] | None = None,
+    clock: Clock | None = None,
 ) -> tuple[LoadReport, str | None]:
     """Sync the world (or an exported folder) into the org: create what is missing, update
     the fields that changed since the last push, and with ``prune`` delete the records orgforge
     created that the world no longer has (children first). Returns (report, run dir).
 
-    ``sleep``/``monotonic`` replace the real clock for every backoff and poll (tests)."""
+    ``clock`` (default the real one) runs every back-off, poll and timing (tests: simulated)."""
     settings = cfg.salesforce
     api = api or settings.api
     if prune and from_dir:
@@ -163,7 +163,7 @@ def load(
             "load: --prune works on a world, not on --from a folder",
             "An export may be a part of the world; prune from the world it came from.",
         )
-    client = connect(cfg, session=session, env=env, run_cli=run_cli, sleep=sleep)
+    client = connect(cfg, session=session, env=env, run_cli=run_cli, clock=clock)
     # the world's writer lock for the whole load (sync rows, run log): a second writer is
     # refused naming this one; a dry run writes nothing and takes none
     world = World(cfg.world, create=bool(from_dir), writer=None if dry_run else "load")
@@ -184,8 +184,7 @@ def load(
                 concurrency=settings.concurrency,
                 max_retries=settings.max_retries,
                 progress=progress,
-                sleep=sleep or time.sleep,
-                monotonic=monotonic or time.monotonic,
+                clock=client.clock,
             )
 
         probe = loader(None)
@@ -296,6 +295,7 @@ def cleanup(
     env: dict[str, str] | None = None,
     run_cli: Callable | None = None,
     progress: Callable[[str, int], None] | None = None,
+    clock: Clock | None = None,
 ) -> tuple[CleanupReport, str | None]:
     """Delete exactly the records orgforge created (children first); safe to run again."""
     if not run_id and not everything:
@@ -303,10 +303,11 @@ def cleanup(
             "cleanup: say what to delete: --run RUN_ID or --all",
             "`orgforge world info` lists runs; --all deletes everything orgforge created here.",
         )
-    start = time.monotonic()
+    clock = clock or REAL
+    start = clock.monotonic()
     if run_id:
         _known_run(cfg, run_id)
-    client = connect(cfg, session=session, env=env, run_cli=run_cli)
+    client = connect(cfg, session=session, env=env, run_cli=run_cli, clock=clock)
     world = World(cfg.world, create=False, writer=None if dry_run else "cleanup")
     try:
         source = WorldSource(world)
@@ -330,7 +331,7 @@ def cleanup(
                 if items:
                     _delete_object(client, store, log, name, items, report, cfg, progress)
             report.requests = client.requests_used
-            report.seconds = time.monotonic() - start
+            report.seconds = clock.monotonic() - start
             failed = sum(report.failed.values())
             log.finish("ok" if not failed else "failed", report.as_dict())
             return report, str(log.dir)
@@ -412,7 +413,7 @@ def _delete_object(
             report.deleted[name] = report.deleted.get(name, 0) + len(gone)
         todo = retry
         if todo:
-            time.sleep(min(5.0, 0.2 * 2**attempt))
+            client.sleep(min(5.0, 0.2 * 2**attempt))
 
 
 def _bulk_delete(
@@ -424,7 +425,7 @@ def _bulk_delete(
     info = client.bulk_set_state(job["id"], "UploadComplete")
     delay = min(30.0, 0.05 + len(ids) / 2000)
     while info.get("state") not in ("JobComplete", "Failed", "Aborted"):
-        time.sleep(delay)
+        client.sleep(delay)
         info = client.bulk_job(job["id"])
         delay = min(10.0, max(0.1, delay / 2))
     out: dict[str, RecordError | None] = {
