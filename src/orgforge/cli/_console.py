@@ -156,6 +156,24 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+def json_or_quiet(as_json: bool, data: Any, *, quiet: bool = True) -> bool:
+    """The prelude every command's output shares. With ``--json``, print ``data`` (or what a
+    callable ``data`` returns, so the table path builds nothing) as indented JSON. True when
+    the command has nothing more to print: ``--json`` was given, or ``-q`` (``quiet=False``
+    for a command whose one line is its answer); False: print the Rich tables.
+
+        if _console.json_or_quiet(as_json, report.as_dict):
+            return
+        _console.out.print(table)
+    """
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(data() if callable(data) else data, indent=2, default=str))
+        return True
+    return quiet and state.quiet
+
+
 def show_progress() -> bool:
     return not state.quiet and sys.stderr.isatty()
 

@@ -92,6 +92,30 @@ AuthOpt = Annotated[
 ]
 
 
+# -- Asana ------------------------------------------------------------------------------------
+AsanaUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Asana API base (default asana.url: https://app.asana.com/api/1.0)."
+    ),
+]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", help="Workspace gid or name (default: the first).")
+]
+TierOpt = Annotated[
+    str | None, typer.Option("--tier", help="free (150 requests/min) or paid (1,500).")
+]
+RateOpt = Annotated[
+    int | None, typer.Option("--rate-limit", help="Requests/min per token (overrides --tier).")
+]
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options a command was given: the ones left at None are dropped, so the config (and
+    the library's defaults) decide them."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def load(config_file: str | None, flags: dict[str, Any]) -> Config:
     """Resolve the config: defaults < YAML < .env/env < these flags (see orgforge.config)."""
     from orgforge.config import load_config

@@ -120,8 +120,7 @@ def plan(
 
 
 def _print_plan(cfg: Config, report: Any, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+    if _console.json_or_quiet(as_json, report.as_dict(), quiet=False):
         return
     table = Table(title=f"Activity plan (as of {cfg.today.isoformat()})", show_edge=False)
     for column in ("opportunity", "stage", "tz", "past mtg", "future mtg", "emails", "new"):
@@ -184,10 +183,7 @@ def run(
             on_total=advance.set_total,
             target=target,
         )
-    if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, result.as_dict()):
         return
     _console.out.print(_written_table(result.written, f"Activity → world {result.world}"))
     sc = result.scorecards
@@ -219,8 +215,7 @@ def status(
     """Recent activity runs with their counts, and what the world holds from this job."""
     cfg = _config(config, world)
     report = lib.status(cfg, limit)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2, default=str))
+    if _console.json_or_quiet(as_json, report, quiet=False):
         return
     held = report["held"]
     _console.out.print(
@@ -319,10 +314,8 @@ def frameworks(
             "docs/activity.md (Scorecards) describes the format; the built-ins are in "
             "src/orgforge/activity/frameworks/.",
         ) from None
-    if as_json:
-        typer.echo(
-            json.dumps({k: v.model_dump(exclude_none=True) for k, v in found.items()}, indent=2)
-        )
+    dumped = {k: v.model_dump(exclude_none=True) for k, v in found.items()}
+    if _console.json_or_quiet(as_json, dumped, quiet=False):
         return
     table = Table(title="Scorecard frameworks", show_edge=False)
     for column in ("id", "name", "questions", "source"):

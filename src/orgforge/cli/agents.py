@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,9 +119,8 @@ def run(
             "llm_check",
         )
     }
-    if as_json:
-        summary["decisions"] = [d.as_dict() for d in report.decisions]
-        _console.out.print_json(json.dumps(summary, default=str))
+    json_summary = {**summary, "decisions": [d.as_dict() for d in report.decisions]}
+    if _console.json_or_quiet(as_json, json_summary, quiet=False):
         return
     if dry_run and report.decisions and not _console.state.quiet:
         table = Table(title="decisions (dry run: nothing written)", show_edge=False)
@@ -176,10 +174,8 @@ def replay(
     from orgforge.agents.policy import load_policy
 
     count, differences = run_replay(log, load_policy(policy))
-    if as_json:
-        rows = [d.__dict__ for d in differences]
-        _console.out.print_json(json.dumps({"decisions": count, "differences": rows}))
-    else:
+    rows = [d.__dict__ for d in differences]
+    if not _console.json_or_quiet(as_json, {"decisions": count, "differences": rows}, quiet=False):
         if differences:
             table = Table(show_edge=False)
             for column in ("where", "lead", "logged", "replayed", "why now"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -10,37 +9,23 @@ from rich.table import Table
 
 import orgforge
 from orgforge.cli import _console
-from orgforge.cli._options import ConfigOpt, WorldOpt
+from orgforge.cli._options import (
+    AsanaUrlOpt,
+    ConfigOpt,
+    JsonOpt,
+    RateOpt,
+    RunsOpt,
+    TierOpt,
+    WorkspaceOpt,
+    WorldOpt,
+    given,
+)
 from orgforge.errors import TargetError
 
 app = typer.Typer(
     help="Seed an Asana workspace (a project per team) and clean up exactly what was created.",
     no_args_is_help=True,
 )
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url", help="Asana API base (default asana.url: https://app.asana.com/api/1.0)."
-    ),
-]
-WorkspaceOpt = Annotated[
-    str | None, typer.Option("--workspace", help="Workspace gid or name (default: the first).")
-]
-TierOpt = Annotated[
-    str | None, typer.Option("--tier", help="free (150 requests/min) or paid (1,500).")
-]
-RateOpt = Annotated[
-    int | None, typer.Option("--rate-limit", help="Requests/min per token (overrides --tier).")
-]
-RunsOpt = Annotated[
-    str | None, typer.Option("--runs-dir", help="Where run logs go (default ./runs).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _options(**kw: Any) -> dict[str, Any]:
-    return {k: v for k, v in kw.items() if v is not None}
 
 
 def _table(report: Any, title: str, done_label: str) -> Table:
@@ -66,10 +51,7 @@ def _table(report: Any, title: str, done_label: str) -> Table:
 
 
 def _print(report: Any, run_dir: str | None, as_json: bool, done_label: str) -> None:
-    if as_json:
-        typer.echo(json.dumps({**report.as_dict(), "run_dir": run_dir}, indent=2, default=str))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, {**report.as_dict(), "run_dir": run_dir}):
         return
     out = _console.out
     title = (
@@ -94,7 +76,7 @@ def _print(report: Any, run_dir: str | None, as_json: bool, done_label: str) -> 
 def seed(
     config: ConfigOpt = None,
     world: WorldOpt = None,
-    url: UrlOpt = None,
+    url: AsanaUrlOpt = None,
     workspace: WorkspaceOpt = None,
     team: Annotated[
         list[str] | None, typer.Option("--team", help="Only this team (repeatable).")
@@ -112,7 +94,7 @@ def seed(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a project per team from a template: sections, tasks, subtasks, comments, status."""
-    opts = _options(
+    opts = given(
         world=world,
         runs_dir=runs_dir,
         asana_url=url,
@@ -143,7 +125,7 @@ def seed(
 def cleanup(
     config: ConfigOpt = None,
     world: WorldOpt = None,
-    url: UrlOpt = None,
+    url: AsanaUrlOpt = None,
     run: Annotated[
         str | None, typer.Option("--run", help="Only what this seed run created.")
     ] = None,
@@ -156,7 +138,7 @@ def cleanup(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete exactly the Asana objects orgforge created (children first); the rest stays."""
-    opts = _options(world=world, runs_dir=runs_dir, asana_url=url, tier=tier, rate_limit=rate_limit)
+    opts = given(world=world, runs_dir=runs_dir, asana_url=url, tier=tier, rate_limit=rate_limit)
     with _console.progress("asana cleanup", None) as advance:
         report, run_dir = orgforge.asana_cleanup(
             config,
@@ -175,12 +157,10 @@ def cleanup(
 
 
 @app.command("whoami")
-def whoami(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+def whoami(config: ConfigOpt = None, url: AsanaUrlOpt = None, as_json: JsonOpt = False) -> None:
     """Each persona with a token (ORGFORGE_ASANA_TOKEN[__<PERSONA>]) and its Asana user."""
-    rows = orgforge.asana_whoami(config, **_options(asana_url=url))
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-    elif not _console.state.quiet:
+    rows = orgforge.asana_whoami(config, **given(asana_url=url))
+    if not _console.json_or_quiet(as_json, rows):
         table = Table(show_edge=False)
         for column in ("persona", "user", "email", "note"):
             table.add_column(column)

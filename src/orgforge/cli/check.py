@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 import orgforge
@@ -36,9 +34,8 @@ def check(
             )
     target = source or load(config, {"world": world}).world
     result = orgforge.check(target, rule or None)
-    if as_json:
-        print(json.dumps(result.to_json(), indent=2))
-    elif not _console.state.quiet or result.violations:
+    # -q still shows violations: they are why the command fails
+    if not _console.json_or_quiet(as_json, result.to_json, quiet=not result.violations):
         _print(result)
     if result.violations:
         raise typer.Exit(1)

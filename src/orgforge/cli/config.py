@@ -48,8 +48,7 @@ def lookup(
     .env, then the environment (ORGFORGE_<PATH>, __ between levels) < command-line flags.
     """
     found = config_lookup(key, config)
-    if as_json:
-        typer.echo(json.dumps(found, indent=2, default=str))
+    if _console.json_or_quiet(as_json, found, quiet=False):
         return
     out = _console.out
     out.print(f"{found['key']} = {_show(found['value'])}", markup=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
@@ -94,10 +93,7 @@ def fill(
     chosen = _kinds(kinds)
     with _console.progress("text items", None) as advance:
         summary = api.content_fill(cfg, kinds=chosen, progress=advance)
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, summary):
         return
     updated = summary["updated"]
     _console.out.print(
@@ -131,8 +127,7 @@ def estimate(
         },
     )
     report = api.content_estimate(cfg)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
+    if _console.json_or_quiet(as_json, report, quiet=False):
         return
     from orgforge.cli.generate import _table
 

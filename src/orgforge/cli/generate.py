@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -96,10 +95,7 @@ def generate(
     else:
         with _console.progress("accounts", cfg.generate.accounts) as advance:
             result = orgforge.generate(cfg, industries=only, packs=pack, progress=advance)
-    if as_json:
-        typer.echo(json.dumps(_result_dict(result, cfg), indent=2, default=str))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, _result_dict(result, cfg)):
         return
     table = _table(f"World {result.world}", "object", "records", "inserted", "updated", "deleted")
     for name, count in result.counts.items():
@@ -181,8 +177,7 @@ def stats(
         _text_stats(orgforge.text_stats(cfg.world), as_json)
         return
     report = orgforge.stats(cfg.world)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2, default=str))
+    if _console.json_or_quiet(as_json, report, quiet=False):
         return
     out = _console.out
     counts = _table("Records (generate job)", "object", "count", "expected", "other jobs")
@@ -205,8 +200,7 @@ def stats(
 
 
 def _text_stats(rows: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps({"fields": rows}, indent=2))
+    if _console.json_or_quiet(as_json, {"fields": rows}, quiet=False):
         return
     table = _table(
         "Long text fields: distinct values and sentences, top sentence (% of values)",
@@ -251,8 +245,7 @@ def _result_dict(result: Any, cfg: Any) -> dict[str, Any]:
 
 
 def _print_preview(preview: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(preview, indent=2))
+    if _console.json_or_quiet(as_json, preview, quiet=False):
         return
     table = _table(f"Dry run: generate → {preview['world']}", "object", "records", "in the world")
     about = "~" if preview["estimated"] else ""

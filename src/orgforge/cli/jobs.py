@@ -31,9 +31,7 @@ def _world(config_file: str | None, world: str | None, create: bool = False) -> 
 
 
 def _print_job(job: Any, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(job.as_dict(), indent=2))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, job.as_dict()):
         table = Table(show_header=False, show_edge=False)
         for name, value in job.as_dict().items():
             if value not in (None, [], {}):
@@ -109,9 +107,7 @@ def start(
     )
     with _world(config, world, create=True) as handle:
         job = create_job(handle, spec)
-    if as_json:
-        typer.echo(json.dumps(job.as_dict(), indent=2))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, job.as_dict()):
         _console.out.print(
             f"started job {job.id} ({job.target}, {job.rate:g} actions/working hour)"
         )
@@ -124,9 +120,7 @@ def _change(
 
     with _world(config, world) as handle:
         job = change_state(handle, job_id, command)
-    if as_json:
-        typer.echo(json.dumps(job.as_dict(), indent=2))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, job.as_dict()):
         _console.out.print(f"job {job.id} is {job.state}")
 
 
@@ -168,10 +162,7 @@ def list_(
 
     with _world(config, world) as handle:
         jobs = list_jobs(handle, state)
-    if as_json:
-        typer.echo(json.dumps([j.as_dict() for j in jobs], indent=2))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, [j.as_dict() for j in jobs]):
         return
     table = Table(show_edge=False)
     for column in ("job", "target", "state", "rate/h", "done", "failed", "next action"):
@@ -218,10 +209,7 @@ def log(
 
     with _world(config, world) as handle:
         rows = job_log(handle, job, limit, status)
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, rows):
         return
     table = Table(show_edge=False)
     for column, width in (("seq", 4), ("at (UTC)", 11), ("status", 7)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,11 +27,21 @@ from orgforge.cli._options import (
     UserOpt,
     WorldOpt,
     YesOpt,
+    given,
 )
 
 
-def _options(**kw: Any) -> dict[str, Any]:
-    return {k: v for k, v in kw.items() if v is not None}
+def _connection(
+    org: str | None,
+    instance_url: str | None,
+    login_url: str | None,
+    username: str | None,
+    auth: str | None,
+) -> dict[str, Any]:
+    """The Salesforce connection flags every command here takes, as library options."""
+    return given(
+        org=org, instance_url=instance_url, login_url=login_url, username=username, auth=auth
+    )
 
 
 @contextmanager
@@ -84,15 +93,8 @@ def load(
     as_json: JsonOpt = False,
 ) -> None:
     """Sync the world into an org: create what's missing, update changed fields; resumable."""
-    opts = _options(
-        world=world,
-        runs_dir=runs_dir,
-        org=org,
-        instance_url=instance_url,
-        login_url=login_url,
-        username=username,
-        auth=auth,
-    )
+    opts = given(world=world, runs_dir=runs_dir)
+    opts |= _connection(org, instance_url, login_url, username, auth)
     with _bars("load") as (start, advance):
         report, run_dir = orgforge.load(
             config,
@@ -106,9 +108,7 @@ def load(
             on_start=start,
             **opts,
         )
-    if as_json:
-        typer.echo(json.dumps({**report.as_dict(), "run_dir": run_dir}, indent=2))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, {**report.as_dict(), "run_dir": run_dir}):
         out = _console.out
         for warning in report.warnings:
             out.print(f"[yellow]warning:[/] {warning}", markup=True)
@@ -202,15 +202,8 @@ def cleanup(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete exactly the records orgforge created (children first); pre-existing data stays."""
-    opts = _options(
-        world=world,
-        runs_dir=runs_dir,
-        org=org,
-        instance_url=instance_url,
-        login_url=login_url,
-        username=username,
-        auth=auth,
-    )
+    opts = given(world=world, runs_dir=runs_dir)
+    opts |= _connection(org, instance_url, login_url, username, auth)
     if not dry_run and not yes and sys.stdin.isatty():
         _confirm_cleanup(config, target, run, everything, opts)
     with _bars("delete") as (_start, advance):
@@ -223,9 +216,7 @@ def cleanup(
             progress=advance,
             **opts,
         )
-    if as_json:
-        typer.echo(json.dumps({**report.as_dict(), "run_dir": run_dir}, indent=2, default=str))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, {**report.as_dict(), "run_dir": run_dir}):
         table = Table(title=f"cleanup → {report.target}", show_edge=False)
         for column in ("object", "would delete" if dry_run else "deleted", "failed"):
             table.add_column(column, justify="left" if column == "object" else "right")
@@ -257,19 +248,10 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check an org before a load: fields, picklists, owners, required fields, API budget."""
-    opts = _options(
-        world=world,
-        org=org,
-        instance_url=instance_url,
-        login_url=login_url,
-        username=username,
-        auth=auth,
-    )
+    opts = given(world=world) | _connection(org, instance_url, login_url, username, auth)
     report = orgforge.validate(config, target=target, from_dir=from_dir, api=api, **opts)
     data = report.as_dict()
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-    else:
+    if not _console.json_or_quiet(as_json, data, quiet=False):
         out = _console.out
         out.print(
             f"org {data['org_id']} as {data['username']} ({data['instance_url']}), "
@@ -316,12 +298,9 @@ def smoke(
     as_json: JsonOpt = False,
 ) -> None:
     """Create, read and delete one Account; print how long each step took."""
-    opts = _options(
-        org=org, instance_url=instance_url, login_url=login_url, username=username, auth=auth
-    )
+    opts = _connection(org, instance_url, login_url, username, auth)
     report = orgforge.smoke(config, target=target, **opts)
-    if as_json:
-        typer.echo(json.dumps(vars(report), indent=2))
+    if _console.json_or_quiet(as_json, vars(report), quiet=False):
         return
     steps = ", ".join(f"{k} {v:.0f} ms" for k, v in report.timings_ms.items())
     _console.out.print(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -41,8 +40,7 @@ def metrics(
         written.append(routing.write_html(result, html_file))
     if png_dir is not None:
         written += routing.write_png(result, png_dir)
-    if as_json:
-        _console.out.print_json(json.dumps(result))
+    if _console.json_or_quiet(as_json, result, quiet=False):
         return
     if not _console.state.quiet:
         table = Table(title="routing: leads per rep against the weighted target", show_edge=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 import yaml
 from rich.markup import escape
@@ -24,20 +22,19 @@ def list_packs(
 ) -> None:
     """List the industry packs with their sizes."""
     packs = load_packs(pack or [])
-    if as_json:
-        rows = [
-            {
-                "id": pid,
-                "label": p.label,
-                "industry": p.industry,
-                "titles": len(p.titles),
-                "products": len(p.products),
-                "case_subjects": len(p.case.subjects),
-                "source": p.source,
-            }
-            for pid, p in packs.items()
-        ]
-        typer.echo(json.dumps(rows, indent=2))
+    rows = [
+        {
+            "id": pid,
+            "label": p.label,
+            "industry": p.industry,
+            "titles": len(p.titles),
+            "products": len(p.products),
+            "case_subjects": len(p.case.subjects),
+            "source": p.source,
+        }
+        for pid, p in packs.items()
+    ]
+    if _console.json_or_quiet(as_json, rows, quiet=False):
         return
     table = Table(show_edge=False)
     for column in ("id", "label", "Industry", "titles", "products", "case subjects", "source"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 import orgforge.api
@@ -15,8 +13,7 @@ def plugins(
 ) -> None:
     """List what is registered (built-ins and installed plugins) and which plugin provides it."""
     rows = orgforge.api.plugins()
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+    if _console.json_or_quiet(as_json, rows, quiet=False):
         return
     from rich.markup import escape
     from rich.table import Table

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 import orgforge
@@ -34,10 +32,7 @@ def shift(
     result = orgforge.shift(
         cfg.world, days=days, to=to, runs_dir=cfg.runs_dir, exact=exact, dry_run=dry_run
     )
-    if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    if _console.state.quiet:
+    if _console.json_or_quiet(as_json, result.as_dict()):
         return
     moved = sum(result.records.values())
     what = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import deque
 from typing import Annotated, Any
 
@@ -80,9 +79,7 @@ def run(
                 simulate.get_job(handle, job_id)
         if dry_run:
             planned = simulate.plan(handle, jobs=job, hours=hours, clock=mode, config=cfg)
-            if as_json:
-                typer.echo(json.dumps([p.as_dict() for p in planned], indent=2))
-            elif not _console.state.quiet:
+            if not _console.json_or_quiet(as_json, [p.as_dict() for p in planned]):
                 for p in planned:
                     _console.out.print(
                         f"{p.at}  {p.job:<14} {p.persona:<20} {p.local}", markup=False
@@ -133,9 +130,7 @@ def run(
                 report = runner.run()
         except KeyboardInterrupt:
             report = runner.report
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
-    elif not _console.state.quiet:
+    if not _console.json_or_quiet(as_json, report.as_dict()):
         done = report.actions
         _console.out.print(
             f"{sum(done.values()):,} actions ({done.get('ok', 0):,} ok, {done.get('failed', 0):,} "

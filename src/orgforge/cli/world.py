@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
 
@@ -19,26 +17,25 @@ def info(config: ConfigOpt = None, world: WorldOpt = None, as_json: JsonOpt = Fa
     """Schema version, record counts and recent runs of a world."""
     cfg = load(config, {"world": world})
     with World(cfg.world, create=False) as handle:
-        if as_json:
-            data = {
-                "world": handle.location,
-                "schema_version": handle.schema_version,
-                "counts": handle.counts(),
-                "runs": handle.runs(limit=10),
-            }
-            typer.echo(json.dumps(data, indent=2, default=str))
+        data = {
+            "world": handle.location,
+            "schema_version": handle.schema_version,
+            "counts": handle.counts(),
+            "runs": handle.runs(limit=10),
+        }
+        if _console.json_or_quiet(as_json, data, quiet=False):
             return
         _console.out.print(f"world {handle.location} (schema v{handle.schema_version})")
         table = Table(show_edge=False)
         table.add_column("object")
         table.add_column("records", justify="right")
-        for name, count in handle.counts().items():
+        for name, count in data["counts"].items():
             table.add_row(name, f"{count:,}")
         _console.out.print(table)
         runs = Table(title="recent runs", show_edge=False)
         for column in ("run", "command", "status", "started"):
             runs.add_column(column)
-        for run in handle.runs(limit=10):
+        for run in data["runs"]:
             runs.add_row(run["run_id"], run["command"], run["status"], run["started_at"])
         _console.out.print(runs)
 
