@@ -25,6 +25,48 @@ TITLES = ("VP Operations", "Head of IT", "Director of Finance", "Operations Mana
 OPEN_STAGES = STAGES[:6]  # up to Negotiation/Review
 
 
+def _created(
+    behaviour: str,
+    summary: str,
+    sobject: str,
+    key: str,
+    fields: dict[str, Any],
+    kind: str,
+    state: dict[str, Any],
+    **tracked: Any,
+) -> Action:
+    """An action that creates one record ``key`` and the job object (``kind``) tracking it;
+    ``tracked`` adds to that object (``parent=``, ``open=False``)."""
+    return Action(
+        behaviour,
+        summary,
+        key,
+        [{"op": "create", "sobject": sobject, "key": key, "fields": fields}],
+        [{"key": key, "kind": kind, **tracked, "state": state}],
+    )
+
+
+def _updated(
+    behaviour: str,
+    summary: str,
+    sobject: str,
+    key: str,
+    remote: Any,
+    fields: dict[str, Any],
+    state: dict[str, Any],
+    **tracked: Any,
+) -> Action:
+    """An action that updates one record (``remote``: its id, or ``{"$ref": key}``) and the
+    state of the job object ``key``; ``tracked`` adds ``kind=``, ``open=False``."""
+    return Action(
+        behaviour,
+        summary,
+        key,
+        [{"op": "update", "sobject": sobject, "id": remote, "fields": fields}],
+        [{"key": key, **tracked, "state": state}],
+    )
+
+
 def _pick(ctx: Context, items: list[Any]) -> Any:
     return items[ctx.rng.randrange(len(items))]
 
@@ -76,22 +118,14 @@ def lead_arrive(ctx: Context) -> Action | None:
         "LeadSource": _pick(ctx, list(LEAD_SOURCES)),
         "Status": "Open - Not Contacted",
     }
-    return Action(
+    return _created(
         "lead.arrive",
         f"new lead {first} {last} ({company}) from {fields['LeadSource']}",
+        "Lead",
         key,
-        [{"op": "create", "sobject": "Lead", "key": key, "fields": fields}],
-        [
-            {
-                "key": key,
-                "kind": "lead",
-                "state": {
-                    "status": fields["Status"],
-                    "name": f"{first} {last}",
-                    "company": company,
-                },
-            }
-        ],
+        fields,
+        "lead",
+        {"status": fields["Status"], "name": f"{first} {last}", "company": company},
     )
 
 
@@ -163,12 +197,15 @@ def lead_qualify(ctx: Context) -> Action | None:
     else:
         fields = {"Status": "Closed - Not Converted", "Rating": "Cold"}
         what, status = "disqualified", "Closed - Not Converted"
-    return Action(
+    return _updated(
         "lead.qualify",
         f"{ctx.persona.name} {what} lead {lead.state['name']}",
+        "Lead",
         lead.key,
-        [{"op": "update", "sobject": "Lead", "id": {"$ref": lead.key}, "fields": fields}],
-        [{"key": lead.key, "open": False, "state": {"status": status, "outcome": what}}],
+        {"$ref": lead.key},
+        fields,
+        {"status": status, "outcome": what},
+        open=False,
     )
 
 
@@ -189,12 +226,15 @@ def opportunity_advance(ctx: Context) -> Action | None:
         },
     )
     fields = {"StageName": stage, "NextStep": next_step[:255], "Probability": STAGE_FACTS[stage][0]}
-    return Action(
+    return _updated(
         "opportunity.advance",
         f"{ctx.persona.name} moved {opp['name']!r} to {stage}",
+        "Opportunity",
         opp["key"],
-        [{"op": "update", "sobject": "Opportunity", "id": opp["id"], "fields": fields}],
-        [{"key": opp["key"], "kind": "opportunity", "state": {"stage": stage}}],
+        opp["id"],
+        fields,
+        {"stage": stage},
+        kind="opportunity",
     )
 
 
@@ -209,12 +249,16 @@ def opportunity_close(ctx: Context) -> Action | None:
         "CloseDate": ctx.when.date().isoformat(),
         "Probability": STAGE_FACTS[stage][0],
     }
-    return Action(
+    return _updated(
         "opportunity.close",
         f"{ctx.persona.name} closed {opp['name']!r}: {stage}",
+        "Opportunity",
         opp["key"],
-        [{"op": "update", "sobject": "Opportunity", "id": opp["id"], "fields": fields}],
-        [{"key": opp["key"], "kind": "opportunity", "open": False, "state": {"stage": stage}}],
+        opp["id"],
+        fields,
+        {"stage": stage},
+        kind="opportunity",
+        open=False,
     )
 
 
@@ -272,12 +316,16 @@ def _activity(ctx: Context, kind: str) -> Action | None:
     if sobject == "Task":
         fields.update({"Status": "Completed", "ActivityDate": day})
     fields["WhatId"] = opp["id"]
-    return Action(
+    return _created(
         f"activity.{kind}",
         f"{ctx.persona.name} logged a {kind} on {opp['name']!r}",
+        sobject,
         key,
-        [{"op": "create", "sobject": sobject, "key": key, "fields": fields}],
-        [{"key": key, "kind": sobject.lower(), "parent": opp["key"], "open": False, "state": {}}],
+        fields,
+        sobject.lower(),
+        {},
+        parent=opp["key"],
+        open=False,
     )
 
 
@@ -314,24 +362,20 @@ def case_open(ctx: Context) -> Action | None:
         "Origin": _pick(ctx, ["Web", "Email", "Phone"]),
         "Priority": _pick(ctx, ["High", "Medium", "Medium", "Low"]),
     }
-    return Action(
+    return _created(
         "case.open",
         f"{account['name']} opened a case: {subject!r}",
+        "Case",
         key,
-        [{"op": "create", "sobject": "Case", "key": key, "fields": fields}],
-        [
-            {
-                "key": key,
-                "kind": "case",
-                "state": {
-                    "status": "New",
-                    "subject": subject,
-                    "account": account["name"],
-                    "contact": account["contact"],
-                    "pack": account.get("pack"),
-                },
-            }
-        ],
+        fields,
+        "case",
+        {
+            "status": "New",
+            "subject": subject,
+            "account": account["name"],
+            "contact": account["contact"],
+            "pack": account.get("pack"),
+        },
     )
 
 
@@ -381,12 +425,16 @@ def case_close(ctx: Context) -> Action | None:
     if not cases:
         return None
     case = _pick(ctx, cases)
-    return Action(
+    return _updated(
         "case.close",
         f"{ctx.persona.name} closed case {case.get('subject', case['key'])!r}",
+        "Case",
         case["key"],
-        [{"op": "update", "sobject": "Case", "id": case["id"], "fields": {"Status": "Closed"}}],
-        [{"key": case["key"], "kind": "case", "open": False, "state": {"status": "Closed"}}],
+        case["id"],
+        {"Status": "Closed"},
+        {"status": "Closed"},
+        kind="case",
+        open=False,
     )
 
 
