@@ -72,6 +72,16 @@ def _print(report: Any, run_dir: str | None, as_json: bool, done_label: str) -> 
         out.print(f"run log: {run_dir}/")
 
 
+def _fail_if_failed(report: Any, run_dir: str | None, done: str, then: str) -> None:
+    """Exit 1 when any object failed, pointing at the run's errors."""
+    failed = sum(report.failed.values())
+    if failed:
+        raise TargetError(
+            f"{report.command}: {failed:,} objects could not be {done}",
+            f"See {run_dir}/errors.jsonl; {then}.",
+        )
+
+
 @app.command("seed")
 def seed(
     config: ConfigOpt = None,
@@ -114,11 +124,7 @@ def seed(
             **opts,
         )
     _print(report, run_dir, as_json, "would create" if dry_run else "created")
-    if sum(report.failed.values()):
-        raise TargetError(
-            f"asana seed: {sum(report.failed.values()):,} objects could not be created",
-            f"See {run_dir}/errors.jsonl; run seed again to create only what is missing.",
-        )
+    _fail_if_failed(report, run_dir, "created", "run seed again to create only what is missing")
 
 
 @app.command("cleanup")
@@ -149,11 +155,7 @@ def cleanup(
             **opts,
         )
     _print(report, run_dir, as_json, "would delete" if dry_run else "deleted")
-    if sum(report.failed.values()):
-        raise TargetError(
-            f"asana cleanup: {sum(report.failed.values()):,} objects could not be deleted",
-            f"See {run_dir}/errors.jsonl; run cleanup again once the cause is fixed.",
-        )
+    _fail_if_failed(report, run_dir, "deleted", "run cleanup again once the cause is fixed")
 
 
 @app.command("whoami")
