@@ -550,6 +550,11 @@ def smoke(
 # -- Asana target -----------------------------------------------------------------------------
 
 
+def _asana(operation: str, config: Any, options: dict[str, Any], **arguments: Any) -> Any:
+    """The registered ``asana`` target's ``operation`` on the resolved config."""
+    return _target_operation("asana", operation)(resolve(config, **options), **arguments)
+
+
 def asana_seed(
     config: Config | str | Path | None = None,
     *,
@@ -566,9 +571,10 @@ def asana_seed(
     tasks_per_project, comments_per_task. Tokens come from ``env`` (default: the process
     environment and ``.env``): ORGFORGE_ASANA_TOKEN and ORGFORGE_ASANA_TOKEN__<PERSONA>.
     """
-    seed = _target_operation("asana", "seed")
-    return seed(
-        resolve(config, **options),
+    return _asana(
+        "seed",
+        config,
+        options,
         teams=teams,
         dry_run=dry_run,
         env=env,
@@ -588,9 +594,10 @@ def asana_cleanup(
     **options: Any,
 ):
     """Delete exactly what orgforge created in Asana (or one run's): ``(report, run_dir)``."""
-    unseed = _target_operation("asana", "unseed")
-    return unseed(
-        resolve(config, **options),
+    return _asana(
+        "unseed",
+        config,
+        options,
         run_id=run,
         dry_run=dry_run,
         env=env,
@@ -603,5 +610,4 @@ def asana_whoami(
     config: Config | str | Path | None = None, *, env: dict[str, str] | None = None, **options: Any
 ) -> list[dict[str, Any]]:
     """Each persona with a token and the Asana user behind it (or why its token fails)."""
-    whoami = _target_operation("asana", "whoami")
-    return whoami(resolve(config, **options), env=env)
+    return _asana("whoami", config, options, env=env)

@@ -298,32 +298,28 @@ def target(name: str, operation: str | None = None) -> TargetPlugin:
     return spec
 
 
-def content_engine(name: str) -> EnginePlugin:
-    known = content_engines()
+def _named(hook_name: str, name: str, option: str) -> Any:
+    """The spec registered as ``name`` by ``hook_name`` (UsageError naming what exists)."""
+    known = _specs(hook_name)
     if name not in known:
-        raise _unknown("content engine", name, known, "content.engine")
+        raise _unknown(KINDS[hook_name][0], name, known, option)
     return known[name]
+
+
+def content_engine(name: str) -> EnginePlugin:
+    return _named("register_content_engines", name, "content.engine")
 
 
 def llm_provider(name: str) -> ProviderPlugin:
-    known = llm_providers()
-    if name not in known:
-        raise _unknown("llm provider", name, known, "content.provider")
-    return known[name]
+    return _named("register_llm_providers", name, "content.provider")
 
 
 def feed(name: str) -> FeedPlugin:
-    known = feeds()
-    if name not in known:
-        raise _unknown("feed", name, known, "--feed")
-    return known[name]
+    return _named("register_feeds", name, "--feed")
 
 
 def workload(name: str) -> WorkloadPlugin:
-    known = workloads()
-    if name not in known:
-        raise _unknown("workload", name, known, "--workload")
-    return known[name]
+    return _named("register_workloads", name, "--workload")
 
 
 def listing() -> list[dict[str, Any]]:
