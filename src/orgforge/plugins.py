@@ -130,7 +130,7 @@ class ProviderPlugin:
 class FeedPlugin:
     """A change feed the agents read (``orgforge agents run --feed NAME``).
 
-    ``factory(config, *, world, client, objects, position, interval, now)`` → a feed: an object
+    ``factory(config, *, world, client, objects, position, interval, clock)`` → a feed: an object
     with ``name``, a JSON-able ``position`` and ``poll()`` → a list of ChangeEvents (see
     :class:`orgforge.agents.feeds.Feed`). ``position`` is what the feed's last run stored (None
     the first time); ``client`` is the connected Salesforce client and ``objects`` the

@@ -15,6 +15,7 @@ from orgforge.agents.feeds import ListFeed
 from orgforge.agents.routing import Lead
 from orgforge.agents.run import run_agents
 from orgforge.agents.session import lead_created
+from orgforge.clock import SimulatedClock
 from orgforge.errors import UsageError
 from orgforge.hookspecs import hookimpl
 from orgforge.plugins import FeedPlugin, TargetPlugin, WorkloadPlugin
@@ -75,7 +76,7 @@ class InMemoryAgents:
 def test_an_in_test_plugins_feed_and_workload_drive_an_agents_run(tmp_path):
     agent = InMemoryAgents(_leads(7))
     config = orgforge.api.resolve(None, world=str(tmp_path / "w.db"))
-    slept: list[float] = []
+    clock = SimulatedClock(START)
     with plugins.registered(agent, "in-memory-agents"):
         assert plugins.feed("memory").finite and plugins.workload("lead.count")
         assert plugins.target("memory-crm", "whoami").whoami(config, env={}) == []
@@ -85,12 +86,12 @@ def test_an_in_test_plugins_feed_and_workload_drive_an_agents_run(tmp_path):
             feed="memory",
             workloads=("lead.route", "lead.count"),
             log_dir=tmp_path / "flywheel",
-            sleep=slept.append,
+            clock=clock,
         )
     assert {("feed", "memory"), ("workload", "lead.count"), ("target", "memory-crm")} <= listed
     # 7 events in batches of 3, then the empty poll that ends a finite feed: 4 steps
     assert (report.feed, report.events, report.routed, report.steps) == ("memory", 7, 7, 4)
-    assert slept == [5.0, 5.0, 5.0]
+    assert clock.slept == [5.0, 5.0, 5.0]  # --interval between batches, on the clock
     assert agent.assigned == [lead.id for lead in _leads(7)]  # every lead, in arrival order
     (call,) = agent.feed_calls
     assert call["position"] is None and call["client"] is None and call["objects"] is None

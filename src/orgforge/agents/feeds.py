@@ -17,11 +17,12 @@ batch, and a feed built with that position resumes right after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from orgforge.agents.events import ChangeEvent
+from orgforge.clock import REAL, Clock
 
 _OPS = {"insert": "CREATE", "update": "UPDATE", "delete": "DELETE"}
 SWEEP_LIMIT = 2000
@@ -130,13 +131,13 @@ class PollFeed:
         objects: dict[str, tuple[str, ...]],
         position: dict[str, Any] | None = None,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = REAL,
         start: datetime | None = None,
     ) -> None:
         self.client = client
         self.objects = objects
-        self.now = now
-        first = soql_datetime((start or now()) - timedelta(seconds=1))
+        self.now = clock.now
+        first = soql_datetime((start or clock.now()) - timedelta(seconds=1))
         self._position: dict[str, Any] = {
             name: {"stamp": first, "ids": [], "deleted_from": first} for name in objects
         }
@@ -267,11 +268,11 @@ class StreamFeed:
         version: str = "59.0",
         wait: float = 10.0,
         http: Any = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = REAL,
     ) -> None:
         import httpx
 
-        self.now = now
+        self.now = clock.now
         self._fresh = False
 
         self.url = f"{instance_url.rstrip('/')}/cometd/{version}"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from orgforge.agents.policy import load_policy
 from orgforge.agents.routing import AccountIndex
 from orgforge.agents.session import POLL_OBJECTS, Session, StepReport
 from orgforge.agents.workloads import LeadDesk
+from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
 
 DEFAULT_WORKLOADS = ("lead.route", "lead.first_touch")
@@ -185,8 +185,7 @@ def run_agents(
     name: str | None = None,
     session: Any = None,
     env: dict[str, str] | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = REAL,
     on_step: Callable[[AgentsReport], None] | None = None,
 ) -> AgentsReport:
     """Run the lead workloads over ``feed`` until stopped (``once``: one sweep)."""
@@ -238,7 +237,7 @@ def run_agents(
             objects=objects if source_spec.org else None,
             position=saved["position"] if saved else None,
             interval=interval,
-            now=now,
+            clock=clock,
         )
         # --dry-run decides and reports but writes nothing: no org write, no log, no state
         log = None if dry_run else FlywheelLog(log_dir, client_id=_client_id(feed, client, cfg))
@@ -253,10 +252,10 @@ def run_agents(
             source,
             desk,
             None if dry_run else world,
-            now=now,
+            clock=clock,
             decide_at=source_spec.decide_at,
             reader=reader,
-            reconcile=_overflow_poller(client, objects, now) if client is not None else None,
+            reconcile=_overflow_poller(client, objects, clock) if client is not None else None,
         )
         if saved:
             run.restore(saved)
@@ -267,7 +266,7 @@ def run_agents(
             try:
                 step = run.step()
             except ReplayExpired as exc:
-                step = _reconcile(run, source, client, objects, exc, now, report)
+                step = _reconcile(run, source, client, objects, exc, clock, report)
             report.add(step)
             report.log_lines = log.lines if log is not None else 0
             if writer is not None:
@@ -281,7 +280,7 @@ def run_agents(
                 continue  # the long poll itself waited for events: no sleep between
             if source_spec.finite and step.events == 0:
                 return report  # e.g. the world's log: a replay ends when it is read
-            sleep(interval)
+            clock.sleep(interval)
     finally:
         if checker is not None:
             report.llm_check = checker.stats()
@@ -313,14 +312,14 @@ def _reader(client: Any):
     return read
 
 
-def _overflow_poller(client, objects, now):
+def _overflow_poller(client, objects, clock):
     """After a GAP_OVERFLOW (no record ids): every change to the entity since ``since``, by
     SystemModstamp sweeps until one comes back empty."""
 
     def changes(entity: str, since: datetime) -> list[Any]:
         if entity not in objects:
             return []
-        sweep = PollFeed(client, {entity: objects[entity]}, None, now=now, start=since)
+        sweep = PollFeed(client, {entity: objects[entity]}, None, clock=clock, start=since)
         found: list[Any] = []
         while batch := sweep.poll():
             found += batch
@@ -329,19 +328,19 @@ def _overflow_poller(client, objects, now):
     return changes
 
 
-def _reconcile(run, stream, client, objects, exc, now, report) -> StepReport:
+def _reconcile(run, stream, client, objects, exc, clock, report) -> StepReport:
     """The stored replay id is older than the org keeps: subscribe for new events first (so
     nothing after this instant can be lost), then sweep by polling from the last change handled
     — routed leads and first touches are remembered, so the overlap decides nothing twice."""
     since_text = stream.position.get("_since")
-    since = parse_ts(since_text) if since_text else now() - timedelta(hours=72)
+    since = parse_ts(since_text) if since_text else clock.now() - timedelta(hours=72)
     report.reconciled.append(
         f"{exc.channel}: replay id {exc.replay_id} is no longer kept by the org; "
         f"reconciled by polling changes since {since.isoformat(timespec='seconds')}"
     )
     stream.resubscribe_from_now()
     stream.connect()
-    sweep = PollFeed(client, objects, None, now=now, start=since)
+    sweep = PollFeed(client, objects, None, clock=clock, start=since)
     run.feed = sweep
     try:
         step = run.step()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orgforge.agents.events import ChangeEvent
@@ -22,6 +22,7 @@ from orgforge.agents.feeds import Feed, parse_ts
 from orgforge.agents.first_touch import touch_from_email, touch_from_task
 from orgforge.agents.routing import AccountMatch, Lead, RouterState
 from orgforge.agents.workloads import LeadDesk, _Watch
+from orgforge.clock import REAL, Clock
 
 LEAD_FIELDS = (
     "Company",
@@ -198,7 +199,7 @@ class Session:
         desk: LeadDesk,
         store: Any,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = REAL,
         decide_at: str = "now",  # now: live time; event: the event's commit time (replays)
         reader: Callable[[str, str, tuple[str, ...]], dict[str, Any] | None] | None = None,
         reconcile: Callable[[str, datetime], list[ChangeEvent]] | None = None,
@@ -207,7 +208,7 @@ class Session:
         self.feed = feed
         self.desk = desk
         self.store = store
-        self.now = now
+        self.now = clock.now  # live decisions and SLA checkpoints are at this clock's time
         self.decide_at = decide_at
         self.reader = reader  # (entity, id, fields) → the record now, for partial events
         # (entity, since) → every change to entity since then, polled: after a GAP_OVERFLOW

@@ -19,11 +19,11 @@ def _world_feed(config: Any, *, world: Any, position: Any = None, **_: Any) -> A
 
 
 def _poll_feed(
-    config: Any, *, client: Any, objects: Any, position: Any = None, now: Any, **_: Any
+    config: Any, *, client: Any, objects: Any, position: Any = None, clock: Any, **_: Any
 ) -> Any:
     from orgforge.agents.feeds import PollFeed
 
-    return PollFeed(client, objects, position, now=now)
+    return PollFeed(client, objects, position, clock=clock)
 
 
 def _stream_feed(
@@ -33,7 +33,7 @@ def _stream_feed(
     objects: Any,
     position: Any = None,
     interval: float,
-    now: Any,
+    clock: Any,
     **_: Any,
 ) -> Any:
     from orgforge.agents.feeds import StreamFeed, channel_of, http_for
@@ -46,7 +46,7 @@ def _stream_feed(
         version=config.salesforce.api_version,
         wait=min(interval, 60.0),
         http=http_for(client),
-        now=now,
+        clock=clock,
     )
 
 
