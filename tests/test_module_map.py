@@ -21,7 +21,7 @@ ALLOWED_ONLY: dict[str, set[str]] = {
     # the sandboxes stand alone, like a real org: their own code, errors, the clock and the
     # SOQL parser they share with `activity --where`, and orgforge.inputs to read files safely
     "sandbox": {"errors", "clock", "soql", "inputs", "serving"},
-    "soql": {"errors"},
+    "soql": {"errors", "clock"},  # TODAY & co. count from an injected Clock
     "schema": {"errors"},
     # leaf modules everything may use: they import nothing else of orgforge
     "clock": set(),
