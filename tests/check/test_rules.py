@@ -449,6 +449,23 @@ def _message_of_open_task(c):
     c.execute("UPDATE rec_Task SET Status = 'Not Started' WHERE key = ?", (task,))
 
 
+def _weekend_comment(c):
+    key = one(c, "SELECT key FROM rec_CaseComment LIMIT 1")[0]
+    c.execute(  # Saturday 2026-11-21, midday in every zone the team works in
+        "UPDATE rec_CaseComment SET CreatedDate = '2026-11-21T15:00:00.000Z' WHERE key = ?",
+        (key,),
+    )
+
+
+def _night_stage_change(c):
+    key, by = one(c, "SELECT key, LastModifiedById FROM rec_Opportunity LIMIT 1")
+    tz = one(c, "SELECT TimeZoneSidKey FROM rec_User WHERE key = ?", by)[0]
+    at = "2026-11-18T08:00:00.000Z" if tz.startswith("America/") else "2026-11-18T02:00:00.000Z"
+    c.execute(  # a Wednesday, 02:00-03:00 local: nobody's working hours
+        "UPDATE rec_Opportunity SET LastModifiedDate = ? WHERE key = ?", (at, key)
+    )
+
+
 BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "audit_fields_present": [_audit],
     "lookups_resolve": [_lookup],
@@ -490,6 +507,7 @@ BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "account_hierarchy_holds": [_parent_loop, _parent_elsewhere],
     "campaign_members_consistent": [_member_twice, _member_responded, _campaign_credit],
     "email_messages_match_tasks": [_message_elsewhere, _message_of_open_task],
+    "work_in_working_hours": [_weekend_comment, _night_stage_change],
 }
 
 
@@ -516,6 +534,18 @@ def test_each_rule_fires_on_a_world_that_breaks_it(small_world, tmp_path, rule, 
     assert result.violations, f"{rule} did not fire"
     violation = result.violations[0]
     assert violation.rule == rule and "/" in violation.key and violation.message
+
+
+def test_weekends_are_working_days_when_the_world_says_so(tmp_path):
+    """A world generated with skip_weekends: false works weekends: a Saturday comment is fine
+    there, and its weekend records are not reported."""
+    config = tmp_path / "orgforge.yaml"
+    config.write_text("generate:\n  skip_weekends: false\n", encoding="utf-8")
+    world = make_world(tmp_path, "weekends.db", config=str(config), accounts=40, seed=5)
+    assert orgforge.check(world, ["work_in_working_hours"]).ok
+    with sqlite3.connect(world) as conn:
+        _weekend_comment(conn)
+    assert orgforge.check(world, ["work_in_working_hours"]).ok
 
 
 def test_cli_reads_well_exits_1_and_speaks_json(small_world, tmp_path):

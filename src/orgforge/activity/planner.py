@@ -18,6 +18,7 @@ Text (meeting notes, email bodies) is not drawn here: it comes from the content 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,14 @@ from orgforge.activity.subjects import Holidays, SubjectType, SubjectTypes, stag
 from orgforge.config import ActivityConfig
 from orgforge.generate.calendar import Calendar
 from orgforge.generate.distributions import stream
-from orgforge.generate.timeutil import business_day, is_weekend, iso_date, local_minute, utc
+from orgforge.generate.timeutil import (
+    business_day,
+    is_weekend,
+    iso_date,
+    local_minute,
+    utc,
+    working_minute,
+)
 
 SEQ_BASE = 1_000_000  # activity records sort after the base generator's (seq < 1,000)
 SLOT_BASE = {"m": 0, "u": 300, "e": 500}
@@ -80,20 +88,48 @@ def is_scorecard_key(key: str) -> bool:
     return key.startswith("Task/") and "/sc-" in key
 
 
-def _audit_minutes(rng: Draws, item: Planned, at: int, floor: int, now: int) -> tuple[int, int]:
-    """(CreatedDate, LastModifiedDate) in absolute minutes. A meeting is scheduled some days
-    before it starts (never before the deal or its contact existed, nor after as_of); a past
-    one is modified when its notes are logged after it ends, a future one not since. An email
-    is created when it is sent."""
+def _audit_minutes(
+    rng: Draws, item: Planned, at: int, floor: int, now: int, owner: Worker
+) -> tuple[int, int]:
+    """(CreatedDate, LastModifiedDate) in absolute minutes, in the owner's working time. A
+    meeting is scheduled some days before it starts (never before the deal or its contact
+    existed, nor after as_of); a past one is modified when its notes are logged after it ends,
+    a future one not since. An email is created when it is sent, on its day."""
     if item.kind == "email":
-        return at, at
+        day_lo = local_minute(item.day, 0, item.tz)
+        lo, hi = max(day_lo, floor + 1), min(day_lo + 1439, now - 1)
+        sent = owner.nudge(at, lo, hi) if lo <= at <= hi else at
+        return sent, sent
     ahead = 1440 * (1 + int(rng.random() * SCHEDULE_DAYS)) + int(rng.random() * 480)
     created = max(min(at - ahead, now - 1), floor + 1)
     created = min(created, at - 1, now - 1)
+    created = owner.nudge(created, floor + 1, min(at - 1, now - 1))
     if item.when == "future":
         return created, created
     logged = item.end_minute + 5 + int(rng.random() * 240)
-    return created, max(created, min(logged, now - 1))
+    ended = min(max(created, item.end_minute), now - 1)
+    logged = owner.nudge(max(ended, min(logged, now - 1)), ended, now - 1)
+    return created, logged
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Whose working time a record's audit minutes fall in: the owner's zone, hours and days
+    (their User's TimeZoneSidKey/StartDay/EndDay; the account's zone and business hours when
+    the source has no such User)."""
+
+    tz: str
+    hours: tuple[int, int]
+    weekdays_only: bool
+
+    @classmethod
+    def of(cls, user: dict, tz: str, hours: tuple[int, int], weekdays_only: bool) -> Worker:
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # no such User fields
+            hours = (int(user["StartDay"]), int(user["EndDay"]))
+        return cls(user.get("TimeZoneSidKey") or tz, hours, weekdays_only)
+
+    def nudge(self, minute: int, floor: int, ceiling: int) -> int:
+        return working_minute(minute, self.tz, self.hours, floor, ceiling, self.weekdays_only)
 
 
 class Draws:
@@ -256,6 +292,7 @@ class Planner:
         tz = timezone_of(opp, cfg.timezone_from)
         holidays = self.holidays.for_country(opp.account.get("BillingCountry"))
         skip = cfg.skip_weekends
+        worker = Worker.of(opp.owner, tz, tuple(cfg.business_hours), skip)
         now = self.asof * 1440  # as_of midnight (UTC): what is past happened before it
         born = opp.created_minute
         created = opp.created.toordinal()
@@ -409,6 +446,7 @@ class Planner:
                     at_minute,
                     max(born, participants[0].created),
                     now,
+                    worker,
                 )
                 # The key names the slot and carries the signature's first characters: an item
                 # that moves (new as_of, hours, subjects…) is a new record, never an edit, so a

@@ -10,6 +10,7 @@ tests/check/ that breaks a world and sees the rule fire.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -1274,7 +1275,7 @@ def campaign_members_consistent(s: Snapshot) -> Iterator[Violation]:
 @rule()
 def email_messages_match_tasks(s: Snapshot) -> Iterator[Violation]:
     """Every EmailMessage is the message of a completed email Task (ActivityId): related to
-    the same record, sent when the task was done, with the task's subject."""
+    the same record, sent by the time the task was done, with the task's subject."""
     for message in s.rows("EmailMessage"):
         task = s.get(message.get("ActivityId"))
         if task is None or task.get("TaskSubtype") != "Email":
@@ -1300,6 +1301,56 @@ def email_messages_match_tasks(s: Snapshot) -> Iterator[Violation]:
                 message,
                 f"was sent {message['MessageDate']}, before {task['key']} was created",
             )
+
+
+# -- when people work ----------------------------------------------------------------------------
+
+# People wrap up their day (log calls, answer the last case, note the late meeting) up to an hour
+# after their working hours end.
+WRAP_UP_MINUTES = 60
+
+
+def _local_minute(stamp: str, tz: str) -> tuple[int, int]:
+    """(local day ordinal, minute of that day) of a Salesforce datetime in zone ``tz``."""
+    from orgforge.generate.timeutil import parse_stamp, utc_offset_minutes
+
+    minute = parse_stamp(stamp)
+    with contextlib.suppress(Exception):  # an unknown zone in an edited world: read it as UTC
+        minute += utc_offset_minutes(tz, minute // 1440)
+    return minute // 1440, minute % 1440
+
+
+@rule()
+def work_in_working_hours(s: Snapshot) -> Iterator[Violation]:
+    """People create and change records in their working hours (the User's StartDay-EndDay, in
+    their time zone, or the hour after, wrapping up the day) on working days (weekdays, unless
+    the world was generated with `skip_weekends: false`)."""
+    from orgforge.generate.timeutil import is_weekend
+
+    users = {u["key"]: u for u in s.rows("User")}
+    records = [r for obj in s.objects for r in s.rows(obj)] + list(s.history or ())
+    for record in records:
+        for when_field, who_field in (
+            ("CreatedDate", "CreatedById"),
+            ("LastModifiedDate", "LastModifiedById"),
+        ):
+            stamp, user = record.get(when_field), users.get(record.get(who_field) or "")
+            if not stamp or user is None or user.get("StartDay") is None:
+                continue
+            if when_field == "LastModifiedDate" and stamp == record.get("CreatedDate"):
+                continue
+            day, minute = _local_minute(stamp, user.get("TimeZoneSidKey") or "UTC")
+            start, end = int(user["StartDay"]) * 60, int(user["EndDay"]) * 60 + WRAP_UP_MINUTES
+            off_day = s.weekdays_only and is_weekend(day)
+            if off_day or not start <= minute <= end:
+                hh, mm = divmod(minute, 60)
+                when = "a weekend" if off_day else f"{hh:02d}:{mm:02d} local time"
+                yield _v(
+                    "work_in_working_hours",
+                    record,
+                    f"{when_field} {stamp} is {when} for {user['key']} "
+                    f"({user.get('TimeZoneSidKey')}, hours {user['StartDay']}-{user['EndDay']})",
+                )
 
 
 __all__ = ["RULES", "Rule", "Violation"]

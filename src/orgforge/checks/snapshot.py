@@ -29,6 +29,8 @@ class Snapshot:
     # Task/Event/CaseComment carry ``step``, records their read-only fields: a world, a JSON or
     # Parquet export (not CSV)
     steps: bool = True
+    # the world's working days: weekdays only unless generated with skip_weekends: false
+    weekdays_only: bool = True
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -68,8 +70,17 @@ class Snapshot:
         return bool(self.objects.get(need))
 
 
-def _as_of(generated: str | dict | None, source: str) -> dt.date:
+def _generated(generated: str | dict | None) -> dict:
     info = json.loads(generated) if isinstance(generated, str) else generated
+    return info if isinstance(info, dict) else {}
+
+
+def _weekdays_only(generated: str | dict | None) -> bool:
+    return _generated(generated).get("skip_weekends", True) is not False
+
+
+def _as_of(generated: str | dict | None, source: str) -> dt.date:
+    info = _generated(generated)
     if not info or "as_of" not in info:
         raise UsageError(
             f"{source}: no generation record (as_of unknown)",
@@ -92,7 +103,8 @@ def from_world(location: str) -> Snapshot:
     except WorldError:
         raise
     with world:
-        as_of = _as_of(world.get_meta("generated"), f"world {location}")
+        generated = world.get_meta("generated")
+        as_of = _as_of(generated, f"world {location}")
         objects = {name: list(world.iter_dicts(name)) for name in sf.GENERATED}
         history = list(world.iter_dicts(t.HISTORY))
         jobs = world.get_meta("team_jobs")
@@ -102,6 +114,7 @@ def from_world(location: str) -> Snapshot:
         objects,
         history,
         json.loads(jobs) if jobs else None,
+        weekdays_only=_weekdays_only(generated),
     )
 
 
@@ -194,4 +207,12 @@ def from_folder(folder: Path) -> Snapshot:
             else:
                 history = _read_parquet(path)
     team = manifest.get("team_jobs")
-    return Snapshot(str(folder), as_of, objects, history, team, steps=fmt != "csv")
+    return Snapshot(
+        str(folder),
+        as_of,
+        objects,
+        history,
+        team,
+        steps=fmt != "csv",
+        weekdays_only=_weekdays_only(manifest.get("seed")),
+    )

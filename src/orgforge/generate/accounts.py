@@ -41,7 +41,13 @@ from orgforge.generate.names import AccountName
 from orgforge.generate.objects import ObjectMaker
 from orgforge.generate.plan import Plan
 from orgforge.generate.team import Staffing, TeamUser
-from orgforge.generate.timeutil import is_weekend, stamp, utc_offset_minutes
+from orgforge.generate.timeutil import (
+    is_weekend,
+    stamp,
+    utc_offset_minutes,
+    work_day,
+    working_minute,
+)
 from orgforge.generate.timeutil import iso_date as _date
 from orgforge.schema.salesforce import ACCOUNT_TYPES, LEAD_SOURCES, STAGE_FACTS, STAGES
 
@@ -168,20 +174,47 @@ class _Opp:
 
 
 class _Clock:
-    """Minutes of one generation: as_of's midnight UTC is ``now``."""
+    """Minutes of one generation: as_of's midnight UTC is ``now``. People work on working days
+    (weekdays, with ``skip_weekends``) inside their working hours."""
 
-    __slots__ = ("asof", "now")
+    __slots__ = ("asof", "now", "weekdays_only")
 
-    def __init__(self, asof: int) -> None:
+    def __init__(self, asof: int, weekdays_only: bool = True) -> None:
         self.asof = asof
         self.now = asof * 1440
+        self.weekdays_only = weekdays_only
+
+    def workday(self, day: int) -> int:
+        return work_day(day, self.asof, self.weekdays_only)
 
     def at(self, day: int, user: TeamUser, u: float) -> int:
-        """A minute of ``day`` within ``user``'s working hours (their time zone)."""
+        """A minute of ``day`` (its working day) within ``user``'s working hours (their zone)."""
+        day = self.workday(day)
         start, end = user.hours
         minute = day * 1440 + start * 60 + int(u * (end - start) * 60)
         # as_of's eve, evening, west of UTC: already past midnight UTC, i.e. not yet happened
         return min(minute - utc_offset_minutes(user.tz, day), self.now - 1)
+
+    def nudge(self, minute: int, user: TeamUser, floor: int, ceiling: int | None = None) -> int:
+        """``minute`` moved into ``user``'s working time, kept in [floor, ceiling (now)]."""
+        ceiling = self.now - 1 if ceiling is None else ceiling
+        return working_minute(minute, user.tz, user.hours, floor, ceiling, self.weekdays_only)
+
+    def between(self, lo: int, hi: int, user: TeamUser, u: float) -> int:
+        """A minute at ``u`` of the way from lo to hi, measured on ``user``'s wall clock (a
+        world moved by whole days draws the same local times), kept in [lo, hi]."""
+        tz = user.tz
+        local_lo = lo + utc_offset_minutes(tz, lo // 1440)
+        local_hi = hi + utc_offset_minutes(tz, hi // 1440)
+        local = local_lo + int(u * max(1, local_hi - local_lo))
+        return min(max(local - utc_offset_minutes(tz, local // 1440), lo), hi)
+
+    def days_later(self, minute: int, user: TeamUser, days: int) -> int:
+        """The same wall-clock time ``days`` later (earlier, if negative) in ``user``'s zone, so a
+        daylight-saving change in between doesn't move it out of their hours."""
+        local = minute + utc_offset_minutes(user.tz, minute // 1440)
+        target = local + days * 1440
+        return target - utc_offset_minutes(user.tz, target // 1440)
 
     def end_of_day(self, day: int, user: TeamUser, u: float) -> int:
         """Shortly after ``user``'s working day ends (when they log what they did)."""
@@ -194,7 +227,7 @@ class BlockGenerator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.asof = plan.as_of_ordinal
-        self.clock = _Clock(self.asof)
+        self.clock = _Clock(self.asof, plan.skip_weekends)
         # Per pack and segment: its titles by seniority, a weighted pick of seniority levels,
         # its products and its opportunity themes.
         self.titles: dict[tuple[str, str], tuple[dict[str, list], Weighted[str]]] = {}
@@ -322,7 +355,7 @@ class BlockGenerator:
             for job in ("owner", "sdr", "se", "csm", "support")
         }
         owner = team["owner"]
-        created_day = self.asof - h.age
+        created_day = clock.workday(self.asof - h.age)
         created = clock.at(created_day, owner, rng.random())
         rich, sparse = tier == "rich", tier == "sparse"
         moderate_half = tier == "moderate" and rng.random() < 0.5
@@ -447,7 +480,7 @@ class BlockGenerator:
         # A prospect's contacts come in through the SDR's outreach; others through the owner.
         creator = team["sdr"] if h.type_key == "Prospect" else team["owner"]
         owner = team["owner"]
-        span = max(1, h.age - 2)
+        span = max(1, self.asof - created_day - 2)
         days = sorted(created_day + 1 + int(rnd() ** 2 * span) for _ in range(count))
         if days:
             days[0] = created_day + 1
@@ -545,7 +578,7 @@ class BlockGenerator:
         key_prefix = f"Opportunity/{h.index + 1:04d}/"
         history_prefix = f"History/{key_prefix}"
         scale = 0.15 + 0.85 * h.size
-        earliest = created_day + 2  # after the account and its first contact
+        earliest = _after_first_contact(created_day, contacts)
         rows = out.rows.setdefault("Opportunity", [])
         history = out.rows.setdefault("History", [])
         for n in range(1, count + 1):
@@ -567,7 +600,7 @@ class BlockGenerator:
                 if sum(spent) > room - 1:  # a young account: a faster deal
                     spent = [max(1, d * (room - 1) // max(1, sum(spent))) for d in spent]
                 latest_close = asof - 1
-                close_day = latest_close - int(rnd() * max(1, room - sum(spent)))
+                close_day = clock.workday(latest_close - int(rnd() * max(1, room - sum(spent))))
                 first_day = close_day - sum(spent)
                 close = close_day
             else:
@@ -588,7 +621,9 @@ class BlockGenerator:
                 entered.append(clock.at(day, owner, rnd()))
             last = len(entered) - 1
             for i in range(1, len(entered)):  # same day: still in order, and before now
-                entered[i] = min(max(entered[i], entered[i - 1] + 1), clock.now - 1 - (last - i))
+                latest = clock.now - 1 - (last - i)
+                entered[i] = min(max(entered[i], entered[i - 1] + 1), latest)
+                entered[i] = clock.nudge(entered[i], owner, entered[i - 1] + 1, latest)
             created = entered[0]
             name = f"{naming.name} - {theme}"
             stages = list(zip(path, entered, strict=True))
@@ -636,7 +671,9 @@ class BlockGenerator:
                 )
             existing = [c for c in contacts if c["_created"] < created] or contacts[:1]
             senior = [c for c in existing if c["_seniority"] in SENIOR] or existing
-            roles = self._roles(out, h, n, record, created, contacts, senior, roles_per_opp[n - 1])
+            roles = self._roles(
+                out, h, n, record, owner, created, contacts, senior, roles_per_opp[n - 1]
+            )
             primary = roles[0]
             context = {
                 "account": naming.name,
@@ -705,7 +742,7 @@ class BlockGenerator:
             if record["IsWon"]:
                 wins.append((opp.closed, record["_product"]))
 
-    def _roles(self, out, h, opp_number, opp, created, contacts, senior, count) -> list[dict]:
+    def _roles(self, out, h, opp_number, opp, owner, created, contacts, senior, count) -> list:
         """The opportunity's contact roles; returns their contacts, primary first. A role is
         added when the opportunity opens, or when its contact joins the account later."""
         rng = h.rng
@@ -717,7 +754,8 @@ class BlockGenerator:
         chosen = [primary, *others[: count - 1]]
         owner_key = opp["OwnerId"]
         for n, contact in enumerate(chosen, start=1):
-            at = max(created, contact["_created"]) + 1 + int(rng.random() * 120)
+            joined = max(created, contact["_created"]) + 1
+            at = min(joined + int(rng.random() * 120), self.clock.now - 1)
             rows.append(
                 {
                     "key": f"{key_prefix}{n}",
@@ -729,7 +767,7 @@ class BlockGenerator:
                     "ContactId": contact["key"],
                     "Role": rng.choice(PRIMARY_ROLES if n == 1 else OTHER_ROLES),
                     "IsPrimary": int(n == 1),
-                    **_audit(min(at, self.clock.now - 1), owner_key),
+                    **_audit(self.clock.nudge(at, owner, joined), owner_key),
                 }
             )
         return chosen
@@ -771,7 +809,7 @@ class BlockGenerator:
         case_rows = out.rows.setdefault("Case", [])
         comment_rows = out.rows.setdefault("CaseComment", [])
         history = out.rows.setdefault("History", [])
-        earliest = created_day + 2
+        earliest = _after_first_contact(created_day, contacts)
         for n, status in enumerate(statuses, start=1):
             tier = tier_of(rnd())
             path = self._case_path(rng, status)
@@ -801,7 +839,9 @@ class BlockGenerator:
                 entered.append(clock.at(day, agent, rnd()))
             last = len(entered) - 1
             for i in range(1, len(entered)):  # in order, and all before now
-                entered[i] = min(max(entered[i], entered[i - 1] + 5), clock.now - 1 - (last - i))
+                latest = clock.now - 1 - (last - i)
+                entered[i] = min(max(entered[i], entered[i - 1] + 5), latest)
+                entered[i] = clock.nudge(entered[i], agent, entered[i - 1] + 5, latest)
             created = entered[0]
             existing = [c for c in contacts if c["_created"] < created] or contacts[:1]
             contact = choice(existing)
@@ -812,11 +852,14 @@ class BlockGenerator:
             # Comments between opening and closing (or now); the status at each one's time
             # gives its tone. A closed case's last comment is the resolution, just before closing.
             n_case_comments = per_case[n - 1]
+            lo, hi = created + 1, end - 1
             times = sorted(
-                created + 1 + int(rnd() * max(1, end - created - 2)) for _ in range(n_case_comments)
+                clock.nudge(clock.between(lo, hi, agent, rnd()), agent, lo, hi)
+                for _ in range(n_case_comments)
             )
             if closed_at is not None and times:
-                times[-1] = closed_at - 1 - int(rnd() * 30)
+                resolved = closed_at - 1 - int(rnd() * 30)
+                times[-1] = clock.nudge(resolved, agent, lo, closed_at - 1)
                 times = sorted(max(created + 1, t) for t in times)
             last_change = max(entered[-1], times[-1] if times else 0)
             record = {
@@ -1055,14 +1098,18 @@ class BlockGenerator:
         now_day = self.asof
         completed = day < now_day
         if completed:
-            done = max(clock.end_of_day(day, owner, rnd()), earliest)
+            done = clock.end_of_day(day, owner, rnd())
+            if done < earliest:  # the contact joined late that day: done in working time after
+                done = clock.nudge(earliest, owner, earliest)
             if done >= clock.now:  # finished on the last evening: logged before midnight
                 done = clock.now - 1
-            created = min(max(done - 1440 * int(rnd() * 3), floor), done)
+            created = min(max(clock.days_later(done, owner, -int(rnd() * 3)), floor), done)
+            created = clock.nudge(created, owner, floor, done)
             modified = done
             status = "Completed"
         else:
             created = min(max(clock.now - 1 - int(rnd() * 2880), floor), clock.now - 1)
+            created = clock.nudge(created, owner, floor)
             modified = created
             status = OPEN_TASK_STATUSES[int(rnd() * 4)]
         subtype, type_ = TASK_SHAPE[kind]
@@ -1121,8 +1168,9 @@ class BlockGenerator:
         if future:
             created = clock.now - 1 - int(ahead * 7) * 1440 - int(minutes * 600)
         else:
-            created = start - 1440 * (1 + int(ahead * 7))
+            created = clock.days_later(start, owner, -(1 + int(ahead * 7)))
         created = min(max(created, floor), clock.now - 1, start - 1)
+        created = clock.nudge(created, owner, floor, min(clock.now - 1, start - 1))
         # Where the world's writer may move it if a calendar is taken (generate/calendar.py):
         # any working day of the step's window, inside that day's hours, on the same side of
         # now, after it was scheduled: its own day first, then the nearest.
@@ -1248,6 +1296,13 @@ def email_local(first: str, last: str) -> str:
     José → jose)."""
     text = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
     return "".join(c for c in text.lower() if c.isalnum() or c == ".")
+
+
+def _after_first_contact(created_day: int, contacts: list[dict]) -> int:
+    """The first day an account's deals and cases can start: after the account was created and
+    after its first contact joined (the day after, which a weekend may have moved)."""
+    first = contacts[0]["_created"] // 1440 + 1 if contacts else 0
+    return max(created_day + 2, first)
 
 
 def _day_of(minute: int, user: TeamUser) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from orgforge.generate.distributions import hash_unit
 from orgforge.generate.plan import Plan
 from orgforge.generate.team import HISTORY_START_DAYS
-from orgforge.generate.timeutil import iso_date, stamp
+from orgforge.generate.timeutil import iso_date, local_minute, stamp, work_day
 from orgforge.schema.salesforce import CAMPAIGN_TYPES
 
 STANDARD_PRICEBOOK = "Pricebook2/standard"
@@ -102,8 +102,10 @@ def catalog_records(plan: Plan) -> dict[str, list[dict]]:
     asof = plan.as_of_ordinal
     admin = plan.users[0]
     # After the team's first user joined (team.py: up to 200 days before the history starts).
-    created_day = max(asof - HISTORY_START_DAYS, admin.created + 1)
-    created = stamp(created_day * 1440 + 10 * 60)
+    weekdays_only = plan.skip_weekends
+    created_day = work_day(max(asof - HISTORY_START_DAYS, admin.created + 1), asof, weekdays_only)
+    # set up by the first user, mid-morning of their working day
+    created = stamp(local_minute(created_day, admin.hours[0] * 60 + 120, admin.tz))
     audit = {
         "CreatedDate": created,
         "CreatedById": admin.key,
@@ -162,9 +164,13 @@ def catalog_records(plan: Plan) -> dict[str, list[dict]]:
             "Completed" if span.end < asof else "In Progress" if span.start <= asof else "Planned"
         )
         budget = 5000 + round(hash_unit(plan.seed, "campaign-budget", n) * 45) * 1000
-        made = max(created_day, span.start - CAMPAIGN_LEAD_DAYS) * 1440 + 9 * 60
+        made_day = work_day(max(created_day, span.start - CAMPAIGN_LEAD_DAYS), asof, weekdays_only)
+        made = local_minute(made_day, admin.hours[0] * 60 + 60, admin.tz)
         # Last touched when it closed (or when it was set up, if it hasn't), never after as_of.
-        touched = min(span.end + 1, asof - 1) * 1440 + 16 * 60 if status != "Planned" else made
+        touched_day = work_day(min(span.end + 1, asof - 1), asof, weekdays_only)
+        touched = local_minute(touched_day, admin.hours[1] * 60 - 120, admin.tz)
+        if status == "Planned":
+            touched = made
         out["Campaign"].append(
             {
                 **base(span.key, n),

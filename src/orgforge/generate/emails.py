@@ -10,11 +10,16 @@ task (not sent yet) has no message.
 
 from __future__ import annotations
 
+from typing import Any
+
+from orgforge.generate.timeutil import parse_stamp, stamp
+
 SENT = "3"
 
 
-def email_messages(out, account_idx: int, contacts: list[dict], users: dict) -> None:
-    """Add the EmailMessages of the account's completed email tasks (already in ``out``)."""
+def email_messages(out, account_idx: int, contacts: list[dict], users: dict, clock: Any) -> None:
+    """Add the EmailMessages of the account's completed email tasks (already in ``out``): each
+    sent in its owner's working time, at or before the task was logged as done."""
     by_key = {c["key"]: c for c in contacts}
     rows = out.rows.setdefault("EmailMessage", [])
     number = f"{account_idx + 1:04d}"
@@ -29,7 +34,8 @@ def email_messages(out, account_idx: int, contacts: list[dict], users: dict) -> 
         n += 1
         owner = users[task["OwnerId"]]
         contact = by_key.get(task["WhoId"]) or {}
-        sent = task["LastModifiedDate"]
+        done = parse_stamp(task["LastModifiedDate"])
+        sent = stamp(clock.nudge(done, owner, parse_stamp(task["CreatedDate"]), done))
         rows.append(
             {
                 "key": f"EmailMessage/{number}/{n}",

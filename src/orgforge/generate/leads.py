@@ -22,7 +22,8 @@ from random import Random
 
 from orgforge.config import CONVERTED_LEAD_SHARE
 from orgforge.generate.catalog import CampaignSpan, campaign_at
-from orgforge.generate.timeutil import iso_date, stamp
+from orgforge.generate.team import TeamUser
+from orgforge.generate.timeutil import iso_date, local_minute, stamp
 from orgforge.schema.salesforce import CONVERTED_STATUS, LEAD_SOURCES
 
 CONVERTED_SHARE = CONVERTED_LEAD_SHARE
@@ -131,8 +132,9 @@ class LeadMaker:
                 status = _status_of_open(age, rnd())
                 modified = created
                 if status != "Open - Not Contacted":
-                    touched = created + (1 + int(rnd() * max(1, min(age - 1, 30)))) * 1440
-                    modified = min(touched, clock.now - 1)
+                    later = 1 + int(rnd() * max(1, min(age - 1, 30)))
+                    touched = clock.days_later(created, sdr, later)
+                    modified = clock.nudge(min(touched, clock.now - 1), sdr, created)
             source = LEAD_SOURCES[int(rnd() * len(LEAD_SOURCES))]
             record = {
                 "key": f"Lead/{number}/{n}",
@@ -165,7 +167,8 @@ class LeadMaker:
                 "CreatedDate": stamp(created),
                 "CreatedById": sdr.key,
                 "LastModifiedDate": stamp(max(created, modified)),
-                "LastModifiedById": sdr.key,
+                # whoever converted it (made its contact) touched it last
+                "LastModifiedById": contact["CreatedById"] if converted else sdr.key,
             }
             rows.append(record)
             if not sparse:
@@ -186,7 +189,9 @@ class LeadMaker:
                 responded = converted or rnd() < RESPONDED
                 until = (converted_at if converted else clock.now) - 1
                 members.append(
-                    self._member(rng, span, "LeadId", record["key"], created + 1, until, responded)
+                    self._member(
+                        rng, span, "LeadId", record["key"], created + 1, until, responded, sdr
+                    )
                 )
                 if converted:
                     opp.record["CampaignId"] = span.key
@@ -203,7 +208,15 @@ class LeadMaker:
                 continue
             members.append(
                 self._member(
-                    rng, span, "ContactId", contact["key"], joined, clock.now - 1, rnd() < RESPONDED
+                    rng,
+                    span,
+                    "ContactId",
+                    contact["key"],
+                    joined,
+                    clock.now - 1,
+                    rnd() < RESPONDED,
+                    self.plan.users[0],
+                    floor=contact["_created"] + 1,
                 )
             )
         member_rows = out.rows.setdefault("CampaignMember", [])
@@ -214,17 +227,30 @@ class LeadMaker:
             member_rows.append(member)
 
     def _member(
-        self, rng: Random, span: CampaignSpan, field: str, who: str, at: int, until: int, responded
+        self,
+        rng: Random,
+        span: CampaignSpan,
+        field: str,
+        who: str,
+        at: int,
+        until: int,
+        responded: bool,
+        by: TeamUser,
+        floor: int | None = None,
     ) -> dict:
-        """A campaign member added at minute ``at`` (by the campaign's owner); a responder
-        responded between then and ``until``."""
-        owner = self.plan.users[0].key
+        """A campaign member added by ``by`` (a lead by the SDR who works it, a contact by the
+        campaign's owner) at minute ``at`` or, to be in working time, as early as ``floor``; a
+        responder responded between then and ``until``."""
+        owner = by.key
         at = min(at, until)
+        at = self.clock.nudge(at, by, at if floor is None else min(floor, at), until)
         responded_day = None
         if responded:
             responded_day = min(at // 1440 + int(rng.random() * 10), until // 1440)
-        modified = max(at, responded_day * 1440 + 12 * 60) if responded_day else at
-        modified = min(modified, until)
+        noon = local_minute(responded_day, 12 * 60, by.tz) if responded_day else at
+        modified = max(at, noon)
+        # the response is recorded in working time
+        modified = self.clock.nudge(min(modified, until), by, at, until)
         return {
             "tier": None,
             "job": "generate",

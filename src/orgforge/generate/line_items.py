@@ -12,6 +12,7 @@ Amount (some sparse ones) has no lines; a Closed Won one always has an Amount.
 from __future__ import annotations
 
 from random import Random
+from typing import Any
 
 from orgforge.generate.catalog import STANDARD_PRICEBOOK, PriceEntry
 from orgforge.generate.distributions import Weighted
@@ -59,10 +60,12 @@ def line_items(
     opp: dict,
     created: int,
     entries: dict[str, PriceEntry],
-    now: int,
+    clock: Any,
+    seller: Any,
 ) -> list[dict]:
-    """The opportunity's line items (added within the hour it was created); sets its
-    Pricebook2Id. ``opp`` is the Opportunity record, ``entries`` its pack's price book."""
+    """The opportunity's line items (added by its owner, ``seller``, within the hour it was
+    created, in their working time); sets its Pricebook2Id. ``opp`` is the Opportunity record,
+    ``entries`` its pack's price book, ``clock`` the generation's clock."""
     from orgforge.generate.timeutil import stamp
 
     amount = opp["Amount"]
@@ -77,7 +80,8 @@ def line_items(
     for n, (entry, quantity, unit, discount) in enumerate(
         draw_lines(rng, int(amount), primary, others), start=1
     ):
-        at = stamp(min(created + 1 + int(rng.random() * 60), now - 1))
+        added = min(created + 1 + int(rng.random() * 60), clock.now - 1)
+        at = stamp(clock.nudge(added, seller, created + 1))
         rows.append(
             {
                 "key": f"{key_prefix}{n}",

@@ -59,7 +59,7 @@ class ObjectMaker:
         assign_managers(rng, contacts)
 
     def account(self, out, h, naming, place, team, contacts, opps, counts: tuple[int, int]):
-        plan, now = self.plan, self.clock.now
+        plan = self.plan
         account = out.rows["Account"][-1]
         account["ParentId"] = None  # set by the block (subsidiaries)
         region = (
@@ -78,7 +78,11 @@ class ObjectMaker:
         for n, opp in enumerate(opps, start=1):
             opp.record["CampaignId"] = None
             opp.record["Pricebook2Id"] = None
-            rows.extend(line_items(lines_rng, h.index, n, opp.record, opp.created, entries, now))
+            rows.extend(
+                line_items(
+                    lines_rng, h.index, n, opp.record, opp.created, entries, self.clock, opp.owner
+                )
+            )
         n_leads, n_converted = counts
         by_level = self.titles[naming.industry, naming.segment][0]
         titles = [t for level in by_level.values() for t in level]
@@ -95,7 +99,7 @@ class ObjectMaker:
             n_converted,
             titles,
         )
-        email_messages(out, h.index, contacts, self.users)
+        email_messages(out, h.index, contacts, self.users, self.clock)
 
     def subsidiaries(self, out) -> None:
         """Parent/subsidiary pairs among the block's large accounts, once they are made.

@@ -34,7 +34,7 @@ from orgforge.generate.emails import copy_text
 from orgforge.generate.names import AccountName, Namer
 from orgforge.generate.plan import Plan, make_plan
 from orgforge.generate.team import HISTORY_START_DAYS
-from orgforge.generate.timeutil import local_minute, stamp
+from orgforge.generate.timeutil import local_minute, stamp, work_day
 from orgforge.schema import salesforce as sf
 from orgforge.world.runlog import RunLog, check_writable_dir
 from orgforge.world.shard import ShardManifest, write_shard
@@ -449,7 +449,15 @@ def _run(
     world.set_meta("fingerprint", fingerprint(config))
     world.set_meta(
         "generated",
-        json.dumps({"seed": plan.seed, "as_of": plan.as_of.isoformat(), "accounts": plan.accounts}),
+        json.dumps(
+            {
+                "seed": plan.seed,
+                "as_of": plan.as_of.isoformat(),
+                "accounts": plan.accounts,
+                # said only when it is not the default, for `orgforge check`'s working days
+                **({} if plan.skip_weekends else {"skip_weekends": False}),
+            }
+        ),
     )
     return GenerateResult(
         run_id=run_id,
@@ -481,10 +489,17 @@ def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) ->
     """The team's UserRole and User records, the price book and the campaigns (account_idx -1:
     they belong to no account; generate/catalog.py)."""
     as_of = plan.as_of_ordinal
-    first_user = plan.users[0].key
+    admin = plan.users[0]
+    first_user = admin.key
+
+    def set_up(day: int, minutes: int) -> str:
+        """A time the first user set something up: a working day, ``minutes`` into their day."""
+        day = work_day(day, as_of, plan.skip_weekends)
+        return stamp(local_minute(day, admin.hours[0] * 60 + minutes, admin.tz))
+
     roles = []
     for n, role in enumerate(plan.team.roles, start=1):
-        created = stamp((as_of - HISTORY_START_DAYS - 400) * 1440 + 9 * 60)
+        created = set_up(as_of - HISTORY_START_DAYS - 400, 60)
         roles.append(
             {
                 "key": f"UserRole/{role.id}",
@@ -503,7 +518,7 @@ def _write_users(world: World, plan: Plan, run_id: str | None, written: dict) ->
         )
     users = []
     for user in plan.users:
-        created = stamp(local_minute(user.created, user.hours[0] * 60 + 30, user.tz))
+        created = set_up(user.created, 30)
         alias = (user.first[:1] + user.last[:7]).lower().replace(" ", "").replace("'", "")
         users.append(
             {

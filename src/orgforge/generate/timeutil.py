@@ -87,3 +87,58 @@ def parse_stamp(value: str) -> int:
     """A Salesforce datetime back to absolute UTC minutes (seconds are dropped)."""
     day = dt.date.fromisoformat(value[:10]).toordinal()
     return day * 1440 + int(value[11:13]) * 60 + int(value[14:16])
+
+
+def work_day(day: int, asof: int, weekdays_only: bool = True) -> int:
+    """``day``, or the Monday after a weekend (the Friday before, if that Monday is not before
+    ``asof``): monotonic, so days in order stay in order."""
+    if not (weekdays_only and is_weekend(day)):
+        return day
+    monday = day
+    while is_weekend(monday):
+        monday += 1
+    if monday < asof:
+        return monday
+    while is_weekend(day):
+        day -= 1
+    return day
+
+
+def working_minute(
+    minute: int,
+    tz: str,
+    hours: tuple[int, int],
+    floor: int,
+    ceiling: int,
+    weekdays_only: bool = True,
+) -> int:
+    """``minute`` if it falls in someone's working time (``hours`` in zone ``tz``, on a working
+    day), else the nearest working minute that keeps it in [floor, ceiling]: first forward, to
+    the next working day's start, then back, to the last working minute before it. With no
+    working minute in between (a case opened at 17:59 on as_of's eve), the floor: as close to
+    the working time it follows as it can be.
+
+    Moved times are spread over the first (or last) 90 minutes of the day by the wall-clock
+    minute they came from, so a weekend's records don't all land on Monday 8:00.
+    """
+    start, end = hours[0] * 60, hours[1] * 60
+    local = minute + utc_offset_minutes(tz, minute // 1440)
+    day, of_day = divmod(local, 1440)
+    working = not (weekdays_only and is_weekend(day))
+    if working and start <= of_day < end:
+        return minute
+    # from the wall-clock minute, so that shifting a world by whole days moves it the same way
+    spread = (local * 7919) % max(1, min(90, end - start))
+    ahead = day if working and of_day < start else day + 1
+    while weekdays_only and is_weekend(ahead):
+        ahead += 1
+    forward = ahead * 1440 + start - utc_offset_minutes(tz, ahead)
+    if floor <= forward <= ceiling:
+        return min(forward + spread, ceiling)
+    back = day if working and of_day >= end else day - 1
+    while weekdays_only and is_weekend(back):
+        back -= 1
+    backward = back * 1440 + end - 1 - utc_offset_minutes(tz, back)
+    if floor <= backward <= ceiling:
+        return max(backward - spread, floor)
+    return min(floor, ceiling)
