@@ -55,6 +55,9 @@ class TargetPlugin:
     * ``unseed(config, *, run_id, dry_run, env, progress, on_total)`` → ``(report, run_dir)``:
       delete exactly what ``seed`` created (one run's, or all)
     * ``whoami(config, *, env)`` → one row per token: whom it belongs to, or why it fails
+    * ``simulate(config, environ, clock)`` → the living org's driver for this target
+      (orgforge.simulate.drivers); ``behaviours`` names the module of its behaviours
+      (``orgforge.simulate.behaviours.asana``), imported when a job runs
 
     ``flags`` maps library/CLI option names to dotted config paths
     (``{"org": "salesforce.org"}``).
@@ -72,6 +75,8 @@ class TargetPlugin:
     seed: Callable[..., Any] | None = None
     unseed: Callable[..., Any] | None = None
     whoami: Callable[..., Any] | None = None
+    simulate: Callable[..., Any] | None = None
+    behaviours: str | None = None
     flags: Mapping[str, str] = field(default_factory=dict)
 
     OPERATIONS = (
@@ -85,6 +90,7 @@ class TargetPlugin:
         "seed",
         "unseed",
         "whoami",
+        "simulate",
     )
 
     @property

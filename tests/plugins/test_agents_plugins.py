@@ -153,7 +153,7 @@ def test_the_command_lists_built_in_feeds_workloads_asana_and_an_installed_plugi
         assert builtin[("feed", name)] == "orgforge.default_plugins.agents"
     for name in ("lead.route", "lead.first_touch", "outreach.suggest"):
         assert builtin[("workload", name)] == "orgforge.default_plugins.agents"
-    assert rows[("target", "asana")]["operations"] == ["seed", "unseed", "whoami"]
+    assert rows[("target", "asana")]["operations"] == ["seed", "unseed", "whoami", "simulate"]
     assert rows[("feed", "kafka")]["package"] == "orgforge-demo"
     assert rows[("target", "hubspot")]["operations"] == ["whoami"]
     table = _orgforge("plugins", cwd=tmp_path, site=site)

@@ -22,6 +22,18 @@ SALESFORCE_FLAGS = {
 }
 
 
+def _asana_driver(config: Any, environ: Any, clock: Any) -> Any:
+    from orgforge.simulate.drivers import AsanaDriver
+
+    return AsanaDriver(config, environ, clock)
+
+
+def _salesforce_driver(config: Any, environ: Any, clock: Any) -> Any:
+    from orgforge.simulate.salesforce_driver import SalesforceDriver
+
+    return SalesforceDriver(config, environ, clock)
+
+
 def _export(world: Any, out: Any, format: str, progress: Any = None) -> dict[str, int]:
     from orgforge.targets.files import export
 
@@ -86,6 +98,8 @@ def register_targets(register: Any) -> None:
             smoke=_salesforce("smoke"),
             push_activity=_activity("push"),
             prune_activity=_activity("prune"),
+            simulate=_salesforce_driver,
+            behaviours="orgforge.simulate.behaviours.salesforce",
             flags=SALESFORCE_FLAGS,
         )
     )
@@ -96,5 +110,7 @@ def register_targets(register: Any) -> None:
             seed=_asana_seed,
             unseed=_asana_unseed,
             whoami=_asana_whoami,
+            simulate=_asana_driver,
+            behaviours="orgforge.simulate.behaviours.asana",
         )
     )

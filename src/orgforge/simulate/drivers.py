@@ -157,10 +157,7 @@ class AsanaDriver:
 
 
 def make_driver(target: str, config: Config, environ: dict[str, str] | None, limiter: Clock) -> Any:
-    if target == "asana":
-        return AsanaDriver(config, environ, limiter)
-    if target == "salesforce":
-        from orgforge.simulate.salesforce_driver import SalesforceDriver
+    """The registered target's driver (TargetPlugin.simulate)."""
+    from orgforge.plugins import target as registered
 
-        return SalesforceDriver(config, environ, limiter)
-    raise ConfigError(f"no simulate driver for target {target!r}", "asana or salesforce")
+    return registered(target, "simulate").simulate(config, environ, limiter)

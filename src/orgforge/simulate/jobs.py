@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from orgforge.clock import REAL, Clock
-from orgforge.errors import ConfigError
+from orgforge.errors import ConfigError, UsageError
 from orgforge.simulate.clocks import check_clock_spec
 from orgforge.world.store import World, insert_sql
 
 STATES = ("active", "paused", "stopped", "done", "failed")
-TARGETS = ("asana", "salesforce")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _JOB_COLUMNS = (
     "id",
@@ -106,7 +105,7 @@ class JobSpec(BaseModel):
     """What ``jobs start`` (and the web app's POST) gives: everything a job is."""
 
     model_config = ConfigDict(extra="forbid")
-    target: Literal["asana", "salesforce"]
+    target: str  # a registered target that can simulate (asana, salesforce, a plugin's)
     name: str | None = None
     behaviours: list[str] = []  # [] = every behaviour of the target
     personas: list[str] = []  # names; [] = everyone (the world's Users / the team's members)
@@ -116,6 +115,17 @@ class JobSpec(BaseModel):
     seed: int = 42
     schedule: ScheduleSpec = ScheduleSpec()
     options: dict[str, Any] = {}  # asana: team, workspace; salesforce: owner …
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from orgforge.plugins import target as registered
+
+        try:
+            registered(value, "simulate")
+        except UsageError as exc:
+            raise ValueError(f"{exc.message} ({exc.hint})") from None
+        return value
 
     @field_validator("duration")
     @classmethod

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import heapq
+import importlib
 import json
 import os
 import random
@@ -52,13 +53,10 @@ def _iso(when: dt.datetime) -> str:
 
 
 def _decide_module(target: str) -> Any:
-    if target == "asana":
-        from orgforge.simulate.behaviours import asana
+    """The registered target's behaviours module (TargetPlugin.behaviours)."""
+    from orgforge.plugins import target as registered
 
-        return asana
-    from orgforge.simulate.behaviours import salesforce
-
-    return salesforce
+    return importlib.import_module(registered(target, "simulate").behaviours)
 
 
 def action_rng(job: Job, seq: int, what: str = "do") -> random.Random:
