@@ -17,6 +17,8 @@ import pytest
 
 import orgforge
 from orgforge.checks import RULES
+from orgforge.checks.rules import account_territories
+from orgforge.checks.snapshot import from_world
 from tests.worlds import AS_OF, make_world
 
 NOW = f"{AS_OF.isoformat()}T00:00:00.000Z"
@@ -218,6 +220,36 @@ def _no_se(c):
     c.execute(
         "DELETE FROM rec_EventRelation WHERE key = (SELECT key FROM rec_EventRelation LIMIT 1)"
     )
+
+
+def _owner_elsewhere(c):
+    """An account of the West owned by an account executive of the East."""
+    key = one(
+        c,
+        "SELECT a.key FROM rec_Account a JOIN rec_User u ON u.key = a.OwnerId"
+        " WHERE u.Division = 'West' LIMIT 1",
+    )[0]
+    east = one(
+        c,
+        "SELECT key FROM rec_User WHERE Division = 'East'"
+        " AND UserRoleId = 'UserRole/account_executive' LIMIT 1",
+    )[0]
+    c.execute("UPDATE rec_Account SET OwnerId = ? WHERE key = ?", (east, key))
+
+
+def _case_agent_elsewhere(c):
+    """A case of an East account worked by the International support agent."""
+    key = one(
+        c,
+        "SELECT c.key FROM rec_Case c JOIN rec_User u ON u.key = c.OwnerId"
+        " WHERE u.Division = 'East' LIMIT 1",
+    )[0]
+    agent = one(
+        c,
+        "SELECT key FROM rec_User WHERE Division = 'International'"
+        " AND UserRoleId = 'UserRole/support_agent' LIMIT 1",
+    )[0]
+    c.execute("UPDATE rec_Case SET OwnerId = ? WHERE key = ?", (agent, key))
 
 
 def _signature(c):
@@ -486,6 +518,7 @@ BREAKS: dict[str, list[Callable[[sqlite3.Connection], None]]] = {
     "closed_after_comments": [_closed_after_comments],
     "comments_about_their_case": [_comment_subject],
     "owners_have_the_right_role": [_owner_role, _no_se],
+    "owners_cover_territory": [_owner_elsewhere, _case_agent_elsewhere],
     "signatures_match_owner": [_signature],
     "deals_close_consistently": [_deal],
     "one_primary_contact_role": [_primary],
@@ -546,6 +579,45 @@ def test_weekends_are_working_days_when_the_world_says_so(tmp_path):
     with sqlite3.connect(world) as conn:
         _weekend_comment(conn)
     assert orgforge.check(world, ["work_in_working_hours"]).ok
+
+
+def test_a_territory_with_nobody_yet_is_served_from_elsewhere(tmp_path):
+    """With one support agent at first, the West and International agents are hired at
+    accounts 40 and 80: their earlier cases are worked by the East agent, which is no
+    violation; a later case given to someone from elsewhere is."""
+    import yaml
+
+    from orgforge.packs import builtin_yaml
+
+    _, team = builtin_yaml(["_team.yaml"])["_team.yaml"]
+    for role in team["roles"]:
+        if role["id"] == "support_agent":
+            role["count"] = 1
+    (tmp_path / "team.yaml").write_text(yaml.safe_dump(team), encoding="utf-8")
+    config = tmp_path / "orgforge.yaml"
+    config.write_text(f"generate:\n  team: {tmp_path / 'team.yaml'}\n", encoding="utf-8")
+    world = make_world(tmp_path, config=str(config), accounts=120, seed=3)
+    snapshot = from_world(str(world))
+    territory = account_territories(snapshot)
+    division = {u["key"]: u["Division"] for u in snapshot.rows("User")}
+    served = [
+        (case["key"], division[case["OwnerId"]], territory[case["AccountId"]])
+        for case in snapshot.rows("Case")
+        if case["AccountId"] in territory
+    ]
+    assert any(by != where for _, by, where in served)  # the first agent did serve elsewhere
+    assert orgforge.check(world, ["owners_cover_territory"]).ok
+    east_agent = next(
+        u["key"]
+        for u in snapshot.rows("User")
+        if u["Division"] == "East" and u["UserRoleId"] == "UserRole/support_agent"
+    )
+    # the West's last case: its agent had taken earlier West cases, so was there to take it
+    key = [key for key, by, where in served if by == where == "West"][-1]
+    with sqlite3.connect(world) as conn:
+        conn.execute("UPDATE rec_Case SET OwnerId = ? WHERE key = ?", (east_agent, key))
+    broken = orgforge.check(world, ["owners_cover_territory"])
+    assert [v.key for v in broken.violations] == [key]
 
 
 def test_cli_reads_well_exits_1_and_speaks_json(small_world, tmp_path):

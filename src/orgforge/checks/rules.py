@@ -659,6 +659,90 @@ def owners_have_the_right_role(s: Snapshot) -> Iterator[Violation]:
             yield _v("owners_have_the_right_role", event, "is a demo with no sales engineer")
 
 
+def _key_number(key: str) -> int:
+    """A key's number: users are numbered in hiring order (generate/team.py), accounts in
+    generation order."""
+    number = key.rsplit("/", 1)[-1]
+    return int(number) if number.isdigit() else 1 << 30
+
+
+def account_territories(s: Snapshot) -> dict[str, str]:
+    """Account key → its territory: the one covering its billing city's time zone, else its
+    contacts' mailing city's, else the only territory its billing country lies in."""
+    from orgforge.generate.pools import pools
+
+    territories = s.territories or {}
+    default = next(iter(territories), None)
+    of_zone = {zone: name for name, covers in territories.items() for zone in covers}
+    places = pools().places.values
+    of_city = {p.city: of_zone.get(p.tz, default) for p in places}
+    in_country: dict[str, set[str | None]] = defaultdict(set)
+    for p in places:
+        in_country[p.country].add(of_zone.get(p.tz, default))
+    found: dict[str, str] = {}
+    for account in s.rows("Account"):
+        territory = of_city.get(account.get("BillingCity") or "")
+        if territory is None and len(in_country.get(account.get("BillingCountry"), ())) == 1:
+            (territory,) = in_country[account["BillingCountry"]]
+        if territory is not None:
+            found[account["key"]] = territory
+    for contact in s.rows("Contact"):
+        account_key = contact.get("AccountId")
+        territory = of_city.get(contact.get("MailingCity") or "")
+        if account_key and territory is not None and account_key not in found:
+            found[account_key] = territory
+    return found
+
+
+@rule("jobs", "territories")
+def owners_cover_territory(s: Snapshot) -> Iterator[Violation]:
+    """Accounts, their contacts and opportunities are owned by an account executive of the
+    account's territory (found from its city's time zone), cases by a support agent of it;
+    another territory's user only while the team had no one of that role there yet."""
+    wanted = {"Account": "owner", "Contact": "owner", "Opportunity": "owner", "Case": "support"}
+    label = {"owner": "account executive", "support": "support agent"}
+    territory_of = account_territories(s)
+    hired: dict[tuple[str, str], list[str]] = defaultdict(list)  # (job, territory) → users
+    for user in s.rows("User"):
+        job = s.job_of(user["key"])
+        if job and user.get("Division"):
+            hired[(job, user["Division"])].append(user["key"])
+    for people in hired.values():
+        people.sort(key=_key_number)
+    owned = []  # (record, job, its account and territory, owner): owners from elsewhere
+    first_local: dict[tuple[str, str], int] = {}  # the first account a local user took
+    for name, job in wanted.items():
+        for r in s.rows(name):
+            account_key = r["key"] if name == "Account" else r.get("AccountId") or ""
+            territory = territory_of.get(account_key)
+            owner = s.get(r.get("OwnerId"))
+            if territory is None or owner is None or s.job_of(owner["key"]) != job:
+                continue  # no territory to tell, or lookups_resolve / the role rule speak
+            number = _key_number(account_key)
+            if owner.get("Division") == territory:
+                first_local[(job, territory)] = min(
+                    number, first_local.get((job, territory), number)
+                )
+            else:
+                owned.append((r, job, account_key, territory, owner))
+    # The generator gives an account another territory's user only while its own territory has
+    # no one of that role hired: someone hired earlier than that user, or who took an earlier
+    # account there, was there to take it.
+    for r, job, account_key, territory, owner in owned:
+        local = hired.get((job, territory), [])
+        earlier_hire = bool(local) and _key_number(local[0]) < _key_number(owner["key"])
+        number = _key_number(account_key)
+        if earlier_hire or first_local.get((job, territory), number + 1) <= number:
+            yield _v(
+                "owners_cover_territory",
+                r,
+                f"is owned by {owner['key']} of {owner.get('Division') or 'no territory'}, "
+                f"but {'it' if account_key == r['key'] else account_key} is in {territory}, "
+                f"whose {label[job]}s are "
+                f"{', '.join(local[:3])}{' …' if len(local) > 3 else ''}",
+            )
+
+
 @rule()
 def signatures_match_owner(s: Snapshot) -> Iterator[Violation]:
     """An email's signature is its owner's name."""

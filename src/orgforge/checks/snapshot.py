@@ -31,6 +31,9 @@ class Snapshot:
     steps: bool = True
     # the world's working days: weekdays only unless generated with skip_weekends: false
     weekdays_only: bool = True
+    # territory → the time zones it covers, in the team file's order (the first takes any zone
+    # no territory lists): a world's or export's team
+    territories: dict[str, list[str]] | None = None
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +67,8 @@ class Snapshot:
             return self.history is not None
         if need == "jobs":
             return self.role_jobs is not None
+        if need == "territories":
+            return self.territories is not None
         if need in ("steps", "read_only"):
             # a CSV export is load-ready: no step, nor read-only fields (IsClosed, ClosedDate…)
             return self.steps
@@ -108,6 +113,7 @@ def from_world(location: str) -> Snapshot:
         objects = {name: list(world.iter_dicts(name)) for name in sf.GENERATED}
         history = list(world.iter_dicts(t.HISTORY))
         jobs = world.get_meta("team_jobs")
+        territories = world.get_meta("team_territories")
     return Snapshot(
         f"world {location}",
         as_of,
@@ -115,6 +121,7 @@ def from_world(location: str) -> Snapshot:
         history,
         json.loads(jobs) if jobs else None,
         weekdays_only=_weekdays_only(generated),
+        territories=json.loads(territories) if territories else None,
     )
 
 
@@ -215,4 +222,5 @@ def from_folder(folder: Path) -> Snapshot:
         team,
         steps=fmt != "csv",
         weekdays_only=_weekdays_only(manifest.get("seed")),
+        territories=manifest.get("team_territories"),
     )

@@ -446,6 +446,9 @@ def _run(
     world.set_meta(
         "team_jobs", json.dumps({f"UserRole/{role.id}": role.job for role in plan.team.roles})
     )
+    world.set_meta(  # which time zones each territory covers (the first takes the others)
+        "team_territories", json.dumps({t.name: t.covers for t in plan.team.territories})
+    )
     world.set_meta("fingerprint", fingerprint(config))
     world.set_meta(
         "generated",

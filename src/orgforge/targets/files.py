@@ -206,6 +206,9 @@ def export(
     team_jobs = world.get_meta("team_jobs")
     if team_jobs:  # which role does what: `orgforge check` reads it from an export
         manifest["team_jobs"] = json.loads(team_jobs)
+    territories = world.get_meta("team_territories")
+    if territories:  # and which territory an account is in, for owners_cover_territory
+        manifest["team_territories"] = json.loads(territories)
     generated = world.get_meta("generated")
     manifest["seed"] = json.loads(generated) if generated else None
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
