@@ -81,6 +81,10 @@ COMPILE_AFTER = 10_000
 SPARE_BITS = 24
 LIST_LIMIT = 65_536  # a spec with up to this many combinations keeps its leaves in a list
 CACHE_LIMIT = 20_000  # specs kept per kind, leaves per bigger spec; beyond, start again
+# Compiled leaves kept in all (~600 bytes each): a big run asks for ever more combinations,
+# so past this many the engine drops them all and compiles again what is asked next. The text
+# is the same either way; the few hot leaves are back within a chunk.
+LEAF_LIMIT = 30_000
 
 _MASK64 = (1 << 64) - 1
 
@@ -437,6 +441,7 @@ class OfflineEngine(ContentEngine):
         self._reached: dict[Parsed, tuple[tuple[str, ...], bool]] = {}
         self._rendered = 0
         self._compiled = False
+        self._leaves = 0  # compiled leaves held (LEAF_LIMIT)
         self.items = 0
 
     def fill(self, requests: Sequence[ContentRequest]) -> list[str]:
@@ -477,10 +482,23 @@ class OfflineEngine(ContentEngine):
             elif compiled:
                 leaf = leaves[pick] = spec.leaf(pick)
                 text = leaf(context, bits)
+                self._leaves += 1
+                if self._leaves >= LEAF_LIMIT:
+                    self._drop_leaves()
             else:  # the first texts of a run: not worth compiling for yet
                 text = spec.render(pick, context, bits)
             out.append(text if len(text) <= limit else text[: limit - 1].rstrip() + "…")
         return out
+
+    def _drop_leaves(self) -> None:
+        """Forget every compiled leaf (in place: the render loop's lookups hold the lists)."""
+        for route in self._routes.values():
+            for spec in route.specs.values():
+                if isinstance(spec.leaves, _SparseLeaves):
+                    spec.leaves.clear()
+                else:
+                    spec.leaves[:] = [None] * len(spec.leaves)
+        self._leaves = 0
 
     # -- building specs (once per kind, pack and table keys) ---------------------------------
 

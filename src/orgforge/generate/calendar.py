@@ -6,12 +6,15 @@ calendars of its owner and invitees: an event that would overlap one already pla
 nearest free quarter hour inside the windows its account allowed (working days of the step's
 window, business hours of both sides, same side of as_of, after it was scheduled). Placing in
 account order keeps a world prefix-stable: an account's meetings depend only on accounts before it.
+The calendar covers the whole world, so past a few tens of thousands of user-days it keeps the
+rest on disk (generate/spill.py): memory stays flat however many accounts there are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from orgforge.generate.spill import SpillingDict
 from orgforge.generate.timeutil import parse_stamp, stamp
 
 QUARTER = 15
@@ -21,7 +24,7 @@ class Calendar:
     """Busy quarter hours per user, as a bit mask per (user, UTC day)."""
 
     def __init__(self) -> None:
-        self._busy: dict[tuple[str, int], int] = {}
+        self._busy = SpillingDict(default=0)  # read by subscript: misses may be on disk
 
     @staticmethod
     def _quarters(start: int, end: int) -> range:
@@ -31,7 +34,7 @@ class Calendar:
         busy = self._busy
         for user in users:
             for q in self._quarters(start, end):
-                if busy.get((user, q // 96), 0) >> (q % 96) & 1:
+                if busy[user, q // 96] >> (q % 96) & 1:
                     return False
         return True
 
@@ -40,7 +43,8 @@ class Calendar:
         for user in users:
             for q in self._quarters(start, end):
                 slot = (user, q // 96)
-                busy[slot] = busy.get(slot, 0) | 1 << (q % 96)
+                busy[slot] = busy[slot] | 1 << (q % 96)
+        busy.spill_if_full()
 
     def add(self, users: Iterable[str], start: str, end: str) -> None:
         """An event already in the world (text datetimes)."""
@@ -52,8 +56,8 @@ class Calendar:
         for user in users:
             for q in self._quarters(parse_stamp(start), parse_stamp(end)):
                 slot = (user, q // 96)
-                if slot in busy:
-                    busy[slot] &= ~(1 << (q % 96))
+                busy[slot] = busy[slot] & ~(1 << (q % 96))
+        busy.spill_if_full()
 
     def place(
         self,

@@ -16,6 +16,7 @@ from string import Formatter
 from orgforge.generate.distributions import Weighted, hash_key, hash_unit
 from orgforge.generate.plan import Plan
 from orgforge.generate.pools import Place
+from orgforge.generate.spill import SpillingSet
 from orgforge.packs import Company
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -93,8 +94,9 @@ class Namer:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.taken: set[str] = set()
-        self.domains: set[str] = set()
+        # Names are unique case-insensitively through their domains: a taken name's slug is
+        # taken too. A world's worth of them moves to disk past SPILL_AT (generate/spill.py).
+        self.domains = SpillingSet()
         self.next_index = 0
         # the keys' fixed heads, so a draw only formats its index (and attempt)
         self._industry_key = hash_key(plan.seed, "industry") + b"/"
@@ -191,12 +193,9 @@ class Namer:
         attempt = 0
         while True:
             name, place = self._candidate(index, parts, attempt)
-            lower = name.lower()
-            if lower not in self.taken:  # else no domain could save it: skip the slug
-                domain = _slug_of_lower(lower)
-                if domain not in self.domains:
-                    break
+            domain = _slug_of_lower(name.lower())
+            if domain not in self.domains:
+                break
             attempt += 1
-        self.taken.add(lower)
         self.domains.add(domain)
         return AccountName(index, industry, name[:255], f"{domain}.example.com", segment, place)

@@ -216,7 +216,8 @@ def _jobs(
 ) -> Iterator[Job]:
     """Work for each chunk, naming accounts as it goes (in order: names depend on earlier ones).
 
-    Only the set of names taken grows with the world; each chunk's names are dropped once sent.
+    Only the names taken grow with the world (kept on disk past a bound: generate/spill.py);
+    each chunk's names are dropped once sent.
     """
     for blocks in chunks:
         lo, hi = _account_range(plan, blocks)
