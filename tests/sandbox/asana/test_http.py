@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from orgforge.clock import SimulatedClock
 from orgforge.errors import ConfigError
 from orgforge.sandbox.asana import SandboxConfig, run_in_thread
 from orgforge.sandbox.asana.api import HELP
@@ -179,15 +180,15 @@ def test_rate_limit_429_body_retry_after_and_batch_counts_each_action(tmp_path):
 
 
 def test_rate_limiter_counts_refusals_and_says_when_to_come_back():
-    now = [0.0]
-    limiter = RateLimiter(3, 60, clock=lambda: now[0])
+    clock = SimulatedClock()
+    limiter = RateLimiter(3, 60, clock=clock)
     assert [limiter.take("t") for _ in range(3)] == [None, None, None]
     assert limiter.take("t") == 60
-    now[0] = 30.0
+    clock.advance(30)
     assert limiter.take("t") == 30  # the refused one counted: still three in the window
-    now[0] = 59.0
+    clock.advance(29)
     assert limiter.take("t") == 1  # t=0's four still fill the window (refusals count)
-    now[0] = 60.0
+    clock.advance(1)
     assert limiter.take("t") is None  # when Retry-After said: only t=30 and t=59 are left
     assert limiter.take("t", 2) is not None  # a batch larger than what is left
 

@@ -15,15 +15,15 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox.asana import webhooks
 from orgforge.sandbox.asana.render import FieldTree, Ref, Renderer, parse_opt_fields
-from orgforge.sandbox.asana.store import Store, now_iso
+from orgforge.sandbox.asana.store import Store, asana_time, now_iso
 
 HELP = (
     "For more information on API status codes and how to handle them, "
@@ -142,9 +142,15 @@ def _unb64(token: str) -> dict[str, Any]:
 
 
 class AsanaApi:
-    def __init__(self, store: Store, deliveries: webhooks.Deliveries | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deliveries: webhooks.Deliveries | None = None,
+        clock: Clock = REAL,
+    ) -> None:
         self.store = store
         self.deliveries = deliveries
+        self.clock = clock  # created_at/modified_at, sync tokens' and offsets' age
         self.render = Renderer(self._lookup, self._view)
         self._webhooks: list[dict[str, Any]] | None = None
         self._lock = threading.RLock()
@@ -266,6 +272,9 @@ class AsanaApi:
 
     # == helpers ===========================================================================
 
+    def _now(self) -> str:
+        return now_iso(self.clock)
+
     def _lookup(self, gid: str) -> dict[str, Any] | None:
         return self.store.get(gid)
 
@@ -364,7 +373,7 @@ class AsanaApi:
                 raise bad(
                     "offset: Your pagination token is invalid. Use the offset of a next_page."
                 ) from None
-            if time.time() - issued > OFFSET_TTL:
+            if self.clock.time() - issued > OFFSET_TTL:
                 raise bad("offset: Your pagination token has expired. Start from the first page.")
             gids = [r["gid"] for r in records]
             # The token names the last record served, so pages stay right when records are
@@ -375,7 +384,7 @@ class AsanaApi:
         chunk = records[start : start + limit]
         next_page = None
         if start + limit < len(records) and chunk:
-            token = _b64({"after": chunk[-1]["gid"], "t": int(time.time())})
+            token = _b64({"after": chunk[-1]["gid"], "t": int(self.clock.time())})
             query = {k: v for k, v in call.query.items() if k != "offset"}
             query["offset"] = token
             path = f"{call.path}?{urlencode(query)}"
@@ -587,7 +596,7 @@ class AsanaApi:
             resource["name"] = record["name"]
         event: dict[str, Any] = {
             "user": {"gid": call.user["gid"], "resource_type": "user"},
-            "created_at": now_iso(),
+            "created_at": self._now(),
             "type": record["resource_type"],
             "action": action,
             "resource": resource,
@@ -636,7 +645,7 @@ class AsanaApi:
         with self._lock:
             if self.store.get(webhook, "webhook") is None:
                 return
-            now = now_iso()
+            now = self._now()
             if ok:
                 changes: dict[str, Any] = {
                     "last_success_at": now,
@@ -652,8 +661,8 @@ class AsanaApi:
                 if next_in == "deactivate":
                     changes["active"] = False
                 elif next_in is not None:
-                    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=float(next_in))
-                    changes["next_attempt_after"] = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                    at = self.clock.now() + dt.timedelta(seconds=float(next_in))
+                    changes["next_attempt_after"] = asana_time(at)
             self.store.update(webhook, changes)
             self._webhooks = None
 
@@ -770,7 +779,7 @@ class AsanaApi:
             raise bad("team: The team is not in this workspace")
         values = self._project_fields(body, ws)
         values.setdefault("name", "")
-        now = now_iso()
+        now = self._now()
         gid = str(
             self.store.insert(
                 "project",
@@ -852,8 +861,8 @@ class AsanaApi:
                 raise bad(f"owner: Not a recognized ID: {body['owner']}")
             changes["owner"] = owner["gid"] if owner else None
         if changes.get("completed") and not record.get("completed"):
-            changes["completed_at"] = now_iso()
-        changes["modified_at"] = now_iso()
+            changes["completed_at"] = self._now()
+        changes["modified_at"] = self._now()
         self.store.update(project, changes)
         updated = self._need("project", project)
         for name in changes:
@@ -896,7 +905,7 @@ class AsanaApi:
         gid = str(
             self.store.insert(
                 "section",
-                {"name": name, "project": project, "created_at": now_iso(), "_order": order},
+                {"name": name, "project": project, "created_at": self._now(), "_order": order},
             )
         )
         self.store.link("section_of", gid, project)
@@ -1066,7 +1075,7 @@ class AsanaApi:
             out["completed"] = self._bool(body["completed"], "completed")
             was = bool(old and old.get("completed"))
             if out["completed"] and not was:
-                out["completed_at"] = now_iso()
+                out["completed_at"] = self._now()
                 out["completed_by"] = call.user["gid"]
             elif not out["completed"]:
                 out["completed_at"] = out["completed_by"] = None
@@ -1142,7 +1151,7 @@ class AsanaApi:
                 raise bad(f"followers[{i}]: Not a recognized ID: {f}")
             followers.append(user["gid"])
         values = self._task_values(body, call, ws, None)
-        now = now_iso()
+        now = self._now()
         gid = str(
             self.store.insert(
                 "task",
@@ -1197,7 +1206,7 @@ class AsanaApi:
                 )
         ws = self._need("workspace", record["workspace"])
         changes = self._task_values(body, call, ws, record)
-        changes["modified_at"] = now_iso()
+        changes["modified_at"] = self._now()
         self.store.update(task, changes)
         if changes.get("assignee"):
             self.store.link("follower", task, changes["assignee"])
@@ -1232,7 +1241,7 @@ class AsanaApi:
         gid = self.store.insert(
             "story",
             {
-                "created_at": now_iso(),
+                "created_at": self._now(),
                 "created_by": call.user["gid"],
                 "resource_subtype": subtype,
                 "type": "system",
@@ -1389,7 +1398,7 @@ class AsanaApi:
             self.store.insert(
                 "story",
                 {
-                    "created_at": now_iso(),
+                    "created_at": self._now(),
                     "created_by": call.user["gid"],
                     "resource_subtype": "comment_added",
                     "type": "comment",
@@ -1404,7 +1413,7 @@ class AsanaApi:
             )
         )
         self.store.link("story_of", gid, task)
-        self.store.update(task, {"modified_at": now_iso()})
+        self.store.update(task, {"modified_at": self._now()})
         story = self._need("story", gid)
         self._emit(call, story, "added", parent=record["gid"])
         return self._one(call, story, 201)
@@ -1488,7 +1497,7 @@ class AsanaApi:
         html = self._text(body, "html_text")
         if not text and not html:
             raise bad("text: Missing input (or html_text)")
-        now = now_iso()
+        now = self._now()
         gid = str(
             self.store.insert(
                 "status_update",
@@ -1573,7 +1582,7 @@ class AsanaApi:
                     "name": name,
                     "color": color,
                     "notes": self._text(body, "notes") or "",
-                    "created_at": now_iso(),
+                    "created_at": self._now(),
                     "workspace": ws["gid"],
                 },
             )
@@ -1697,16 +1706,16 @@ class AsanaApi:
         last = self.store.last_event_id()
         sync = call.query.get("sync")
         state = self.store.get_sync(sync) if sync else None
-        if state is not None and (state[0] != resource or time.time() - state[2] > SYNC_TTL):
+        if state is not None and (state[0] != resource or self.clock.time() - state[2] > SYNC_TTL):
             state = None
         if state is None:
             token = secrets.token_hex(16)
-            self.store.put_sync(token, resource, last, time.time())
+            self.store.put_sync(token, resource, last, self.clock.time())
             raise ApiError(412, SYNC_EXPIRED, extra={"sync": token})
         found = self.store.events_for(resource, state[1], MAX_EVENTS + 1)
         page = found[:MAX_EVENTS]
         token = secrets.token_hex(16)
-        self.store.put_sync(token, resource, page[-1][0] if page else state[1], time.time())
+        self.store.put_sync(token, resource, page[-1][0] if page else state[1], self.clock.time())
         return Result(
             200,
             {
@@ -1763,7 +1772,7 @@ class AsanaApi:
                     "resource": resource["gid"],
                     "target": target,
                     "filters": filters or [],
-                    "created_at": now_iso(),
+                    "created_at": self._now(),
                     "last_success_at": None,
                     "last_failure_at": None,
                     "last_failure_content": "",

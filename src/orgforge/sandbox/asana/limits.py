@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from collections import Counter, deque
-from collections.abc import Callable
 from typing import Any
 
+from orgforge.clock import REAL, Clock
 from orgforge.sandbox import fault_spec
 
 FREE_QUOTA = 150
@@ -28,9 +27,7 @@ FAULT_KINDS = ("429", "500", "503")
 
 
 class RateLimiter:
-    def __init__(
-        self, quota: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, quota: int, window: float = 60.0, clock: Clock = REAL) -> None:
         self.quota = quota
         self.window = window
         self._clock = clock
@@ -39,7 +36,7 @@ class RateLimiter:
 
     def take(self, token: str, n: int = 1) -> int | None:
         """Count n requests for ``token``; None if allowed, else Retry-After in whole seconds."""
-        now = self._clock()
+        now = self._clock.monotonic()
         with self._lock:
             seen = self._seen.setdefault(token, deque())
             while seen and seen[0] <= now - self.window:

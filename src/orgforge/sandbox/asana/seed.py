@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
 from orgforge.sandbox.asana.store import Store, now_iso
 
@@ -164,7 +165,9 @@ def load_seed(path: Path, premium: bool | None = None) -> Seed:
     return seed
 
 
-def apply_seed(store: Store, seed: Seed, first_token: str | None = None) -> None:
+def apply_seed(
+    store: Store, seed: Seed, first_token: str | None = None, clock: Clock = REAL
+) -> None:
     """Create the seed in an empty store (an existing sandbox file keeps what it has)."""
     if store.get_meta("seeded"):
         if first_token:
@@ -229,7 +232,7 @@ def apply_seed(store: Store, seed: Seed, first_token: str | None = None) -> None
                 "workspace": ws,
             },
         )
-    store.set_meta("seeded", now_iso())
+    store.set_meta("seeded", now_iso(clock))
 
 
 def _new_token(user_gid: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 
+from orgforge.clock import REAL, Clock
 from orgforge.errors import ConfigError
 from orgforge.sandbox.asana.api import AsanaApi
 from orgforge.sandbox.asana.app import API_PREFIX, SEARCH_QUOTA, SandboxState, create_app
@@ -60,6 +61,7 @@ class SandboxConfig:
     seed: int = 0  # fault injection RNG seed
     webhook_backoff: float = 1.0  # seconds before a failed delivery's first retry (doubles)
     log_level: str = "warning"
+    clock: Clock = REAL  # timestamps, sync-token and offset expiry, rate limits, webhook retries
 
 
 @dataclass
@@ -149,18 +151,20 @@ def build(config: SandboxConfig) -> SandboxState:
             f"--db {db_path}: cannot open it as the sandbox's SQLite file ({exc})",
             "Point --db at a new file or an earlier sandbox file.",
         ) from exc
-    apply_seed(store, seed, config.token)
+    apply_seed(store, seed, config.token, clock=config.clock)
     if config.premium is not None:
         ws = store.of_type("workspace")[0]
         store.update(ws["gid"], {"_premium": config.premium})
-    api = AsanaApi(store)
-    deliveries = Deliveries(on_result=api.delivery_result, first_backoff=config.webhook_backoff)
+    api = AsanaApi(store, clock=config.clock)
+    deliveries = Deliveries(
+        on_result=api.delivery_result, first_backoff=config.webhook_backoff, clock=config.clock
+    )
     api.deliveries = deliveries
     return SandboxState(
         store=store,
         api=api,
-        limiter=RateLimiter(quota, config.rate_window),
-        search_limiter=RateLimiter(SEARCH_QUOTA, config.rate_window),
+        limiter=RateLimiter(quota, config.rate_window, config.clock),
+        search_limiter=RateLimiter(SEARCH_QUOTA, config.rate_window, config.clock),
         concurrency=Concurrency(config.max_reads, config.max_writes),
         faults=faults,
         admin_token=config.admin_token or secrets.token_urlsafe(24),

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from orgforge.clock import REAL, Clock
+
 FIRST_GID = 1_208_000_000_000_001  # real gids are 16-digit numbers; this range looks like them
 
 _DDL = """
@@ -62,9 +64,14 @@ CREATE TABLE IF NOT EXISTS sync_tokens (
 """
 
 
-def now_iso() -> str:
-    """Asana's timestamp format: UTC with milliseconds, e.g. 2012-02-22T02:06:58.147Z."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def now_iso(clock: Clock = REAL) -> str:
+    """Now on ``clock`` in Asana's format: UTC with milliseconds, e.g. 2012-02-22T02:06:58.147Z."""
+    return asana_time(clock.now())
+
+
+def asana_time(when: dt.datetime) -> str:
+    """An aware datetime in Asana's timestamp format (UTC, milliseconds)."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class Store:

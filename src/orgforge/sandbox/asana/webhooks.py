@@ -8,6 +8,10 @@ secret. A delivery that fails (no 2xx within the timeout) is retried with expone
 (1 s, 2 s, 4 s … capped at 1 h) until 24 h after the first failure, then the webhook is
 deactivated, as Asana does. Unlike Asana, loopback targets are allowed: that is the point of a
 local sandbox.
+
+Back-offs and the 24 h limit run on the sandbox's clock. The delivery thread looks at that clock
+at least once a second of real time, so on a simulated clock a retry goes out within a second of
+the clock being advanced past it.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import hmac
 import json
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from orgforge.clock import REAL, Clock
 
 HANDSHAKE_TIMEOUT = 10.0
 DELIVERY_TIMEOUT = 10.0
@@ -89,6 +94,7 @@ class Deliveries:
 
     on_result: Any  # callable(webhook_gid, ok: bool, detail: str, retry_count: int, next_at)
     first_backoff: float = 1.0  # seconds before the first retry; doubles per attempt
+    clock: Clock = REAL  # when deliveries are due and when to give up
     queue: deque[_Pending] = field(default_factory=deque)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -111,7 +117,7 @@ class Deliveries:
             self._thread = None
 
     def send(self, webhook: str, target: str, secret: str, events: list[dict[str, Any]]) -> None:
-        self.queue.append(_Pending(webhook, target, secret, events, due=time.monotonic()))
+        self.queue.append(_Pending(webhook, target, secret, events, due=self.clock.monotonic()))
         self._wake.set()
 
     def idle(self) -> bool:
@@ -120,11 +126,11 @@ class Deliveries:
     def _run(self) -> None:
         with httpx.Client(timeout=DELIVERY_TIMEOUT) as client:
             while not self._stop.is_set():
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 ready = [p for p in list(self.queue) if p.due <= now]
                 for pending in ready:
                     self._deliver(client, pending)
-                waits = [p.due - time.monotonic() for p in self.queue]
+                waits = [p.due - self.clock.monotonic() for p in self.queue]
                 self._wake.wait(timeout=min([1.0, *waits]) if waits else 1.0)
                 self._wake.clear()
 
@@ -139,7 +145,7 @@ class Deliveries:
             ok, detail = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             ok, detail = False, type(exc).__name__
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if ok:
             self.queue.remove(pending)
             self.delivered += 1
@@ -147,7 +153,8 @@ class Deliveries:
             return
         self.failed += 1
         pending.attempts += 1
-        pending.first_failure = pending.first_failure or now
+        if pending.first_failure is None:  # not `or`: a clock's monotonic time may start at 0
+            pending.first_failure = now
         if now - pending.first_failure >= GIVE_UP_AFTER:
             self.queue.remove(pending)
             self.on_result(pending.webhook, False, detail, pending.attempts, "deactivate")

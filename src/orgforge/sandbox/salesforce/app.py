@@ -111,10 +111,12 @@ class SandboxState:
         self.api_version = api_version
         self.query_batch_size = query_batch_size
         self.instance_url = ""
-        self.started = now()
-        self.bus = ChangeBus(org.conn, gap_rate=faults.rates.get("gap", 0.0), **(cdc or {}))
+        self.started = now(org.clock)  # getDeleted's earliestDateAvailable
+        self.bus = ChangeBus(
+            org.conn, gap_rate=faults.rates.get("gap", 0.0), clock=org.clock, **(cdc or {})
+        )
         org.bus = self.bus
-        self.cometd = CometD(self.bus, self.meta.objects)
+        self.cometd = CometD(self.bus, self.meta.objects, clock=org.clock)
 
     def reset(self) -> None:
         self.org.reset()

@@ -34,7 +34,6 @@ import asyncio
 import json
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,12 +42,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from orgforge.clock import REAL, Clock
+
 RETENTION_MS = 72 * 3600 * 1000
 MAX_EVENT_BYTES = 1024 * 1024  # larger events become gap events
 OVERFLOW_AT = 100_000  # changes in one transaction before GAP_OVERFLOW
 MAX_SELECTED = 5  # entities selected for change events in an org without the CDC add-on
 MAX_BATCH = 1000  # events handed out per connect
 DEFAULT_TIMEOUT_MS = 110_000  # Salesforce's long-poll advice
+# A long poll waits for an event or its deadline on the org's clock. A simulated clock moves
+# without waking anyone, so a waiting poll looks at it again after at most this much real time.
+CLOCK_RECHECK_SECONDS = 1.0
 BAD_REPLAY = (
     "400::The replayId {%s} you provided was invalid.  Please provide a valid ID, -2 to replay "
     "all events, or -1 to replay only new events."
@@ -80,8 +84,10 @@ class ChangeBus:
         selected: Iterable[str] | None = None,
         overflow_at: int = OVERFLOW_AT,
         max_event_bytes: int = MAX_EVENT_BYTES,
+        clock: Clock = REAL,
     ) -> None:
         self._conn = conn_factory
+        self.clock = clock  # commitTimestamp and the 72-hour retention
         self.selected = set(selected) if selected is not None else None
         self.overflow_at = overflow_at
         self.max_event_bytes = max_event_bytes
@@ -109,7 +115,7 @@ class ChangeBus:
             changes = [c for c in changes if c["entity"] in self.selected]
         if not changes:
             return
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self.clock.time() * 1000)
         row = conn.execute("SELECT max(replay_id) FROM _change_events").fetchone()
         replay = row[0] or 0
         transaction_key = str(uuid.uuid4())
@@ -232,14 +238,15 @@ class _Client:
     client_id: str
     user: str
     cursors: dict[str, int] = field(default_factory=dict)  # channel → last replay id delivered
-    last_seen: float = field(default_factory=time.monotonic)
+    last_seen: float = 0.0  # on the org's clock
 
 
 class CometD:
     """Bayeux sessions over the bus: one ``_Client`` per handshake."""
 
-    def __init__(self, bus: ChangeBus, entities: Iterable[str]) -> None:
+    def __init__(self, bus: ChangeBus, entities: Iterable[str], clock: Clock = REAL) -> None:
         self.bus = bus
+        self.clock = clock  # long-poll deadlines
         self.entities = set(entities)
         self.clients: dict[str, _Client] = {}
         self.max_timeout_ms = DEFAULT_TIMEOUT_MS
@@ -258,7 +265,7 @@ class CometD:
             channel = message.get("channel")
             mid = {"id": message["id"]} if "id" in message else {}
             if channel == "/meta/handshake":
-                client = _Client(secrets.token_urlsafe(18), user)
+                client = _Client(secrets.token_urlsafe(18), user, last_seen=self.clock.monotonic())
                 self.clients[client.client_id] = client
                 replies.append(
                     {
@@ -291,7 +298,7 @@ class CometD:
                     }
                 )
                 continue
-            client.last_seen = time.monotonic()
+            client.last_seen = self.clock.monotonic()
             if channel == "/meta/subscribe":
                 replies.append(self._subscribe(client, message, mid))
             elif channel == "/meta/unsubscribe":
@@ -354,12 +361,13 @@ class CometD:
         timeout_ms = advice.get("timeout", self.max_timeout_ms)
         if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or timeout_ms < 0:
             timeout_ms = self.max_timeout_ms
-        deadline = time.monotonic() + min(timeout_ms, self.max_timeout_ms) / 1000
+        deadline = self.clock.monotonic() + min(timeout_ms, self.max_timeout_ms) / 1000
         while True:
             events = self._pending(client)
-            if events or time.monotonic() >= deadline:
+            left = deadline - self.clock.monotonic()
+            if events or left <= 0:
                 break
-            await self.bus.wait(deadline - time.monotonic())
+            await self.bus.wait(min(left, CLOCK_RECHECK_SECONDS))
         return [
             *events,
             {
