@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -186,11 +187,20 @@ KINDS: dict[str, tuple[str, type]] = {
 pm = pluggy.PluginManager(hookspecs.PROJECT)
 pm.add_hookspecs(hookspecs)
 _loaded = False
+_load_lock = threading.RLock()
 _packages: dict[str, tuple[str | None, str | None]] = {}  # plugin name → (package, version)
 
 
 def load_plugins() -> None:
     """Register the built-ins, then installed plugins (once per process)."""
+    # Under the lock, so a second thread (a web server's requests) waits for the whole registry
+    # instead of seeing ``_loaded`` already set and an empty one; reentrant, so a plugin whose
+    # import asks for the registry gets what is registered so far, as before.
+    with _load_lock:
+        _load()
+
+
+def _load() -> None:
     global _loaded
     if _loaded:
         return

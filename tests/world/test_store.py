@@ -226,3 +226,51 @@ def test_bulk_writes_folds_the_wal_in_and_restores_the_checkpoint_interval(tmp_p
         assert after == 1000
     with World(path) as world:
         assert world.get_meta("bulk49") == "x" * 2000
+
+
+_OPENER = """
+import sys, threading
+from orgforge.world.store import World
+
+path, name, errors = sys.argv[1], sys.argv[2], []
+
+def work(thread):
+    for n in range(20):
+        try:
+            with World(path) as world, world.transaction() as conn:
+                conn.execute('INSERT INTO "meta" ("name", "value") VALUES (:n, :v)',
+                             {"n": f"test.{name}.{thread}.{n}", "v": "1"})
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(errors), errors[:1])
+"""
+
+
+def test_processes_opening_one_world_at_once_share_it_and_lose_nothing(tmp_path):
+    """Opening a world reads its header with a plain file descriptor; closing that descriptor
+    must not drop the SQLite locks of this process's other connections on the file (POSIX
+    locks are per process). When it did, another process could remove the WAL under them:
+    "disk I/O error" on open, and writes one process made that the others never saw."""
+    import subprocess
+    import sys
+
+    World(tmp_path / "w.db").close()
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPENER, str(tmp_path / "w.db"), f"p{i}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert outputs == ["0 []"] * 3, outputs
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        (written,) = conn.execute("SELECT COUNT(*) FROM meta WHERE name LIKE 'test.%'").fetchone()
+    assert written == 3 * 4 * 20

@@ -299,6 +299,74 @@ def check_params(settings: Any, kind: str, params: dict[str, Any]) -> None:
             )
 
 
+# -- operation ids --------------------------------------------------------------------------
+
+LAST_ID = "web_ops.last_id"  # the meta row holding the number of the newest op-N handed out
+CLAIM_TRIES = 1000
+
+
+def _is_duplicate(exc: BaseException) -> bool:
+    """A unique-key violation, from sqlite3 or any SQLAlchemy backend."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, IntegrityError)
+
+
+def _highest_op_number(conn: Any) -> int:
+    """The highest N of the world's op-N rows (a world from before the counter numbered its
+    operations by counting rows)."""
+    numbers = [
+        int(op_id[3:])
+        for (op_id,) in conn.execute('SELECT "id" FROM "web_ops"').fetchall()
+        if op_id.startswith("op-") and op_id[3:].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
+def claim_op_id(world: World) -> str:
+    """The next ``op-N`` of this world, never handed out twice: not by two threads, not by two
+    ``orgforge serve`` processes on one world, not after ``world reset`` (ids then stay unique
+    in run logs and bookmarks).
+
+    Compare-and-set on a counter in ``meta``: read N, then ``UPDATE … SET N+1 WHERE value = N``
+    in its own short transaction; whoever finds the value already moved on reads again. It
+    relies on no lock held between the read and the write, so it holds on any SQLAlchemy
+    backend, not only on SQLite's BEGIN IMMEDIATE.
+    """
+    for _ in range(CLAIM_TRIES):
+        with world.reading() as conn:
+            row = conn.execute(
+                'SELECT "value" FROM "meta" WHERE "name" = :name', {"name": LAST_ID}
+            ).fetchone()
+        if row is None:
+            try:
+                with world.transaction() as conn:
+                    conn.execute(
+                        'INSERT INTO "meta" ("name", "value") VALUES (:name, :value)',
+                        {"name": LAST_ID, "value": str(_highest_op_number(conn))},
+                    )
+            except Exception as exc:
+                if not _is_duplicate(exc):
+                    raise
+            continue  # someone (this call or another) made the counter: claim from it
+        seen = int(row[0])
+        with world.transaction() as conn:
+            moved = conn.execute(
+                'UPDATE "meta" SET "value" = :new WHERE "name" = :name AND "value" = :seen',
+                {"name": LAST_ID, "new": str(seen + 1), "seen": str(seen)},
+            ).rowcount
+        if moved == 1:
+            return f"op-{seen + 1}"
+    raise RunError(
+        f"no operation id after {CLAIM_TRIES} tries: other writers kept moving the counter",
+        "Try again; if it keeps happening, fewer servers should share one world.",
+    )
+
+
 class Operations:
     """Every operation of one world: the table, and the threads of the running ones."""
 
@@ -371,17 +439,18 @@ class Operations:
         """Check the parameters, record the operation and start it on a worker thread."""
         params = {k: v for k, v in params.items() if k not in SECRET_PARAMS}
         check_params(self.settings, kind, params)
-        with self._lock, self._world() as world, world.transaction() as conn:
-            (count,) = conn.execute('SELECT COUNT(*) FROM "web_ops"').fetchone()
+        with self._lock, self._world() as world:
+            op_id = claim_op_id(world)
             op = Op(
-                id=f"op-{count + 1}",
+                id=op_id,
                 kind=kind,
                 params=params,
                 state="running",
                 created_at=self.clock.iso(),
                 started_at=self.clock.iso(),
             )
-            conn.execute(_INSERT, op.row())
+            with world.transaction() as conn:
+                conn.execute(_INSERT, op.row())
             progress = Progress(op, self.on_change)
             thread = threading.Thread(
                 target=self._run, args=(op, progress, dict(env or {})), daemon=True

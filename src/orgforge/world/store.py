@@ -260,6 +260,26 @@ def _table_names(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute(query)}
 
 
+# (st_dev, st_ino) → SQLite connections this process has open on that file. POSIX record locks
+# belong to the process, and closing *any* descriptor of a file drops all of them: reading a
+# world's header with os.open/os.close while another connection of this process holds a lock
+# on it would silently release that lock. Another process could then think itself the last
+# user, checkpoint and remove the WAL under us: a split WAL (each server its own view of the
+# world, ids handed out twice) and "disk I/O error" on opening. So the header is read only
+# while no connection of this process is open on the file (it was checked when the first one
+# opened it), and connections are counted under the same lock.
+_OPEN_FILES: dict[tuple[int, int], int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def _read_header(path: Path) -> bytes:
     """The first 20 bytes (magic string, page size, journal mode) of a regular file, opened
     without blocking."""
@@ -295,7 +315,11 @@ class _SQLite:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.connection = _connect_sqlite(path)
+        with _OPEN_FILES_LOCK:
+            self.connection = _connect_sqlite(path)  # creates the file if it is new
+            self._file = _file_id(path)
+            if self._file is not None:
+                _OPEN_FILES[self._file] = _OPEN_FILES.get(self._file, 0) + 1
         # Held for a whole transaction, so another thread's statement can't land inside it.
         self._lock = threading.RLock()
         self._engine: Engine | None = None
@@ -405,6 +429,12 @@ class _SQLite:
         if self._engine is not None:
             self._engine.dispose()
         self.connection.close()
+        with _OPEN_FILES_LOCK:
+            if self._file is not None and self._file in _OPEN_FILES:
+                _OPEN_FILES[self._file] -= 1
+                if not _OPEN_FILES[self._file]:
+                    del _OPEN_FILES[self._file]
+                self._file = None
 
 
 def _locked_or(exc: sqlite3.OperationalError, path: Path) -> Exception:
@@ -618,7 +648,11 @@ class World:
                 "Point --world at a regular file (or a new path).",
             )
         if st is not None:
-            header = _read_header(path)
+            with _OPEN_FILES_LOCK:
+                # a file this process has open was checked then; reading it now would drop
+                # its connections' locks (see _OPEN_FILES)
+                is_open = bool(_OPEN_FILES.get((st.st_dev, st.st_ino)))
+                header = b"" if is_open else _read_header(path)
             if header and header[:16] != b"SQLite format 3\x00":
                 raise WorldError(f"world {path} is not a SQLite file (it may be something else)")
             # No write bit at all is the owner's "read-only", honoured even for root (whom
