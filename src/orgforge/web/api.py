@@ -27,7 +27,8 @@ class OpRequest(BaseModel):
     kind: Literal["generate", "load", "validate", "cleanup", "activity"]
     params: dict[str, Any] = Field(
         default_factory=dict,
-        description="generate: preset, accounts, industries, seed, as_of, text; load/validate/"
+        description="generate: preset, accounts, industries, seed, as_of, text, per_account "
+        "(records per account by object); load/validate/"
         "cleanup: target, instance_url, auth, org, dry_run, prune (load), run, all (cleanup); "
         "activity: max_opps, target, seed, text.",
     )

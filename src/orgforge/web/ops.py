@@ -157,11 +157,46 @@ def _target_env(settings: Any, env: dict[str, str]) -> dict[str, str] | None:
     return {**(settings.environ if settings.environ is not None else os.environ), **env}
 
 
+# objects whose count follows another's: given the parent alone, they keep the config's ratio
+DENSITY_FOLLOWERS = {"OpportunityContactRole": "Opportunity", "CaseComment": "Case"}
+
+
+def density_defaults(settings: Any) -> dict[str, float]:
+    """The config's records per account by object (``generate.per_account``)."""
+    from orgforge.api import resolve
+
+    return dict(resolve(settings.config, world=settings.world).generate.per_account)
+
+
+def _density(settings: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``per_account`` (the density sliders: records per account by object) as the setting
+    ``generate.per_account``: the config's values for the objects not given, and contact roles
+    and case comments scaled with their parents when only the parent is given."""
+    given = params.get("per_account")
+    if not given:
+        return {}
+    if not isinstance(given, dict):
+        raise ConfigError(
+            "per_account must be an object: {object: records per account}",
+            'For example {"Contact": 6, "Opportunity": 3}.',
+        )
+    defaults = density_defaults(settings)
+    per_account = {**defaults, **given}
+    for follower, parent in DENSITY_FOLLOWERS.items():
+        if parent in given and follower not in given:
+            try:
+                ratio = defaults[follower] / defaults[parent] if defaults[parent] else 2.0
+                per_account[follower] = round(float(given[parent]) * ratio, 3)
+            except (TypeError, ValueError):
+                pass  # not a number: the config's validation says so, naming the object
+    return {"settings": {"generate.per_account": per_account}}
+
+
 def generate_preview(settings: Any, params: dict[str, Any]) -> dict[str, Any]:
     """``orgforge generate --dry-run`` of these form/API parameters: checked, writes nothing."""
     from orgforge.api import generate_preview as preview
 
-    options = _options(settings, params, _GENERATE_OPTIONS)
+    options = _options(settings, params, _GENERATE_OPTIONS) | _density(settings, params)
     return preview(settings.config, industries=params.get("industries") or None, **options)
 
 
@@ -170,13 +205,14 @@ def generate_estimate(settings: Any, params: dict[str, Any]) -> dict[str, Any]:
     from orgforge.api import content_estimate
 
     options = _options(settings, {**params, "text": "llm"}, _GENERATE_OPTIONS)
+    options |= _density(settings, params)
     return content_estimate(settings.config, **options)
 
 
 def _generate(settings: Any, params: dict[str, Any], env: dict[str, str], p: Progress) -> Any:
     import orgforge
 
-    options = _options(settings, params, _GENERATE_OPTIONS)
+    options = _options(settings, params, _GENERATE_OPTIONS) | _density(settings, params)
     preview = generate_preview(settings, params)
     p.set_total("accounts", preview["counts"].get("Account"))
     result = orgforge.generate(

@@ -120,7 +120,67 @@ def _industries() -> list[str]:
     return sorted(load_packs([]))
 
 
-def _generate_params(form: dict[str, Any]) -> dict[str, Any]:
+# The density sliders: (object, label, min, max, step) in records per account. Contacts stay
+# ≥ 1 (opportunities need a contact); contact roles and case comments follow their parents.
+DENSITY_SLIDERS = (
+    ("Contact", "Contacts", 1, 20, 0.5),
+    ("Opportunity", "Opportunities", 0, 10, 0.5),
+    ("Case", "Cases", 0, 10, 0.5),
+    ("Task", "Tasks (calls, emails, follow-ups)", 0, 20, 0.5),
+    ("Event", "Meetings and demos", 0, 10, 0.5),
+    ("Lead", "Leads", 0, 20, 0.5),
+)
+
+
+def _density_defaults(settings: Any) -> dict[str, float]:
+    from orgforge.web.ops import density_defaults
+
+    return density_defaults(settings)
+
+
+def _density_sliders(settings: Any, form: dict[str, Any]) -> list[dict[str, Any]]:
+    defaults = _density_defaults(settings)
+    sliders = []
+    for name, label, low, high, step in DENSITY_SLIDERS:
+        value = form.get(f"per_account.{name}")
+        sliders.append(
+            {
+                "object": name,
+                "label": label,
+                "min": low,
+                "max": high,
+                "step": step,
+                "default": defaults[name],
+                "value": value if value not in (None, "") else defaults[name],
+            }
+        )
+    return sliders
+
+
+def _density_params(form: dict[str, Any], defaults: dict[str, float]) -> dict[str, float] | None:
+    """The sliders moved away from the config's values, as ``per_account`` (None: none)."""
+    chosen: dict[str, float] = {}
+    for name, label, low, high, _step in DENSITY_SLIDERS:
+        raw = str(form.get(f"per_account.{name}") or "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{label}: {raw!r} is not a number", f"Records per account, {low} to {high}."
+            ) from None
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{label}: {value:g} per account is out of range",
+                f"Records per account, {low} to {high}.",
+            )
+        if value != defaults[name]:
+            chosen[name] = value
+    return chosen or None  # contact roles and case comments follow (ops._density)
+
+
+def _generate_params(form: dict[str, Any], defaults: dict[str, float]) -> dict[str, Any]:
     params: dict[str, Any] = {
         "preset": form.get("preset") or None,
         "seed": int(form["seed"]) if str(form.get("seed") or "").strip() else None,
@@ -139,6 +199,7 @@ def _generate_params(form: dict[str, Any]) -> dict[str, Any]:
         params["preset"] = None
     if form.get("max_cost"):
         params["max_cost"] = float(form["max_cost"])
+    params["per_account"] = _density_params(form, defaults)
     return {k: v for k, v in params.items() if v not in (None, "")}
 
 
@@ -151,8 +212,12 @@ async def _form(request: Request) -> dict[str, Any]:
 
 @router.get("/generate", response_class=HTMLResponse)
 async def generate_form(request: Request) -> HTMLResponse:
+    web = state_of(request)
     industries = await asyncio.to_thread(_industries)
-    return render(request, "generate.html", industries=industries, form={}, preview=None)
+    sliders = await asyncio.to_thread(_density_sliders, web.settings, {})
+    return render(
+        request, "generate.html", industries=industries, form={}, preview=None, sliders=sliders
+    )
 
 
 @router.post("/generate", response_class=HTMLResponse)
@@ -163,8 +228,10 @@ async def generate(request: Request) -> Any:
     web = state_of(request)
     form = await _form(request)
     industries = await asyncio.to_thread(_industries)
+    defaults = await asyncio.to_thread(_density_defaults, web.settings)
+    sliders = await asyncio.to_thread(_density_sliders, web.settings, form)
     try:
-        params = _generate_params(form)
+        params = _generate_params(form, defaults)
         if form.get("action") == "run":
             op = await asyncio.to_thread(web.ops.start, "generate", params)
             return RedirectResponse(f"/ops/{op.id}", status_code=303)
@@ -182,6 +249,7 @@ async def generate(request: Request) -> Any:
             form=form,
             preview=None,
             error=error,
+            sliders=sliders,
         )
     return render(
         request,
@@ -190,6 +258,7 @@ async def generate(request: Request) -> Any:
         form=form,
         preview=preview,
         estimate=estimate,
+        sliders=sliders,
     )
 
 

@@ -20,6 +20,19 @@
     return frag;
   }
 
+  // density sliders: the number beside each follows it (mouse, touch or arrow keys)
+  [].forEach.call(document.querySelectorAll('.density input[type="range"]'), function (range) {
+    var shown = document.getElementById(range.id + "-shown");
+    range.addEventListener("input", function () { text(shown, range.value); });
+  });
+  var reset = document.querySelector("[data-reset-density]");
+  if (reset) reset.addEventListener("click", function () {
+    [].forEach.call(document.querySelectorAll(".density output"), function (shown) {
+      var range = document.getElementById(shown.htmlFor.value);
+      range.value = shown.dataset.default; text(shown, range.value);
+    });
+  });
+
   var op = document.getElementById("op");
   if (op && ["ok", "failed", "cancelled"].indexOf(op.dataset.state) < 0) {
     var src = new EventSource("/api/ops/" + encodeURIComponent(op.dataset.op) + "/events");
