@@ -86,3 +86,72 @@ def test_the_asana_rate_limiter_waits_on_the_clock_it_is_given():
     limiter.block("token", 7.5)
     limiter.acquire("token")
     assert clock.slept[-1] == 7.5
+
+
+def test_a_world_without_an_as_of_day_is_dated_and_stamped_on_the_clock_it_is_given(tmp_path):
+    """``generate(clock=...)``: "today" is the clock's UTC day, and the run and the world's
+    records of it are stamped on that clock, not the machine's."""
+    import json
+
+    import orgforge
+
+    clock = FixedClock("2031-07-04T10:00:00Z")
+    config = orgforge.resolve(None, cwd=tmp_path, preset="tiny", world=str(tmp_path / "w.db"))
+    config.runs_dir = str(tmp_path / "runs")
+    result = orgforge.generate(config, clock=clock)
+    assert result.run_id and result.run_id.startswith("20310704T100000Z")
+    run = json.loads((tmp_path / "runs" / result.run_id / "run.json").read_text())
+    assert run["started_at"].startswith("2031-07-04T10:00:00")
+    with World(tmp_path / "w.db", create=False) as world:
+        assert json.loads(world.get_meta("generated") or "{}")["as_of"] == "2031-07-04"
+        table = t.RECORD_TABLES["Account"]
+        with world.engine.connect() as conn:
+            newest = conn.execute(select(func.max(table.c.CreatedDate))).scalar_one()
+    assert "2030-" <= newest[:10] < "2031-07-04"  # the history ends on the clock's day
+    # the same recipe on another day is another world: the clock is really read
+    other = orgforge.resolve(None, cwd=tmp_path, preset="tiny", world=str(tmp_path / "x.db"))
+    assert other.with_clock(FixedClock("2029-01-02")).today == dt.date(2029, 1, 2)
+
+
+def test_shift_to_today_is_the_clocks_day(tmp_path):
+    import orgforge
+
+    config = orgforge.resolve(
+        None, cwd=tmp_path, preset="tiny", world=str(tmp_path / "w.db"), as_of="2026-03-02"
+    )
+    config.runs_dir = str(tmp_path / "runs")
+    orgforge.generate(config)
+    clock = FixedClock("2026-06-01T08:00:00Z")  # 91 days on: 13 whole weeks
+    moved = orgforge.shift(tmp_path / "w.db", to="today", clock=clock, runs_dir=tmp_path / "r")
+    assert (moved.as_of_before, moved.as_of_after, moved.days) == ("2026-03-02", "2026-06-01", 91)
+    (run_dir,) = (tmp_path / "r").iterdir()
+    assert run_dir.name.startswith("20260601T080000Z")
+
+
+# Reading the wall's date or time anywhere but orgforge/clock.py makes that seam untestable on a
+# SimulatedClock. Durations (perf_counter, monotonic) are measurements, not "now": allowed.
+WALL_CLOCK_READS = ("datetime.now(", "date.today(", "time.time(", "utcnow(", "datetime.today(")
+ALLOWED_WALL_CLOCK_READS = {
+    # the fake OpenAI server's response "created" stamp: a test double's wire field
+    "content/testing.py": 1,
+}
+
+
+def test_nothing_but_the_clock_module_reads_the_wall_clock():
+    import pathlib
+
+    import orgforge
+
+    root = pathlib.Path(orgforge.__file__).parent
+    found: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name == "clock.py":
+            continue
+        code = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+        hits = sum(line.count(read) for line in code for read in WALL_CLOCK_READS)
+        if hits:
+            found[name] = hits
+    assert found == ALLOWED_WALL_CLOCK_READS, (
+        "read time through a Clock (orgforge.clock) so a simulated or fixed one can drive it"
+    )

@@ -21,6 +21,7 @@ from orgforge.errors import ConfigError, OrgforgeError, RunError
 if TYPE_CHECKING:
     # each function imports what it runs, so `stats` never loads the generator
     from orgforge.checks import CheckResult
+    from orgforge.clock import Clock
     from orgforge.config import Config  # nor `export` pydantic, which the config module loads
     from orgforge.generate.pipeline import GenerateResult
 
@@ -55,11 +56,29 @@ def resolve(
     *,
     cwd: Path | None = None,
     settings: dict[str, Any] | None = None,
+    clock: Clock | None = None,
     **flags: Any,
 ) -> Config:
     """A Config from a Config, a YAML path or the lookup order, with flag-style overrides.
 
-    ``settings`` sets more values by dotted path (``{"salesforce.auth": "jwt"}``)."""
+    ``settings`` sets more values by dotted path (``{"salesforce.auth": "jwt"}``). ``clock``:
+    what "today" is when ``as_of`` is unset (a given Config keeps its own otherwise)."""
+    from orgforge.config import Config
+
+    resolved = _resolve(config, cwd, settings, flags)
+    if clock is not None:
+        return resolved.with_clock(clock)
+    if isinstance(config, Config):
+        return resolved.with_clock(config.clock)
+    return resolved
+
+
+def _resolve(
+    config: Config | str | Path | None,
+    cwd: Path | None,
+    settings: dict[str, Any] | None,
+    flags: dict[str, Any],
+) -> Config:
     from orgforge.config import PRESETS, Config, load_config, validate_config
 
     dotted = _dotted(flags)
@@ -103,19 +122,21 @@ def generate(
     packs: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     text_progress: Callable[[int], None] | None = None,
+    clock: Clock | None = None,
     **options: Any,
 ) -> GenerateResult:
     """Generate (or bring up to date) a world; export it too when ``out`` is given.
 
     ``packs`` adds industry pack files to the config's (``--pack``). ``text_progress`` is
     called with the number of text items done (LLM engine only). The export is part of the
-    run: if it fails, the run log says the run failed and what the world holds.
+    run: if it fails, the run log says the run failed and what the world holds. ``clock``:
+    "today" when there is no as-of day, and the run's and world's timestamps.
     """
     from orgforge.content import engine_for
     from orgforge.generate.pipeline import generate as run
     from orgforge.plugins import content_engine
 
-    resolved = resolve(config, **options)
+    resolved = resolve(config, clock=clock, **options)
     if packs:
         resolved.generate.packs = [*resolved.generate.packs, *packs]
     # An inline engine (offline) is made by the generator itself, inside its workers.
@@ -286,28 +307,31 @@ def shift(
     runs_dir: str | Path | None = None,
     exact: bool = False,
     dry_run: bool = False,
+    clock: Clock | None = None,
 ) -> Any:
     """Move every date and datetime of a world's records and history, and its as-of date, by
     one delta: ``days``, or from the world's as-of to ``to`` (a date or "today"; whole weeks
     back from it unless ``exact``, so meetings keep their weekdays). Returns a ShiftResult;
     ``dry_run``: what would move, nothing written (no run directory either).
 
+    "today" is ``today`` if given, else the UTC day on ``clock`` (the real one by default),
+    which also stamps the run and the change log.
     The next ``load`` pushes the moved dates as updates (same Ids)."""
-    import datetime as dt
-
+    from orgforge.clock import REAL
     from orgforge.generate.pools import account_zones
     from orgforge.world.runlog import RunLog
     from orgforge.world.shift import delta_days
     from orgforge.world.shift import shift as run
     from orgforge.world.store import World
 
-    with World(world, create=False) as handle:
-        delta = delta_days(handle, days=days, to=to, today=today or dt.date.today(), exact=exact)
+    clock = clock or REAL
+    with World(world, create=False, clock=clock) as handle:
+        delta = delta_days(handle, days=days, to=to, today=today or clock.today(), exact=exact)
         zones = account_zones(handle)
         if dry_run:
             return run(handle, delta, zones=zones, dry_run=True)
         config = {"world": str(world), "days": delta}
-        with RunLog(runs_dir or "runs", "shift", config, handle) as log:
+        with RunLog(runs_dir or "runs", "shift", config, handle, clock=clock) as log:
             result = run(handle, delta, log.run_id, zones=zones)
             log.finish("ok", result.as_dict())
             return result

@@ -15,10 +15,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
 )
+
+from orgforge.clock import REAL, Clock
 
 ENV_PREFIX = "ORGFORGE_"
 ASANA_TOKEN_ENV = "ORGFORGE_ASANA_TOKEN"
@@ -578,6 +581,21 @@ class Config(_Model):
             )
         return value
 
+    # Not a setting: what "today" is when as_of is unset, and what this config's runs stamp
+    # their times with. `api.resolve(clock=...)` or `with_clock` set it; the real clock if not.
+    _clock: Clock = PrivateAttr(default=REAL)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def with_clock(self, clock: Clock) -> Config:
+        """A copy of this config whose "today" (and runs' timestamps) are read on ``clock``."""
+        copy = self.model_copy()
+        copy._clock = clock
+        return copy
+
     @property
     def today(self) -> dt.date:
-        return self.as_of or dt.date.today()
+        """``as_of``, else today on this config's clock (UTC)."""
+        return self.as_of or self._clock.today()

@@ -311,7 +311,7 @@ def generate(
             v: round(plan.industries.share(v) * 100, 3) for v in plan.industries.values
         },
     }
-    with World(config.world, writer=command) as world:
+    with World(config.world, writer=command, clock=config.clock) as world:
         offline_inline = engine is None or isinstance(engine, OfflineEngine)
         engine = engine or OfflineEngine(plan.packs, plan.seed)
         log = RunLog(config.runs_dir, command, run_config, world) if write_run else None

@@ -72,8 +72,11 @@ class RunLog:
         config: dict[str, Any],
         world: World | None = None,
         *,
-        clock: Clock = REAL,
+        clock: Clock | None = None,
     ) -> None:
+        # a run is stamped on its world's clock unless told otherwise, so a world opened on a
+        # simulated clock never gets a run dated by the wall
+        clock = clock or (world.clock if world is not None else REAL)
         self.clock = clock
         self.run_id = new_run_id(command, clock)
         self.command = command
@@ -170,7 +173,7 @@ def open_run(
     world: World | None = None,
     *,
     enabled: bool = True,
-    clock: Clock = REAL,
+    clock: Clock | None = None,
 ) -> Iterator[RunLog | None]:
     """``with open_run(...) as log:`` — a RunLog (None when ``enabled`` is false) that is always
     closed, and ends the run as failed if the block raises or never calls ``log.finish``."""
